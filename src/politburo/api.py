@@ -1,0 +1,42 @@
+"""The Python API: what the CLI calls, and what a notebook can call directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from politburo import __version__
+from politburo.engine import Histories
+from politburo.results import Summary, historical_falls, summarise
+from politburo.runner import Progress, run
+from politburo.scenario.compile import Compiled, compile_scenario
+from politburo.scenario.loader import scenario_hash
+from politburo.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """An ensemble with its provenance: seed, scenario hash, version, where parameters came from."""
+
+    scenario: Scenario
+    model: Compiled
+    histories: Histories
+    summary: Summary
+    parameters: str  # "prior" or "posterior"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.summary.to_dict()
+        d.update({"scenario_hash": scenario_hash(self.scenario), "version": __version__,
+                  "parameters": self.parameters})
+        return d
+
+
+def run_scenario(scenario: Scenario, *, runs: int, seed: int, batch_size: int = 5000,
+                 workers: int = 1, progress: Progress | None = None,
+                 keep_power: bool = False) -> RunResult:
+    model = compile_scenario(scenario)
+    h = run(model, seed, runs, batch_size=batch_size, workers=workers, progress=progress,
+            keep_power=keep_power)
+    summary = summarise(model, h, historical_falls(scenario.milestones))
+    return RunResult(scenario=scenario, model=model, histories=h, summary=summary,
+                     parameters="prior")

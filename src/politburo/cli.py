@@ -1,0 +1,157 @@
+"""The command line: a thin edge over the pure core.
+
+Everything here parses arguments, calls the core, and formats what comes back (Rich tables on
+stdout, a progress bar on stderr, JSON with ``--json``). Errors the user can fix are printed as
+one clear message with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from politburo.scenario.loader import ScenarioError, load_scenario, scenario_hash
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Monte Carlo histories of the struggle to succeed Lenin, 1922-1930.")
+out = Console()
+err = Console(stderr=True)
+
+ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
+                                          help="built-in scenario name or a YAML file")]
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def progress_bar(total: int, label: str) -> tuple[Progress | None, Any]:
+    """A Rich progress bar on stderr for long runs; silent when stderr is not a terminal."""
+    if total < 20000 and not os.environ.get("POLITBURO_PROGRESS"):
+        return None, None
+    bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeRemainingColumn(), console=err, transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda done, _total: bar.update(task, completed=done)
+
+
+@app.command()
+def validate(path: Annotated[str, typer.Argument(help="scenario file or built-in name")]) -> None:
+    """Check a scenario file; exit 0 if it is good, 2 with the problems if not."""
+    try:
+        s = load_scenario(path)
+    except ScenarioError as exc:
+        fail(str(exc))
+        return
+    out.print(f"{path}: ok ({s.id}, {len(s.principals)} principals, "
+              f"{len(s.parameters)} uncertain parameters, hash {scenario_hash(s)})")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors)."""
+    from politburo.scenario.schema import Scenario
+
+    out.print_json(json.dumps(Scenario.model_json_schema()))
+
+
+@app.command()
+def run(
+    scenario: ScenarioOpt = "soviet-1922",
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
+    seed: Annotated[int, typer.Option(min=0)] = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 5000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    parquet: Annotated[Path | None, typer.Option("--out", help="write one row per history")]
+    = None,
+) -> None:
+    """Simulate histories and print each leader's odds of coming to rule."""
+    from politburo.api import run_scenario
+
+    try:
+        s = load_scenario(scenario)
+    except ScenarioError as exc:
+        fail(str(exc))
+        return
+    bar, cb = progress_bar(runs, "histories")
+    t0 = time.perf_counter()
+    if bar:
+        bar.start()
+    try:
+        result = run_scenario(s, runs=runs, seed=seed, batch_size=batch_size, workers=workers,
+                              progress=cb)
+    finally:
+        if bar:
+            bar.stop()
+    elapsed = time.perf_counter() - t0
+    data = result.to_dict()
+    data["histories_per_second"] = runs / elapsed if elapsed > 0 else None
+    if parquet is not None:
+        from politburo.io import write_histories
+
+        write_histories(parquet, result)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    _print_run(data)
+
+
+def _print_run(d: dict[str, Any]) -> None:
+    t = Table(title=f"Who comes to rule? {d['runs']:,} histories of {d['scenario']} "
+                    f"(seed {d['seed']}, parameters from the {d['parameters']})")
+    t.add_column("leader")
+    t.add_column("probability", justify="right")
+    t.add_column("95% interval", justify="right")
+    for a, p in sorted(d["winners"].items(), key=lambda kv: -kv[1]):
+        lo, hi = d["winner_ci"][a]
+        t.add_row("no one (collective leadership)" if a == "none" else a, f"{p:.1%}",
+                  f"{lo:.1%} - {hi:.1%}")
+    out.print(t)
+    f = Table(title="When each leader falls: median month [10%-90%], share of histories "
+                    "by December 1930; history in brackets")
+    f.add_column("leader")
+    for step in ("politburo", "party"):
+        f.add_column({"politburo": "removed from the Politburo",
+                      "party": "expelled from the party"}[step])
+    for a, steps in d["falls"].items():
+        cells = []
+        for step in ("politburo", "party"):
+            e = steps[step]
+            hist = d["historical"].get(a, {}).get(step)
+            h = f" (history: {hist})" if hist else ""
+            if e["median"] is None:
+                cells.append(f"never{h}")
+            else:
+                cells.append(f"{e['median']} [{e['p10']} - {e['p90']}], {e['share']:.0%}{h}")
+        f.add_row(a, *cells)
+    out.print(f)
+    out.print(f"{d['histories_per_second']:,.0f} histories per second; scenario hash "
+              f"{d['scenario_hash']}, politburo {d['version']}")
+
+
+for _name in ("calibrate", "whatif", "chronicle", "report"):
+    try:
+        importlib.import_module(f"politburo.commands.{_name}").register(app)
+    except ModuleNotFoundError as _exc:  # a command family not installed in this build
+        if _exc.name != f"politburo.commands.{_name}":
+            raise
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

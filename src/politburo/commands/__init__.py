@@ -1,0 +1,1 @@
+"""Command families registered on the CLI (one module each)."""

@@ -1,0 +1,352 @@
+"""The engine: run a batch of histories month by month, vectorised over histories.
+
+``simulate`` takes a compiled scenario, a seed and the indices of the histories to run, and
+returns a ``Histories`` of plain arrays. Every random draw comes from ``politburo.rng`` keyed by
+(seed, history index, step, purpose), so history *k* of seed *s* is the same in any batch, and a
+counterfactual world sees the same draws as the factual one. Parameters are drawn per history from
+the priors (or taken from a posterior, or passed in by the caller for calibration).
+
+Order of a month: exogenous events; policy line and drift; the Secretariat's appointments;
+standing shocks; power; then each meeting of the month (delegates and CC elections at congresses,
+the AES ruling coalition, the Testament's motion, motions against outsiders); administrative
+exile and readmission; opposition blocs; consolidation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
+from politburo.scenario.compile import LENIN, Compiled, MeetingC
+from politburo.state import LADDER, RUNG, Context, State, bits, record
+
+
+@dataclass(frozen=True)
+class Histories:
+    """What a batch of histories produced. Steps count months from the scenario's start."""
+
+    seed: int
+    index: NDArray[np.int64]  # (H,)
+    params: NDArray[np.float64]  # (H, D) parameter values used
+    winner: NDArray[np.int64]  # (H,) principal index, P for no one
+    consolidation: NDArray[np.int64]  # (H,) step since which the winner ruled, -1 none
+    falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step of each rung, -1 never
+    tallies: NDArray[np.float64]  # (H, n_assemblies) share backing the leadership
+    power: NDArray[np.float32] | None  # (H, T, P) monthly power shares, when kept
+    log: list[list[dict[str, Any]]] | None  # per-history events, when recorded
+
+    @property
+    def H(self) -> int:
+        return int(self.index.shape[0])
+
+
+def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Per-history parameter values from the priors: a pure function of (seed, index)."""
+    from politburo import rng
+
+    u = rng.uniforms(seed, index, -1, "parameters", model.priors.dim)
+    theta = model.priors.ppf(u)
+    for name, value in model.fixed.items():
+        theta[:, model.priors.index(name)] = value
+    return theta
+
+
+def initial_state(model: Compiled, H: int, record_log: bool) -> State:
+    P, c = model.P, model.constants
+    org, st0 = model.attrs["organisation"], model.attrs["standing"]
+    lean = org * st0 / (org * st0).sum()
+    sec = np.empty((H, P + 1))
+    sec[:, :P] = (1 - c["secretaries_unaligned"]) * lean
+    sec[:, P] = c["secretaries_unaligned"]
+    cc = np.empty((H, P + 1))
+    cc[:, :P] = (1 - c["cc_unaligned"]) * lean
+    cc[:, P] = c["cc_unaligned"]
+    return State(
+        sec=sec, cc=cc,
+        standing=np.tile(st0, (H, 1)).astype(np.float64),
+        position=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
+        shock=np.zeros((H, 2)), line=np.zeros((H, 2)),
+        holder=np.tile(model.holder0, (H, 1)),
+        rung=np.zeros((H, P), dtype=np.int64),
+        last_step=np.full((H, P), -1000, dtype=np.int64),
+        falls=np.full((H, P, len(LADDER)), -1, dtype=np.int64),
+        recanted=np.zeros((H, P), dtype=bool),
+        coalition=np.zeros(H, dtype=np.int64), players=np.zeros(H, dtype=np.int64),
+        bloc=np.zeros(H, dtype=np.int64),
+        enmity=np.zeros((H, P, P)),
+        pb_clients=np.zeros((H, P), dtype=np.int64),
+        pb_size=np.full(H, int(c["politburo_size_start"]), dtype=np.int64),
+        cc_size=np.full(H, c["cc_size_start"]),
+        blind=np.zeros(H),
+        old_guard=np.ones(H), members=np.full(H, c["membership_start"]),
+        power=np.full((H, P), 1.0 / P),
+        cons_who=np.full(H, -1, dtype=np.int64), cons_since=np.full(H, -1, dtype=np.int64),
+        log=[[] for _ in range(H)] if record_log else None,
+    )
+
+
+def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
+                act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    """Each principal's power from the CC, the Politburo, offices and standing (H, P)."""
+    m, c, P = ctx.model, ctx.const, ctx.model.P
+    alive = state.in_party()
+    seats = state.in_politburo() + c["client_loyalty"] * state.pb_clients
+    pb = seats / np.maximum(seats.sum(axis=1, keepdims=True), 1e-12)
+    offices = np.zeros((state.H, P))
+    for o in range(len(m.offices)):
+        h = state.holder[:, o]
+        ok = h >= 0
+        offices[np.flatnonzero(ok), h[ok]] += m.office_weight[o]
+    offices /= m.office_weight.sum()
+    st = eff * alive
+    st = st / np.maximum(st.sum(axis=1, keepdims=True), 1e-12)
+    apparatus = (c["power_weight_cc"] * state.cc[:, :P] + c["power_weight_offices"] * offices)
+    visible = c["power_weight_politburo"] * pb + c["power_weight_standing"] * st
+    scale = act * alive
+    return {"apparatus": apparatus * scale, "visible": visible * scale}
+
+
+def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
+                     loser: int) -> None:
+    """Offices of a fallen leader go to the coalition member holding least (AES spoils)."""
+    m, P = ctx.model, ctx.model.P
+    coal = bits(state.coalition, P) & state.in_politburo()
+    coal[:, loser] = False
+    held = np.zeros((state.H, P))
+    for o in range(len(m.offices)):
+        h = state.holder[:, o]
+        ok = h >= 0
+        held[np.flatnonzero(ok), h[ok]] += m.office_weight[o]
+    for o in range(len(m.offices)):
+        lose = where & ((state.holder[:, o] == loser) if loser >= 0
+                        else (state.holder[:, o] == LENIN))
+        if not lose.any():
+            continue
+        if o == m.gensec:  # the CC elects the strongest of the coalition
+            score = np.where(coal, state.power, -np.inf)
+        else:
+            score = np.where(coal, -held + 1e-3 * state.power, -np.inf)
+        fallback = np.where(state.in_politburo() & (np.arange(P) != loser)[None, :],
+                            state.power, -np.inf)
+        score = np.where(coal.any(axis=1)[:, None], score, fallback)
+        new = np.argmax(score, axis=1)
+        state.holder[lose, o] = new[lose]
+        held[np.flatnonzero(lose), new[lose]] += m.office_weight[o]
+        if loser >= 0:
+            first = lose & (state.falls[:, loser, RUNG["office"] - 1] < 0)
+            state.falls[first, loser, RUNG["office"] - 1] = t
+        record(state, ctx, lose, {
+            "kind": "office", "step": t, "office": m.office_names[o],
+            "actors": lambda h, o=o: [m.principals[state.holder[h, o]]],
+            "from": m.principals[loser] if loser >= 0 else "lenin", "body": "Central Committee",
+            "because": "the post fell vacant and went to a member of the ruling coalition",
+        })
+
+
+def refill_politburo(state: State, ctx: Context, t: int, target: int) -> None:
+    """Vacant Politburo seats go to clients of coalition members, by D'Hondt on CC shares."""
+    P = ctx.model.P
+    if target > 0:
+        state.pb_size[:] = target
+    gone = ~state.in_party()
+    state.pb_clients[gone] = 0
+    coal = bits(state.coalition, P) & state.in_politburo()
+    for _ in range(4):
+        vacant = state.pb_size - state.in_politburo().sum(axis=1) - state.pb_clients.sum(axis=1)
+        need = (vacant > 0) & coal.any(axis=1)
+        if not need.any():
+            break
+        quot = np.where(coal, state.cc[:, :P] / (1 + state.pb_clients), -np.inf)
+        who = np.argmax(quot, axis=1)
+        rows = np.flatnonzero(need)
+        state.pb_clients[rows, who[rows]] += 1
+        record(state, ctx, need, {
+            "kind": "promotion", "step": t, "actors": lambda h: [ctx.model.principals[who[h]]],
+            "body": "Central Committee",
+            "because": "a vacant Politburo seat went to a client of the coalition member with "
+                       "the largest following in the CC",
+        })
+
+
+def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Share of an assembly backing the leadership: all but the followers of outsiders."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    opposed = (~coal & state.in_party() & (state.coalition != 0)[:, None])
+    return 1.0 - ctx.const["client_loyalty"] * (deleg[:, :P] * opposed).sum(axis=1)
+
+
+def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
+             lenin_active: bool, testament_motion: tuple[int, float] | None,
+             tallies: list[NDArray[np.float64]]) -> None:
+    eff = standing.effective(state, ctx)
+    if mt.kind >= 2:
+        body = circular_flow.delegates(state, ctx, eff)
+        if mt.kind == 3:
+            circular_flow.elect_cc(state, ctx, body, mt.cc_size)
+        # The tally is taken after the coalition forms (below) to use the current lineup.
+    else:
+        body = state.cc
+    state.power = _shares(power_parts(state, ctx, eff, act))
+    coalitions.form(state, ctx, t, power_parts(state, ctx, eff, act))
+    if mt.kind >= 2:
+        tallies.append(_tally(state, ctx, body))
+        record(state, ctx, np.ones(state.H, dtype=bool), {
+            "kind": "assembly", "step": t, "body": mt.name, "actors": [],
+            "yes": lambda h, s=tallies[-1]: float(s[h]), "of": mt.delegates,
+            "because": "delegates chosen through the provincial secretaries",
+        })
+    refill_politburo(state, ctx, t, mt.politburo_size)
+    if testament_motion is not None and mt.kind >= 1:
+        target, shift = testament_motion
+        _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
+    restraint = 0.0
+    if lenin_active:
+        restraint = 1.0  # scaled per history below
+    rest = ctx.params["lenin_restraint"] if lenin_active else 0.0
+    votes.motions(state, ctx, t, mt, body, eff, act, rest if restraint else 0.0,
+                  transfer_offices)
+
+
+def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
+                    body: NDArray[np.float64], eff: NDArray[np.float64],
+                    act: NDArray[np.float64], target: int, shift: float) -> None:
+    """Lenin's proposal: remove the Testament's target from the General Secretaryship."""
+    g = ctx.model.gensec
+    holds = state.holder[:, g] == target
+    if g < 0 or not holds.any():
+        return
+    support = ctx.params["testament_removal_support"] * shift
+    saved = state.coalition.copy()
+    state.coalition = np.zeros_like(saved)  # Lenin's motion, not the coalition's
+    expect = votes.yes_share(state, ctx, body, target, eff, shift=support, act=act)
+    state.coalition = saved
+    z = ctx.z(t, "testament_vote")[:, 0]
+    share = np.clip(expect + ctx.params["vote_noise"] * z, 0, 1)
+    passed = holds & (share > 0.5)
+    for h in np.flatnonzero(holds):
+        if state.log is not None:
+            state.log[h].append({
+                "kind": "vote", "step": t, "actors": [ctx.model.principals[target]],
+                "body": mt.name, "motion": "general_secretary", "yes": float(share[h]),
+                "passed": bool(passed[h]), "votes": None, "of": None,
+                "because": "the Testament proposed removing him from the post of General "
+                           "Secretary (not from the party)",
+            })
+    if passed.any():
+        transfer_only = passed
+        saved_holder = state.holder[:, g].copy()
+        other = state.holder.copy()
+        transfer_offices(state, ctx, t, transfer_only, target)
+        # Only the General Secretaryship changes hands on this motion.
+        keep = [o for o in range(len(ctx.model.offices)) if o != g]
+        state.holder[:, keep] = other[:, keep]
+        del saved_holder
+
+
+def _shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
+    raw = parts["apparatus"] + parts["visible"]
+    return raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-12)
+
+
+def simulate(
+    model: Compiled,
+    seed: int,
+    index: NDArray[np.int64],
+    params: NDArray[np.float64] | None = None,
+    *,
+    keep_power: bool = False,
+    record_log: bool = False,
+) -> Histories:
+    """Run the histories ``index`` of ``seed`` through the scenario ``model``."""
+    index = np.asarray(index, dtype=np.int64)
+    H, P, T = index.shape[0], model.P, model.steps
+    theta = draw_params(model, seed, index) if params is None else np.asarray(params, float)
+    ctx = Context(model=model, seed=seed, index=index,
+                  params={n: theta[:, j] for j, n in enumerate(model.priors.names)},
+                  const=model.constants)
+    state = initial_state(model, H, record_log)
+    state.blind = ctx.params["apparatus_blindness"].copy()
+    power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
+    tallies: list[NDArray[np.float64]] = []
+    lenin_until = next((e.start for e in model.events if e.kind == "lenin_incapacitated"), 0)
+    death = next((e for e in model.events if e.kind == "lenin_death"), None)
+    testament = next((e for e in model.events if e.kind == "testament"), None)
+    meetings_at: dict[int, list[MeetingC]] = {}
+    for mt in model.meetings:
+        meetings_at.setdefault(mt.month, []).append(mt)
+    for t in range(T):
+        lenin_active = t < lenin_until
+        act = circular_flow.activity(state, ctx, t)
+        if death is not None and death.start == t:
+            standing.funeral(state, ctx, t, death.present)
+            transfer_offices(state, ctx, t, np.ones(H, dtype=bool), -1)
+        for e in model.events:
+            if e.start != t:
+                continue
+            if e.kind == "polemic":
+                standing.polemic(state, ctx, t, e.actor, e.targets)
+            elif e.kind == "testament" and e.targets:
+                exposure = {"suppressed": 0.0, "delegations": 0.3, "published": 1.0}.get(
+                    e.handling, 0.3)
+                standing.testament(state, ctx, t, e.targets[0], exposure)
+        circular_flow.enrolment(state, ctx, t)
+        policy.shocks(state, ctx, t)
+        if t > 0:
+            policy.line_and_drift(state, ctx, t)
+        circular_flow.patronage(state, ctx, t, act)
+        standing.drift(state, ctx, t)
+        standing.decay_enmity(state, ctx)
+        state.blind *= 1 - ctx.params["perception_learning"]
+        eff = standing.effective(state, ctx)
+        state.power = _shares(power_parts(state, ctx, eff, act))
+        if t == 0:
+            coalitions.form(state, ctx, t, power_parts(state, ctx, eff, act))
+        for mt in meetings_at.get(t, []):
+            motion = None
+            if testament is not None and testament.targets:
+                if lenin_active and mt.kind == 3:
+                    motion = (testament.targets[0], 2.0)
+                elif (testament.handling == "published" and mt.month == testament.start
+                      and mt.kind >= 2):
+                    motion = (testament.targets[0], 1.0)
+            _meeting(state, ctx, t, mt, act, lenin_active, motion, tallies)
+        votes.administrative(state, ctx, t)
+        coalitions.update_bloc(state, ctx, t)
+        eff = standing.effective(state, ctx)
+        state.power = _shares(power_parts(state, ctx, eff, act))
+        _consolidate(state, ctx, t)
+        if power_out is not None:
+            power_out[:, t] = state.power
+    winner = np.where(state.cons_who >= 0, state.cons_who, P)
+    return Histories(
+        seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
+        falls=state.falls,
+        tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
+        power=power_out, log=state.log,
+    )
+
+
+def _consolidate(state: State, ctx: Context, t: int) -> None:
+    """A leader rules when he alone is the ruling coalition and holds enough of all power."""
+    coal = state.coalition
+    single = (coal > 0) & ((coal & (coal - 1)) == 0)
+    who = np.where(single, np.log2(np.maximum(coal, 1)).astype(np.int64), -1)
+    share = np.where(single, state.power[np.arange(state.H), np.maximum(who, 0)], 0.0)
+    rules = single & (share >= ctx.const["consolidation_share"])
+    who = np.where(rules, who, -1)
+    start = rules & (who != state.cons_who)
+    state.cons_since = np.where(start, t, np.where(rules, state.cons_since, -1))
+    for h in np.flatnonzero(start):
+        if state.log is not None:
+            state.log[h].append({
+                "kind": "consolidation", "step": t, "actors": [ctx.model.principals[who[h]]],
+                "body": "Politburo",
+                "because": f"he alone formed the ruling coalition and held "
+                           f"{share[h]:.0%} of all power",
+            })
+    state.cons_who = who

@@ -1,0 +1,1 @@
+"""The model's mechanisms, one module each (model brief, section 2)."""

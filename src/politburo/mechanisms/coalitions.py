@@ -1,0 +1,222 @@
+"""Coalitions and purges without commitment (Acemoglu, Egorov and Sonin 2008).
+
+Source: D. Acemoglu, G. Egorov and K. Sonin, "Coalition Formation in Non-Democracies",
+*Review of Economic Studies* 75(4), 2008, 987-1009. Power-holders cannot commit not to purge
+each other, so a coalition is *self-enforcing* only if none of its winning sub-coalitions is
+itself self-enforcing; the *ruling coalition* of a group is the self-enforcing coalition that is
+winning in the group (its power exceeds ``alpha`` times the group's) with the least power, since
+each member prefers the coalition in which his share is largest. The strongest individual is
+often left out, and once rivals are purged the game is played again among the survivors: the
+"switching between left and right" of the essay.
+
+politburo plays the game among the principals who still sit in the Politburo, on the power they
+are *perceived* to have: rivals discount the apparatus power of a low-profile leader (the
+``apparatus_blindness`` parameter, which fades as they learn). An organised opposition bloc plays
+as one player. The kernel is compiled with Numba because the recursion visits 3^n pairs of
+nested coalitions per history; ``ruling_coalition_reference`` is the plain-Python definition the
+kernel is tested against.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+
+@numba.njit(cache=True, nogil=True)
+def _ruling_one(power: NDArray[np.float64], players: int, alpha: float) -> int:
+    idx = np.empty(power.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(power.shape[0]):
+        if (players >> i) & 1:
+            idx[n] = i
+            n += 1
+    if n == 0:
+        return 0
+    size = 1 << n
+    gamma = np.zeros(size)
+    for s in range(1, size):
+        low = s & (-s)
+        j = 0
+        while (low >> j) != 1:
+            j += 1
+        gamma[s] = gamma[s ^ low] + power[idx[j]]
+    se = np.zeros(size, dtype=np.bool_)
+    # Coalitions in order of size, so every proper subset is decided before its superset.
+    order = np.argsort(np.array([_popcount(s) for s in range(size)]), kind="stable")
+    for k in range(1, size):
+        s = order[k]
+        ok = True
+        t = (s - 1) & s
+        while t > 0:
+            if se[t] and gamma[t] > alpha * gamma[s]:
+                ok = False
+                break
+            t = (t - 1) & s
+        se[s] = ok
+    best = -1
+    best_gamma = np.inf
+    full = size - 1
+    for s in range(1, size):
+        if se[s] and gamma[s] > alpha * gamma[full] and gamma[s] < best_gamma:
+            best = s
+            best_gamma = gamma[s]
+    out = 0
+    for j in range(n):
+        if (best >> j) & 1:
+            out |= 1 << idx[j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _popcount(s: int) -> int:
+    c = 0
+    while s:
+        s &= s - 1
+        c += 1
+    return c
+
+
+@numba.njit(cache=True, nogil=True)
+def _ruling_batch(
+    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    out = np.zeros(power.shape[0], dtype=np.int64)
+    for h in range(power.shape[0]):
+        out[h] = _ruling_one(power[h], players[h], alpha[h])
+    return out
+
+
+def ruling_coalition(
+    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """The AES ruling coalition of each history, as a bitmask over columns of ``power``.
+
+    ``power`` (H, n) perceived powers; ``players`` (H,) bitmask of who plays; ``alpha`` (H,)
+    the winning threshold (>= 1/2). Ties are broken toward the lower coalition code.
+    """
+    return _ruling_batch(
+        np.ascontiguousarray(power, dtype=np.float64),
+        np.ascontiguousarray(players, dtype=np.int64),
+        np.ascontiguousarray(alpha, dtype=np.float64),
+    )
+
+
+def ruling_coalition_reference(power: list[float], alpha: float) -> frozenset[int]:
+    """The definition, spelt out: slow, exact, for tests."""
+    n = len(power)
+    everyone = frozenset(range(n))
+    se: dict[frozenset[int], bool] = {}
+
+    def gamma(c: frozenset[int]) -> float:
+        return sum(power[i] for i in c)
+
+    for k in range(1, n + 1):
+        for c in map(frozenset, combinations(range(n), k)):
+            se[c] = not any(
+                se[t] and gamma(t) > alpha * gamma(c)
+                for j in range(1, k)
+                for t in map(frozenset, combinations(sorted(c), j))
+            )
+    winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
+    return min(winners, key=gamma)
+
+
+def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.float64]]
+                    ) -> NDArray[np.float64]:
+    """Power as rivals see it: the apparatus part of a low-profile leader is discounted."""
+    profile = ctx.model.attrs["public_profile"][None, :]
+    discount = state.blind[:, None] * (1 - profile)
+    return parts["visible"] + (1 - discount) * parts["apparatus"]
+
+
+def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]]) -> None:
+    """Play the AES game among Politburo members; an opposition bloc plays as one."""
+    P = ctx.model.P
+    perc = perceived_power(state, ctx, parts) * state.in_politburo()
+    players = to_mask(state.in_politburo() & (perc > 0))
+    bloc = bits(state.bloc, P) & state.in_politburo()
+    has_bloc = bloc.sum(axis=1) >= 2
+    if has_bloc.any():
+        lead = np.argmax(bloc, axis=1)
+        merged = perc.copy()
+        total = (perc * bloc).sum(axis=1)
+        merged[bloc] = 0.0
+        rows = np.flatnonzero(has_bloc)
+        merged[rows, lead[rows]] = total[rows]
+        perc = np.where(has_bloc[:, None], merged, perc)
+        others = to_mask(bloc) & ~(np.int64(1) << lead)
+        players = np.where(has_bloc, players & ~others, players)
+    alpha = ctx.params["winning_threshold"]
+    # AES: the game is played again only when the set of players changes (a purge, a new bloc)
+    # or the sitting coalition no longer wins; otherwise the ruling coalition stands.
+    sitting = state.coalition & players
+    total = (perc * (((players[:, None] >> np.arange(P)) & 1) == 1)).sum(axis=1)
+    held = (perc * (((sitting[:, None] >> np.arange(P)) & 1) == 1)).sum(axis=1)
+    stands = (state.coalition != 0) & (players == state.players) & (held > alpha * total)
+    coal = state.coalition.copy()
+    redo = np.flatnonzero(~stands)
+    if redo.size:
+        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo])
+    state.players = players
+    # Rivals may misjudge a leader, but he knows his own strength: one whose real power exceeds
+    # alpha times that of all the players needs no partners and rules alone.
+    real = (parts["apparatus"] + parts["visible"]) * state.in_politburo()
+    top = np.argmax(real, axis=1)
+    alone = real[np.arange(state.H), top] > alpha * real.sum(axis=1)
+    coal = np.where(alone, np.int64(1) << top, coal)
+    if has_bloc.any():
+        lead_in = (coal >> lead) & 1
+        coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
+    changed = coal != state.coalition
+    if state.log is not None:
+        for h in np.flatnonzero(changed):
+            members = [ctx.model.principals[i] for i in range(P) if (coal[h] >> i) & 1]
+            state.log[h].append({
+                "kind": "coalition", "step": t, "actors": members, "body": "Politburo",
+                "because": "perceived powers " + ", ".join(
+                    f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
+                    if (players[h] >> i) & 1) +
+                    f"; the smallest self-enforcing coalition with more than "
+                    f"{ctx.params['winning_threshold'][h]:.2f} of it rules",
+            })
+    state.coalition = coal
+
+
+def update_bloc(state: State, ctx: Context, t: int) -> None:
+    """Outsiders who are not enemies may organise a bloc (an offence under the faction ban)."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    outsider = ~coal & state.in_party() & ~state.recanted
+    bloc = bits(state.bloc, P) & outsider
+    aloof = ctx.model.attrs["aloofness"][None, :]
+    others = outsider[:, None, :] & ~np.eye(P, dtype=bool)[None]
+    worst = np.where(others, state.enmity, 0.0).max(axis=2)
+    p = ctx.params["opposition_formation"][:, None] * (1 - ctx.params["aloofness_cost"][:, None]
+                                                        * aloof) * (1 - worst)
+    join = outsider & (ctx.u(t, "bloc", P) < p)
+    new = bloc | join
+    new &= (new.sum(axis=1) >= 2)[:, None]
+    for e in ctx.model.events:
+        if e.kind == "alliance" and e.start == t and e.actor >= 0:
+            forced = np.zeros(P, dtype=bool)
+            forced[[e.actor, *e.targets]] = True
+            new = np.where(state.in_party() & forced[None, :], True, new & ~forced[None, :])
+            coal_drop = to_mask(forced[None, :].repeat(state.H, axis=0))
+            state.coalition = state.coalition & ~coal_drop
+    mask = to_mask(new)
+    if state.log is not None:
+        for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
+            members = [ctx.model.principals[i] for i in range(P) if (mask[h] >> i) & 1]
+            state.log[h].append({
+                "kind": "bloc", "step": t, "actors": members, "body": "the party",
+                "because": "left outside the ruling coalition, they organised a common "
+                           "platform",
+            })
+    state.bloc = mask
+
+
+from politburo.state import Context, State, bits, to_mask  # noqa: E402

@@ -1,0 +1,96 @@
+"""Standing and legitimacy: events that move each leader's prestige with the party.
+
+Sources, each a parameter with a prior in the scenario file: Lenin's funeral and the disputed
+misdated telegram (Trotsky, *My Life*, S2; Patenaude, S3, S3b), the Testament and its handling
+(S9, S12, S13), the cult of Lenin and the "oath" speech (S93), *Lessons of October* and the
+literary discussion (S25, S26), illness (S2), late entry into the party and "the non-Bolshevism
+of Trotsky" (S10, S86), and the antisemitic prejudice recorded against Jewish Bolsheviks (S97).
+Every effect attaches to an attribute or an event of the scenario file, never to a name: swap two
+principals' attributes and events and their fortunes swap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.state import Context, State, record
+
+
+def effective(state: State, ctx: Context) -> NDArray[np.float64]:
+    """Standing as the party sees it: late entrants lose with the old guard, prejudice targets
+    with the recruits."""
+    a = ctx.model.attrs
+    og = state.old_guard[:, None]
+    out = state.standing * (1 - ctx.params["outsider_penalty"][:, None] * a["outsider"] * og)
+    out = out * (1 - ctx.params["prejudice_penalty"][:, None] * a["prejudice_target"] * (1 - og))
+    return np.maximum(out, 0.0)
+
+
+def drift(state: State, ctx: Context, t: int) -> None:
+    """Small monthly shocks to prestige."""
+    z = ctx.z(t, "standing", ctx.model.P)
+    state.standing += ctx.params["standing_noise"][:, None] * z
+    np.clip(state.standing, 0.02, 3.0, out=state.standing)
+
+
+def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...]) -> None:
+    """Lenin's funeral: those present claim his mantle; the absent are resented."""
+    P = ctx.model.P
+    ill = np.zeros((state.H, P), dtype=bool)
+    for e in ctx.model.events:
+        if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:
+            ill[:, e.actor] = True
+    u = ctx.u(t, "funeral", P)
+    absent = ill & (u < ctx.params["absence_given_ill"][:, None])
+    for i in present_forced:
+        absent[:, i] = False
+    absent &= state.in_party()
+    org = ctx.model.attrs["organisation"]
+    present = ~absent & state.in_party()
+    state.standing += present * ctx.params["disciple_bonus"][:, None] * org[None, :]
+    state.standing -= absent * ctx.params["funeral_absence_penalty"][:, None]
+    for i in range(P):
+        record(state, ctx, absent[:, i], {
+            "kind": "funeral_absent", "step": t, "actors": [ctx.model.principals[i]],
+            "body": "Red Square",
+            "because": "ill and away from Moscow when Lenin died; he did not return for the "
+                       "funeral, and his absence was resented",
+        })
+    record(state, ctx, np.ones(state.H, dtype=bool), {
+        "kind": "funeral", "step": t,
+        "actors": lambda h: [ctx.model.principals[i] for i in range(P) if present[h, i]],
+        "body": "Red Square", "because": "Lenin died",
+    })
+
+
+def testament(state: State, ctx: Context, t: int, target: int, exposure: float) -> None:
+    """The Testament costs its target standing in proportion to how openly it is read."""
+    if target < 0:
+        return
+    state.standing[:, target] -= ctx.params["testament_weight"] * exposure
+
+
+def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...]) -> None:
+    """A polemic costs its author standing and makes enemies of its targets."""
+    if author < 0:
+        return
+    back = ctx.params["polemic_backlash"]
+    state.standing[:, author] -= back
+    for j in targets:
+        state.standing[:, j] -= back / 2
+        state.enmity[:, author, j] += ctx.params["polemic_enmity"]
+        state.enmity[:, j, author] += ctx.params["polemic_enmity"]
+    np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
+    record(state, ctx, np.ones(state.H, dtype=bool), {
+        "kind": "polemic", "step": t,
+        "actors": [ctx.model.principals[author]],
+        "targets": [ctx.model.principals[j] for j in targets],
+        "body": "the press",
+        "because": lambda h: f"the polemic cost its author {back[h]:.2f} standing and set "
+                             f"the targets against him",
+    })
+
+
+def decay_enmity(state: State, ctx: Context) -> None:
+    state.enmity *= (1 - ctx.params["enmity_decay"])[:, None, None]

@@ -1,0 +1,196 @@
+"""Votes and the removal ladder, under the 1921 ban on factions.
+
+The ruling coalition moves against those outside it one step at a time: censure, loss of office,
+removal from the Politburo, from the Central Committee, expulsion from the party; internal exile
+and deportation follow by administrative decision (the OGPU's, S48), not by vote. Each motion is
+decided by the loyalties of the body's members (CC for a plenum, delegates for a conference or
+congress): members follow their patrons; the unaligned follow the standing gap, the aloofness of
+the accused, and, if he leads an organised platform, the ban on factions (10th Congress resolution
+"On Party Unity", S67, S68; used to justify the expulsions of November 1927, S68b). A leader who
+sees the vote going against him may recant (the statement of 16 October 1926, S36): the motion
+lapses, at a price in standing. Those outside the coalition are purged as in Acemoglu, Egorov and
+Sonin (2008); whether a purge succeeds is up to the body.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.mechanisms.circular_flow import purge_followers
+from politburo.scenario.compile import MeetingC
+from politburo.state import RUNG, Context, State, bits, record
+
+_NAMES = {1: "censure", 2: "office", 3: "politburo", 4: "central_committee", 5: "party"}
+_KIND = {1: "plenum", 2: "conference", 3: "congress"}
+
+
+def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def yes_share(
+    state: State, ctx: Context, body: NDArray[np.float64], target: int,
+    eff_standing: NDArray[np.float64], shift: NDArray[np.float64] | float = 0.0,
+    act: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """Expected share voting for a motion against ``target`` (before noise)."""
+    P = ctx.model.P
+    loyal = ctx.const["client_loyalty"]
+    coal = bits(state.coalition, P)
+    bloc = bits(state.bloc, P)
+    in_bloc = bloc[:, target]
+    prob = np.full((state.H, P + 1), 0.5)
+    prob[:, :P] = np.where(coal, loyal, 0.5)
+    prob[:, :P] = np.where(bloc & in_bloc[:, None], 1 - loyal, prob[:, :P])
+    prob[:, target] = 1 - loyal
+    members = coal & state.in_party()
+    n = np.maximum(members.sum(axis=1), 1)
+    coal_st = (eff_standing * members).sum(axis=1) / n
+    gap = coal_st - eff_standing[:, target]
+    logit = ctx.params["standing_sensitivity"] * gap
+    logit = logit + ctx.params["faction_ban_penalty"] * in_bloc
+    logit = logit + ctx.params["aloofness_cost"] * ctx.model.attrs["aloofness"][target]
+    if act is not None:
+        logit = logit + (1 - act[:, target])  # an absent leader cannot defend himself
+    prob[:, P] = sigmoid(logit + shift)
+    return (body * prob).sum(axis=1)
+
+
+def next_rung(state: State, target: int) -> NDArray[np.int64]:
+    """The next step for ``target``; the office step is skipped by those holding no office."""
+    r = state.rung[:, target] + 1
+    holds = (state.holder == target).any(axis=1)
+    return np.where((r == RUNG["office"]) & ~holds, RUNG["politburo"], r)
+
+
+def motions(
+    state: State, ctx: Context, t: int, meeting: MeetingC, body: NDArray[np.float64],
+    eff_standing: NDArray[np.float64], act: NDArray[np.float64], restraint: float,
+    transfer: object,
+) -> None:
+    """The coalition brings motions against outsiders; bodies decide; the accused may recant."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    gap = ctx.params["ladder_gap"]
+    u_move = ctx.u(t, f"motion:{meeting.kind}", P)
+    # AES: everyone outside the ruling coalition is a target.
+    chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
+    u_recant = ctx.u(t, f"recant:{meeting.kind}", P)
+    z_vote = ctx.z(t, f"vote:{meeting.kind}", P)
+    for i in range(P):
+        step = next_rung(state, i)
+        allowed = step <= RUNG["party"]
+        if meeting.kind == 2:  # a conference condemns and expels but does not unseat
+            allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
+        ready = (t - state.last_step[:, i]) >= gap
+        ready |= state.rung[:, i] == 0
+        rate = ctx.params["motion_rate"] * (1 - restraint)
+        move = (chosen[:, i] & allowed & ready
+                & (state.coalition != 0) & (u_move[:, i] < rate))
+        if not move.any():
+            continue
+        expect = yes_share(state, ctx, body, i, eff_standing, act=act)
+        would_lose = expect > 0.5
+        # Recanting buys time once per step: a second motion on the same step goes to the vote.
+        recant = move & would_lose & (u_recant[:, i] > ctx.model.attrs["defiance"][i]) & (
+            state.rung[:, i] >= RUNG["censure"]) & ~state.recanted[:, i]
+        if recant.any():
+            state.standing[recant, i] *= 1 - ctx.params["recant_cost"][recant]
+            state.recanted[recant, i] = True
+            state.bloc[recant] &= ~np.int64(1 << i)
+            state.last_step[recant, i] = t
+            record(state, ctx, recant, {
+                "kind": "recant", "step": t, "actors": [ctx.model.principals[i]],
+                "body": meeting.name,
+                "because": lambda h, e=expect: f"facing a vote he expected to lose "
+                                               f"({e[h]:.0%} against him), he renounced "
+                                               f"factional work",
+            })
+        vote = move & ~recant
+        share = np.clip(expect + ctx.params["vote_noise"] * z_vote[:, i], 0.0, 1.0)
+        passed = vote & (share > 0.5)
+        failed = vote & ~passed
+        if failed.any():
+            state.blind[failed] *= 0.5  # a failed purge shows rivals where power lies
+            state.standing[failed, i] += 0.05
+        for h in np.flatnonzero(vote):
+            if state.log is not None:
+                state.log[h].append({
+                    "kind": "vote", "step": t, "actors": [ctx.model.principals[i]],
+                    "body": meeting.name, "motion": _NAMES[int(step[h])],
+                    "yes": float(share[h]), "passed": bool(passed[h]),
+                    "votes": int(round(share[h] * meeting.delegates)) if meeting.delegates
+                    else None,
+                    "of": meeting.delegates or None,
+                    "because": _because(state, ctx, h, i, body, eff_standing),
+                })
+        if passed.any():
+            rows = np.flatnonzero(passed)
+            new = step[rows]
+            state.rung[rows, i] = new
+            state.last_step[rows, i] = t
+            state.recanted[rows, i] = False
+            for r, n in zip(rows, new, strict=True):
+                if state.falls[r, i, n - 1] < 0:
+                    state.falls[r, i, n - 1] = t
+            out_of_cc = np.zeros((state.H, P), dtype=bool)
+            out_of_cc[:, i] = passed & (step >= RUNG["central_committee"])
+            if out_of_cc.any():
+                purge_followers(state, ctx, out_of_cc)
+            lose_office = passed & (step >= RUNG["office"])
+            if lose_office.any():
+                transfer(state, ctx, t, lose_office, i)  # type: ignore[operator]
+
+
+def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.float64],
+             eff: NDArray[np.float64]) -> str:
+    P = ctx.model.P
+    parts = []
+    for j in np.argsort(-body[h, :P])[:3]:
+        if body[h, j] > 0.02:
+            parts.append(f"{ctx.model.principals[j]}'s followers {body[h, j]:.0%}")
+    parts.append(f"unaligned {body[h, P]:.0%}")
+    why = "; ".join(parts)
+    coal = [ctx.model.principals[j] for j in range(P) if (state.coalition[h] >> j) & 1]
+    extra = " He led an organised platform, banned since 1921." if (
+        state.bloc[h] >> target) & 1 else ""
+    return (f"the ruling coalition ({', '.join(coal)}) moved against him; the body's "
+            f"loyalties: {why}; his standing {eff[h, target]:.2f}.{extra}")
+
+
+def administrative(state: State, ctx: Context, t: int) -> None:
+    """Exile, deportation and readmission: decided by the apparatus month by month."""
+    P = ctx.model.P
+    u = ctx.u(t, "administrative", 3 * P).reshape(state.H, 3, P)
+    expelled = state.rung == RUNG["party"]
+    due = (t - state.last_step) >= 1
+    exile = expelled & ~state.recanted & due & (u[:, 0] < ctx.params["exile_rate"][:, None])
+    readmit = expelled & state.recanted & due & (
+        u[:, 2] < ctx.params["readmission_rate"][:, None])
+    exiled = state.rung == RUNG["exile"]
+    deport = exiled & due & (u[:, 1] < ctx.params["deport_rate"][:, None])
+    for mask, rung, kind, why in (
+        (exile, RUNG["exile"], "exile", "expelled and unrepentant, he was sent into internal "
+                                        "exile by administrative decision"),
+        (deport, RUNG["deportation"], "deportation", "from exile he kept up his opposition; "
+                                                     "he was deported abroad"),
+    ):
+        rows, cols = np.nonzero(mask)
+        state.rung[rows, cols] = rung
+        state.last_step[rows, cols] = t
+        first = state.falls[rows, cols, rung - 1] < 0
+        state.falls[rows[first], cols[first], rung - 1] = t
+        for i in range(P):
+            record(state, ctx, mask[:, i], {"kind": kind, "step": t,
+                                            "actors": [ctx.model.principals[i]],
+                                            "body": "OGPU", "because": why})
+    rows, cols = np.nonzero(readmit)
+    state.rung[rows, cols] = RUNG["central_committee"]
+    state.last_step[rows, cols] = t
+    state.recanted[rows, cols] = False
+    for i in range(P):
+        record(state, ctx, readmit[:, i], {
+            "kind": "readmitted", "step": t, "actors": [ctx.model.principals[i]],
+            "body": "Central Control Commission",
+            "because": "he had recanted; the party took him back as a rank-and-file member"})

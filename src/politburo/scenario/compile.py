@@ -1,0 +1,177 @@
+"""Turn a validated scenario (and lever settings) into the arrays the engine works on.
+
+The engine never looks at pydantic models: it gets a ``Compiled`` of plain tuples and NumPy
+arrays, indexed by principal and office number. Levers are applied here, before compiling, as
+overrides of the scenario's own values (see ``levers.apply_levers``), so a counterfactual world
+is the baseline scenario plus named overrides and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.dates import parse_month
+from politburo.priors import PriorSet
+from politburo.scenario.schema import Scenario
+
+ATTRIBUTES = (
+    "organisation",
+    "standing",
+    "public_profile",
+    "aloofness",
+    "defiance",
+    "opportunism",
+    "outsider",
+    "prejudice_target",
+)
+KIND_CODE = {"plenum": 1, "conference": 2, "congress": 3}
+LENIN = -2  # holder code for an office Lenin holds
+VACANT = -1
+
+
+@dataclass(frozen=True)
+class MeetingC:
+    month: int  # step index
+    kind: int  # 1 plenum, 2 conference, 3 congress
+    name: str
+    delegates: int
+    cc_size: int  # 0 when the meeting elects no CC
+    politburo_size: int  # 0 when unchanged
+
+
+@dataclass(frozen=True)
+class EventC:
+    id: str
+    kind: str
+    start: int  # step index
+    until: int  # step index, inclusive
+    actor: int  # principal index, or -1 (Lenin or none)
+    targets: tuple[int, ...]
+    present: tuple[int, ...]
+    size: float
+    economy: float
+    revolution: float
+    handling: str
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The arrays of one scenario world. Steps count months from the scenario's start."""
+
+    scenario_id: str
+    start: int  # absolute month of step 0
+    steps: int
+    principals: tuple[str, ...]
+    names: tuple[str, ...]
+    attrs: dict[str, NDArray[np.float64]]
+    position0: NDArray[np.float64]  # (P, 2)
+    offices: tuple[str, ...]
+    office_names: tuple[str, ...]
+    holder0: NDArray[np.int64]  # (O,)
+    office_weight: NDArray[np.float64]
+    fiefdom: NDArray[np.float64]  # (O,) delegate share an office's holder controls
+    gensec: int  # index of the patronage office, -1 if none
+    clients: tuple[str, ...]
+    client_names: tuple[str, ...]
+    client_patron: NDArray[np.int64]
+    meetings: tuple[MeetingC, ...]
+    events: tuple[EventC, ...]
+    constants: dict[str, float]
+    priors: PriorSet
+    fixed: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def P(self) -> int:
+        return len(self.principals)
+
+    def index(self, actor: str) -> int:
+        return self.principals.index(actor)
+
+
+def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Compiled:
+    ids = tuple(p.id for p in s.principals)
+    start = parse_month(s.start)
+    steps = parse_month(s.end) - start + 1
+
+    def who(actor: str | None) -> int:
+        if actor is None or actor not in ids:
+            return -1
+        return ids.index(actor)
+
+    def step(month: str) -> int:
+        return parse_month(month) - start
+
+    attrs = {
+        a: np.array([getattr(p.attributes, a).value for p in s.principals]) for a in ATTRIBUTES
+    }
+    holder0 = np.array(
+        [LENIN if o.holder == "lenin" else (VACANT if o.holder is None else who(o.holder))
+         for o in s.offices],
+        dtype=np.int64,
+    )
+    gensec = next((i for i, o in enumerate(s.offices) if o.patronage), -1)
+    meetings = tuple(
+        MeetingC(
+            month=step(m.month),
+            kind=KIND_CODE[m.kind],
+            name=m.name,
+            delegates=int(m.voting_delegates.value) if m.voting_delegates else 0,
+            cc_size=int(m.cc_size.value) if m.cc_size else 0,
+            politburo_size=int(m.politburo_size.value) if m.politburo_size else 0,
+        )
+        for m in s.calendar
+        if 0 <= step(m.month) < steps
+    )
+    events = tuple(
+        EventC(
+            id=e.id,
+            kind=e.kind,
+            start=step(e.month),
+            until=step(e.until) if e.until else step(e.month),
+            actor=who(e.actor),
+            targets=tuple(who(t) for t in e.targets if who(t) >= 0),
+            present=tuple(who(t) for t in e.present if who(t) >= 0),
+            size=float(e.size or 0.0),
+            economy=float(e.economy or 0.0),
+            revolution=float(e.revolution or 0.0),
+            handling=e.handling or "",
+        )
+        for e in s.events
+        if e.enabled
+    )
+    names = tuple(s.parameters)
+    priors = PriorSet(
+        names=names,
+        families=tuple(s.parameters[n].family for n in names),
+        params=tuple(s.parameters[n].dist_params() for n in names),
+    )
+    fixed = dict(fixed or {})
+    unknown = set(fixed) - set(names)
+    if unknown:
+        raise ValueError(f"fixed values for unknown parameters: {sorted(unknown)}")
+    return Compiled(
+        scenario_id=s.id,
+        start=start,
+        steps=steps,
+        principals=ids,
+        names=tuple(p.name for p in s.principals),
+        attrs=attrs,
+        position0=np.array([[p.position.economy, p.position.revolution] for p in s.principals]),
+        offices=tuple(o.id for o in s.offices),
+        office_names=tuple(o.name for o in s.offices),
+        holder0=holder0,
+        office_weight=np.array([o.weight.value for o in s.offices]),
+        fiefdom=np.array([o.fiefdom.value if o.fiefdom else 0.0 for o in s.offices]),
+        gensec=gensec,
+        clients=tuple(c.id for c in s.clients),
+        client_names=tuple(c.name for c in s.clients),
+        client_patron=np.array([who(c.patron) for c in s.clients], dtype=np.int64),
+        meetings=meetings,
+        events=events,
+        constants={k: q.value for k, q in s.constants.items()},
+        priors=priors,
+        fixed=fixed,
+    )

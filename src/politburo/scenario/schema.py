@@ -1,0 +1,327 @@
+"""The scenario format: validated, frozen, typed values.
+
+A scenario file is YAML. It is parsed once at the edge (``loader.py``) into these pydantic
+models, which are frozen: the engine never sees raw dictionaries. Every number in a scenario
+must say where it comes from: a ``Quantity`` carries either ``source`` (a fact-base tag such as
+``S18`` or a milestone id) or ``assumption`` (a reason), never neither.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from politburo.priors import FAMILIES
+
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Field(pattern=_MONTH, description="a month as YYYY-MM")]
+Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="a lower-case identifier")]
+
+LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile", "deportation")
+"""The removal ladder, in order. ``office`` is loss of a state or party office."""
+
+BODY_KINDS = ("plenum", "conference", "congress")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Cited(Frozen):
+    """Anything that must say where it comes from."""
+
+    source: str | None = Field(None, description="fact-base tag (S18), or a milestone id")
+    assumption: str | None = Field(None, description="why this value was assumed")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> Self:
+        if not (self.source or self.assumption):
+            raise ValueError("needs 'source:' (a fact-base tag or milestone id) or 'assumption:'")
+        return self
+
+
+class Quantity(Cited):
+    """A fixed number with its provenance."""
+
+    value: float
+
+
+class Prior(Cited):
+    """An uncertain parameter: a distribution family with its parameters, and its provenance."""
+
+    family: Literal["normal", "lognormal", "beta", "uniform", "truncnormal"]
+    mean: float | None = None
+    sd: float | None = Field(None, gt=0)
+    median: float | None = Field(None, gt=0)
+    sigma: float | None = Field(None, gt=0)
+    a: float | None = Field(None, gt=0)
+    b: float | None = Field(None, gt=0)
+    low: float | None = None
+    high: float | None = None
+    description: str = ""
+
+    _NEEDS = {
+        "normal": ("mean", "sd"),
+        "lognormal": ("median", "sigma"),
+        "beta": ("a", "b"),
+        "uniform": ("low", "high"),
+        "truncnormal": ("mean", "sd", "low", "high"),
+    }
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        assert self.family in FAMILIES
+        missing = [k for k in self._NEEDS[self.family] if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.family} prior needs {', '.join(missing)}")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError("low must be below high")
+        return self
+
+    def dist_params(self) -> dict[str, float]:
+        return {k: float(getattr(self, k)) for k in self._NEEDS[self.family]}
+
+
+class Source(Frozen):
+    id: str
+    title: str
+    url: str
+
+
+class Attributes(Frozen):
+    """What a principal brings to the struggle. Each is a number in [0, 1] with provenance."""
+
+    organisation: Quantity = Field(description="skill and appetite for apparatus work")
+    standing: Quantity = Field(description="initial prestige with the party, relative")
+    public_profile: Quantity = Field(description="how visible the leader's power is to rivals")
+    aloofness: Quantity = Field(description="distance from colleagues; cost to alliances")
+    defiance: Quantity = Field(description="reluctance to recant when a vote is lost")
+    opportunism: Quantity = Field(description="readiness to move policy toward the winning line")
+    outsider: Quantity = Field(description="late entry into the Bolshevik party (1 = joined 1917)")
+    prejudice_target: Quantity = Field(
+        description="1 where sources record prejudice against the leader as a Jewish Bolshevik"
+    )
+
+    @model_validator(mode="after")
+    def _unit(self) -> Self:
+        for name in type(self).model_fields:
+            q = getattr(self, name)
+            if not 0.0 <= q.value <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {q.value}")
+        return self
+
+
+class Position(Cited):
+    """A point on the two policy axes of facts.md section 9, each in [-1, 1].
+
+    ``economy``: -1 NEP and market gradualism, +1 forced industrialisation and coercion.
+    ``revolution``: -1 socialism in one country, +1 permanent or world revolution.
+    """
+
+    economy: float = Field(ge=-1, le=1)
+    revolution: float = Field(ge=-1, le=1)
+
+
+class Principal(Frozen):
+    id: Ident
+    name: str
+    attributes: Attributes
+    position: Position
+    note: str = ""
+
+
+class Client(Frozen):
+    id: Ident
+    name: str
+    patron: Ident
+    source: str | None = None
+    assumption: str | None = None
+    note: str = ""
+
+
+class Office(Frozen):
+    id: Ident
+    name: str
+    holder: Ident | None = Field(description="principal id at the start, or null if vacant")
+    weight: Quantity = Field(description="contribution to its holder's power")
+    patronage: bool = Field(False, description="whether the holder appoints provincial secretaries")
+    fiefdom: Quantity | None = Field(
+        None, description="share of congress delegates the holder's organisation controls"
+    )
+
+
+class Meeting(Cited):
+    month: Month
+    kind: Literal["plenum", "conference", "congress"]
+    name: str
+    voting_delegates: Quantity | None = None
+    cc_size: Quantity | None = Field(None, description="full CC members elected (congress only)")
+    politburo_size: Quantity | None = Field(None, description="full Politburo seats after it")
+
+
+EVENT_KINDS = (
+    "lenin_incapacitated",
+    "lenin_death",
+    "illness",
+    "funeral",
+    "testament",
+    "polemic",
+    "enrolment",
+    "policy_shock",
+    "alliance",
+)
+
+
+class Event(Cited):
+    """A dated exogenous event. Its *effects* are parameters with priors, never outcomes."""
+
+    id: Ident
+    kind: Literal[
+        "lenin_incapacitated",
+        "lenin_death",
+        "illness",
+        "funeral",
+        "testament",
+        "polemic",
+        "enrolment",
+        "policy_shock",
+        "alliance",
+    ]
+    month: Month
+    until: Month | None = None
+    enabled: bool = True
+    actor: Ident | None = Field(None, description="the actor the event is about or by")
+    targets: tuple[Ident, ...] = ()
+    size: float | None = Field(None, description="kind-specific magnitude (e.g. recruits)")
+    economy: float | None = Field(None, description="policy shock on the economy axis")
+    revolution: float | None = Field(None, description="policy shock on the revolution axis")
+    handling: Literal["suppressed", "delegations", "published"] | None = None
+    present: tuple[Ident, ...] = Field((), description="principals sure to attend (a funeral)")
+    description: str = ""
+
+
+class Milestone(Frozen):
+    """A historical fact the model can express, for the fit (issue 3) and the tables."""
+
+    id: Ident
+    month: Month
+    actor: Ident
+    step: Literal["office", "politburo", "central_committee", "party", "exile", "deportation"]
+    weight: float = Field(1.0, ge=0)
+    source: str
+    note: str = ""
+
+
+class LeverValue(Frozen):
+    kind: Literal["month", "number"]
+    default: str | float
+    description: str = ""
+
+
+class Lever(Frozen):
+    """A named counterfactual: a set of overrides applied to the scenario before compiling.
+
+    ``set`` maps a dotted path (``parameters.patronage_rate``, ``principals.trotsky.attributes.
+    aloofness``, ``events.lenin_funeral.enabled``) to a value; the string ``$value`` stands for
+    the lever's value when it takes one.
+    """
+
+    id: Ident
+    title: str
+    description: str
+    set: dict[str, float | int | bool | str | list[str] | None]
+    value: LeverValue | None = None
+    sources: tuple[str, ...] = ()
+    essay_claims: tuple[int, ...] = ()
+
+
+class Scenario(Frozen):
+    id: Ident | Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+    title: str
+    description: str = ""
+    start: Month
+    end: Month
+    principals: tuple[Principal, ...]
+    clients: tuple[Client, ...] = ()
+    offices: tuple[Office, ...]
+    calendar: tuple[Meeting, ...]
+    events: tuple[Event, ...] = ()
+    constants: dict[str, Quantity] = Field(default_factory=dict)
+    parameters: dict[str, Prior]
+    milestones: tuple[Milestone, ...] = ()
+    levers: tuple[Lever, ...] = ()
+    bibliography: tuple[Source, ...] = ()
+
+    @field_validator("principals")
+    @classmethod
+    def _enough(cls, v: tuple[Principal, ...]) -> tuple[Principal, ...]:
+        if not 2 <= len(v) <= 12:
+            raise ValueError(f"expected 2 to 12 principals, got {len(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        ids = [p.id for p in self.principals]
+        if len(set(ids)) != len(ids):
+            raise ValueError("principal ids must be unique")
+        known = set(ids) | {"lenin"}
+        everyone = known | {c.id for c in self.clients}
+        for c in self.clients:
+            if c.patron not in known:
+                raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal")
+        for o in self.offices:
+            if o.holder is not None and o.holder not in known:
+                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal")
+        for e in self.events:
+            for who in (e.actor, *e.targets):
+                if who is not None and who not in everyone:
+                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario")
+        for m in self.milestones:
+            if m.actor not in known:
+                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal")
+        if not self.start < self.end:
+            raise ValueError("start must come before end")
+        months = [m.month for m in self.calendar]
+        if months != sorted(months):
+            raise ValueError("calendar must be in date order")
+        tags = {s.id for s in self.bibliography}
+        if tags:
+            for tag in _cited_tags(self):
+                if tag not in tags and not re.match(r"^[a-z][a-z0-9_]*$", tag):
+                    raise ValueError(f"source {tag!r} is not in the scenario's bibliography")
+        return self
+
+
+def _cited_tags(s: Scenario) -> set[str]:
+    """Every fact-base tag the scenario cites (milestone ids are lower-case and pass through)."""
+    found: set[str] = set()
+
+    def walk(obj: object) -> None:
+        if isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                value = getattr(obj, name)
+                if name in ("source", "sources") and value:
+                    for part in [value] if isinstance(value, str) else value:
+                        found.update(t.strip() for t in re.split(r"[,;]", part) if t.strip())
+                else:
+                    walk(value)
+        elif isinstance(obj, (tuple, list)):
+            for item in obj:
+                walk(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                walk(item)
+
+    walk(s.principals)
+    walk(s.clients)
+    walk(s.offices)
+    walk(s.calendar)
+    walk(s.events)
+    walk(s.constants)
+    walk(s.parameters)
+    walk(s.milestones)
+    walk(s.levers)
+    return found

@@ -1,0 +1,94 @@
+"""The simulation state: a handful of arrays with the history axis first.
+
+``State`` is mutable inside one engine run and never escapes it; results are copied out into
+``Histories``. ``Context`` holds what does not change during a run: the compiled scenario, the
+per-history parameter draws, the seed and the history indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo import rng
+from politburo.scenario.compile import Compiled
+
+LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile", "deportation")
+RUNG = {name: i + 1 for i, name in enumerate(LADDER)}  # rung 0: in good standing
+
+
+@dataclass
+class State:
+    sec: NDArray[np.float64]  # (H, P+1) provincial secretaries by loyalty; last column unaligned
+    cc: NDArray[np.float64]  # (H, P+1) Central Committee by loyalty
+    standing: NDArray[np.float64]  # (H, P) prestige with the party
+    position: NDArray[np.float64]  # (H, P, 2) policy positions
+    shock: NDArray[np.float64]  # (H, 2) exogenous pull on the party line
+    line: NDArray[np.float64]  # (H, 2) the party line
+    holder: NDArray[np.int64]  # (H, O) office holders (principal index, -1 vacant, -2 Lenin)
+    rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)
+    last_step: NDArray[np.int64]  # (H, P) step index of the last move down the ladder
+    falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step index of each rung, -1 never
+    recanted: NDArray[np.bool_]  # (H, P) has recanted since the last fall
+    coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
+    players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
+    bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask
+    enmity: NDArray[np.float64]  # (H, P, P)
+    pb_clients: NDArray[np.int64]  # (H, P) Politburo seats held by each principal's clients
+    pb_size: NDArray[np.int64]  # (H,) full Politburo seats
+    cc_size: NDArray[np.float64]  # (H,)
+    blind: NDArray[np.float64]  # (H,) current apparatus blindness of rivals
+    old_guard: NDArray[np.float64]  # (H,) share of members from before mass recruitment
+    members: NDArray[np.float64]  # (H,)
+    power: NDArray[np.float64]  # (H, P) real power shares this month
+    cons_who: NDArray[np.int64]  # (H,) consolidated ruler, -1 none
+    cons_since: NDArray[np.int64]  # (H,) step since which he has ruled, -1 none
+    log: list[list[dict[str, Any]]] | None = None  # per-history event records when recording
+
+    @property
+    def H(self) -> int:
+        return int(self.rung.shape[0])
+
+    def in_party(self) -> NDArray[np.bool_]:
+        return self.rung < RUNG["party"]
+
+    def in_politburo(self) -> NDArray[np.bool_]:
+        return self.rung < RUNG["politburo"]
+
+
+@dataclass(frozen=True)
+class Context:
+    model: Compiled
+    seed: int
+    index: NDArray[np.int64]  # (H,) history indices
+    params: dict[str, NDArray[np.float64]]  # name -> (H,) draws
+    const: dict[str, float] = field(default_factory=dict)
+
+    def u(self, step: int, purpose: str, width: int = 1) -> NDArray[np.float64]:
+        """Uniforms for this batch: a pure function of (seed, history, step, purpose)."""
+        return rng.uniforms(self.seed, self.index, step, purpose, width)
+
+    def z(self, step: int, purpose: str, width: int = 1) -> NDArray[np.float64]:
+        return rng.normals(self.seed, self.index, step, purpose, width)
+
+
+def bits(mask: NDArray[np.int64], P: int) -> NDArray[np.bool_]:
+    """Expand bitmasks (H,) into booleans (H, P)."""
+    return ((mask[:, None] >> np.arange(P)[None, :]) & 1).astype(bool)
+
+
+def to_mask(members: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Collapse booleans (H, P) into bitmasks (H,)."""
+    P = members.shape[1]
+    return (members.astype(np.int64) << np.arange(P)[None, :]).sum(axis=1)
+
+
+def record(state: State, ctx: Context, where: NDArray[np.bool_], event: dict[str, Any]) -> None:
+    """Append an event to the log of each history in ``where`` (only when recording)."""
+    if state.log is None:
+        return
+    for h in np.flatnonzero(where):
+        state.log[h].append({k: (v(h) if callable(v) else v) for k, v in event.items()})

@@ -1,0 +1,46 @@
+"""Append the bibliography of the sources a scenario cites, from ../shared/history/facts.md.
+
+Run from the repository root: python tools/make_bibliography.py src/politburo/scenarios/soviet-1922.yaml
+The package then carries each cited source's title and address, so a user can follow every
+number without this repository's shared folder. Titles and addresses are copied; no prose is.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+EXTRA = {
+    "AES2008": (
+        "D. Acemoglu, G. Egorov and K. Sonin, 'Coalition Formation in Non-Democracies', "
+        "Review of Economic Studies 75(4), 2008",
+        "https://doi.org/10.1111/j.1467-937X.2008.00503.x",
+    ),
+    "S94": ("Historical Dictionary of the Russian Civil Wars, Stalin entry",
+            "https://user.bibliboba.online/books/historical-dictionary-of-the-russian-civil-wars-1916-1926/p/781"),
+    "S97": ("Leon Trotsky (document), Deutscher on antisemitic hinting",
+            "https://pt.scribd.com/document/110051889/Leon-Trotsky"),
+}
+
+
+def main(path: str) -> None:
+    facts = Path("../shared/history/facts.md").read_text("utf-8")
+    entries = {}
+    for m in re.finditer(r"^- (S\d+[a-z]?) (.+?): (https?://\S+)", facts, re.M):
+        entries[m.group(1)] = (m.group(2).strip(), m.group(3).strip())
+    entries.update(EXTRA)
+    text = Path(path).read_text("utf-8").split("\nbibliography:")[0].rstrip() + "\n"
+    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008)\b", text))
+    missing = sorted(cited - entries.keys())
+    if missing:
+        sys.exit(f"cited but not in facts.md: {missing}")
+    key = lambda t: (len(re.sub(r"\D", "", t)) if t.startswith("S") else 0, t)  # noqa: E731
+    rows = [{"id": t, "title": entries[t][0], "url": entries[t][1]} for t in sorted(cited, key=key)]
+    text += "\nbibliography:\n" + yaml.safe_dump(rows, sort_keys=False, allow_unicode=True, width=200)
+    Path(path).write_text(text, "utf-8")
+    print(f"{len(rows)} sources")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
