@@ -58,7 +58,7 @@ def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray
 def initial_state(model: Compiled, H: int, record_log: bool) -> State:
     P, c = model.P, model.constants
     org, st0 = model.attrs["organisation"], model.attrs["standing"]
-    lean = org * st0 / (org * st0).sum()
+    lean = org / org.sum()  # followings built by organisational work before December 1922
     sec = np.empty((H, P + 1))
     sec[:, :P] = (1 - c["secretaries_unaligned"]) * lean
     sec[:, P] = c["secretaries_unaligned"]
@@ -114,37 +114,48 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
                      loser: int) -> None:
     """Offices of a fallen leader go to the coalition member holding least (AES spoils)."""
     m, P = ctx.model, ctx.model.P
-    coal = bits(state.coalition, P) & state.in_politburo()
+    rows = np.flatnonzero(where)
+    if rows.size == 0:
+        return
+    code = loser if loser >= 0 else LENIN
+    holder = state.holder[rows]
+    had_office = (holder == code).any(axis=1)
+    if not had_office.any():
+        return
+    coal = bits(state.coalition[rows], P) & state.in_politburo()[rows]
     coal[:, loser] = False
-    held = np.zeros((state.H, P))
+    power = state.power[rows]
+    held = np.zeros((rows.size, P))
     for o in range(len(m.offices)):
-        h = state.holder[:, o]
-        ok = h >= 0
-        held[np.flatnonzero(ok), h[ok]] += m.office_weight[o]
+        ok = holder[:, o] >= 0
+        held[np.flatnonzero(ok), holder[ok, o]] += m.office_weight[o]
+    others = state.in_politburo()[rows] & (np.arange(P) != loser)[None, :]
     for o in range(len(m.offices)):
-        lose = where & ((state.holder[:, o] == loser) if loser >= 0
-                        else (state.holder[:, o] == LENIN))
+        lose = holder[:, o] == code
         if not lose.any():
             continue
         if o == m.gensec:  # the CC elects the strongest of the coalition
-            score = np.where(coal, state.power, -np.inf)
+            score = np.where(coal, power, -np.inf)
         else:
-            score = np.where(coal, -held + 1e-3 * state.power, -np.inf)
-        fallback = np.where(state.in_politburo() & (np.arange(P) != loser)[None, :],
-                            state.power, -np.inf)
-        score = np.where(coal.any(axis=1)[:, None], score, fallback)
+            score = np.where(coal, -held + 1e-3 * power, -np.inf)
+        score = np.where(coal.any(axis=1)[:, None], score, np.where(others, power, -np.inf))
         new = np.argmax(score, axis=1)
-        state.holder[lose, o] = new[lose]
+        holder[lose, o] = new[lose]
         held[np.flatnonzero(lose), new[lose]] += m.office_weight[o]
-        if loser >= 0:
-            first = lose & (state.falls[:, loser, RUNG["office"] - 1] < 0)
-            state.falls[first, loser, RUNG["office"] - 1] = t
-        record(state, ctx, lose, {
-            "kind": "office", "step": t, "office": m.office_names[o],
-            "actors": lambda h, o=o: [m.principals[state.holder[h, o]]],
-            "from": m.principals[loser] if loser >= 0 else "lenin", "body": "Central Committee",
-            "because": "the post fell vacant and went to a member of the ruling coalition",
-        })
+        if state.log is not None:
+            for k in np.flatnonzero(lose):
+                state.log[rows[k]].append({
+                    "kind": "office", "step": t, "office": m.office_names[o],
+                    "actors": [m.principals[new[k]]],
+                    "from": m.principals[loser] if loser >= 0 else "lenin",
+                    "body": "Central Committee",
+                    "because": "the post fell vacant and went to a member of the ruling "
+                               "coalition",
+                })
+    state.holder[rows] = holder
+    if loser >= 0:
+        first = rows[had_office & (state.falls[rows, loser, RUNG["office"] - 1] < 0)]
+        state.falls[first, loser, RUNG["office"] - 1] = t
 
 
 def refill_politburo(state: State, ctx: Context, t: int, target: int) -> None:

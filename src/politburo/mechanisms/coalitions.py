@@ -127,10 +127,17 @@ def ruling_coalition_reference(power: list[float], alpha: float) -> frozenset[in
 
 def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.float64]]
                     ) -> NDArray[np.float64]:
-    """Power as rivals see it: the apparatus part of a low-profile leader is discounted."""
+    """Power as rivals see it, distorted by public profile.
+
+    Rivals judge by what they see: the prestige of a high-profile leader looms larger than it
+    is, and the apparatus power of a low-profile one is discounted. Both distortions scale with
+    ``blind`` (the ``apparatus_blindness`` draw, fading by ``perception_learning``); at zero,
+    perceived power is real power.
+    """
     profile = ctx.model.attrs["public_profile"][None, :]
-    discount = state.blind[:, None] * (1 - profile)
-    return parts["visible"] + (1 - discount) * parts["apparatus"]
+    blind = state.blind[:, None]
+    return (parts["visible"] * (1 + blind * profile)
+            + parts["apparatus"] * (1 - blind * (1 - profile)))
 
 
 def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]]) -> None:
