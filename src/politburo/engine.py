@@ -89,6 +89,13 @@ def initial_state(model: Compiled, H: int, record_log: bool) -> State:
     )
 
 
+def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
+                    ) -> NDArray[np.float64]:
+    """(H, P) total weight of the offices each principal holds."""
+    onehot = holder[:, :, None] == np.arange(P)[None, None, :]
+    return np.einsum("hop,o->hp", onehot, weight)
+
+
 def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
                 act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
     """Each principal's power from the CC, the Politburo, offices and standing (H, P)."""
@@ -96,12 +103,7 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     alive = state.in_party()
     seats = state.in_politburo() + c["client_loyalty"] * state.pb_clients
     pb = seats / np.maximum(seats.sum(axis=1, keepdims=True), 1e-12)
-    offices = np.zeros((state.H, P))
-    for o in range(len(m.offices)):
-        h = state.holder[:, o]
-        ok = h >= 0
-        offices[np.flatnonzero(ok), h[ok]] += m.office_weight[o]
-    offices /= m.office_weight.sum()
+    offices = office_holdings(state.holder, m.office_weight, P) / m.office_weight.sum()
     st = eff * alive
     st = st / np.maximum(st.sum(axis=1, keepdims=True), 1e-12)
     apparatus = (c["power_weight_cc"] * state.cc[:, :P] + c["power_weight_offices"] * offices)
@@ -202,8 +204,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         # The tally is taken after the coalition forms (below) to use the current lineup.
     else:
         body = state.cc
-    state.power = _shares(power_parts(state, ctx, eff, act))
-    coalitions.form(state, ctx, t, power_parts(state, ctx, eff, act))
+    parts = power_parts(state, ctx, eff, act)
+    state.power = _shares(parts)
+    coalitions.form(state, ctx, t, parts)
     if mt.kind >= 2:
         tallies.append(_tally(state, ctx, body))
         record(state, ctx, np.ones(state.H, dtype=bool), {
@@ -313,10 +316,11 @@ def simulate(
         standing.drift(state, ctx, t)
         standing.decay_enmity(state, ctx)
         state.blind *= 1 - ctx.params["perception_learning"]
-        eff = standing.effective(state, ctx)
-        state.power = _shares(power_parts(state, ctx, eff, act))
         if t == 0:
-            coalitions.form(state, ctx, t, power_parts(state, ctx, eff, act))
+            eff = standing.effective(state, ctx)
+            parts = power_parts(state, ctx, eff, act)
+            state.power = _shares(parts)
+            coalitions.form(state, ctx, t, parts)
         for mt in meetings_at.get(t, []):
             motion = None
             if testament is not None and testament.targets:

@@ -74,6 +74,14 @@ class Context:
     def z(self, step: int, purpose: str, width: int = 1) -> NDArray[np.float64]:
         return rng.normals(self.seed, self.index, step, purpose, width)
 
+    def u_actors(self, step: int, purpose: str) -> NDArray[np.float64]:
+        """Uniforms (H, P), one per principal. Principals are compiled in id order, so a
+        column always belongs to the same actor whatever order the file lists them in."""
+        return rng.uniforms(self.seed, self.index, step, purpose, self.model.P)
+
+    def z_actors(self, step: int, purpose: str) -> NDArray[np.float64]:
+        return rng.normals(self.seed, self.index, step, purpose, self.model.P)
+
 
 def bits(mask: NDArray[np.int64], P: int) -> NDArray[np.bool_]:
     """Expand bitmasks (H,) into booleans (H, P)."""

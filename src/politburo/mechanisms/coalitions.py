@@ -200,11 +200,16 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     outsider = ~coal & state.in_party() & ~state.recanted
     bloc = bits(state.bloc, P) & outsider
     aloof = ctx.model.attrs["aloofness"][None, :]
-    others = outsider[:, None, :] & ~np.eye(P, dtype=bool)[None]
-    worst = np.where(others, state.enmity, 0.0).max(axis=2)
-    p = ctx.params["opposition_formation"][:, None] * (1 - ctx.params["aloofness_cost"][:, None]
-                                                        * aloof) * (1 - worst)
-    join = outsider & (ctx.u(t, "bloc", P) < p)
+    u = ctx.u_actors(t, "bloc")
+    join = np.zeros_like(outsider)
+    rows = np.flatnonzero(outsider.sum(axis=1) >= 2)  # a bloc needs two
+    if rows.size:
+        out_r = outsider[rows]
+        # enmity is never negative, so masking by multiplication keeps the maximum
+        worst = (state.enmity[rows] * out_r[:, None, :]).max(axis=2)
+        p = (ctx.params["opposition_formation"][rows, None]
+             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof) * (1 - worst))
+        join[rows] = out_r & (u[rows] < p)
     new = bloc | join
     new &= (new.sum(axis=1) >= 2)[:, None]
     for e in ctx.model.events:

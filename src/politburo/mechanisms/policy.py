@@ -33,11 +33,13 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     none = w.sum(axis=1) <= 0
     w[none] = state.power[none]
     w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-    centre = np.einsum("hp,hpk->hk", w, state.position)
+    centre = (w[:, :, None] * state.position).sum(axis=1)
     state.line = np.clip(centre + state.shock, -1.0, 1.0)
     rate = ctx.params["policy_drift"][:, None] * ctx.model.attrs["opportunism"][None, :]
-    noise = 0.02 * ctx.z(t, "policy", 2 * P).reshape(state.H, P, 2)
+    noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
+                             ctx.z_actors(t, "policy:revolution")], axis=2)
     state.position += rate[:, :, None] * (state.line[:, None, :] - state.position) + noise
     np.clip(state.position, -1.0, 1.0, out=state.position)
-    dist = np.linalg.norm(state.position - state.line[:, None, :], axis=2)
+    d = state.position - state.line[:, None, :]
+    dist = np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2)
     state.standing -= ctx.params["policy_cost"][:, None] * dist * state.in_party()

@@ -29,7 +29,7 @@ def effective(state: State, ctx: Context) -> NDArray[np.float64]:
 
 def drift(state: State, ctx: Context, t: int) -> None:
     """Small monthly shocks to prestige."""
-    z = ctx.z(t, "standing", ctx.model.P)
+    z = ctx.z_actors(t, "standing")
     state.standing += ctx.params["standing_noise"][:, None] * z
     np.clip(state.standing, 0.02, 3.0, out=state.standing)
 
@@ -41,7 +41,7 @@ def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...])
     for e in ctx.model.events:
         if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:
             ill[:, e.actor] = True
-    u = ctx.u(t, "funeral", P)
+    u = ctx.u_actors(t, "funeral")
     absent = ill & (u < ctx.params["absence_given_ill"][:, None])
     for i in present_forced:
         absent[:, i] = False

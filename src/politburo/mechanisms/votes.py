@@ -32,29 +32,36 @@ def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
 def yes_share(
     state: State, ctx: Context, body: NDArray[np.float64], target: int,
     eff_standing: NDArray[np.float64], shift: NDArray[np.float64] | float = 0.0,
-    act: NDArray[np.float64] | None = None,
+    act: NDArray[np.float64] | None = None, rows: NDArray[np.int64] | None = None,
 ) -> NDArray[np.float64]:
-    """Expected share voting for a motion against ``target`` (before noise)."""
+    """Expected share voting for a motion against ``target`` (before noise).
+
+    With ``rows``, only those histories are computed (and returned, in that order).
+    """
     P = ctx.model.P
+    r = np.arange(state.H) if rows is None else rows
     loyal = ctx.const["client_loyalty"]
-    coal = bits(state.coalition, P)
-    bloc = bits(state.bloc, P)
+    coal = bits(state.coalition[r], P)
+    bloc = bits(state.bloc[r], P)
     in_bloc = bloc[:, target]
-    prob = np.full((state.H, P + 1), 0.5)
+    prob = np.full((r.size, P + 1), 0.5)
     prob[:, :P] = np.where(coal, loyal, 0.5)
     prob[:, :P] = np.where(bloc & in_bloc[:, None], 1 - loyal, prob[:, :P])
     prob[:, target] = 1 - loyal
-    members = coal & state.in_party()
+    members = coal & (state.rung[r] < RUNG["party"])
     n = np.maximum(members.sum(axis=1), 1)
-    coal_st = (eff_standing * members).sum(axis=1) / n
-    gap = coal_st - eff_standing[:, target]
-    logit = ctx.params["standing_sensitivity"] * gap
-    logit = logit + ctx.params["faction_ban_penalty"] * in_bloc
-    logit = logit + ctx.params["aloofness_cost"] * ctx.model.attrs["aloofness"][target]
+    eff = eff_standing[r]
+    coal_st = (eff * members).sum(axis=1) / n
+    gap = coal_st - eff[:, target]
+    logit = ctx.params["standing_sensitivity"][r] * gap
+    logit = logit + ctx.params["faction_ban_penalty"][r] * in_bloc
+    logit = logit + ctx.params["aloofness_cost"][r] * ctx.model.attrs["aloofness"][target]
     if act is not None:
-        logit = logit + (1 - act[:, target])  # an absent leader cannot defend himself
+        logit = logit + (1 - act[r, target])  # an absent leader cannot defend himself
+    if not np.isscalar(shift):
+        shift = np.asarray(shift)[r]
     prob[:, P] = sigmoid(logit + shift)
-    return (body * prob).sum(axis=1)
+    return (body[r] * prob).sum(axis=1)
 
 
 def next_rung(state: State, target: int) -> NDArray[np.int64]:
@@ -73,11 +80,11 @@ def motions(
     P = ctx.model.P
     coal = bits(state.coalition, P)
     gap = ctx.params["ladder_gap"]
-    u_move = ctx.u(t, f"motion:{meeting.kind}", P)
+    u_move = ctx.u_actors(t, f"motion:{meeting.kind}")
     # AES: everyone outside the ruling coalition is a target.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
-    u_recant = ctx.u(t, f"recant:{meeting.kind}", P)
-    z_vote = ctx.z(t, f"vote:{meeting.kind}", P)
+    u_recant = ctx.u_actors(t, f"recant:{meeting.kind}")
+    z_vote = ctx.z_actors(t, f"vote:{meeting.kind}")
     for i in range(P):
         step = next_rung(state, i)
         allowed = step <= RUNG["party"]
@@ -90,7 +97,9 @@ def motions(
                 & (state.coalition != 0) & (u_move[:, i] < rate))
         if not move.any():
             continue
-        expect = yes_share(state, ctx, body, i, eff_standing, act=act)
+        expect = np.zeros(state.H)
+        rows = np.flatnonzero(move)
+        expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows)
         would_lose = expect > 0.5
         # Recanting buys time once per step: a second motion on the same step goes to the vote.
         recant = move & would_lose & (u_recant[:, i] > ctx.model.attrs["defiance"][i]) & (
@@ -162,7 +171,7 @@ def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.f
 def administrative(state: State, ctx: Context, t: int) -> None:
     """Exile, deportation and readmission: decided by the apparatus month by month."""
     P = ctx.model.P
-    u = ctx.u(t, "administrative", 3 * P).reshape(state.H, 3, P)
+    u = np.stack([ctx.u_actors(t, f"administrative:{k}") for k in range(3)], axis=1)
     expelled = state.rung == RUNG["party"]
     due = (t - state.last_step) >= 1
     exile = expelled & ~state.recanted & due & (u[:, 0] < ctx.params["exile_rate"][:, None])

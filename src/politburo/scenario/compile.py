@@ -92,6 +92,9 @@ class Compiled:
 
 
 def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Compiled:
+    # Principals are put in id order, so the order in which a file lists them cannot change
+    # any history: every per-principal array and random draw is then keyed by id.
+    s = s.model_copy(update={"principals": tuple(sorted(s.principals, key=lambda p: p.id))})
     ids = tuple(p.id for p in s.principals)
     start = parse_month(s.start)
     steps = parse_month(s.end) - start + 1

@@ -1,0 +1,410 @@
+"""Sentences for the chronicle: each event of a history as a clause of narrative prose.
+
+Why a module of its own: the wording is the part that changes most (students and teachers read
+it), and keeping it apart keeps ``chronicle.py`` about structure. The engine's ``because``
+strings are written by the mechanisms; here they are only tidied (actor ids become names) and
+fitted into sentences, so the cause a reader sees is the mechanism's own. Where a ``because`` has
+a form this module does not know, it is still shown, after "because", rather than dropped.
+
+Nothing here copies the scenario's notes or descriptions: the opening is generated from the
+scenario's structured data (offices, attributes, positions, clients, constants, events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from politburo.dates import month_name, parse_month
+from politburo.engine import Histories
+from politburo.scenario.compile import Compiled
+from politburo.scenario.schema import Scenario
+from politburo.state import LADDER
+
+MECHANISM = {  # which mechanism of the model brief speaks through each kind of event
+    "coalition": "coalitions without commitment (Acemoglu, Egorov and Sonin 2008)",
+    "bloc": "coalitions: the excluded organise (ban on factions, 1921)",
+    "vote": "votes and the removal ladder",
+    "recant": "votes and the removal ladder: recanting",
+    "assembly": "the circular flow of power (Daniels)",
+    "promotion": "the circular flow of power: Politburo seats by CC following",
+    "office": "coalitions: offices of the fallen go to the ruling coalition",
+    "exile": "administrative repression after expulsion",
+    "deportation": "administrative repression after expulsion",
+    "readmitted": "votes and the removal ladder: readmission after recanting",
+    "funeral": "standing and legitimacy: Lenin's funeral",
+    "funeral_absent": "standing and legitimacy: Lenin's funeral",
+    "polemic": "standing and legitimacy: polemics",
+    "consolidation": "consolidation: one leader alone rules with enough power",
+}
+PAST = {"censure": "censured", "office": "stripped of his offices",
+        "politburo": "removed from the Politburo",
+        "central_committee": "expelled from the Central Committee",
+        "party": "expelled from the party", "general_secretary": "removed as General Secretary"}
+INF = {"censure": "censure", "office": "strip of his offices", "politburo": "remove from the "
+       "Politburo", "central_committee": "expel from the Central Committee",
+       "party": "expel from the party", "general_secretary": "remove as General Secretary"}
+FATE = dict(zip(LADDER, ("was censured", "lost his offices", "was removed from the Politburo",
+                         "was expelled from the Central Committee", "was expelled from the party",
+                         "was sent into internal exile", "was deported"), strict=True))
+NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
+_TITLES = ("Chairman", "Commissar", "Editor", "General Secretary", "Secretary")
+_COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enforcing coalition "
+                           r"with more than (?P<a>[\d.]+) of it rules$")
+
+
+@dataclass(frozen=True)
+class Words:
+    """How ids, offices and bodies are spoken of in one scenario."""
+
+    names: dict[str, str]  # id -> surname (principals, clients, Lenin)
+    full: dict[str, str]  # id -> full name
+    start: int  # absolute month of step 0
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, scenario: Scenario, model: Compiled) -> Words:
+        people = [(p.id, p.name) for p in scenario.principals]
+        people += [(c.id, c.name) for c in scenario.clients] + [("lenin", "Vladimir Lenin")]
+        names = {i: n.split()[-1] for i, n in people}
+        ids = sorted(names, key=len, reverse=True)
+        return cls(names=names, full=dict(people), start=model.start,
+                   pattern=re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b"))
+
+    def name(self, actor: str) -> str:
+        return self.names.get(actor, actor.replace("_", " ").title())
+
+    def names_of(self, actors: Iterable[str]) -> str:
+        return join([self.name(a) for a in actors])
+
+    def sub(self, text: str) -> str:
+        """Free text from the engine with actor ids replaced by names."""
+        return self.pattern.sub(lambda m: self.names[m.group(1)], text)
+
+
+def join(items: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def office_phrase(name: str) -> str:
+    """'the post of Commissar of War' for a title, 'the Leningrad party organisation' else."""
+    name = re.sub(r"\s*\(.*?\)", "", name)
+    return f"the post of {name}" if name.startswith(_TITLES) else f"the {name}"
+
+
+def body_phrase(body: str) -> str:
+    if not body:
+        return "the party"
+    first, _, rest = body.partition(" ")
+    if first in ("Joint", "Central"):
+        first = first.lower() if first == "Joint" else first
+    return f"the {first} {rest}".strip()
+
+
+def electorate(body: str) -> str:
+    b = body.lower()
+    return "delegates" if ("congress" in b or "conference" in b) else "CC"
+
+
+def because(ev: dict[str, Any], words: Words) -> str:
+    """The event's own ``because``, tidied: names for ids, no closing full stop."""
+    text = words.sub(str(ev.get("because") or "")).strip().rstrip(".")
+    return text.replace("the body's loyalties", f"the loyalties in the {electorate(ev.get('body') or '')}")
+
+
+def causes(ev: dict[str, Any], words: Words) -> tuple[str, ...]:
+    """Mechanism and state behind an event, for the JSON form; never empty."""
+    kind = str(ev["kind"])
+    out = [f"mechanism: {MECHANISM.get(kind, ev.get('mechanism') or kind.replace('_', ' '))}"]
+    if ev.get("scenario_event"):
+        out = [f"scenario event: {ev['scenario_event']} ({ev.get('source') or 'no source'})"]
+    why = because(ev, words)
+    if why:
+        out.append(why)
+    return tuple(out)
+
+
+def _subject(text: str, name: str, pronoun: str = "he") -> str | None:
+    """Put ``name`` in the place of the clause's subject pronoun; None if there is none."""
+    if text.startswith(pronoun + " "):
+        return name + text[len(pronoun):]
+    for old in (f", {pronoun} ", f" {pronoun} "):
+        i = text.find(old)
+        if i >= 0:
+            return text[:i] + old.replace(pronoun, name) + text[i + len(old):]
+    return None
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def title_of(event_id: str) -> str:
+    return " ".join(w.capitalize() if w not in ("of", "in", "one") else w
+                    for w in event_id.split("_"))
+
+
+def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[dict[str, Any]]:
+    """Dated events of the scenario that the engine does not log itself, as log-like dicts."""
+    out: list[dict[str, Any]] = []
+    for e in scenario.events:
+        step = parse_month(e.month) - model.start
+        if not e.enabled or not 0 <= step < model.steps:
+            continue
+        if e.kind in ("polemic", "lenin_death") or (e.kind == "lenin_incapacitated" and step == 0):
+            continue  # the engine logs the polemic and the funeral; the opening tells the stroke
+        src = e.source or f"assumption: {e.assumption}"
+        out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
+                                                              if a and a != "lenin"],
+                    "body": "", "because": "", "scenario_event": e.id, "source": src,
+                    "text": _exogenous(e, words)})
+    return out
+
+
+def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> None:
+    """Give logged polemics the title of the scenario event that caused them."""
+    for ev in log:
+        if ev["kind"] != "polemic":
+            continue
+        for e in scenario.events:
+            if e.kind == "polemic" and parse_month(e.month) - model.start == ev["step"]:
+                ev["title"] = title_of(e.id)
+                ev.setdefault("source", e.source)
+
+
+def _exogenous(e: Any, words: Words) -> str:
+    who = words.name(e.actor) if e.actor else "the party"
+    until = f", and was not well again until {month_name(parse_month(e.until))}" if (
+        e.until and e.until != e.month) else ""
+    if e.kind == "illness":
+        return f"{who} fell ill{until}."
+    if e.kind == "testament":
+        how = {"published": "was read in open session and published",
+               "suppressed": "was kept from the delegates",
+               "delegations": "was read to the delegations one by one but not published"}.get(
+            e.handling or "", "was made known")
+        target = f", with its proposal to remove {words.names_of(e.targets)} from his post" if (
+            e.targets) else ""
+        return f"Lenin's letter to the congress{target}, {how}."
+    if e.kind == "enrolment":
+        by = f" by {month_name(parse_month(e.until))}" if e.until else ""
+        return (f"The party opened its doors in a mass recruitment, the {title_of(e.id)}, "
+                f"taking in {e.size or 0:,.0f} new members{by}.")
+    if e.kind == "policy_shock":
+        dirs = [d for v, d in ((e.economy or 0, ("the market and NEP", "forced "
+                                                 "industrialisation")),
+                               (e.revolution or 0, ("socialism in one country",
+                                                    "world revolution"))) if v
+                for d in [d[1] if v > 0 else d[0]]]
+        return (f"The party line was pulled toward {join(dirs) or 'a new course'} "
+                f"({title_of(e.id).lower()}).")
+    if e.kind == "alliance":
+        return f"{who} joined forces with {words.names_of(e.targets)}."
+    if e.kind == "lenin_incapacitated":
+        return "Lenin was struck down and could take no further part in politics."
+    return f"{title_of(e.id)}."
+
+
+def _vote(ev: dict[str, Any], words: Words) -> str:
+    who = words.names_of(ev["actors"])
+    motion = str(ev.get("motion") or "")
+    body = body_phrase(str(ev.get("body") or ""))
+    yes = float(ev.get("yes") or 0.0)
+    if ev.get("votes") is not None and ev.get("of"):
+        tally = f"{int(ev['votes'])} of {int(ev['of'])} delegates"
+    else:
+        tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''))}"
+    why = because(ev, words)
+    if ev.get("passed"):
+        return f"{who} was {PAST.get(motion, motion)} at {body}, carried by {tally}, because {why}."
+    verb = INF.get(motion, motion)
+    head, _, tail = verb.partition(" ")
+    return (f"A motion at {body} to {head} {who} {tail} failed, with only {tally} for it, "
+            f"although {why}.").replace("  ", " ")
+
+
+def _coalition(ev: dict[str, Any], words: Words, prev: tuple[str, ...]) -> str:
+    new = tuple(ev["actors"])
+    m = _COALITION_RE.match(str(ev.get("because") or ""))
+    if m:
+        why = (f"as the leaders saw their strengths ({words.sub(m.group('p'))}), this was the "
+               f"smallest self-enforcing coalition holding more than {m.group('a')} of that power")
+    else:
+        why = because(ev, words)
+    if not prev:
+        return f"{words.names_of(new)} formed the ruling coalition, because {why}."
+    came = [a for a in new if a not in prev]
+    gone = [a for a in prev if a not in new]
+    parts = []
+    if came:
+        parts.append(f"{words.names_of(came)} {'was' if len(came) == 1 else 'were'} brought in")
+    if gone:
+        parts.append(f"the alliance with {words.names_of(gone)} was broken")
+    change = f": {' and '.join(parts)}" if parts else ""
+    if len(new) == 1:
+        return f"The ruling coalition narrowed to {words.names_of(new)} alone{change}, because {why}."
+    return f"The ruling coalition re-formed as {words.names_of(new)}{change}, because {why}."
+
+
+def _offices(group: list[dict[str, Any]], words: Words) -> str:
+    loser = words.name(str(group[0].get("from") or "someone"))
+    why = because(group[0], words)
+    why = "it fell vacant" + why[len("the post fell vacant"):] if why.startswith(
+        "the post fell vacant") else why
+    if len(group) == 1:
+        ev = group[0]
+        return (f"{_cap(office_phrase(str(ev.get('office'))))} passed from {loser} to "
+                f"{words.names_of(ev['actors'])}, because {why}.")
+    shares = [f"{office_phrase(str(e.get('office')))} went to {words.names_of(e['actors'])}"
+              for e in group]
+    why = why.replace("it fell vacant and went", "each fell vacant and went")
+    return f"{loser}'s posts were shared out: {join(shares)}, because {why}."
+
+
+def _promotions(group: list[dict[str, Any]], words: Words) -> str:
+    n, patron = len(group), words.names_of(group[0]["actors"])
+    why = because(group[0], words)
+    if why.startswith("a vacant Politburo seat went to a client of the coalition member with "
+                      "the largest following"):
+        why = f"{patron} had the largest following in the CC of anyone in the ruling coalition"
+    seats = "A vacant seat" if n == 1 else f"{NUMBERS[min(n, 9)]} vacant seats"
+    return (f"{seats} in the Politburo went to {'a client' if n == 1 else 'clients'} of "
+            f"{patron}'s, because {why}.")
+
+
+def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> str:
+    """One event as one sentence, with its cause."""
+    kind = str(ev["kind"])
+    who = words.names_of(ev.get("actors") or [])
+    why = because(ev, words)
+    if ev.get("scenario_event"):
+        return str(ev["text"])
+    if kind == "vote":
+        return _vote(ev, words)
+    if kind == "coalition":
+        return _coalition(ev, words, prev)
+    if kind == "office":
+        return _offices([ev], words)
+    if kind == "promotion":
+        return _promotions([ev], words)
+    if kind == "assembly":
+        of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
+        why = "its delegates had been" + why[len("delegates"):] if why.startswith(
+            "delegates chosen") else why
+        backing = (f"about {round(yes * of)} of its {of} voting delegates ({yes:.0%}) stood with "
+                   f"the leadership" if of else f"{yes:.0%} of it stood with the leadership")
+        return f"{_cap(body_phrase(str(ev.get('body'))))} met, and {backing}, because {why}."
+    if kind == "funeral":
+        stood = f"{who} stood at his funeral" if who else "none of the leaders was at his funeral"
+        where = f" in {ev['body']}" if ev.get("body") else ""
+        return (f"Lenin died, and {stood}{where}." if why == "Lenin died"
+                else f"{stood.capitalize()}{where}, because {why}.")
+    if kind == "polemic":
+        targets = words.names_of(ev.get("targets") or [])
+        title = ev.get("title") or "a polemic"
+        why = "it" + why[len("the polemic"):] if why.startswith("the polemic") else why
+        return f"{who}'s {title} attacked {targets or 'his rivals'} in the press; {why}."
+    if kind == "consolidation":
+        return f"{who} now ruled the party, because {why}."
+    if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):
+        told = _subject(why, who, "they" if kind == "bloc" else "he")
+        if told is not None:
+            at = f" at {body_phrase(str(ev.get('body')))}" if kind == "recant" else ""
+            return _cap(told) + at + "."
+    if kind == "funeral_absent":
+        return f"{who} was absent: {why}."
+    label = kind.replace("_", " ")
+    return f"{_cap(label)}: {who or 'the party'}" + (f", because {why}." if why else ".")
+
+
+def month_sentences(group: list[dict[str, Any]], words: Words, coalition: tuple[str, ...]
+                    ) -> tuple[list[tuple[dict[str, Any], str]], list[str], tuple[str, ...]]:
+    """Sentences of one month: per event (for JSON) and grouped (for the paragraph)."""
+    order = {"funeral": 1}
+    group = sorted(group, key=lambda e: 0 if e.get("scenario_event") else order.get(e["kind"], 2))
+    singles: list[tuple[dict[str, Any], str]] = []
+    grouped: list[str] = []
+    i = 0
+    while i < len(group):
+        ev = group[i]
+        s = sentence(ev, words, coalition)
+        singles.append((ev, s))
+        run = [ev]
+        if ev["kind"] in ("office", "promotion"):
+            key = "from" if ev["kind"] == "office" else "actors"
+            while (i + len(run) < len(group) and group[i + len(run)]["kind"] == ev["kind"]
+                   and group[i + len(run)].get(key) == ev.get(key)
+                   and group[i + len(run)].get("because") == ev.get("because")):
+                nxt = group[i + len(run)]
+                singles.append((nxt, sentence(nxt, words, coalition)))
+                run.append(nxt)
+            s = _offices(run, words) if ev["kind"] == "office" else _promotions(run, words)
+        if ev["kind"] == "coalition":
+            coalition = tuple(ev["actors"])
+        grouped.append(s)
+        i += len(run)
+    return singles, grouped, coalition
+
+
+def paragraph(when: str, sentences: list[str], words: Words) -> str:
+    """'In May 1924 the 13th Party Congress met ...': the month leads the first sentence."""
+    if not sentences:
+        return ""
+    first = sentences[0]
+    word = re.split(r"[\s',:]", first, maxsplit=1)[0]
+    if word in words.names.values() or word == "Lenin":
+        lead = f"In {when} {first}"
+    elif word in ("The", "A", "An"):
+        lead = f"In {when} {first[0].lower()}{first[1:]}"
+    else:
+        lead = f"In {when}, {first[0].lower()}{first[1:]}"
+    return " ".join([lead, *sentences[1:]])
+
+
+def outcome(model: Compiled, h: Histories, words: Words) -> str:
+    """How the history ends: who rules and since when, or that no one does; each rival's fate."""
+    P, end = model.P, month_name(model.start + model.steps - 1)
+    w, cons = int(h.winner[0]), int(h.consolidation[0])
+    parts: list[str] = []
+    if w < P:
+        why = next((because(e, words) for e in reversed(h.log[0] if h.log else [])
+                    if e["kind"] == "consolidation" and e["actors"] == [model.principals[w]]),
+                   "")
+        name = words.name(model.principals[w])
+        parts.append(f"From {month_name(model.start + cons)} {name} ruled the party alone"
+                     + (f": {why}." if why else ".") + f" He still held power in {end}.")
+    else:
+        parts.append(f"By {end} no one had gathered power into his own hands: collective "
+                     "leadership persisted.")
+        if h.power is not None:
+            last = np.asarray(h.power[0, -1], dtype=float)
+            a, b = np.argsort(-last)[:2]
+            parts.append(f"The strongest was {words.name(model.principals[a])}, with "
+                         f"{last[a]:.0%} of power as the model measures it, ahead of "
+                         f"{words.name(model.principals[b])} ({last[b]:.0%}).")
+    fates, kept = [], []
+    for i, actor in enumerate(model.principals):
+        if i == w:
+            continue
+        steps = np.flatnonzero(h.falls[0, i] >= 0)
+        if steps.size:
+            k = int(steps.max())
+            when = month_name(model.start + int(h.falls[0, i, k]))
+            fates.append(f"{words.name(actor)} {FATE[LADDER[k]]} ({when})")
+        else:
+            kept.append(words.name(actor))
+    if fates:
+        parts.append(f"Of the others, at the furthest each fell: {join(fates)}.")
+    if kept:
+        parts.append(f"{join(kept)} {'was' if len(kept) == 1 else 'were'} never moved against "
+                     "successfully.")
+    return " ".join(parts)
+

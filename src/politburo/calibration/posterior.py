@@ -1,0 +1,118 @@
+"""Using a stored posterior: find it, check it fits the scenario, draw per-history parameters.
+
+Drawing is a pure function of (seed, history index), as the model brief (section 3) asks of every
+random draw: history *k* picks a particle by the inverse CDF of the cumulative particle weights
+at ``politburo.rng.uniforms(seed, k, -1, "posterior")`` and takes that particle's parameter row.
+No jitter is added: the particles are a weighted sample of the ABC posterior (Pritchard et al.
+1999; Beaumont et al. 2009) and a kernel would put mass where no simulation was accepted. The
+history's own randomness (every month's draws) stays fresh, so calibration narrows the
+parameters without removing contingency.
+
+A posterior records the scenario it was calibrated on. ``baseline_hash`` is the scenario's
+content hash with its levers left out (levers are counterfactual overrides and do not change the
+baseline world; adding one must not invalidate the calibration). ``engine_hash`` fingerprints the
+source of the engine and mechanisms; a mismatch there is reported as a warning, not an error,
+because the numbers may still be close, but the posterior should then be re-made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo import rng
+from politburo.abc import Posterior, PosteriorError, read_posterior
+from politburo.scenario.compile import Compiled, compile_scenario
+from politburo.scenario.loader import BUILTIN, scenario_hash
+from politburo.scenario.schema import Scenario
+
+ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/circular_flow.py",
+                  "mechanisms/coalitions.py", "mechanisms/policy.py", "mechanisms/standing.py",
+                  "mechanisms/votes.py")
+
+
+def baseline_hash(scenario: Scenario) -> str:
+    """The scenario's content hash without its levers (see the module docstring)."""
+    return scenario_hash(scenario.model_copy(update={"levers": ()}))
+
+
+def engine_hash() -> str:
+    """A short hash of the engine's and mechanisms' source text."""
+    h = hashlib.sha256()
+    root = resources.files("politburo")
+    for rel in ENGINE_SOURCES:
+        f = root.joinpath(*rel.split("/"))
+        h.update(rel.encode())
+        h.update(f.read_bytes() if f.is_file() else b"<missing>")
+    return h.hexdigest()[:16]
+
+
+def default_posterior_path(scenario_id: str) -> Path:
+    """Where the package ships the posterior of a built-in scenario."""
+    return Path(str(resources.files("politburo") / "scenarios" / f"{scenario_id}.posterior.parquet"))
+
+
+def expected_meta(scenario: Scenario) -> dict[str, str]:
+    return {"scenario": scenario.id, "baseline_hash": baseline_hash(scenario)}
+
+
+def load_posterior(path: str | Path, scenario: Scenario) -> Posterior:
+    """Read ``path`` and check its parameter names and baseline hash against ``scenario``.
+
+    Raises :class:`PosteriorError` with a message that says how to fix it.
+    """
+    names = compile_scenario(scenario).priors.names
+    try:
+        return read_posterior(path, expected_names=names, expected_meta=expected_meta(scenario))
+    except PosteriorError as exc:
+        raise PosteriorError(
+            f"{exc}. Re-make it with the command in its 'command' metadata (for the built-in "
+            f"scenario: {SHIP_COMMAND}), or run with --prior to draw from the priors instead"
+        ) from None
+
+
+def load_default_posterior(scenario: Scenario) -> Posterior | None:
+    """The shipped posterior of a built-in scenario, checked; None for other scenarios.
+
+    A built-in scenario whose shipped file is missing, unreadable or made for other names or
+    another version of the scenario raises :class:`PosteriorError`.
+    """
+    if scenario.id not in BUILTIN:
+        return None
+    return load_posterior(default_posterior_path(scenario.id), scenario)
+
+
+def stale_engine(posterior: Posterior) -> bool:
+    """True when the posterior was made with different engine or mechanism source."""
+    made = posterior.meta.get("engine_hash")
+    return made is not None and made != engine_hash()
+
+
+def draw_posterior_params(model: Compiled, posterior: Posterior, seed: int,
+                          index: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Per-history parameter rows (H, D) from ``posterior``: a pure function of (seed, index).
+
+    Values a lever fixes (``model.fixed``) override the drawn ones, as in
+    ``engine.draw_params``.
+    """
+    if tuple(posterior.names) != tuple(model.priors.names):
+        raise PosteriorError(
+            f"posterior parameters {list(posterior.names)} differ from the scenario's "
+            f"{list(model.priors.names)}")
+    index = np.asarray(index, dtype=np.int64)
+    u = rng.uniforms(seed, index, -1, "posterior")[:, 0]
+    cdf = np.cumsum(posterior.weights)
+    k = np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), len(cdf) - 1)
+    theta = np.array(posterior.theta[k], dtype=np.float64)
+    for name, value in model.fixed.items():
+        theta[:, model.priors.index(name)] = value
+    return theta
+
+
+SHIP_COMMAND = ("politburo calibrate --method smc --particles 2000 --generations 6 "
+                "--runs 200000 --seed 1922 --workers 2 --ship")
+"""The command that made the shipped posterior (kept in step with politburo.calibration)."""

@@ -1,0 +1,74 @@
+"""The engine as an ABC batch simulator: parameter rows in, one distance per history out.
+
+``EngineDistance`` satisfies ``politburo.abc.BatchSimulator``: row ``i`` is history
+``indices[i]`` of ``seed`` run with parameters ``theta[i]`` and scored by
+``targets.distance``. Because every draw in the engine is keyed by (seed, history index, month,
+purpose), splitting a batch over worker processes cannot change any distance, so the ABC results
+do not depend on ``workers``. Workers are started with ``spawn`` (not ``fork``): a progress bar's
+refresh thread may be running, and forking a threaded process can deadlock.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from types import TracebackType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.calibration.targets import Targets, distance
+from politburo.engine import simulate
+from politburo.scenario.compile import Compiled
+
+_MIN_SPLIT = 500  # below this many rows per worker the pool costs more than it saves
+
+
+def score(model: Compiled, targets: Targets, theta: NDArray[np.float64], seed: int,
+          indices: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Distances of histories ``indices`` of ``seed`` run with ``theta`` (in this process)."""
+    h = simulate(model, seed, np.asarray(indices, dtype=np.int64), np.asarray(theta, float))
+    return distance(h.falls, h.tallies, targets)
+
+
+def _job(args: tuple[Compiled, Targets, NDArray[np.float64], int, NDArray[np.int64]]
+         ) -> NDArray[np.float64]:
+    return score(*args)
+
+
+class EngineDistance:
+    """A batch simulator over the engine, optionally spread over ``workers`` processes.
+
+    Use as a context manager when ``workers > 1`` so the pool is shut down.
+    """
+
+    def __init__(self, model: Compiled, targets: Targets, *, workers: int = 1) -> None:
+        self.model = model
+        self.targets = targets
+        self.workers = workers
+        self._pool: Executor | None = None
+        self.simulated = 0
+
+    def __enter__(self) -> EngineDistance:
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __call__(self, theta: NDArray[np.float64], seed: int, indices: NDArray[np.int64], /
+                 ) -> NDArray[np.float64]:
+        n = len(indices)
+        self.simulated += n
+        parts = min(self.workers, max(1, n // _MIN_SPLIT))
+        if self._pool is None or parts <= 1:
+            return score(self.model, self.targets, theta, seed, indices)
+        cuts = np.linspace(0, n, parts + 1).astype(int)
+        jobs = [(self.model, self.targets, theta[a:b], seed, indices[a:b])
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        return np.concatenate(list(self._pool.map(_job, jobs)))

@@ -1,0 +1,149 @@
+"""How well simulated histories match the historical record, milestone by milestone.
+
+For each scenario milestone: its historical month beside the simulated distribution of its month
+(median and 10%-90% range) under the priors and under a posterior, the share of histories in
+which it happened at all, whether history lies inside the 10%-90% range, and ``|median - history|``
+in months. A milestone that never happens in a history counts as happening after the horizon, so
+the quantiles are over *all* histories: a step that happens in fewer than half of them has the
+median "never" (reported as None) and fails the check. Vote shares at the congresses and
+conferences are set beside what the sources give (the 14th Congress's 559 to 65 is UNVERIFIED).
+
+Both ensembles run the same histories (same seed and indices, so the same monthly draws: common
+random numbers); only the parameters differ, so the columns are a paired comparison. Winner
+odds are reported side by side, which shows that calibration leaves contingency in place.
+This is the posterior predictive check of ABC (Pritchard et al. 1999; Beaumont et al. 2009).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.abc import Posterior
+from politburo.calibration.posterior import draw_posterior_params
+from politburo.calibration.targets import TALLY_FLOOR, Targets, build_targets, milestone_months
+from politburo.dates import format_month, parse_month
+from politburo.engine import Histories, draw_params
+from politburo.results import summarise
+from politburo.runner import Progress, run
+from politburo.scenario.compile import Compiled, compile_scenario
+from politburo.scenario.schema import Scenario
+
+MAIN = ("trotsky_removed_war_commissar", "zinoviev_removed_politburo", "trotsky_removed_politburo",
+        "trotsky_expelled_party", "zinoviev_expelled_party", "trotsky_exiled", "trotsky_deported")
+"""The issue's main milestones (issue 3: 'how we will know it works')."""
+MAIN_TALLIES = ("14th Party Congress",)
+WITHIN = 4  # months: the median must lie this close to history
+
+
+@dataclass(frozen=True)
+class FitReport:
+    scenario: str
+    seed: int
+    runs: int
+    until: str | None
+    ensembles: tuple[str, ...]  # "prior", and "posterior" when one was given
+    milestones: list[dict[str, Any]]
+    tallies: list[dict[str, Any]]
+    winners: dict[str, dict[str, Any]]
+    posterior_meta: dict[str, str] = field(default_factory=dict)
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Per ensemble: milestones inside 10-90%, with median within 4 months, main passing."""
+        out = {}
+        for e in self.ensembles:
+            rows = [m[e] for m in self.milestones]
+            main = [m[e] for m in self.milestones if m["main"]]
+            held = [m[e] for m in self.milestones if m["held_out"]]
+            out[e] = {"milestones": len(rows),
+                      "inside": sum(r["inside"] for r in rows),
+                      "within": sum(r["within"] for r in rows),
+                      "main": len(main), "main_pass": sum(r["pass"] for r in main),
+                      "held_out": len(held), "held_out_inside": sum(r["inside"] for r in held),
+                      "held_out_within": sum(r["within"] for r in held)}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "seed": self.seed, "runs": self.runs,
+                "until": self.until, "ensembles": list(self.ensembles), "within_months": WITHIN,
+                "milestones": self.milestones, "tallies": self.tallies, "winners": self.winners,
+                "totals": self.totals(), "posterior_meta": self.posterior_meta}
+
+
+def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]:
+    """Quantiles of simulated steps (-1 = never, sorted after everything) beside ``hist``."""
+    x = np.where(sim >= 0, sim.astype(np.float64), np.inf)
+    q = np.percentile(x, [10, 50, 90], method="nearest") if len(x) else [np.inf] * 3
+    p10, med, p90 = (float(v) for v in q)
+
+    def month(v: float) -> str | None:
+        return None if not np.isfinite(v) else format_month(start + int(v))
+
+    inside = bool(p10 <= hist <= p90)
+    err = abs(med - hist) if np.isfinite(med) else None
+    happened = sim >= 0
+    return {"median": month(med), "p10": month(p10), "p90": month(p90),
+            "share": float(happened.mean()) if len(sim) else 0.0,
+            "median_if_happened": (format_month(start + int(np.median(sim[happened])))
+                                   if happened.any() else None),
+            "inside": inside, "abs_error_months": err,
+            "within": err is not None and err <= WITHIN,
+            "pass": inside and err is not None and err <= WITHIN}
+
+
+def tally_stats(share: NDArray[np.float64], value: float | None) -> dict[str, Any]:
+    p10, med, p90 = (float(v) for v in np.percentile(share, [10, 50, 90]))
+    out: dict[str, Any] = {"median": med, "p10": p10, "p90": p90,
+                           "leadership_won": float((share > 0.5).mean()),
+                           "large_majority": float((share >= TALLY_FLOOR).mean())}
+    if value is None:
+        out["inside"] = med >= TALLY_FLOOR
+    else:
+        out["inside"] = p10 <= value <= p90
+    out["pass"] = out["inside"]
+    return out
+
+
+def _ensemble(model: Compiled, seed: int, runs: int, theta: NDArray[np.float64] | None,
+              workers: int, progress: Progress | None) -> Histories:
+    idx = np.arange(runs, dtype=np.int64)
+    params = draw_params(model, seed, idx) if theta is None else theta
+    return run(model, seed, runs, params=params, workers=workers, progress=progress)
+
+
+def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior | None,
+               workers: int = 1, progress: Progress | None = None) -> FitReport:
+    """Simulate ``runs`` histories under the priors (and the posterior) and compare."""
+    model = compile_scenario(scenario)
+    targets: Targets = build_targets(scenario, model)
+    until = (posterior.meta.get("until") or None) if posterior is not None else None
+    hs = {"prior": _ensemble(model, seed, runs, None, workers, progress)}
+    if posterior is not None:
+        theta = draw_posterior_params(model, posterior, seed, np.arange(runs, dtype=np.int64))
+        hs["posterior"] = _ensemble(model, seed, runs, theta, workers, progress)
+    rows = []
+    for j, m in enumerate(targets.milestones):
+        row: dict[str, Any] = {"id": m.id, "actor": m.actor, "step": m.step,
+                               "historical": m.month, "weight": m.weight, "main": m.id in MAIN,
+                               "held_out": until is not None
+                               and parse_month(m.month) > parse_month(until)}
+        for e, h in hs.items():
+            row[e] = month_stats(milestone_months(h.falls, (m,))[:, 0], m.t, model.start)
+        rows.append(row)
+    tallies = []
+    for t in targets.tallies:
+        row = {"assembly": t.name, "month": t.month, "historical": t.value,
+               "verified": t.verified, "note": t.note, "main": t.name in MAIN_TALLIES,
+               "held_out": until is not None and parse_month(t.month) > parse_month(until)}
+        for e, h in hs.items():
+            row[e] = tally_stats(h.tallies[:, t.column], t.value)
+        tallies.append(row)
+    winners = {}
+    for e, h in hs.items():
+        s = summarise(model, h)
+        winners[e] = {a: {"p": s.winners[a], "ci": list(s.winner_ci[a])} for a in s.winners}
+    return FitReport(scenario.id, seed, runs, until, tuple(hs), rows, tallies, winners,
+                     dict(posterior.meta) if posterior is not None else {})

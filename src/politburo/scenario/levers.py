@@ -1,0 +1,333 @@
+"""Counterfactual levers: named overrides of a scenario, applied before it is compiled.
+
+A counterfactual world is the baseline scenario plus named overrides and nothing else, the way
+EMA Workbench treats policy levers and scikit-learn treats ``set_params``: the scenario file
+declares each lever (``levers:``), with its sources and the essay claims it speaks to, and
+:func:`apply_levers` turns a choice of levers into a new, re-validated ``Scenario`` and a
+dictionary of pinned parameters for ``compile_scenario(scenario, fixed=...)``.
+
+A lever's ``set`` maps dotted paths to values:
+
+``parameters.NAME``
+    pins the uncertain parameter ``NAME`` to the value in every history. The pin is applied
+    after the parameters are drawn (``engine.draw_params``), so every other parameter keeps
+    its draw and the world shares its random numbers with the baseline.
+``parameters.NAME.FIELD``
+    changes a field of ``NAME``'s prior (``mean``, ``sd``, ``a``, ...).
+``principals.ID.attributes.ATTR``, ``offices.ID.weight``, ``constants.NAME``
+    set the ``value`` of a quantity; ``principals.ID.position.economy`` sets a plain field.
+``events.ID.FIELD``
+    sets a field of an event (``enabled``, ``month``, ``handling``, ``present``, ...).
+
+Items of a list (principals, clients, offices, events) are addressed by their ``id``. The string
+``"$value"`` stands for the lever's value; a lever with ``value: {kind: month}`` takes a month
+inside the scenario's span, one with ``kind: number`` a finite number. Any mistake (an unknown
+lever, a bad value, a path that names nothing) raises :class:`LeverError` naming the lever and
+what was expected. Nothing here prints or reads files.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from politburo.dates import parse_month
+from politburo.priors import frozen
+from politburo.scenario.schema import Lever, Scenario
+
+LeverValueArg = str | float | int | None
+LeverSettings = Mapping[str, LeverValueArg]
+
+PLACEHOLDER = "$value"
+_PATH_HEADS = ("parameters", "principals", "clients", "offices", "events", "constants")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+ESSAY_CLAIMS: dict[int, str] = {
+    1: "the race for power only began once Lenin was dead",
+    5: "Stalin allied with the left, then the right, and broke with each in turn",
+    14: "missing Lenin's funeral was one of the main reasons Trotsky lost",
+    16: "Trotsky was ill at the time",
+    17: "he had gone to rest in Sukhumi",
+    19: "Stalin gave Trotsky a false date for the funeral",
+    20: "Trotsky believed he could not get back in time",
+    21: "Trotsky could in fact have reached the funeral",
+    22: "Stalin turned the absence against him",
+    24: "the funeral was where Trotsky's decline began",
+    25: "Stalin cast himself as Lenin's disciple at the funeral",
+    27: "Stalin won votes by asking people to honour Lenin (no such slogan existed)",
+    28: "people voted for Stalin in great numbers (there was no popular vote)",
+    30: "Trotsky was seen as insecure",
+    31: "Trotsky shied away from a political fight and argued on paper",
+    32: "Trotsky was a Jew and knew it told against him",
+    33: "Stalin exploited prejudice against Trotsky's Jewish origin",
+    34: "Stalin joined Zinoviev and Kamenev to stop Trotsky",
+    36: "the three together outvoted Trotsky",
+    37: "Zinoviev and Kamenev raised Trotsky's past quarrels with Lenin",
+    38: "Trotsky hit back with Lessons of October (the order was the reverse)",
+    41: "while the others quarrelled, Stalin advanced unhindered",
+    42: "Trotsky's arrogance made colleagues dislike him",
+    44: "Trotsky was not liked in the party at all",
+    47: "Trotsky was treated as an outsider in the party",
+    52: "Stalin was lucky in when Lenin died",
+    53: "a healthy Lenin would have thrown Stalin out",
+    57: "the Testament was Lenin's written attempt to remove Stalin",
+    59: "the Testament was never read to the party",
+    60: "the Testament was kept quiet because the troika needed Stalin against Trotsky",
+    61: "Stalin's methods were clever but risky",
+    62: "Stalin controlled the party machine",
+    63: "masses of new members followed Stalin",
+    64: "members trusted Stalin as the most loyal Leninist",
+    65: "Zinoviev and Kamenev saw too late how far Stalin had come",
+    66: "in 1926 Trotsky, Zinoviev and Kamenev formed a bloc of their own",
+    67: "the three thought they outweighed Stalin together",
+    68: "Stalin branded the opposition as factionalists",
+    69: "the opposition looked like a separate party set up to attack him",
+    79: "luck played a large part in Stalin's rise",
+    80: "without Lenin's stroke and Trotsky's sick leave Stalin could hardly have risen",
+}
+"""Short paraphrases, in our own words, of the essay claims the built-in levers speak to.
+
+Numbers follow ``shared/history/essay-claims.md``; the verdict on each claim is in that file.
+"""
+
+
+class LeverError(ValueError):
+    """A lever that cannot be applied, with a message fit to show a user."""
+
+
+def parse_lever_args(args: Sequence[str]) -> dict[str, str | None]:
+    """Parse command-line lever syntax, ``name`` or ``name=value``, into settings.
+
+    >>> parse_lever_args(["no_faction_ban", "lenin_lives=1925-06"])
+    {'no_faction_ban': None, 'lenin_lives': '1925-06'}
+    """
+    out: dict[str, str | None] = {}
+    for raw in args:
+        name, sep, value = raw.strip().partition("=")
+        name = name.strip()
+        if not _ID_RE.match(name):
+            raise LeverError(f"{raw!r}: expected a lever as NAME or NAME=VALUE "
+                             "(NAME in lower case, e.g. lenin_lives=1925-06)")
+        if name in out:
+            raise LeverError(f"lever {name!r} is given twice")
+        if sep and not value.strip():
+            raise LeverError(f"lever {name!r}: '=' must be followed by a value")
+        out[name] = value.strip() if sep else None
+    return out
+
+
+def lever(scenario: Scenario, lever_id: str) -> Lever:
+    """The scenario's lever ``lever_id``, or a :class:`LeverError` listing the known ones."""
+    for lv in scenario.levers:
+        if lv.id == lever_id:
+            return lv
+    known = ", ".join(lv.id for lv in scenario.levers) or "none"
+    raise LeverError(f"unknown lever {lever_id!r} in scenario {scenario.id}; "
+                     f"known levers: {known}")
+
+
+def resolve_value(scenario: Scenario, lv: Lever, raw: LeverValueArg) -> str | float | None:
+    """The value a lever takes: ``raw`` checked against the lever's kind, or its default.
+
+    Switch levers (no ``value:``) take none. Month levers take ``YYYY-MM`` within the
+    scenario's span; number levers take a finite number (a string is parsed).
+    """
+    if lv.value is None:
+        if raw is not None:
+            raise LeverError(f"lever {lv.id!r} is a switch and takes no value (got {raw!r}); "
+                             f"write just {lv.id}")
+        return None
+    if raw is None:
+        raw = lv.value.default
+    if lv.value.kind == "month":
+        text = str(raw).strip()
+        if not re.match(r"^\d{4}-\d{2}$", text):
+            raise LeverError(f"lever {lv.id!r} expects a month as YYYY-MM, got {raw!r}")
+        try:
+            month = parse_month(text)
+        except ValueError:
+            raise LeverError(f"lever {lv.id!r} expects a month as YYYY-MM, got {raw!r}") from None
+        if not parse_month(scenario.start) <= month <= parse_month(scenario.end):
+            raise LeverError(f"lever {lv.id!r} expects a month between {scenario.start} and "
+                             f"{scenario.end}, got {text}")
+        return text
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise LeverError(f"lever {lv.id!r} expects a number, got {raw!r}") from None
+    if not math.isfinite(number):
+        raise LeverError(f"lever {lv.id!r} expects a finite number, got {raw!r}")
+    return number
+
+
+def resolve_settings(scenario: Scenario, settings: LeverSettings | Sequence[str]
+                     ) -> dict[str, str | float | None]:
+    """Settings with every lever checked and every value resolved, in the scenario's order.
+
+    ``settings`` is a mapping of lever id to value (``None`` for a switch or the default), or a
+    sequence of command-line strings (``name`` / ``name=value``).
+    """
+    if not isinstance(settings, Mapping):
+        settings = parse_lever_args(list(settings))
+    for name in settings:
+        lever(scenario, name)
+    return {lv.id: resolve_value(scenario, lv, settings[lv.id])
+            for lv in scenario.levers if lv.id in settings}
+
+
+def _substitute(template: Any, value: str | float | None, lv: Lever, path: str) -> Any:
+    if isinstance(template, str) and template == PLACEHOLDER:
+        if value is None:
+            raise LeverError(f"lever {lv.id!r}: {path} uses {PLACEHOLDER!r} but the lever "
+                             "declares no value (add value: {kind: ..., default: ...})")
+        return value
+    if isinstance(template, (list, tuple)):
+        return [_substitute(t, value, lv, path) for t in template]
+    return copy.deepcopy(template)
+
+
+def _step(node: Any, part: str, lv: Lever, path: str, done: str) -> Any:
+    if isinstance(node, dict):
+        if part not in node:
+            known = ", ".join(map(str, node)) or "nothing"
+            raise LeverError(f"lever {lv.id!r}: path {path!r} names nothing: {done} has no "
+                             f"{part!r} (expected one of: {known})")
+        return node[part]
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            if isinstance(item, dict) and item.get("id") == part:
+                return item
+        ids = ", ".join(str(i.get("id")) for i in node if isinstance(i, dict))
+        raise LeverError(f"lever {lv.id!r}: path {path!r} names nothing: {done} has no item "
+                         f"with id {part!r} (expected one of: {ids})")
+    raise LeverError(f"lever {lv.id!r}: path {path!r} goes below a plain value at {done}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any, lv: Lever,
+              fixed: dict[str, float]) -> None:
+    parts = path.split(".")
+    head = parts[0]
+    if head not in _PATH_HEADS or len(parts) < 2 or not all(parts):
+        raise LeverError(f"lever {lv.id!r}: bad path {path!r}; expected "
+                         f"{' | '.join(h + '.…' for h in _PATH_HEADS)}")
+    if head == "parameters" and len(parts) == 2:
+        name = parts[1]
+        prior = _step(data["parameters"], name, lv, path, "parameters")
+        if not _is_number(value) or not math.isfinite(float(value)):
+            raise LeverError(f"lever {lv.id!r}: {path} pins a parameter and needs a finite "
+                             f"number, got {value!r}")
+        dist = frozen(prior["family"], {k: float(prior[k]) for k in
+                                        ("mean", "sd", "median", "sigma", "a", "b", "low",
+                                         "high") if prior.get(k) is not None})
+        lo, hi = dist.support()
+        if not lo <= float(value) <= hi:
+            raise LeverError(f"lever {lv.id!r}: {path} = {value} lies outside the support "
+                             f"[{lo:g}, {hi:g}] of its {prior['family']} prior")
+        fixed[name] = float(value)
+        return
+    node: Any = data[head]
+    done = head
+    for part in parts[1:-1]:
+        node = _step(node, part, lv, path, done)
+        done = f"{done}.{part}"
+    last = parts[-1]
+    current = _step(node, last, lv, path, done)
+    if isinstance(current, dict) and "value" in current:  # a Quantity: set its value
+        if not _is_number(value):
+            raise LeverError(f"lever {lv.id!r}: {path} is a quantity and needs a number, "
+                             f"got {value!r}")
+        current["value"] = value
+    elif isinstance(current, dict):
+        raise LeverError(f"lever {lv.id!r}: path {path!r} names a group, not a value; name "
+                         f"one of its fields: {', '.join(current)}")
+    elif isinstance(node, dict):
+        node[last] = value
+    else:  # pragma: no cover - _step only returns dict items from lists
+        raise LeverError(f"lever {lv.id!r}: path {path!r} cannot be set")
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors(include_url=False):
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        parts.append(f"{loc}: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _apply_one(data: dict[str, Any], lv: Lever, value: str | float | None,
+               fixed: dict[str, float]) -> None:
+    for path, template in lv.set.items():
+        _set_path(data, path, _substitute(template, value, lv, path), lv, fixed)
+
+
+def apply_levers(scenario: Scenario, settings: LeverSettings | Sequence[str]
+                 ) -> tuple[Scenario, dict[str, float]]:
+    """The scenario with the chosen levers set, and the parameters they pin.
+
+    Returns ``(scenario', fixed)`` for ``compile_scenario(scenario', fixed=fixed)``. With no
+    levers the scenario itself comes back, unchanged, with no pins. Levers are applied in the
+    scenario's order; two levers that set one path to different values are an error. The result
+    is validated again, so an override that breaks the scenario's rules (an attribute outside
+    [0, 1], an unknown principal in ``present``) is reported here, naming the lever.
+    """
+    resolved = resolve_settings(scenario, settings)
+    if not resolved:
+        return scenario, {}
+    data = scenario.model_dump()
+    fixed: dict[str, float] = {}
+    owner: dict[str, tuple[str, Any]] = {}
+    for lever_id, value in resolved.items():
+        lv = lever(scenario, lever_id)
+        for path, template in lv.set.items():
+            target = _substitute(template, value, lv, path)
+            if path in owner and owner[path][1] != target:
+                raise LeverError(f"levers {owner[path][0]!r} and {lever_id!r} both set {path} "
+                                 f"({owner[path][1]!r} and {target!r}); choose one")
+            owner[path] = (lever_id, target)
+        _apply_one(data, lv, value, fixed)
+    try:
+        return Scenario.model_validate(data), fixed
+    except ValidationError as exc:
+        # Find the lever to blame by applying each alone (only on this error path).
+        for lever_id, value in resolved.items():
+            alone = scenario.model_dump()
+            _apply_one(alone, lever(scenario, lever_id), value, {})
+            try:
+                Scenario.model_validate(alone)
+            except ValidationError as one:
+                raise LeverError(f"lever {lever_id!r} makes the scenario invalid: "
+                                 f"{_validation_message(one)}") from None
+        names = ", ".join(repr(n) for n in resolved)
+        raise LeverError(f"levers {names} together make the scenario invalid: "
+                         f"{_validation_message(exc)}") from None
+
+
+def check_levers(scenario: Scenario) -> None:
+    """Apply every lever of the scenario alone, at its default, or raise :class:`LeverError`."""
+    for lv in scenario.levers:
+        apply_levers(scenario, {lv.id: None})
+
+
+def lever_table(scenario: Scenario) -> list[dict[str, Any]]:
+    """One plain row per lever: id, title, value kind and default, sources, essay claims."""
+    return [
+        {
+            "id": lv.id,
+            "title": lv.title,
+            "description": lv.description,
+            "value": None if lv.value is None else {"kind": lv.value.kind,
+                                                    "default": lv.value.default},
+            "sources": list(lv.sources),
+            "essay_claims": list(lv.essay_claims),
+        }
+        for lv in scenario.levers
+    ]
