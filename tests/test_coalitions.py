@@ -1,0 +1,65 @@
+"""Acemoglu, Egorov and Sonin (2008): golden examples and the kernel against the definition."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from politburo.mechanisms.coalitions import ruling_coalition, ruling_coalition_reference
+
+
+def _rule(powers: list[float], alpha: float = 0.5) -> set[int]:
+    mask = int(ruling_coalition(np.array([powers], dtype=float),
+                                np.array([(1 << len(powers)) - 1]), np.array([alpha]))[0])
+    return {i for i in range(len(powers)) if (mask >> i) & 1}
+
+
+def test_aes_example_1234_majority_rule() -> None:
+    # The paper's example: powers (1, 2, 3, 4), simple majority: {1, 2, 3} rules.
+    assert _rule([1, 2, 3, 4]) == {0, 1, 2}
+    assert ruling_coalition_reference([1, 2, 3, 4], 0.5) == {0, 1, 2}
+
+
+def test_aes_example_124_strongest_alone() -> None:
+    # With powers (1, 2, 4) the strongest rules alone.
+    assert _rule([1, 2, 4]) == {2}
+    assert ruling_coalition_reference([1, 2, 4], 0.5) == {2}
+
+
+def test_three_balanced_players_rule_together() -> None:
+    # No one holds a majority and no pair is self-enforcing: the grand coalition is stable.
+    assert _rule([3, 4, 5]) == {0, 1, 2}
+
+
+def test_strongest_is_excluded_when_the_rest_can_win() -> None:
+    # (2, 3, 4, 6): {2, 3, 4} has 9 > 7.5 and is self-enforcing; the strongest is left out.
+    assert _rule([2, 3, 4, 6]) == {0, 1, 2}
+
+
+def test_only_players_take_part() -> None:
+    mask = ruling_coalition(np.array([[1.0, 2.0, 50.0, 4.0]]), np.array([0b1011]),
+                            np.array([0.5]))[0]
+    assert not (mask >> 2) & 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=6), st.floats(0.5, 0.67))
+def test_kernel_matches_definition(powers: list[float], alpha: float) -> None:
+    got = _rule(powers, alpha)
+    want = ruling_coalition_reference(powers, alpha)
+    total = sum(powers)
+    # Ties between coalitions of equal power are broken differently; compare power instead.
+    assert abs(sum(powers[i] for i in got) - sum(powers[i] for i in want)) < 1e-9
+    assert sum(powers[i] for i in got) > alpha * total
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.01, 1.0), min_size=2, max_size=6), st.randoms())
+def test_relabelling_players_relabels_the_coalition(powers: list[float], rnd) -> None:  # type: ignore[no-untyped-def]
+    perm = list(range(len(powers)))
+    rnd.shuffle(perm)
+    got = _rule(powers)
+    permuted = _rule([powers[p] for p in perm])
+    assert {perm[i] for i in permuted} == got or abs(
+        sum(powers[perm[i]] for i in permuted) - sum(powers[i] for i in got)) < 1e-12

@@ -1,0 +1,199 @@
+"""Each mechanism on small hand-made states: the behaviour its source describes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from politburo.engine import initial_state, power_parts
+from politburo.mechanisms import circular_flow, policy, standing, votes
+from politburo.scenario.compile import Compiled
+from politburo.state import RUNG, Context, State
+
+
+def _ctx(model: Compiled, H: int = 4, **params: float) -> Context:
+    theta = model.priors.ppf(np.full((H, model.priors.dim), 0.5))
+    p = {n: theta[:, j].copy() for j, n in enumerate(model.priors.names)}
+    for k, v in params.items():
+        p[k] = np.full(H, v)
+    return Context(model=model, seed=3, index=np.arange(H, dtype=np.int64), params=p,
+                   const=model.constants)
+
+
+def _state(model: Compiled, H: int = 4) -> State:
+    return initial_state(model, H, record_log=False)
+
+
+def test_patronage_moves_secretaries_to_the_general_secretary(model: Compiled) -> None:
+    ctx, s = _ctx(model), _state(model)
+    g = model.holder0[model.gensec]
+    before = s.sec.copy()
+    circular_flow.patronage(s, ctx, 1, np.ones((4, model.P)))
+    assert np.allclose(s.sec.sum(axis=1), 1.0)
+    assert (s.sec[:, g] > before[:, g]).all()
+    assert (s.sec[:, model.P] < before[:, model.P]).all()
+
+
+def test_no_patronage_without_the_rate(model: Compiled) -> None:
+    ctx, s = _ctx(model, patronage_rate=0.0, network_rate=0.0), _state(model)
+    before = s.sec.copy()
+    circular_flow.patronage(s, ctx, 1, np.ones((4, model.P)))
+    assert np.array_equal(before, s.sec)
+
+
+def test_delegates_are_a_distribution_and_follow_secretaries(model: Compiled) -> None:
+    ctx, s = _ctx(model, delegate_apparatus_weight=1.0), _state(model)
+    eff = standing.effective(s, ctx)
+    d = circular_flow.delegates(s, ctx, eff)
+    assert np.allclose(d.sum(axis=1), 1.0)
+    fief = np.zeros(model.P + 1)
+    for o, share in enumerate(model.fiefdom):
+        if share > 0 and model.holder0[o] >= 0:
+            fief[model.holder0[o]] += share
+    assert np.allclose(d, (1 - fief.sum()) * s.sec + fief[None, :])
+
+
+def test_congress_elects_cc_toward_delegates(model: Compiled) -> None:
+    ctx, s = _ctx(model, cc_retention=0.5), _state(model)
+    deleg = np.zeros((4, model.P + 1))
+    deleg[:, 0] = 1.0
+    circular_flow.elect_cc(s, ctx, deleg, 54)
+    # Keep 0.5 * 27/54 = 25% of the old CC; the rest comes from the delegates.
+    assert np.allclose(s.cc[:, 0], 0.25 * _state(model).cc[:, 0] + 0.75)
+    assert np.allclose(s.cc.sum(axis=1), 1.0)
+
+
+def test_enrolment_dilutes_the_old_guard(model: Compiled) -> None:
+    ctx, s = _ctx(model), _state(model)
+    e = next(e for e in model.events if e.kind == "enrolment")
+    for t in range(e.start, e.until + 1):
+        circular_flow.enrolment(s, ctx, t)
+    base = model.constants["membership_start"]
+    assert np.allclose(s.old_guard, base / (base + e.size))
+
+
+def test_vote_share_rises_with_the_standing_gap(model: Compiled) -> None:
+    ctx, s = _ctx(model), _state(model)
+    s.coalition[:] = 0b1  # one principal rules
+    body = np.zeros((4, model.P + 1))
+    body[:, model.P] = 1.0  # all unaligned
+    eff = np.tile(np.linspace(0.2, 0.8, model.P), (4, 1))
+    eff[:, 1] = [0.1, 0.3, 0.5, 0.7]
+    share = votes.yes_share(s, ctx, body, 1, eff)
+    assert np.all(np.diff(share) < 0)
+
+
+def test_faction_ban_makes_an_organised_opposition_easier_to_remove(model: Compiled) -> None:
+    ctx, s = _ctx(model, faction_ban_penalty=2.0), _state(model)
+    s.coalition[:] = 0b1
+    body = np.zeros((4, model.P + 1))
+    body[:, model.P] = 1.0
+    eff = np.full((4, model.P), 0.5)
+    alone = votes.yes_share(s, ctx, body, 1, eff)
+    s.bloc[:] = 0b110
+    organised = votes.yes_share(s, ctx, body, 1, eff)
+    assert (organised > alone + 0.1).all()
+
+
+def test_ladder_skips_office_step_for_those_without_office(model: Compiled) -> None:
+    s = _state(model)
+    no_office = [i for i in range(model.P) if i not in set(model.holder0.tolist())]
+    s.rung[:, no_office[0]] = RUNG["censure"]
+    assert (votes.next_rung(s, no_office[0]) == RUNG["politburo"]).all()
+    holder = int(model.holder0[model.gensec])
+    s.rung[:, holder] = RUNG["censure"]
+    assert (votes.next_rung(s, holder) == RUNG["office"]).all()
+
+
+def test_exile_only_after_expulsion_and_without_recanting(model: Compiled) -> None:
+    ctx, s = _ctx(model, exile_rate=1.0, readmission_rate=1.0, deport_rate=0.0), _state(model)
+    s.rung[:, 1] = RUNG["party"]
+    s.last_step[:, 1] = 0
+    s.rung[:, 2] = RUNG["party"]
+    s.last_step[:, 2] = 0
+    s.recanted[:, 2] = True
+    votes.administrative(s, ctx, 5)
+    assert (s.rung[:, 1] == RUNG["exile"]).all() and (s.falls[:, 1, RUNG["exile"] - 1] == 5).all()
+    assert (s.rung[:, 2] == RUNG["central_committee"]).all()  # readmitted as a member
+    assert (s.rung[:, 0] == 0).all()
+
+
+def test_funeral_penalises_the_absent_ill_principal_only(model: Compiled) -> None:
+    ctx = _ctx(model, absence_given_ill=1.0, funeral_absence_penalty=0.1, disciple_bonus=0.0)
+    s = _state(model)
+    ill = next(e for e in model.events if e.kind == "illness")
+    before = s.standing.copy()
+    standing.funeral(s, ctx, ill.start, present_forced=())
+    delta = s.standing - before
+    assert np.allclose(delta[:, ill.actor], -0.1)
+    assert np.allclose(np.delete(delta, ill.actor, axis=1), 0.0)
+    s2 = _state(model)
+    standing.funeral(s2, ctx, ill.start, present_forced=(ill.actor,))
+    assert np.allclose(s2.standing, before)
+
+
+def test_outsider_and_prejudice_penalties_scale_with_the_party_mix(model: Compiled) -> None:
+    ctx = _ctx(model, outsider_penalty=0.2, prejudice_penalty=0.2)
+    s = _state(model)
+    a = model.attrs
+    eff = standing.effective(s, ctx)  # all old guard: only the outsider penalty bites
+    assert np.allclose(eff, s.standing * (1 - 0.2 * a["outsider"]))
+    s.old_guard[:] = 0.0  # all recruits: only prejudice bites
+    eff = standing.effective(s, ctx)
+    assert np.allclose(eff, s.standing * (1 - 0.2 * a["prejudice_target"]))
+
+
+def test_opportunists_move_toward_the_line_and_distance_costs_standing(model: Compiled) -> None:
+    ctx = _ctx(model, policy_drift=0.5, policy_cost=0.01, shock_persistence=1.0)
+    s = _state(model)
+    s.coalition[:] = (1 << model.P) - 1
+    s.shock[:] = [0.8, 0.0]
+    before_pos = s.position.copy()
+    before_st = s.standing.copy()
+    policy.line_and_drift(s, ctx, 3)
+    gap_before = np.abs(before_pos[:, :, 0] - s.line[:, None, 0])
+    gap_after = np.abs(s.position[:, :, 0] - s.line[:, None, 0])
+    opp = model.attrs["opportunism"]
+    most, least = int(np.argmax(opp)), int(np.argmin(opp))
+    moved = gap_before - gap_after
+    assert (moved[:, most] > moved[:, least]).all()
+    assert (s.standing < before_st).all()
+
+
+def test_power_shares_sum_to_one(model: Compiled) -> None:
+    ctx, s = _ctx(model), _state(model)
+    eff = standing.effective(s, ctx)
+    parts = power_parts(s, ctx, eff, np.ones((4, model.P)))
+    raw = parts["apparatus"] + parts["visible"]
+    shares = raw / raw.sum(axis=1, keepdims=True)
+    assert np.allclose(shares.sum(axis=1), 1.0)
+    s.rung[:, 1] = RUNG["party"]
+    parts = power_parts(s, ctx, eff, np.ones((4, model.P)))
+    assert np.allclose(parts["apparatus"][:, 1] + parts["visible"][:, 1], 0.0)
+
+
+@pytest.mark.parametrize("blind", [0.0, 0.7])
+def test_perceived_power_equals_real_without_blindness(model: Compiled, blind: float) -> None:
+    from politburo.mechanisms.coalitions import perceived_power
+
+    ctx, s = _ctx(model), _state(model)
+    s.blind[:] = blind
+    eff = standing.effective(s, ctx)
+    parts = power_parts(s, ctx, eff, np.ones((4, model.P)))
+    perc = perceived_power(s, ctx, parts)
+    real = parts["apparatus"] + parts["visible"]
+    if blind == 0.0:
+        assert np.allclose(perc, real)
+    else:
+        low = int(np.argmin(model.attrs["public_profile"]))
+        high = int(np.argmax(model.attrs["public_profile"]))
+        assert (perc[:, low] / real[:, low] < perc[:, high] / real[:, high]).all()
+
+
+def test_state_is_not_shared_between_contexts(model: Compiled) -> None:
+    s1, s2 = _state(model), _state(model)
+    s1.sec[:] = 0
+    assert s2.sec.sum() > 0
+    assert replace(_ctx(model), seed=4).seed == 4

@@ -1,0 +1,121 @@
+"""The scenario format: the built-in file validates, bad files get clear errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from politburo.cli import app
+from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario, parse_scenario
+from politburo.scenario.schema import Scenario
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "history"
+
+
+def _broken(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(builtin_text("soviet-1922"))
+    edit(data)
+    p = tmp_path / "broken.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return p
+
+
+def test_builtin_scenario_validates(scenario: Scenario) -> None:
+    assert scenario.id == "soviet-1922"
+    assert [p.id for p in scenario.principals] == [
+        "stalin", "trotsky", "zinoviev", "kamenev", "bukharin", "rykov", "tomsky"]
+    assert scenario.start == "1922-12" and scenario.end == "1930-12"
+
+
+def test_every_cited_source_is_in_the_bibliography(scenario: Scenario) -> None:
+    tags = {s.id for s in scenario.bibliography}
+    text = builtin_text("soviet-1922").split("\nbibliography:")[0]
+    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008)\b", text))
+    assert cited and cited <= tags
+    for s in scenario.bibliography:
+        assert s.url.startswith("http")
+
+
+def test_milestone_sources_are_real_milestone_ids(scenario: Scenario) -> None:
+    ids = {m["id"] for m in yaml.safe_load((SHARED / "milestones.yaml").read_text())["milestones"]}
+    for m in scenario.milestones:
+        assert m.source in ids, m.id
+
+
+def test_no_milestone_of_the_right_after_june_1928(scenario: Scenario) -> None:
+    for m in scenario.milestones:
+        if m.actor in ("bukharin", "rykov", "tomsky"):
+            pytest.fail(f"milestone {m.id} scripts the Right")
+        assert m.month <= "1929-01"
+
+
+def test_uncited_number_is_refused_with_field_and_line(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        del d["principals"][1]["attributes"]["aloofness"]["source"]
+    p = _broken(tmp_path, edit)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(p)
+    msg = str(exc.value)
+    assert str(p) in msg
+    assert "principals.1.attributes.aloofness" in msg
+    assert "source" in msg and "assumption" in msg
+    assert re.search(r"line \d+", msg)
+
+
+def test_wrong_type_names_field_and_expectation(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["parameters"]["patronage_rate"]["a"] = "lots"
+    msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
+    assert "parameters.patronage_rate.a" in msg and "number" in msg and "'lots'" in msg
+
+
+def test_unknown_reference_is_refused(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["offices"][0]["holder"] = "beria"
+    msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
+    assert "beria" in msg and "not a principal" in msg
+
+
+def test_bad_month_and_unknown_key(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["start"] = "1922-13"
+        d["surprise"] = 1
+    msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
+    assert "start" in msg and ("YYYY-MM" in msg or "pattern" in msg)
+    assert "surprise" in msg
+
+
+def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
+    p = tmp_path / "x.yaml"
+    p.write_text("id: [unclosed\n")
+    msg = str(pytest.raises(ScenarioError, load_scenario, p).value)
+    assert "x.yaml" in msg and "line" in msg
+    msg = str(pytest.raises(ScenarioError, load_scenario, tmp_path / "nope.yaml").value)
+    assert "nope.yaml" in msg and "built-in" in msg
+    with pytest.raises(ScenarioError, match="mapping"):
+        parse_scenario("- 1\n- 2\n", "list.yaml")
+
+
+def test_cli_validate_exit_codes_and_no_traceback(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", "soviet-1922"])
+    assert ok.exit_code == 0 and "ok" in ok.output
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["calendar"][1]["voting_delegates"] = {"value": 408}
+    bad = runner.invoke(app, ["validate", str(_broken(tmp_path, edit))])
+    assert bad.exit_code == 2
+    assert "calendar.1.voting_delegates" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_schema_command_prints_json_schema() -> None:
+    import json
+
+    res = CliRunner().invoke(app, ["schema"])
+    assert res.exit_code == 0
+    schema = json.loads(res.output)
+    assert "principals" in schema["properties"] and "$defs" in schema
