@@ -106,10 +106,16 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     offices = office_holdings(state.holder, m.office_weight, P) / m.office_weight.sum()
     st = eff * alive
     st = st / np.maximum(st.sum(axis=1, keepdims=True), 1e-12)
-    apparatus = (c["power_weight_cc"] * state.cc[:, :P] + c["power_weight_offices"] * offices)
-    visible = c["power_weight_politburo"] * pb + c["power_weight_standing"] * st
-    scale = act * alive
-    return {"apparatus": apparatus * scale, "visible": visible * scale}
+    # Prestige takes the share ``prestige_weight`` of power; the institutional rest is split
+    # among the CC, the Politburo and offices in the scenario's fixed proportions.
+    prestige = ctx.params["prestige_weight"][:, None]
+    inst = c["power_weight_cc"] + c["power_weight_politburo"] + c["power_weight_offices"]
+    scale = (1 - prestige) / inst
+    apparatus = scale * (c["power_weight_cc"] * state.cc[:, :P]
+                         + c["power_weight_offices"] * offices)
+    visible = scale * c["power_weight_politburo"] * pb + prestige * st
+    active = act * alive
+    return {"apparatus": apparatus * active, "visible": visible * active}
 
 
 def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
@@ -206,7 +212,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         body = state.cc
     parts = power_parts(state, ctx, eff, act)
     state.power = _shares(parts)
-    coalitions.form(state, ctx, t, parts)
+    coalitions.form(state, ctx, t, parts, replay=mt.kind >= 2)
     if mt.kind >= 2:
         tallies.append(_tally(state, ctx, body))
         record(state, ctx, np.ones(state.H, dtype=bool), {

@@ -140,8 +140,14 @@ def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.floa
             + parts["apparatus"] * (1 - blind * (1 - profile)))
 
 
-def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]]) -> None:
-    """Play the AES game among Politburo members; an opposition bloc plays as one."""
+def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
+         replay: bool = False) -> None:
+    """Play the AES game among Politburo members; an opposition bloc plays as one.
+
+    ``replay`` forces a new game (at a congress or conference, where the party's balance is
+    redrawn); otherwise the sitting coalition stands while the players are the same and it
+    still wins.
+    """
     P = ctx.model.P
     perc = perceived_power(state, ctx, parts) * state.in_politburo()
     players = to_mask(state.in_politburo() & (perc > 0))
@@ -164,6 +170,8 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     total = (perc * (((players[:, None] >> np.arange(P)) & 1) == 1)).sum(axis=1)
     held = (perc * (((sitting[:, None] >> np.arange(P)) & 1) == 1)).sum(axis=1)
     stands = (state.coalition != 0) & (players == state.players) & (held > alpha * total)
+    if replay:
+        stands[:] = False
     coal = state.coalition.copy()
     redo = np.flatnonzero(~stands)
     if redo.size:
