@@ -146,10 +146,10 @@ def test_outsider_and_prejudice_penalties_scale_with_the_party_mix(model: Compil
 
 
 def test_opportunists_move_toward_the_line_and_distance_costs_standing(model: Compiled) -> None:
-    ctx = _ctx(model, policy_drift=0.5, policy_cost=0.01, shock_persistence=1.0)
+    ctx = _ctx(model, policy_drift=0.5, policy_cost=0.01, line_adjustment=0.0)
     s = _state(model)
     s.coalition[:] = (1 << model.P) - 1
-    s.shock[:] = [0.8, 0.0]
+    s.line[:] = [0.8, 0.0]
     before_pos = s.position.copy()
     before_st = s.standing.copy()
     policy.line_and_drift(s, ctx, 3)
@@ -160,6 +160,21 @@ def test_opportunists_move_toward_the_line_and_distance_costs_standing(model: Co
     moved = gap_before - gap_after
     assert (moved[:, most] > moved[:, least]).all()
     assert (s.standing < before_st).all()
+
+
+def test_shock_displaces_the_line_and_the_line_has_inertia(model: Compiled) -> None:
+    ctx = _ctx(model, line_adjustment=0.1)
+    s = _state(model)
+    grain = next(e for e in model.events if e.id == "grain_crisis")
+    before = s.line.copy()
+    policy.shocks(s, ctx, grain.start)
+    assert np.allclose(s.line[:, 0], np.minimum(before[:, 0] + grain.economy, 1.0))
+    s.coalition[:] = (1 << model.P) - 1
+    shocked = s.line.copy()
+    centre = (s.power[:, :, None] * s.position).sum(axis=1) / s.power.sum(axis=1)[:, None]
+    policy.line_and_drift(s, ctx, grain.start + 1)
+    # One month moves the line a tenth of the way back toward the coalition's centre.
+    assert np.allclose(s.line, 0.9 * shocked + 0.1 * centre)
 
 
 def test_power_shares_sum_to_one(model: Compiled) -> None:

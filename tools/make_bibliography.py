@@ -17,6 +17,9 @@ EXTRA = {
         "Review of Economic Studies 75(4), 2008",
         "https://doi.org/10.1111/j.1467-937X.2008.00503.x",
     ),
+    "AXELROD1970": ("R. Axelrod, Conflict of Interest: A Theory of Divergent Goals with "
+                    "Applications to Politics, Chicago: Markham, 1970",
+                    "https://archive.org/details/conflictofintere0000axel"),
     "S94": ("Historical Dictionary of the Russian Civil Wars, Stalin entry",
             "https://user.bibliboba.online/books/historical-dictionary-of-the-russian-civil-wars-1916-1926/p/781"),
     "S97": ("Leon Trotsky (document), Deutscher on antisemitic hinting",
@@ -31,7 +34,7 @@ def main(path: str) -> None:
         entries[m.group(1)] = (m.group(2).strip(), m.group(3).strip())
     entries.update(EXTRA)
     text = Path(path).read_text("utf-8").split("\nbibliography:")[0].rstrip() + "\n"
-    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008)\b", text))
+    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008|AXELROD1970)\b", text))
     missing = sorted(cited - entries.keys())
     if missing:
         sys.exit(f"cited but not in facts.md: {missing}")

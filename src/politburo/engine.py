@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo._rows import rany, rargmax, rsum
 from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
 from politburo.scenario.compile import LENIN, Compiled, MeetingC
 from politburo.state import LADDER, RUNG, Context, State, bits, record
@@ -48,7 +49,9 @@ def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray
     """Per-history parameter values from the priors: a pure function of (seed, index)."""
     from politburo import rng
 
-    u = rng.uniforms(seed, index, -1, "parameters", model.priors.dim)
+    # One stream per parameter name, so adding a parameter leaves the others' draws alone.
+    u = np.concatenate([rng.uniforms(seed, index, -1, f"parameter:{name}")
+                        for name in model.priors.names], axis=1)
     theta = model.priors.ppf(u)
     for name, value in model.fixed.items():
         theta[:, model.priors.index(name)] = value
@@ -69,7 +72,7 @@ def initial_state(model: Compiled, H: int, record_log: bool) -> State:
         sec=sec, cc=cc,
         standing=np.tile(st0, (H, 1)).astype(np.float64),
         position=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
-        shock=np.zeros((H, 2)), line=np.zeros((H, 2)),
+        line=np.tile([c["line_economy_start"], c["line_revolution_start"]], (H, 1)),
         holder=np.tile(model.holder0, (H, 1)),
         rung=np.zeros((H, P), dtype=np.int64),
         last_step=np.full((H, P), -1000, dtype=np.int64),
@@ -102,10 +105,10 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     m, c, P = ctx.model, ctx.const, ctx.model.P
     alive = state.in_party()
     seats = state.in_politburo() + c["client_loyalty"] * state.pb_clients
-    pb = seats / np.maximum(seats.sum(axis=1, keepdims=True), 1e-12)
+    pb = seats / np.maximum(rsum(seats)[:, None], 1e-12)
     offices = office_holdings(state.holder, m.office_weight, P) / m.office_weight.sum()
     st = eff * alive
-    st = st / np.maximum(st.sum(axis=1, keepdims=True), 1e-12)
+    st = st / np.maximum(rsum(st)[:, None], 1e-12)
     # Prestige takes the share ``prestige_weight`` of power; the institutional rest is split
     # among the CC, the Politburo and offices in the scenario's fixed proportions.
     prestige = ctx.params["prestige_weight"][:, None]
@@ -127,11 +130,12 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
         return
     code = loser if loser >= 0 else LENIN
     holder = state.holder[rows]
-    had_office = (holder == code).any(axis=1)
+    had_office = rany(holder == code)
     if not had_office.any():
         return
     coal = bits(state.coalition[rows], P) & state.in_politburo()[rows]
-    coal[:, loser] = False
+    if loser >= 0:
+        coal[:, loser] = False
     power = state.power[rows]
     held = np.zeros((rows.size, P))
     for o in range(len(m.offices)):
@@ -146,8 +150,8 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
             score = np.where(coal, power, -np.inf)
         else:
             score = np.where(coal, -held + 1e-3 * power, -np.inf)
-        score = np.where(coal.any(axis=1)[:, None], score, np.where(others, power, -np.inf))
-        new = np.argmax(score, axis=1)
+        score = np.where(rany(coal)[:, None], score, np.where(others, power, -np.inf))
+        new = rargmax(score)
         holder[lose, o] = new[lose]
         held[np.flatnonzero(lose), new[lose]] += m.office_weight[o]
         if state.log is not None:
@@ -175,12 +179,12 @@ def refill_politburo(state: State, ctx: Context, t: int, target: int) -> None:
     state.pb_clients[gone] = 0
     coal = bits(state.coalition, P) & state.in_politburo()
     for _ in range(4):
-        vacant = state.pb_size - state.in_politburo().sum(axis=1) - state.pb_clients.sum(axis=1)
-        need = (vacant > 0) & coal.any(axis=1)
+        vacant = state.pb_size - rsum(state.in_politburo()) - rsum(state.pb_clients)
+        need = (vacant > 0) & rany(coal)
         if not need.any():
             break
         quot = np.where(coal, state.cc[:, :P] / (1 + state.pb_clients), -np.inf)
-        who = np.argmax(quot, axis=1)
+        who = rargmax(quot)
         rows = np.flatnonzero(need)
         state.pb_clients[rows, who[rows]] += 1
         record(state, ctx, need, {
@@ -196,7 +200,7 @@ def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np
     P = ctx.model.P
     coal = bits(state.coalition, P)
     opposed = (~coal & state.in_party() & (state.coalition != 0)[:, None])
-    return 1.0 - ctx.const["client_loyalty"] * (deleg[:, :P] * opposed).sum(axis=1)
+    return 1.0 - ctx.const["client_loyalty"] * rsum(deleg[:, :P] * opposed)
 
 
 def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
@@ -270,7 +274,7 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
 
 def _shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
     raw = parts["apparatus"] + parts["visible"]
-    return raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-12)
+    return raw / np.maximum(rsum(raw)[:, None], 1e-12)
 
 
 def simulate(
@@ -293,8 +297,11 @@ def simulate(
     state.blind = ctx.params["apparatus_blindness"].copy()
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     tallies: list[NDArray[np.float64]] = []
-    lenin_until = next((e.start for e in model.events if e.kind == "lenin_incapacitated"), 0)
     death = next((e for e in model.events if e.kind == "lenin_death"), None)
+    # Lenin acts until he is incapacitated; without that event, until he dies; without
+    # either, throughout.
+    lenin_until = next((e.start for e in model.events if e.kind == "lenin_incapacitated"),
+                       death.start if death is not None else T)
     testament = next((e for e in model.events if e.kind == "testament"), None)
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
@@ -359,9 +366,18 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
     who = np.where(single, np.log2(np.maximum(coal, 1)).astype(np.int64), -1)
     share = np.where(single, state.power[np.arange(state.H), np.maximum(who, 0)], 0.0)
     rules = single & (share >= ctx.const["consolidation_share"])
-    who = np.where(rules, who, -1)
-    start = rules & (who != state.cons_who)
-    state.cons_since = np.where(start, t, np.where(rules, state.cons_since, -1))
+    # Once a leader has consolidated he keeps his rule while he stays in the Politburo and in
+    # the ruling coalition; a dip in his share does not undo it.
+    prev = state.cons_who
+    keeps = (prev >= 0) & ~rules
+    if keeps.any():
+        p = np.maximum(prev, 0)
+        inside = ((state.coalition >> p) & 1).astype(bool) & state.in_politburo()[
+            np.arange(state.H), p]
+        keeps &= inside
+    who = np.where(rules, who, np.where(keeps, prev, -1))
+    start = rules & (who != prev)
+    state.cons_since = np.where(start, t, np.where(who >= 0, state.cons_since, -1))
     for h in np.flatnonzero(start):
         if state.log is not None:
             state.log[h].append({

@@ -26,7 +26,6 @@ class State:
     cc: NDArray[np.float64]  # (H, P+1) Central Committee by loyalty
     standing: NDArray[np.float64]  # (H, P) prestige with the party
     position: NDArray[np.float64]  # (H, P, 2) policy positions
-    shock: NDArray[np.float64]  # (H, 2) exogenous pull on the party line
     line: NDArray[np.float64]  # (H, 2) the party line
     holder: NDArray[np.int64]  # (H, O) office holders (principal index, -1 vacant, -2 Lenin)
     rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)
@@ -91,7 +90,10 @@ def bits(mask: NDArray[np.int64], P: int) -> NDArray[np.bool_]:
 def to_mask(members: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Collapse booleans (H, P) into bitmasks (H,)."""
     P = members.shape[1]
-    return (members.astype(np.int64) << np.arange(P)[None, :]).sum(axis=1)
+    out = np.zeros(members.shape[0], dtype=np.int64)
+    for j in range(P):
+        out |= members[:, j].astype(np.int64) << j
+    return out
 
 
 def record(state: State, ctx: Context, where: NDArray[np.bool_], event: dict[str, Any]) -> None:

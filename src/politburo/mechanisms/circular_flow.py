@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo._rows import rsum
 from politburo.state import Context, State
 
 
@@ -43,8 +44,8 @@ def patronage(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> N
     alive = state.in_party()
     # Every leader also wins some unaligned secretaries by his own work.
     gain = ctx.params["network_rate"][:, None] * org[None, :] * act * alive
-    take = np.minimum(gain.sum(axis=1), 0.5) * state.sec[:, P]
-    share = gain / np.maximum(gain.sum(axis=1, keepdims=True), 1e-12)
+    take = np.minimum(rsum(gain), 0.5) * state.sec[:, P]
+    share = gain / np.maximum(rsum(gain)[:, None], 1e-12)
     state.sec[:, :P] += take[:, None] * share
     state.sec[:, P] -= take
     g = ctx.model.gensec
@@ -60,7 +61,7 @@ def patronage(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> N
     moved = state.sec[h_idx] * rate[:, None]
     moved[np.arange(h_idx.size), who] = 0.0
     state.sec[h_idx] -= moved
-    state.sec[h_idx, who] += moved.sum(axis=1)
+    state.sec[h_idx, who] += rsum(moved)
 
 
 def enrolment(state: State, ctx: Context, t: int) -> None:
@@ -79,7 +80,7 @@ def opinion(state: State, ctx: Context, eff_standing: NDArray[np.float64]) -> ND
     P = ctx.model.P
     st = eff_standing * state.in_party()
     out = np.empty((state.H, P + 1))
-    out[:, :P] = 0.5 * st / np.maximum(st.sum(axis=1, keepdims=True), 1e-12)
+    out[:, :P] = 0.5 * st / np.maximum(rsum(st)[:, None], 1e-12)
     out[:, P] = 0.5
     return out
 
@@ -124,7 +125,7 @@ def purge_followers(state: State, ctx: Context, who: NDArray[np.bool_]) -> None:
     g = ctx.model.gensec
     holder = state.holder[:, g] if g >= 0 else np.full(state.H, -1)
     for body in (state.sec, state.cc):
-        moved = (body[:, :P] * who).sum(axis=1)
+        moved = rsum(body[:, :P] * who)
         body[:, :P] *= ~who
         ok = holder >= 0
         rows = np.flatnonzero(ok)

@@ -1,6 +1,6 @@
 """Coalitions and purges without commitment (Acemoglu, Egorov and Sonin 2008).
 
-Source: D. Acemoglu, G. Egorov and K. Sonin, "Coalition Formation in Non-Democracies",
+Sources: D. Acemoglu, G. Egorov and K. Sonin, "Coalition Formation in Non-Democracies",
 *Review of Economic Studies* 75(4), 2008, 987-1009. Power-holders cannot commit not to purge
 each other, so a coalition is *self-enforcing* only if none of its winning sub-coalitions is
 itself self-enforcing; the *ruling coalition* of a group is the self-enforcing coalition that is
@@ -8,6 +8,11 @@ winning in the group (its power exceeds ``alpha`` times the group's) with the le
 each member prefers the coalition in which his share is largest. The strongest individual is
 often left out, and once rivals are purged the game is played again among the survivors: the
 "switching between left and right" of the essay.
+
+Coalitions must also be able to agree on a line: following R. Axelrod, *Conflict of Interest*
+(1970), only coalitions whose members' policy positions lie within ``coalition_span`` of each
+other (distances stretched by aloofness, Carr's point about Trotsky, S87) can form; when none of
+them can win, the plain AES game decides.
 
 politburo plays the game among the principals who still sit in the Politburo, on the power they
 are *perceived* to have: rivals discount the apparatus power of a low-profile leader (the
@@ -25,9 +30,12 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo._rows import rargmax, rmax, rsum
+
 
 @numba.njit(cache=True, nogil=True)
-def _ruling_one(power: NDArray[np.float64], players: int, alpha: float) -> int:
+def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
+                dist: NDArray[np.float64], span: float) -> int:
     idx = np.empty(power.shape[0], dtype=np.int64)
     n = 0
     for i in range(power.shape[0]):
@@ -38,17 +46,30 @@ def _ruling_one(power: NDArray[np.float64], players: int, alpha: float) -> int:
         return 0
     size = 1 << n
     gamma = np.zeros(size)
+    feasible = np.zeros(size, dtype=np.bool_)
     for s in range(1, size):
         low = s & (-s)
         j = 0
         while (low >> j) != 1:
             j += 1
-        gamma[s] = gamma[s ^ low] + power[idx[j]]
+        rest = s ^ low
+        gamma[s] = gamma[rest] + power[idx[j]]
+        if rest == 0:
+            feasible[s] = True
+        elif feasible[rest]:
+            ok = True
+            for k in range(n):
+                if (rest >> k) & 1 and dist[idx[j], idx[k]] > span:
+                    ok = False
+                    break
+            feasible[s] = ok
     se = np.zeros(size, dtype=np.bool_)
     # Coalitions in order of size, so every proper subset is decided before its superset.
     order = np.argsort(np.array([_popcount(s) for s in range(size)]), kind="stable")
     for k in range(1, size):
         s = order[k]
+        if not feasible[s]:
+            continue
         ok = True
         t = (s - 1) & s
         while t > 0:
@@ -64,6 +85,8 @@ def _ruling_one(power: NDArray[np.float64], players: int, alpha: float) -> int:
         if se[s] and gamma[s] > alpha * gamma[full] and gamma[s] < best_gamma:
             best = s
             best_gamma = gamma[s]
+    if best < 0:
+        return -1
     out = 0
     for j in range(n):
         if (best >> j) & 1:
@@ -82,26 +105,41 @@ def _popcount(s: int) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def _ruling_batch(
-    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64]
+    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64],
+    dist: NDArray[np.float64], span: NDArray[np.float64],
 ) -> NDArray[np.int64]:
     out = np.zeros(power.shape[0], dtype=np.int64)
     for h in range(power.shape[0]):
-        out[h] = _ruling_one(power[h], players[h], alpha[h])
+        r = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h])
+        if r < 0:  # no agreeable coalition can win: the plain AES game decides
+            r = _ruling_one(power[h], players[h], alpha[h], dist[h], np.inf)
+        out[h] = r
     return out
 
 
 def ruling_coalition(
-    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64]
+    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64],
+    distance: NDArray[np.float64] | None = None, span: NDArray[np.float64] | None = None,
 ) -> NDArray[np.int64]:
     """The AES ruling coalition of each history, as a bitmask over columns of ``power``.
 
     ``power`` (H, n) perceived powers; ``players`` (H,) bitmask of who plays; ``alpha`` (H,)
-    the winning threshold (>= 1/2). Ties are broken toward the lower coalition code.
+    the winning threshold (>= 1/2). With ``distance`` (H, n, n) and ``span`` (H,), only
+    coalitions whose members are all within ``span`` of each other can form (Axelrod's
+    connected coalitions); if none of those can win, the plain game decides. Ties are broken
+    toward the lower coalition code.
     """
+    H, n = power.shape
+    if distance is None:
+        distance = np.zeros((H, n, n))
+    if span is None:
+        span = np.full(H, np.inf)
     return _ruling_batch(
         np.ascontiguousarray(power, dtype=np.float64),
         np.ascontiguousarray(players, dtype=np.int64),
         np.ascontiguousarray(alpha, dtype=np.float64),
+        np.ascontiguousarray(distance, dtype=np.float64),
+        np.ascontiguousarray(span, dtype=np.float64),
     )
 
 
@@ -152,11 +190,11 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     perc = perceived_power(state, ctx, parts) * state.in_politburo()
     players = to_mask(state.in_politburo() & (perc > 0))
     bloc = bits(state.bloc, P) & state.in_politburo()
-    has_bloc = bloc.sum(axis=1) >= 2
+    has_bloc = rsum(bloc) >= 2
     if has_bloc.any():
-        lead = np.argmax(bloc, axis=1)
+        lead = rargmax(bloc)
         merged = perc.copy()
-        total = (perc * bloc).sum(axis=1)
+        total = rsum(perc * bloc)
         merged[bloc] = 0.0
         rows = np.flatnonzero(has_bloc)
         merged[rows, lead[rows]] = total[rows]
@@ -167,21 +205,35 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     # AES: the game is played again only when the set of players changes (a purge, a new bloc)
     # or the sitting coalition no longer wins; otherwise the ruling coalition stands.
     sitting = state.coalition & players
-    total = (perc * (((players[:, None] >> np.arange(P)) & 1) == 1)).sum(axis=1)
-    held = (perc * (((sitting[:, None] >> np.arange(P)) & 1) == 1)).sum(axis=1)
+    total = rsum(perc * bits(players, P))
+    held = rsum(perc * bits(sitting, P))
     stands = (state.coalition != 0) & (players == state.players) & (held > alpha * total)
     if replay:
         stands[:] = False
     coal = state.coalition.copy()
     redo = np.flatnonzero(~stands)
     if redo.size:
-        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo])
+        pos = state.position[redo]
+        gap = np.sqrt(((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(axis=3))
+        aloof = ctx.model.attrs["aloofness"]
+        # Aloof leaders are harder partners: their distances count for more.
+        gap *= 1 + ctx.params["aloofness_cost"][redo, None, None] * (
+            aloof[None, :, None] + aloof[None, None, :]) / 2
+        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo], gap,
+                                      ctx.params["coalition_span"][redo])
     state.players = players
     # Rivals may misjudge a leader, but he knows his own strength: one whose real power exceeds
     # alpha times that of all the players needs no partners and rules alone.
     real = (parts["apparatus"] + parts["visible"]) * state.in_politburo()
-    top = np.argmax(real, axis=1)
-    alone = real[np.arange(state.H), top] > alpha * real.sum(axis=1)
+    top = rargmax(real)
+    alone = real[np.arange(state.H), top] > alpha * rsum(real)
+    # So does one whose followers alone are a majority of the Central Committee, the body that
+    # elects the Politburo and the General Secretary (Daniels): he wins every vote.
+    cc = state.cc[:, :P] * ctx.const["client_loyalty"] * state.in_politburo()
+    boss = rargmax(cc)
+    majority = cc[np.arange(state.H), boss] > 0.5
+    top = np.where(majority & ~alone, boss, top)
+    alone |= majority
     coal = np.where(alone, np.int64(1) << top, coal)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
@@ -210,16 +262,16 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     aloof = ctx.model.attrs["aloofness"][None, :]
     u = ctx.u_actors(t, "bloc")
     join = np.zeros_like(outsider)
-    rows = np.flatnonzero(outsider.sum(axis=1) >= 2)  # a bloc needs two
+    rows = np.flatnonzero(rsum(outsider) >= 2)  # a bloc needs two
     if rows.size:
         out_r = outsider[rows]
         # enmity is never negative, so masking by multiplication keeps the maximum
-        worst = (state.enmity[rows] * out_r[:, None, :]).max(axis=2)
+        worst = rmax(state.enmity[rows] * out_r[:, None, :])
         p = (ctx.params["opposition_formation"][rows, None]
              * (1 - ctx.params["aloofness_cost"][rows, None] * aloof) * (1 - worst))
         join[rows] = out_r & (u[rows] < p)
     new = bloc | join
-    new &= (new.sum(axis=1) >= 2)[:, None]
+    new &= (rsum(new) >= 2)[:, None]
     for e in ctx.model.events:
         if e.kind == "alliance" and e.start == t and e.actor >= 0:
             forced = np.zeros(P, dtype=bool)

@@ -1,40 +1,46 @@
 """Policy positions on two axes, the party line, and the cost of standing apart from it.
 
 Axes after facts.md section 9: economy (NEP gradualism, -1, to forced industrialisation, +1)
-and revolution (socialism in one country, -1, to permanent revolution, +1). The line is the
-power-weighted position of the ruling coalition plus exogenous shocks (the 1925 adoption of
-socialism in one country, S110; the 1927 war scare, S100; the 1927-28 grain crisis, S53b) that
-fade at the rate ``shock_persistence``. Leaders move toward the line in proportion to their
-opportunism (Stalin's reversal of December 1924, S109, and turn of 1928, S53, are the examples
-that set the prior of ``policy_drift``); distance from the line costs standing each month. This
-is the spatial reading of the struggle in Cohen's and Carr's accounts (S85, S84): what befalls
-the Right after 1928 follows from where its leaders stand when the line moves, not from a script.
+and revolution (socialism in one country, -1, to permanent revolution, +1). The line starts at
+the NEP of 1921 (S52) and has inertia: each month it moves the share ``line_adjustment`` of the
+way toward the power-weighted position of the ruling coalition, and exogenous shocks displace it
+in the month they strike (the 1925 adoption of socialism in one country, S110; the aim of
+industrialisation, S30; the 1927 war scare, S100; the 1927-28 grain crisis, S53b). Leaders move
+toward the line in proportion to their opportunism (Stalin's reversal of December 1924, S109,
+and his turn of 1928, S53, set the prior of ``policy_drift``); distance from the line costs
+standing each month. This is the spatial reading of the struggle in Cohen's and Carr's accounts
+(S85, S84): what befalls the Right after 1928 follows from where its leaders stand when the line
+moves, not from a script.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from politburo._rows import rsum
 from politburo.state import Context, State, bits
 
 
 def shocks(state: State, ctx: Context, t: int) -> None:
-    state.shock *= ctx.params["shock_persistence"][:, None]
+    """Exogenous shocks displace the line in the month they strike."""
     for e in ctx.model.events:
         if e.kind == "policy_shock" and e.start == t:
-            state.shock[:, 0] += e.economy
-            state.shock[:, 1] += e.revolution
+            state.line[:, 0] += e.economy
+            state.line[:, 1] += e.revolution
+    np.clip(state.line, -1.0, 1.0, out=state.line)
 
 
 def line_and_drift(state: State, ctx: Context, t: int) -> None:
     P = ctx.model.P
     coal = bits(state.coalition, P) & state.in_party()
     w = state.power * coal
-    none = w.sum(axis=1) <= 0
+    none = rsum(w) <= 0
     w[none] = state.power[none]
-    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-    centre = (w[:, :, None] * state.position).sum(axis=1)
-    state.line = np.clip(centre + state.shock, -1.0, 1.0)
+    w = w / np.maximum(rsum(w)[:, None], 1e-12)
+    centre = np.stack([rsum(w * state.position[:, :, 0]),
+                       rsum(w * state.position[:, :, 1])], axis=1)
+    adj = ctx.params["line_adjustment"][:, None]
+    state.line = np.clip((1 - adj) * state.line + adj * centre, -1.0, 1.0)
     rate = ctx.params["policy_drift"][:, None] * ctx.model.attrs["opportunism"][None, :]
     noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
                              ctx.z_actors(t, "policy:revolution")], axis=2)

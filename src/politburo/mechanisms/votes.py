@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo._rows import rany, rsum
 from politburo.mechanisms.circular_flow import purge_followers
 from politburo.scenario.compile import MeetingC
 from politburo.state import RUNG, Context, State, bits, record
@@ -49,9 +50,15 @@ def yes_share(
     prob[:, :P] = np.where(bloc & in_bloc[:, None], 1 - loyal, prob[:, :P])
     prob[:, target] = 1 - loyal
     members = coal & (state.rung[r] < RUNG["party"])
-    n = np.maximum(members.sum(axis=1), 1)
+    # Without a ruling coalition behind the motion (Lenin's own), the yardstick is the
+    # average of the other leaders in the party.
+    alone = ~rany(members)
+    if alone.any():
+        others = (state.rung[r] < RUNG["party"]) & (np.arange(P) != target)[None, :]
+        members = np.where(alone[:, None], others, members)
+    n = np.maximum(rsum(members), 1)
     eff = eff_standing[r]
-    coal_st = (eff * members).sum(axis=1) / n
+    coal_st = rsum(eff * members) / n
     gap = coal_st - eff[:, target]
     logit = ctx.params["standing_sensitivity"][r] * gap
     logit = logit + ctx.params["faction_ban_penalty"][r] * in_bloc
@@ -61,13 +68,13 @@ def yes_share(
     if not np.isscalar(shift):
         shift = np.asarray(shift)[r]
     prob[:, P] = sigmoid(logit + shift)
-    return (body[r] * prob).sum(axis=1)
+    return rsum(body[r] * prob)
 
 
 def next_rung(state: State, target: int) -> NDArray[np.int64]:
     """The next step for ``target``; the office step is skipped by those holding no office."""
     r = state.rung[:, target] + 1
-    holds = (state.holder == target).any(axis=1)
+    holds = rany(state.holder == target)
     return np.where((r == RUNG["office"]) & ~holds, RUNG["politburo"], r)
 
 
@@ -81,8 +88,15 @@ def motions(
     coal = bits(state.coalition, P)
     gap = ctx.params["ladder_gap"]
     u_move = ctx.u_actors(t, f"motion:{meeting.kind}")
-    # AES: everyone outside the ruling coalition is a target.
+    # AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
+    # against him depends on how openly he opposes: an organised platform, or distance from
+    # the party line (the open oppositions of 1923-27 and the Right's after 1928); a quiet
+    # outsider near the line draws a quarter of the rate.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
+    d = state.position - state.line[:, None, :]
+    opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2), 1.0)
+    opposes = np.maximum(opposes, bits(state.bloc, P).astype(np.float64))
+    keen = 0.25 + 0.75 * opposes
     u_recant = ctx.u_actors(t, f"recant:{meeting.kind}")
     z_vote = ctx.z_actors(t, f"vote:{meeting.kind}")
     for i in range(P):
@@ -92,7 +106,7 @@ def motions(
             allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
         ready = (t - state.last_step[:, i]) >= gap
         ready |= state.rung[:, i] == 0
-        rate = ctx.params["motion_rate"] * (1 - restraint)
+        rate = ctx.params["motion_rate"] * (1 - restraint) * keen[:, i]
         move = (chosen[:, i] & allowed & ready
                 & (state.coalition != 0) & (u_move[:, i] < rate))
         if not move.any():
@@ -171,12 +185,23 @@ def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.f
 def administrative(state: State, ctx: Context, t: int) -> None:
     """Exile, deportation and readmission: decided by the apparatus month by month."""
     P = ctx.model.P
-    u = np.stack([ctx.u_actors(t, f"administrative:{k}") for k in range(3)], axis=1)
+    u = np.stack([ctx.u_actors(t, f"administrative:{k}") for k in range(4)], axis=1)
     expelled = state.rung == RUNG["party"]
     due = (t - state.last_step) >= 1
+    # An expelled leader may capitulate (Zinoviev and Kamenev, S16): the less defiant, the
+    # likelier; those who do are not sent into exile and may be readmitted.
+    cap = expelled & ~state.recanted & due & (
+        u[:, 2] < ctx.params["capitulation_rate"][:, None]
+        * (1 - ctx.model.attrs["defiance"][None, :]))
+    state.recanted |= cap
+    for i in range(P):
+        record(state, ctx, cap[:, i], {
+            "kind": "recant", "step": t, "actors": [ctx.model.principals[i]],
+            "body": "the party press",
+            "because": "expelled, he renounced his views and asked to be taken back"})
     exile = expelled & ~state.recanted & due & (u[:, 0] < ctx.params["exile_rate"][:, None])
-    readmit = expelled & state.recanted & due & (
-        u[:, 2] < ctx.params["readmission_rate"][:, None])
+    readmit = expelled & state.recanted & due & ~cap & (
+        u[:, 3] < ctx.params["readmission_rate"][:, None])
     exiled = state.rung == RUNG["exile"]
     deport = exiled & due & (u[:, 1] < ctx.params["deport_rate"][:, None])
     for mask, rung, kind, why in (
