@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo._rows import rany, rargmax, rsum
+from politburo import rng
 from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
 from politburo.scenario.compile import LENIN, Compiled, MeetingC
 from politburo.state import LADDER, RUNG, Context, State, bits, record
@@ -47,7 +48,6 @@ class Histories:
 
 def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
     """Per-history parameter values from the priors: a pure function of (seed, index)."""
-    from politburo import rng
 
     # One stream per parameter name, so adding a parameter leaves the others' draws alone.
     u = np.concatenate([rng.uniforms(seed, index, -1, f"parameter:{name}")
@@ -58,10 +58,32 @@ def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray
     return theta
 
 
-def initial_state(model: Compiled, H: int, record_log: bool) -> State:
+def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],
+                    noise: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    """Per-history principal attributes: the scenario's coding, blurred on the logit scale.
+
+    The attributes code historians' qualitative judgements; how far to trust the coding is
+    itself uncertain (``attribute_noise``). Values of exactly 0 or 1 are facts (joined in
+    1917 or not) and stay fixed. Draws are keyed by attribute name and principal id.
+    """
+
+    out = {}
+    for name, v in model.attrs.items():
+        z = rng.normals(seed, index, -1, f"attribute:{name}", model.P)
+        inner = (v > 0) & (v < 1)
+        logit = np.log(np.where(inner, v, 0.5) / (1 - np.where(inner, v, 0.5)))
+        blurred = 1 / (1 + np.exp(-(logit[None, :] + noise[:, None] * z)))
+        out[name] = np.where(inner[None, :], blurred, v[None, :])
+    return out
+
+
+def initial_state(model: Compiled, H: int, record_log: bool,
+                  attrs: dict[str, NDArray[np.float64]] | None = None) -> State:
     P, c = model.P, model.constants
-    org, st0 = model.attrs["organisation"], model.attrs["standing"]
-    lean = org / org.sum()  # followings built by organisational work before December 1922
+    if attrs is None:
+        attrs = {k: np.broadcast_to(v, (H, P)) for k, v in model.attrs.items()}
+    org, st0 = attrs["organisation"], attrs["standing"]
+    lean = org / org.sum(axis=1, keepdims=True)  # followings built before December 1922
     sec = np.empty((H, P + 1))
     sec[:, :P] = (1 - c["secretaries_unaligned"]) * lean
     sec[:, P] = c["secretaries_unaligned"]
@@ -70,7 +92,7 @@ def initial_state(model: Compiled, H: int, record_log: bool) -> State:
     cc[:, P] = c["cc_unaligned"]
     return State(
         sec=sec, cc=cc,
-        standing=np.tile(st0, (H, 1)).astype(np.float64),
+        standing=np.array(st0, dtype=np.float64),
         position=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         line=np.tile([c["line_economy_start"], c["line_revolution_start"]], (H, 1)),
         holder=np.tile(model.holder0, (H, 1)),
@@ -290,10 +312,16 @@ def simulate(
     index = np.asarray(index, dtype=np.int64)
     H, P, T = index.shape[0], model.P, model.steps
     theta = draw_params(model, seed, index) if params is None else np.asarray(params, float)
-    ctx = Context(model=model, seed=seed, index=index,
-                  params={n: theta[:, j] for j, n in enumerate(model.priors.names)},
-                  const=model.constants)
-    state = initial_state(model, H, record_log)
+    params_h = {n: theta[:, j] for j, n in enumerate(model.priors.names)}
+    attrs = draw_attributes(model, seed, index, params_h["attribute_noise"])
+    ctx = Context(model=model, seed=seed, index=index, params=params_h,
+                  const=model.constants, attrs=attrs)
+    state = initial_state(model, H, record_log, attrs)
+    # The coding of each leader's starting position is a judgement too: blur it per history.
+    for k, axis in enumerate(("economy", "revolution")):
+        z = rng.normals(seed, index, -1, f"position:{axis}", P)
+        state.position[:, :, k] = np.clip(
+            state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
     state.blind = ctx.params["apparatus_blindness"].copy()
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     tallies: list[NDArray[np.float64]] = []

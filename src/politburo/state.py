@@ -65,6 +65,14 @@ class Context:
     index: NDArray[np.int64]  # (H,) history indices
     params: dict[str, NDArray[np.float64]]  # name -> (H,) draws
     const: dict[str, float] = field(default_factory=dict)
+    attrs: dict[str, NDArray[np.float64]] | None = None  # name -> (H, P) per-history values
+
+    def attr(self, name: str) -> NDArray[np.float64]:
+        """A principal attribute for every history, (H, P): this history's draw when the
+        engine drew one, else the scenario's value."""
+        if self.attrs is not None:
+            return self.attrs[name]
+        return np.broadcast_to(self.model.attrs[name], (self.index.shape[0], self.model.P))
 
     def u(self, step: int, purpose: str, width: int = 1) -> NDArray[np.float64]:
         """Uniforms for this batch: a pure function of (seed, history, step, purpose)."""

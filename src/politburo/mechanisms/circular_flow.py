@@ -40,10 +40,10 @@ def patronage(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> N
     for it (0.95).
     """
     P = ctx.model.P
-    org = ctx.model.attrs["organisation"]
+    org = ctx.attr("organisation")
     alive = state.in_party()
     # Every leader also wins some unaligned secretaries by his own work.
-    gain = ctx.params["network_rate"][:, None] * org[None, :] * act * alive
+    gain = ctx.params["network_rate"][:, None] * org * act * alive
     take = np.minimum(rsum(gain), 0.5) * state.sec[:, P]
     share = gain / np.maximum(rsum(gain)[:, None], 1e-12)
     state.sec[:, :P] += take[:, None] * share
@@ -57,7 +57,7 @@ def patronage(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> N
         return
     h_idx = np.flatnonzero(ok)
     who = holder[ok]
-    rate = ctx.params["patronage_rate"][ok] * org[who] ** 2 * act[h_idx, who]
+    rate = ctx.params["patronage_rate"][ok] * org[h_idx, who] ** 2 * act[h_idx, who]
     moved = state.sec[h_idx] * rate[:, None]
     moved[np.arange(h_idx.size), who] = 0.0
     state.sec[h_idx] -= moved

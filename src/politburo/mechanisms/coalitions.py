@@ -172,7 +172,7 @@ def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.floa
     ``blind`` (the ``apparatus_blindness`` draw, fading by ``perception_learning``); at zero,
     perceived power is real power.
     """
-    profile = ctx.model.attrs["public_profile"][None, :]
+    profile = ctx.attr("public_profile")
     blind = state.blind[:, None]
     return (parts["visible"] * (1 + blind * profile)
             + parts["apparatus"] * (1 - blind * (1 - profile)))
@@ -215,10 +215,10 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     if redo.size:
         pos = state.position[redo]
         gap = np.sqrt(((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(axis=3))
-        aloof = ctx.model.attrs["aloofness"]
+        aloof = ctx.attr("aloofness")[redo]
         # Aloof leaders are harder partners: their distances count for more.
         gap *= 1 + ctx.params["aloofness_cost"][redo, None, None] * (
-            aloof[None, :, None] + aloof[None, None, :]) / 2
+            aloof[:, :, None] + aloof[:, None, :]) / 2
         coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo], gap,
                                       ctx.params["coalition_span"][redo])
     state.players = players
@@ -259,7 +259,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     coal = bits(state.coalition, P)
     outsider = ~coal & state.in_party() & ~state.recanted
     bloc = bits(state.bloc, P) & outsider
-    aloof = ctx.model.attrs["aloofness"][None, :]
+    aloof = ctx.attr("aloofness")
     u = ctx.u_actors(t, "bloc")
     join = np.zeros_like(outsider)
     rows = np.flatnonzero(rsum(outsider) >= 2)  # a bloc needs two
@@ -268,7 +268,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         # enmity is never negative, so masking by multiplication keeps the maximum
         worst = rmax(state.enmity[rows] * out_r[:, None, :])
         p = (ctx.params["opposition_formation"][rows, None]
-             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof) * (1 - worst))
+             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]) * (1 - worst))
         join[rows] = out_r & (u[rows] < p)
     new = bloc | join
     new &= (rsum(new) >= 2)[:, None]

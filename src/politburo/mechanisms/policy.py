@@ -41,7 +41,7 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
                        rsum(w * state.position[:, :, 1])], axis=1)
     adj = ctx.params["line_adjustment"][:, None]
     state.line = np.clip((1 - adj) * state.line + adj * centre, -1.0, 1.0)
-    rate = ctx.params["policy_drift"][:, None] * ctx.model.attrs["opportunism"][None, :]
+    rate = ctx.params["policy_drift"][:, None] * ctx.attr("opportunism")
     noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
                              ctx.z_actors(t, "policy:revolution")], axis=2)
     state.position += rate[:, :, None] * (state.line[:, None, :] - state.position) + noise

@@ -20,10 +20,10 @@ from politburo.state import Context, State, record
 def effective(state: State, ctx: Context) -> NDArray[np.float64]:
     """Standing as the party sees it: late entrants lose with the old guard, prejudice targets
     with the recruits."""
-    a = ctx.model.attrs
     og = state.old_guard[:, None]
-    out = state.standing * (1 - ctx.params["outsider_penalty"][:, None] * a["outsider"] * og)
-    out = out * (1 - ctx.params["prejudice_penalty"][:, None] * a["prejudice_target"] * (1 - og))
+    out = state.standing * (1 - ctx.params["outsider_penalty"][:, None] * ctx.attr("outsider") * og)
+    out = out * (1 - ctx.params["prejudice_penalty"][:, None] * ctx.attr("prejudice_target")
+                 * (1 - og))
     return np.maximum(out, 0.0)
 
 
@@ -46,9 +46,9 @@ def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...])
     for i in present_forced:
         absent[:, i] = False
     absent &= state.in_party()
-    org = ctx.model.attrs["organisation"]
+    org = ctx.attr("organisation")
     present = ~absent & state.in_party()
-    state.standing += present * ctx.params["disciple_bonus"][:, None] * org[None, :]
+    state.standing += present * ctx.params["disciple_bonus"][:, None] * org
     state.standing -= absent * ctx.params["funeral_absence_penalty"][:, None]
     for i in range(P):
         record(state, ctx, absent[:, i], {

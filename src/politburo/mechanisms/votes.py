@@ -62,7 +62,7 @@ def yes_share(
     gap = coal_st - eff[:, target]
     logit = ctx.params["standing_sensitivity"][r] * gap
     logit = logit + ctx.params["faction_ban_penalty"][r] * in_bloc
-    logit = logit + ctx.params["aloofness_cost"][r] * ctx.model.attrs["aloofness"][target]
+    logit = logit + ctx.params["aloofness_cost"][r] * ctx.attr("aloofness")[r, target]
     if act is not None:
         logit = logit + (1 - act[r, target])  # an absent leader cannot defend himself
     if not np.isscalar(shift):
@@ -116,7 +116,7 @@ def motions(
         expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows)
         would_lose = expect > 0.5
         # Recanting buys time once per step: a second motion on the same step goes to the vote.
-        recant = move & would_lose & (u_recant[:, i] > ctx.model.attrs["defiance"][i]) & (
+        recant = move & would_lose & (u_recant[:, i] > ctx.attr("defiance")[:, i]) & (
             state.rung[:, i] >= RUNG["censure"]) & ~state.recanted[:, i]
         if recant.any():
             state.standing[recant, i] *= 1 - ctx.params["recant_cost"][recant]
@@ -192,7 +192,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     # likelier; those who do are not sent into exile and may be readmitted.
     cap = expelled & ~state.recanted & due & (
         u[:, 2] < ctx.params["capitulation_rate"][:, None]
-        * (1 - ctx.model.attrs["defiance"][None, :]))
+        * (1 - ctx.attr("defiance")))
     state.recanted |= cap
     for i in range(P):
         record(state, ctx, cap[:, i], {
