@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -44,28 +45,110 @@ def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return z ^ (z >> _S31)
 
 
+def _base(seed: int, month: int, purpose: str) -> np.uint64:
+    with np.errstate(over="ignore"):
+        base = np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * _M2 ^ np.uint64(purpose_tag(purpose))
+        base = _mix(np.array([base], dtype=np.uint64))[0]
+        return np.uint64(base ^ (np.uint64(month & 0xFFFFFFFF) * _M1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix1(z: np.uint64) -> np.uint64:
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def _uniform_kernel(base: np.uint64, histories: NDArray[np.int64], width: int
+                    ) -> NDArray[np.float64]:
+    out = np.empty((histories.shape[0], width))
+    inv = 1.0 / 9007199254740992.0
+    for i in range(histories.shape[0]):
+        h = _mix1(np.uint64(histories[i]) ^ base)
+        for j in range(width):
+            z = _mix1(h ^ (np.uint64(j) * np.uint64(0x9E3779B97F4A7C15)))
+            out[i, j] = (float(z >> np.uint64(11)) + 0.5) * inv
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _ppnd16(p: float) -> float:
+    """Wichura's AS 241 (Applied Statistics 37, 1988): the normal quantile to about 1e-16."""
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        return q * (((((((2509.0809287301226727 * r + 33430.575583588128105) * r
+                          + 67265.770927008700853) * r + 45921.953931549871457) * r
+                        + 13731.693765509461125) * r + 1971.5909503065514427) * r
+                      + 133.14166789178437745) * r + 3.387132872796366608) / (
+            ((((((5226.495278852545925 * r + 28729.085735721942674) * r
+                 + 39307.89580009271061) * r + 21213.794301586595867) * r
+               + 5394.1960214247511077) * r + 687.1870074920579083) * r
+             + 42.313330701600911252) * r + 1.0)
+    r = p if q < 0 else 1.0 - p
+    r = np.sqrt(-np.log(r))
+    if r <= 5.0:
+        r -= 1.6
+        val = (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r
+                    + 0.24178072517745061177) * r + 1.27045825245236838258) * r
+                  + 3.64784832476320460504) * r + 5.7694972214606914055) * r
+                + 4.6303378461565452959) * r + 1.42343711074968357734) / (
+            ((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r
+                 + 0.0151986665636164571966) * r + 0.14810397642748007459) * r
+               + 0.68976733498510000455) * r + 1.6763848301838038494) * r
+             + 2.05319162663775882187) * r + 1.0)
+    else:
+        r -= 5.0
+        val = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
+                    + 0.0012426609473880784386) * r + 0.026532189526576123093) * r
+                  + 0.29656057182850489123) * r + 1.7848265399172913358) * r
+                + 5.4637849111641143699) * r + 6.6579046435011037772) / (
+            ((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r
+                 + 1.8463183175100546818e-5) * r + 7.868691311456132591e-4) * r
+               + 0.0148753612908506148525) * r + 0.13692988092273580531) * r
+             + 0.59983220655588793769) * r + 1.0)
+    return -val if q < 0 else val
+
+
+@numba.njit(cache=True, nogil=True)
+def _normal_kernel(base: np.uint64, histories: NDArray[np.int64], width: int
+                   ) -> NDArray[np.float64]:
+    out = _uniform_kernel(base, histories, width)
+    for i in range(out.shape[0]):
+        for j in range(width):
+            out[i, j] = _ppnd16(out[i, j])
+    return out
+
+
 def uniforms(
     seed: int, histories: NDArray[np.int64], month: int, purpose: str, width: int = 1
 ) -> NDArray[np.float64]:
     """Uniform draws in (0, 1), shape ``(len(histories), width)``.
 
-    Column ``j`` of row ``i`` depends only on (seed, histories[i], month, purpose, j).
+    Column ``j`` of row ``i`` depends only on (seed, histories[i], month, purpose, j). The 53
+    high bits are shifted by half a step so that 0 and 1 never occur (safe for ppf and log).
     """
-    with np.errstate(over="ignore"):
-        base = np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * _M2 ^ np.uint64(purpose_tag(purpose))
-        base = _mix(np.array([base], dtype=np.uint64))[0]
-        base = base ^ (np.uint64(month & 0xFFFFFFFF) * _M1)
-        h = _mix(histories.astype(np.uint64) ^ base)
-        cols = np.arange(width, dtype=np.uint64) * _GOLDEN
-        z = _mix(h[:, None] ^ cols[None, :])
-    # 53 high bits, shifted by half a step so that 0 and 1 never occur (safe for ppf and log).
-    return ((z >> _S11).astype(np.float64) + 0.5) * _INV53
+    idx = np.ascontiguousarray(histories, dtype=np.int64)
+    return _uniform_kernel(_base(seed, month, purpose), idx, int(width))
 
 
 def normals(
     seed: int, histories: NDArray[np.int64], month: int, purpose: str, width: int = 1
 ) -> NDArray[np.float64]:
-    """Standard normal draws by the inverse CDF of :func:`uniforms`."""
-    from scipy.special import ndtri
+    """Standard normal draws: the normal quantile (AS 241) of :func:`uniforms`."""
+    idx = np.ascontiguousarray(histories, dtype=np.int64)
+    return _normal_kernel(_base(seed, month, purpose), idx, int(width))
 
-    return np.asarray(ndtri(uniforms(seed, histories, month, purpose, width)))
+
+def uniforms_reference(
+    seed: int, histories: NDArray[np.int64], month: int, purpose: str, width: int = 1
+) -> NDArray[np.float64]:
+    """The same draws computed with NumPy array arithmetic (the kernel is tested against it)."""
+    with np.errstate(over="ignore"):
+        base = _base(seed, month, purpose)
+        h = _mix(histories.astype(np.uint64) ^ base)
+        cols = np.arange(width, dtype=np.uint64) * _GOLDEN
+        z = _mix(h[:, None] ^ cols[None, :])
+    return ((z >> _S11).astype(np.float64) + 0.5) * _INV53
