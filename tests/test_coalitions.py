@@ -63,3 +63,30 @@ def test_relabelling_players_relabels_the_coalition(powers: list[float], rnd) ->
     permuted = _rule([powers[p] for p in perm])
     assert {perm[i] for i in permuted} == got or abs(
         sum(powers[perm[i]] for i in permuted) - sum(powers[i] for i in got)) < 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.01, 1.0), st.floats(-1, 1), st.floats(-1, 1)),
+                min_size=1, max_size=6), st.floats(0.5, 0.67), st.floats(0.1, 2.0))
+def test_connected_kernel_matches_definition(
+        players: list[tuple[float, float, float]], alpha: float, span: float) -> None:
+    powers = [p for p, _, _ in players]
+    pos = np.array([[x, y] for _, x, y in players])
+    dist = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(axis=2))
+    n = len(powers)
+    mask = int(ruling_coalition(np.array([powers]), np.array([(1 << n) - 1]), np.array([alpha]),
+                                dist[None], np.array([span]))[0])
+    got = {i for i in range(n) if (mask >> i) & 1}
+    want = ruling_coalition_reference(powers, alpha, dist.tolist(), span)
+    assert abs(sum(powers[i] for i in got) - sum(powers[i] for i in want)) < 1e-9
+
+
+def test_a_span_keeps_distant_leaders_apart() -> None:
+    # The paper's (1, 2, 3, 4) gives {1, 2, 3}. If the weakest stands far from everyone, that
+    # coalition cannot agree on a line, and {2, 3, 4} rules instead: the strongest is back in.
+    dist = np.zeros((4, 4))
+    dist[0, 1:] = dist[1:, 0] = 3.0
+    mask = int(ruling_coalition(np.array([[1.0, 2, 3, 4]]), np.array([15]), np.array([0.5]),
+                                dist[None], np.array([1.0]))[0])
+    assert {i for i in range(4) if (mask >> i) & 1} == {1, 2, 3}
+    assert ruling_coalition_reference([1, 2, 3, 4], 0.5, dist.tolist(), 1.0) == {1, 2, 3}

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from politburo._rows import rany, rargmax, rsum
 from politburo import rng
 from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
-from politburo.scenario.compile import LENIN, Compiled, MeetingC
+from politburo.scenario.compile import LENIN, VACANT, Compiled, MeetingC
 from politburo.state import LADDER, RUNG, Context, State, bits, record
 
 
@@ -144,15 +144,22 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
 
 
 def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
-                     loser: int) -> None:
-    """Offices of a fallen leader go to the coalition member holding least (AES spoils)."""
+                     loser: int, only: int | None = None) -> None:
+    """Offices of a fallen leader go to the coalition member holding least (AES spoils).
+
+    ``only`` restricts the transfer to one office (the Testament's motion concerns the General
+    Secretaryship alone). With no eligible successor the office falls vacant.
+    """
     m, P = ctx.model, ctx.model.P
     rows = np.flatnonzero(where)
     if rows.size == 0:
         return
     code = loser if loser >= 0 else LENIN
     holder = state.holder[rows]
-    had_office = rany(holder == code)
+    mine = holder == code
+    if only is not None:
+        mine[:, [o for o in range(len(m.offices)) if o != only]] = False
+    had_office = rany(mine)
     if not had_office.any():
         return
     coal = bits(state.coalition[rows], P) & state.in_politburo()[rows]
@@ -165,7 +172,7 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
         held[np.flatnonzero(ok), holder[ok, o]] += m.office_weight[o]
     others = state.in_politburo()[rows] & (np.arange(P) != loser)[None, :]
     for o in range(len(m.offices)):
-        lose = holder[:, o] == code
+        lose = mine[:, o]
         if not lose.any():
             continue
         if o == m.gensec:  # the CC elects the strongest of the coalition
@@ -174,13 +181,15 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
             score = np.where(coal, -held + 1e-3 * power, -np.inf)
         score = np.where(rany(coal)[:, None], score, np.where(others, power, -np.inf))
         new = rargmax(score)
+        new = np.where(np.isfinite(score[np.arange(rows.size), new]), new, VACANT)
         holder[lose, o] = new[lose]
-        held[np.flatnonzero(lose), new[lose]] += m.office_weight[o]
+        filled = lose & (new >= 0)
+        held[np.flatnonzero(filled), new[filled]] += m.office_weight[o]
         if state.log is not None:
             for k in np.flatnonzero(lose):
                 state.log[rows[k]].append({
                     "kind": "office", "step": t, "office": m.office_names[o],
-                    "actors": [m.principals[new[k]]],
+                    "actors": [m.principals[new[k]]] if new[k] >= 0 else [],
                     "from": m.principals[loser] if loser >= 0 else "lenin",
                     "body": "Central Committee",
                     "because": "the post fell vacant and went to a member of the ruling "
@@ -250,12 +259,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     if testament_motion is not None and mt.kind >= 1:
         target, shift = testament_motion
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
-    restraint = 0.0
-    if lenin_active:
-        restraint = 1.0  # scaled per history below
-    rest = ctx.params["lenin_restraint"] if lenin_active else 0.0
-    votes.motions(state, ctx, t, mt, body, eff, act, rest if restraint else 0.0,
-                  transfer_offices)
+    # An active Lenin holds back motions against his colleagues.
+    restraint = ctx.params["lenin_restraint"] if lenin_active else 0.0
+    votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
 
 
 def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
@@ -263,8 +269,10 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
                     act: NDArray[np.float64], target: int, shift: float) -> None:
     """Lenin's proposal: remove the Testament's target from the General Secretaryship."""
     g = ctx.model.gensec
+    if g < 0:
+        return
     holds = state.holder[:, g] == target
-    if g < 0 or not holds.any():
+    if not holds.any():
         return
     support = ctx.params["testament_removal_support"] * shift
     saved = state.coalition.copy()
@@ -284,14 +292,7 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
                            "Secretary (not from the party)",
             })
     if passed.any():
-        transfer_only = passed
-        saved_holder = state.holder[:, g].copy()
-        other = state.holder.copy()
-        transfer_offices(state, ctx, t, transfer_only, target)
-        # Only the General Secretaryship changes hands on this motion.
-        keep = [o for o in range(len(ctx.model.offices)) if o != g]
-        state.holder[:, keep] = other[:, keep]
-        del saved_holder
+        transfer_offices(state, ctx, t, passed, target, only=g)
 
 
 def _shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:

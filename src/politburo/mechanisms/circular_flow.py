@@ -37,7 +37,7 @@ def patronage(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> N
     ``organisation``: the post reaches as far as its holder's sustained attention to
     appointments ("Comrade File Cabinet", S64, S65). The square is an assumption: it makes a
     General Secretary who neglects the work (0.4) about a sixth as effective as one who lives
-    for it (0.95).
+    for it (0.95), and one coded 0.5 a quarter as effective.
     """
     P = ctx.model.P
     org = ctx.attr("organisation")

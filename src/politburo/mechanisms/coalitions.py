@@ -143,24 +143,38 @@ def ruling_coalition(
     )
 
 
-def ruling_coalition_reference(power: list[float], alpha: float) -> frozenset[int]:
-    """The definition, spelt out: slow, exact, for tests."""
+def ruling_coalition_reference(power: list[float], alpha: float,
+                               distance: list[list[float]] | None = None,
+                               span: float = float("inf")) -> frozenset[int]:
+    """The definition, spelt out: slow, exact, for tests. With ``distance`` and ``span``, only
+    coalitions whose members are pairwise within ``span`` can form; if none of them wins, the
+    plain game decides."""
     n = len(power)
     everyone = frozenset(range(n))
-    se: dict[frozenset[int], bool] = {}
 
     def gamma(c: frozenset[int]) -> float:
         return sum(power[i] for i in c)
 
-    for k in range(1, n + 1):
-        for c in map(frozenset, combinations(range(n), k)):
-            se[c] = not any(
-                se[t] and gamma(t) > alpha * gamma(c)
-                for j in range(1, k)
-                for t in map(frozenset, combinations(sorted(c), j))
-            )
-    winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
-    return min(winners, key=gamma)
+    def agree(c: frozenset[int]) -> bool:
+        return distance is None or all(distance[i][j] <= span for i in c for j in c if i < j)
+
+    def solve(limit: bool) -> frozenset[int] | None:
+        se: dict[frozenset[int], bool] = {}
+        for k in range(1, n + 1):
+            for c in map(frozenset, combinations(range(n), k)):
+                se[c] = (agree(c) or not limit) and not any(
+                    se[t] and gamma(t) > alpha * gamma(c)
+                    for j in range(1, k)
+                    for t in map(frozenset, combinations(sorted(c), j))
+                )
+        winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
+        return min(winners, key=gamma) if winners else None
+
+    found = solve(limit=True)
+    if found is None:
+        found = solve(limit=False)
+    assert found is not None
+    return found
 
 
 def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.float64]]

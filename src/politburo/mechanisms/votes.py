@@ -80,7 +80,8 @@ def next_rung(state: State, target: int) -> NDArray[np.int64]:
 
 def motions(
     state: State, ctx: Context, t: int, meeting: MeetingC, body: NDArray[np.float64],
-    eff_standing: NDArray[np.float64], act: NDArray[np.float64], restraint: float,
+    eff_standing: NDArray[np.float64], act: NDArray[np.float64],
+    restraint: NDArray[np.float64] | float,
     transfer: object,
 ) -> None:
     """The coalition brings motions against outsiders; bodies decide; the accused may recant."""
