@@ -17,13 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from politburo.dates import month_name, parse_month
-from politburo.engine import Histories
-from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Scenario
-from politburo.state import LADDER
 
 MECHANISM = {  # which mechanism of the model brief speaks through each kind of event
     "coalition": "coalitions without commitment (Acemoglu, Egorov and Sonin 2008)",
@@ -48,9 +42,6 @@ PAST = {"censure": "censured", "office": "stripped of his offices",
 INF = {"censure": "censure", "office": "strip of his offices", "politburo": "remove from the "
        "Politburo", "central_committee": "expel from the Central Committee",
        "party": "expel from the party", "general_secretary": "remove as General Secretary"}
-FATE = dict(zip(LADDER, ("was censured", "lost his offices", "was removed from the Politburo",
-                         "was expelled from the Central Committee", "was expelled from the party",
-                         "was sent into internal exile", "was deported"), strict=True))
 NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _TITLES = ("Chairman", "Commissar", "Editor", "General Secretary", "Secretary")
 _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enforcing coalition "
@@ -63,23 +54,26 @@ class Words:
 
     names: dict[str, str]  # id -> surname (principals, clients, Lenin)
     full: dict[str, str]  # id -> full name
-    start: int  # absolute month of step 0
     pattern: re.Pattern[str]
+    order: dict[str, int]  # the scenario's order of people, for listing them
 
     @classmethod
-    def of(cls, scenario: Scenario, model: Compiled) -> Words:
+    def of(cls, scenario: Scenario) -> Words:
         people = [(p.id, p.name) for p in scenario.principals]
         people += [(c.id, c.name) for c in scenario.clients] + [("lenin", "Vladimir Lenin")]
         names = {i: n.split()[-1] for i, n in people}
         ids = sorted(names, key=len, reverse=True)
-        return cls(names=names, full=dict(people), start=model.start,
-                   pattern=re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b"))
+        return cls(names=names, full=dict(people),
+                   pattern=re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b"),
+                   order={i: k for k, (i, _) in enumerate(people)})
 
     def name(self, actor: str) -> str:
         return self.names.get(actor, actor.replace("_", " ").title())
 
     def names_of(self, actors: Iterable[str]) -> str:
-        return join([self.name(a) for a in actors])
+        """Names joined in the scenario's order (Stalin before Trotsky), not the engine's."""
+        ordered = sorted(actors, key=lambda a: self.order.get(a, len(self.order)))
+        return join([self.name(a) for a in ordered])
 
     def sub(self, text: str) -> str:
         """Free text from the engine with actor ids replaced by names."""
@@ -114,10 +108,14 @@ def electorate(body: str) -> str:
     return "delegates" if ("congress" in b or "conference" in b) else "CC"
 
 
+def among(body: str) -> str:
+    return "among the delegates" if electorate(body) == "delegates" else "in the CC"
+
+
 def because(ev: dict[str, Any], words: Words) -> str:
     """The event's own ``because``, tidied: names for ids, no closing full stop."""
     text = words.sub(str(ev.get("because") or "")).strip().rstrip(".")
-    return text.replace("the body's loyalties", f"the loyalties in the {electorate(ev.get('body') or '')}")
+    return text.replace("the body's loyalties", f"the loyalties {among(str(ev.get('body') or ''))}")
 
 
 def causes(ev: dict[str, Any], words: Words) -> tuple[str, ...]:
@@ -152,77 +150,40 @@ def title_of(event_id: str) -> str:
                     for w in event_id.split("_"))
 
 
-def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[dict[str, Any]]:
-    """Dated events of the scenario that the engine does not log itself, as log-like dicts."""
-    out: list[dict[str, Any]] = []
-    for e in scenario.events:
-        step = parse_month(e.month) - model.start
-        if not e.enabled or not 0 <= step < model.steps:
-            continue
-        if e.kind in ("polemic", "lenin_death") or (e.kind == "lenin_incapacitated" and step == 0):
-            continue  # the engine logs the polemic and the funeral; the opening tells the stroke
-        src = e.source or f"assumption: {e.assumption}"
-        out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
-                                                              if a and a != "lenin"],
-                    "body": "", "because": "", "scenario_event": e.id, "source": src,
-                    "text": _exogenous(e, words)})
-    return out
+_VOTE_RE = re.compile(r"^the ruling coalition \((?P<coal>[\w, ]*)\) moved against him; "
+                      r"the body's loyalties: (?P<loy>.*?); his standing (?P<st>\d+(?:\.\d+)?)"
+                      r"\.?\s*(?P<extra>.*)$")
 
 
-def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> None:
-    """Give logged polemics the title of the scenario event that caused them."""
-    for ev in log:
-        if ev["kind"] != "polemic":
-            continue
-        for e in scenario.events:
-            if e.kind == "polemic" and parse_month(e.month) - model.start == ev["step"]:
-                ev["title"] = title_of(e.id)
-                ev.setdefault("source", e.source)
+def _vote_cause(ev: dict[str, Any], words: Words, seen: set[str]) -> str:
+    """The vote's cause; the loyalties of a body already described this month are not repeated."""
+    m = _VOTE_RE.match(str(ev.get("because") or ""))
+    if not m:
+        return because(ev, words)
+    extra = words.sub(m.group("extra")).strip().rstrip(".")
+    extra = f", and {extra[0].lower()}{extra[1:]}" if extra.startswith("He ") else (
+        f"; {extra}" if extra else "")
+    key = m.group("coal") + m.group("loy") + str(ev.get("body"))
+    if key in seen:
+        return f"the same coalition moved against him (his standing {m.group('st')}){extra}"
+    seen.add(key)
+    coal = words.names_of(c.strip() for c in m.group("coal").split(",") if c.strip())
+    loyal = words.sub(m.group("loy")).replace("; ", ", ")
+    return (f"the ruling coalition ({coal}) moved against him, and the loyalties "
+            f"{among(str(ev.get('body') or ''))} were {loyal}; his standing was "
+            f"{m.group('st')}{extra}")
 
 
-def _exogenous(e: Any, words: Words) -> str:
-    who = words.name(e.actor) if e.actor else "the party"
-    until = f", and was not well again until {month_name(parse_month(e.until))}" if (
-        e.until and e.until != e.month) else ""
-    if e.kind == "illness":
-        return f"{who} fell ill{until}."
-    if e.kind == "testament":
-        how = {"published": "was read in open session and published",
-               "suppressed": "was kept from the delegates",
-               "delegations": "was read to the delegations one by one but not published"}.get(
-            e.handling or "", "was made known")
-        target = f", with its proposal to remove {words.names_of(e.targets)} from his post" if (
-            e.targets) else ""
-        return f"Lenin's letter to the congress{target}, {how}."
-    if e.kind == "enrolment":
-        by = f" by {month_name(parse_month(e.until))}" if e.until else ""
-        return (f"The party opened its doors in a mass recruitment, the {title_of(e.id)}, "
-                f"taking in {e.size or 0:,.0f} new members{by}.")
-    if e.kind == "policy_shock":
-        dirs = [d for v, d in ((e.economy or 0, ("the market and NEP", "forced "
-                                                 "industrialisation")),
-                               (e.revolution or 0, ("socialism in one country",
-                                                    "world revolution"))) if v
-                for d in [d[1] if v > 0 else d[0]]]
-        return (f"The party line was pulled toward {join(dirs) or 'a new course'} "
-                f"({title_of(e.id).lower()}).")
-    if e.kind == "alliance":
-        return f"{who} joined forces with {words.names_of(e.targets)}."
-    if e.kind == "lenin_incapacitated":
-        return "Lenin was struck down and could take no further part in politics."
-    return f"{title_of(e.id)}."
-
-
-def _vote(ev: dict[str, Any], words: Words) -> str:
+def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str:
     who = words.names_of(ev["actors"])
     motion = str(ev.get("motion") or "")
     body = body_phrase(str(ev.get("body") or ""))
     yes = float(ev.get("yes") or 0.0)
     if ev.get("votes") is not None and ev.get("of"):
-        tally = f"{int(ev['votes'])} of {int(ev['of'])} delegates"
+        tally = f"{int(ev['votes']):,} of {int(ev['of']):,} delegates"
     else:
         tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''))}"
-    why = because(ev, words)
+    why = _vote_cause(ev, words, set() if seen is None else seen)
     if ev.get("passed"):
         return f"{who} was {PAST.get(motion, motion)} at {body}, carried by {tally}, because {why}."
     verb = INF.get(motion, motion)
@@ -235,12 +196,12 @@ def _coalition(ev: dict[str, Any], words: Words, prev: tuple[str, ...]) -> str:
     new = tuple(ev["actors"])
     m = _COALITION_RE.match(str(ev.get("because") or ""))
     if m:
-        why = (f"as the leaders saw their strengths ({words.sub(m.group('p'))}), this was the "
+        why = (f", as the leaders saw their strengths ({words.sub(m.group('p'))}), this was the "
                f"smallest self-enforcing coalition holding more than {m.group('a')} of that power")
     else:
-        why = because(ev, words)
+        why = " " + because(ev, words)
     if not prev:
-        return f"{words.names_of(new)} formed the ruling coalition, because {why}."
+        return f"{words.names_of(new)} formed the ruling coalition, because{why}."
     came = [a for a in new if a not in prev]
     gone = [a for a in prev if a not in new]
     parts = []
@@ -250,8 +211,9 @@ def _coalition(ev: dict[str, Any], words: Words, prev: tuple[str, ...]) -> str:
         parts.append(f"the alliance with {words.names_of(gone)} was broken")
     change = f": {' and '.join(parts)}" if parts else ""
     if len(new) == 1:
-        return f"The ruling coalition narrowed to {words.names_of(new)} alone{change}, because {why}."
-    return f"The ruling coalition re-formed as {words.names_of(new)}{change}, because {why}."
+        return (f"The ruling coalition narrowed to {words.names_of(new)} alone{change}, "
+                f"because{why}.")
+    return f"The ruling coalition re-formed as {words.names_of(new)}{change}, because{why}."
 
 
 def _offices(group: list[dict[str, Any]], words: Words) -> str:
@@ -263,8 +225,10 @@ def _offices(group: list[dict[str, Any]], words: Words) -> str:
         ev = group[0]
         return (f"{_cap(office_phrase(str(ev.get('office'))))} passed from {loser} to "
                 f"{words.names_of(ev['actors'])}, because {why}.")
-    shares = [f"{office_phrase(str(e.get('office')))} went to {words.names_of(e['actors'])}"
-              for e in group]
+    to: dict[str, list[str]] = {}
+    for e in group:
+        to.setdefault(words.names_of(e["actors"]), []).append(office_phrase(str(e.get("office"))))
+    shares = [f"{join(posts)} went to {who}" for who, posts in to.items()]
     why = why.replace("it fell vacant and went", "each fell vacant and went")
     return f"{loser}'s posts were shared out: {join(shares)}, because {why}."
 
@@ -299,12 +263,14 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
         why = "its delegates had been" + why[len("delegates"):] if why.startswith(
             "delegates chosen") else why
-        backing = (f"about {round(yes * of)} of its {of} voting delegates ({yes:.0%}) stood with "
-                   f"the leadership" if of else f"{yes:.0%} of it stood with the leadership")
+        backing = (f"about {round(yes * of):,} of its {of:,} voting delegates ({yes:.0%}) "
+                   "stood with the leadership" if of
+                   else f"{yes:.0%} of it stood with the leadership")
         return f"{_cap(body_phrase(str(ev.get('body'))))} met, and {backing}, because {why}."
     if kind == "funeral":
         stood = f"{who} stood at his funeral" if who else "none of the leaders was at his funeral"
-        where = f" in {ev['body']}" if ev.get("body") else ""
+        on = "on" if str(ev.get("body") or "").endswith("Square") else "in"
+        where = f" {on} {ev['body']}" if ev.get("body") else ""
         return (f"Lenin died, and {stood}{where}." if why == "Lenin died"
                 else f"{stood.capitalize()}{where}, because {why}.")
     if kind == "polemic":
@@ -332,11 +298,14 @@ def month_sentences(group: list[dict[str, Any]], words: Words, coalition: tuple[
     group = sorted(group, key=lambda e: 0 if e.get("scenario_event") else order.get(e["kind"], 2))
     singles: list[tuple[dict[str, Any], str]] = []
     grouped: list[str] = []
+    seen: set[str] = set()  # bodies whose loyalties this month's paragraph has described
     i = 0
     while i < len(group):
         ev = group[i]
         s = sentence(ev, words, coalition)
         singles.append((ev, s))
+        if ev["kind"] == "vote":
+            s = _vote(ev, words, seen)
         run = [ev]
         if ev["kind"] in ("office", "promotion"):
             key = "from" if ev["kind"] == "office" else "actors"
@@ -367,44 +336,3 @@ def paragraph(when: str, sentences: list[str], words: Words) -> str:
     else:
         lead = f"In {when}, {first[0].lower()}{first[1:]}"
     return " ".join([lead, *sentences[1:]])
-
-
-def outcome(model: Compiled, h: Histories, words: Words) -> str:
-    """How the history ends: who rules and since when, or that no one does; each rival's fate."""
-    P, end = model.P, month_name(model.start + model.steps - 1)
-    w, cons = int(h.winner[0]), int(h.consolidation[0])
-    parts: list[str] = []
-    if w < P:
-        why = next((because(e, words) for e in reversed(h.log[0] if h.log else [])
-                    if e["kind"] == "consolidation" and e["actors"] == [model.principals[w]]),
-                   "")
-        name = words.name(model.principals[w])
-        parts.append(f"From {month_name(model.start + cons)} {name} ruled the party alone"
-                     + (f": {why}." if why else ".") + f" He still held power in {end}.")
-    else:
-        parts.append(f"By {end} no one had gathered power into his own hands: collective "
-                     "leadership persisted.")
-        if h.power is not None:
-            last = np.asarray(h.power[0, -1], dtype=float)
-            a, b = np.argsort(-last)[:2]
-            parts.append(f"The strongest was {words.name(model.principals[a])}, with "
-                         f"{last[a]:.0%} of power as the model measures it, ahead of "
-                         f"{words.name(model.principals[b])} ({last[b]:.0%}).")
-    fates, kept = [], []
-    for i, actor in enumerate(model.principals):
-        if i == w:
-            continue
-        steps = np.flatnonzero(h.falls[0, i] >= 0)
-        if steps.size:
-            k = int(steps.max())
-            when = month_name(model.start + int(h.falls[0, i, k]))
-            fates.append(f"{words.name(actor)} {FATE[LADDER[k]]} ({when})")
-        else:
-            kept.append(words.name(actor))
-    if fates:
-        parts.append(f"Of the others, at the furthest each fell: {join(fates)}.")
-    if kept:
-        parts.append(f"{join(kept)} {'was' if len(kept) == 1 else 'were'} never moved against "
-                     "successfully.")
-    return " ".join(parts)
-

@@ -12,20 +12,21 @@ Because every random draw is keyed by (seed, history index, step, purpose), re-r
 searches cheaply without logs and ``rerun`` then tells the story of the one it found.
 
 Everything here is pure: data in, data out. The command in ``politburo.commands.chronicle``
-prints. The sentences live in ``politburo._prose``, the opening in ``politburo._opening``.
+prints. The sentences live in ``politburo._prose``; the opening, the scenario's own events and
+the outcome in ``politburo._frame``.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from politburo import _opening, _prose
-from politburo.dates import format_month, month_name
+from politburo import _frame, _prose
+from politburo.dates import format_month, month_name, parse_month
 from politburo.engine import Histories, simulate
 from politburo.results import fall_months
 from politburo.scenario.compile import Compiled
@@ -58,10 +59,12 @@ class ChronicleEvent:
     body: str
     causes: tuple[str, ...]
     text: str
+    details: dict[str, Any] = field(default_factory=dict)  # motion, tally, office, ...
 
     def to_dict(self) -> dict[str, Any]:
         return {"date": self.date, "kind": self.kind, "actors": list(self.actors),
-                "body": self.body, "causes": list(self.causes), "text": self.text}
+                "body": self.body, "causes": list(self.causes), "text": self.text,
+                "details": self.details}
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,10 @@ def write_chronicle(scenario: Scenario, model: Compiled, h: Histories,
     """Tell the single history in ``h`` (H == 1, run with ``record_log=True``)."""
     if h.H != 1 or h.log is None:
         raise ValueError("write_chronicle needs one history run with record_log=True")
-    words = _prose.Words.of(scenario, model)
+    words = _prose.Words.of(scenario)
     logged = [dict(e) for e in h.log[0]]
-    _prose.annotate(logged, scenario, model)
-    raw = _prose.scenario_events(scenario, model, words) + logged
+    _frame.annotate(logged, scenario, model)
+    raw = _frame.scenario_events(scenario, model, words) + logged
     raw.sort(key=lambda e: int(e["step"]))  # stable: the engine's order within a month stays
     events: list[ChronicleEvent] = []
     months: list[tuple[str, str]] = []
@@ -147,7 +150,7 @@ def write_chronicle(scenario: Scenario, model: Compiled, h: Histories,
             events.append(ChronicleEvent(
                 date=date, kind=str(ev["kind"]), actors=tuple(str(a) for a in ev["actors"]),
                 body=str(ev.get("body") or ""), causes=_prose.causes(ev, words),
-                text=sentence))
+                text=sentence, details=_details(ev)))
         paragraph = _prose.paragraph(month_name(model.start + step), grouped, words)
         if paragraph:
             months.append((date, paragraph))
@@ -157,11 +160,28 @@ def write_chronicle(scenario: Scenario, model: Compiled, h: Histories,
     return Chronicle(
         scenario=model.scenario_id, title=scenario.title, seed=h.seed,
         history=int(h.index[0]), levers=levers, start=format_month(model.start),
-        opening=tuple(_opening.opening(scenario, model, words, levers)),
+        opening=tuple(_frame.opening(scenario, model, words, levers)),
         months=tuple(months),
-        outcome=_prose.outcome(model, h, words),
+        outcome=_frame.outcome(model, h, words),
         winner=winner, consolidation=format_month(model.start + cons) if cons >= 0 else None,
         events=tuple(events))
+
+
+_PLAIN = ("kind", "step", "actors", "body", "because", "text")
+
+
+def _details(ev: dict[str, Any]) -> dict[str, Any]:
+    """The rest of a log entry (motion, tally, office...), as JSON-ready plain values."""
+    out: dict[str, Any] = {}
+    for k, v in ev.items():
+        if k in _PLAIN:
+            continue
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float):
+            v = round(v, 4)
+        out[k] = list(v) if isinstance(v, tuple) else v
+    return out
 
 
 def _header(ch: Chronicle) -> str:
@@ -172,7 +192,9 @@ def _header(ch: Chronicle) -> str:
 
 def to_text(ch: Chronicle, width: int = WIDTH) -> str:
     """The account as wrapped plain text: title, the start, month by month, the outcome."""
-    fill = lambda p: textwrap.fill(p, width=width)  # noqa: E731
+    def fill(p: str) -> str:
+        return textwrap.fill(p, width=width, break_on_hyphens=False)
+
     title = f"A simulated history: {ch.title}"
     parts = [title, "=" * len(title), fill(_header(ch)), "",
              *(fill(p) + "\n" for p in ch.opening), "* * *", ""]
@@ -184,12 +206,12 @@ def to_text(ch: Chronicle, width: int = WIDTH) -> str:
 def to_markdown(ch: Chronicle) -> str:
     """The account as Markdown, with a heading per section and per month."""
     parts = [f"# A simulated history: {ch.title}", "", f"*{_header(ch)}*", "",
-             f"## {month_name(_abs(ch.start))}: the starting point", ""]
+             f"## {month_name(parse_month(ch.start))}: the starting point", ""]
     for p in ch.opening:
         parts += [p, ""]
     parts += ["## Month by month", ""]
     for date, p in ch.months:
-        parts += [f"### {month_name(_abs(date))}", "", p, ""]
+        parts += [f"### {month_name(parse_month(date))}", "", p, ""]
     parts += ["## Outcome", "", ch.outcome]
     return "\n".join(parts).rstrip() + "\n"
 
@@ -202,8 +224,3 @@ def to_json(ch: Chronicle) -> dict[str, Any]:
         "opening": list(ch.opening), "outcome": ch.outcome,
         "events": [e.to_dict() for e in ch.events],
     }
-
-
-def _abs(date: str) -> int:
-    year, month = date.split("-")
-    return int(year) * 12 + int(month) - 1

@@ -1,0 +1,259 @@
+"""The frame of a chronicle: its opening, the scenario's own dated events, and its outcome.
+
+The opening sets out the world at the scenario's first month, written from its data.
+
+Why generated rather than written once: the opening must be true of the scenario actually run.
+A lever that keeps Lenin able to act, publishes the Testament or moves an office changes what
+the reader should be told at the start, and a scenario file for another party has other men and
+other posts. So every clause below is chosen from the scenario's structured data (who holds which
+office, each principal's coded attributes and policy position, clients, the calendar, the
+constants); no sentence is copied from its notes. The attribute words translate the modeller's
+0-1 codings, which cite their historians in the scenario file.
+
+The scenario's exogenous events (an illness, a recruitment drive, a shock to the party line) are
+not in the engine's log, which records what the mechanisms did; they are added here, marked as
+scenario events with their source, so the account shows the world the mechanisms reacted to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from politburo._prose import Words, because, join, office_phrase, title_of
+from politburo.dates import month_name, parse_month
+from politburo.engine import Histories
+from politburo.scenario.compile import Compiled
+from politburo.scenario.schema import Principal, Scenario
+from politburo.state import LADDER
+
+FATE = dict(zip(LADDER, ("was censured", "lost his offices", "was removed from the Politburo",
+                         "was expelled from the Central Committee", "was expelled from the party",
+                         "was sent into internal exile", "was deported"), strict=True))
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Words for a 0-1 attribute, from the top band down."""
+
+    bands: tuple[tuple[float, str], ...]
+
+    def word(self, value: float) -> str:
+        return next((w for cut, w in self.bands if value >= cut), self.bands[-1][1])
+
+
+ORGANISATION = Scale(((0.8, "a master of the apparatus"), (0.55, "a capable organiser"),
+                      (0.4, "an indifferent organiser"), (0.0, "no organiser")))
+STANDING = Scale(((0.8, "stands higher in the party's esteem than anyone"),
+                  (0.6, "is well regarded in the party"), (0.45, "has a middling name"),
+                  (0.0, "is little regarded by the party at large")))
+
+
+def _count(n: int) -> str:
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten", "eleven", "twelve")
+    return words[n] if 0 <= n < len(words) else str(n)
+
+
+def _policy(p: Principal) -> str:
+    econ, rev = p.position.economy, p.position.revolution
+    e = ("the market and the NEP" if econ <= -0.3 else
+         "faster industry and planning" if econ >= 0.3 else "the middle course on the economy")
+    r = ("socialism built in one country" if rev <= -0.2 else
+         "revolution carried abroad" if rev >= 0.5 else "caution on world revolution")
+    return f"he leans toward {e} and {r}"
+
+
+def _offices(scenario: Scenario, actor: str) -> str:
+    held = [o for o in scenario.offices if o.holder == actor]
+    if not held:
+        return "holds no office of weight"
+    phrases = []
+    for o in held:
+        what = office_phrase(o.name)
+        verb = "holds" if what.startswith("the post") else "controls"
+        phrases.append(f"{verb} {what}" + (", and with it the appointment of provincial "
+                                           "secretaries" if o.patronage else "")
+                       + (", whose delegates vote as he bids" if o.fiefdom else ""))
+    return join(phrases)
+
+
+def _principal(scenario: Scenario, p: Principal, words: Words) -> str:
+    a = p.attributes
+    name = words.full.get(p.id, p.name)
+    s = [f"{name} {_offices(scenario, p.id)}."]
+    traits = [f"He is {ORGANISATION.word(a.organisation.value)} and "
+              f"{STANDING.word(a.standing.value)}"]
+    if a.public_profile.value <= 0.3:
+        traits.append("his rivals are apt to underrate him")
+    elif a.aloofness.value >= 0.7:
+        traits.append("he keeps his colleagues at a distance")
+    s.append("; ".join(traits) + ".")
+    marks = []
+    if a.outsider.value >= 0.5:
+        marks.append("a latecomer to the Bolsheviks")
+    if a.prejudice_target.value >= 0.5:
+        marks.append("a Jew in a party where some hold that against him")
+    if marks:
+        s.append(f"He is {join(marks)}.")
+    s.append(_policy(p)[0].upper() + _policy(p)[1:] + ".")
+    clients = [c for c in scenario.clients if c.patron == p.id]
+    if clients:
+        verb = "looks" if len(clients) == 1 else "look"
+        s.append(f"{words.names_of([c.id for c in clients])} {verb} to him as patron.")
+    return " ".join(s)
+
+
+def opening(scenario: Scenario, model: Compiled, words: Words,
+            levers: tuple[str, ...] = ()) -> list[str]:
+    """Paragraphs describing the scenario's first month."""
+    start = month_name(model.start)
+    enabled = {e.kind: e for e in scenario.events if e.enabled}
+    stroke = enabled.get("lenin_incapacitated")
+    lenin_posts = [office_phrase(o.name) for o in scenario.offices if o.holder == "lenin"]
+    names = [words.name(p.id) for p in scenario.principals]
+    c = model.constants
+    first = [f"{start}."]
+    if stroke is not None and parse_month(stroke.month) == model.start:
+        first.append("Lenin has had another stroke and can no longer lead.")
+    else:
+        first.append("Lenin is ill, but in this world he can still act.")
+    if lenin_posts:
+        first.append(f"He keeps {join(lenin_posts)} in name, but who leads the party now "
+                     f"lies between {_count(len(names))} men: {join(names)}.")
+    sizes = []
+    if "membership_start" in c:
+        sizes.append(f"about {c['membership_start']:,.0f} members")
+    if "cc_size_start" in c:
+        sizes.append(f"a Central Committee of {c['cc_size_start']:.0f}")
+    if "politburo_size_start" in c:
+        sizes.append(f"a Politburo of {c['politburo_size_start']:.0f}")
+    if sizes:
+        first.append(f"The party has {join(sizes)}.")
+    testament = enabled.get("testament")
+    if testament is not None and testament.targets:
+        when = month_name(parse_month(testament.month))
+        handling = {"published": f"read in open session and published in {when}",
+                    "suppressed": f"kept from the delegates (in {when})",
+                    "delegations": f"read to the delegations in {when} but not published"}.get(
+            testament.handling or "", f"made known in {when}")
+        first.append(f"In these weeks Lenin dictates a letter to the next congress that would "
+                     f"remove {words.names_of(testament.targets)} from his post; in this world "
+                     f"it will be {handling}.")
+    paragraphs = [" ".join(first)]
+    paragraphs += [_principal(scenario, p, words) for p in scenario.principals]
+    congress = next((m for m in scenario.calendar if m.kind == "congress"
+                     and parse_month(m.month) >= model.start), None)
+    close = ("From here the contest runs month by month: the Secretariat places its men in "
+             "the provinces, congresses and plenums vote, and the leaders make and break "
+             "alliances as each judges the others' strength.")
+    if congress is not None:
+        close += (f" The first test is the {congress.name}, due in "
+                  f"{month_name(parse_month(congress.month))}.")
+    paragraphs.append(close)
+    if levers:
+        paragraphs.append(f"This is a counterfactual world, changed by: {join(list(levers))}.")
+    return paragraphs
+
+
+def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[dict[str, Any]]:
+    """Dated events of the scenario that the engine does not log itself, as log-like dicts."""
+    out: list[dict[str, Any]] = []
+    for e in scenario.events:
+        step = parse_month(e.month) - model.start
+        if not e.enabled or not 0 <= step < model.steps:
+            continue
+        if e.kind in ("polemic", "lenin_death") or (e.kind == "lenin_incapacitated" and step == 0):
+            continue  # the engine logs the polemic and the funeral; the opening tells the stroke
+        src = e.source or f"assumption: {e.assumption}"
+        out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
+                                                              if a and a != "lenin"],
+                    "body": "", "because": "", "scenario_event": e.id, "source": src,
+                    "text": _exogenous(e, words)})
+    return out
+
+
+def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> None:
+    """Give logged polemics the title of the scenario event that caused them."""
+    for ev in log:
+        if ev["kind"] != "polemic":
+            continue
+        for e in scenario.events:
+            if e.kind == "polemic" and parse_month(e.month) - model.start == ev["step"]:
+                ev["title"] = title_of(e.id)
+                ev.setdefault("source", e.source)
+
+
+def _exogenous(e: Any, words: Words) -> str:
+    who = words.name(e.actor) if e.actor else "the party"
+    until = f", and was not well again until {month_name(parse_month(e.until))}" if (
+        e.until and e.until != e.month) else ""
+    if e.kind == "illness":
+        return f"{who} fell ill{until}."
+    if e.kind == "testament":
+        how = {"published": "was read in open session and published",
+               "suppressed": "was kept from the delegates",
+               "delegations": "was read to the delegations one by one but not published"}.get(
+            e.handling or "", "was made known")
+        target = f", with its proposal to remove {words.names_of(e.targets)} from his post" if (
+            e.targets) else ""
+        return f"Lenin's letter to the congress{target}, {how}."
+    if e.kind == "enrolment":
+        by = f" by {month_name(parse_month(e.until))}" if e.until else ""
+        return (f"The party opened its doors in a mass recruitment, the {title_of(e.id)}, "
+                f"taking in {e.size or 0:,.0f} new members{by}.")
+    if e.kind == "policy_shock":
+        poles = (((e.economy or 0.0), "the market and NEP", "forced industrialisation"),
+                 ((e.revolution or 0.0), "socialism in one country", "world revolution"))
+        dirs = [up if v > 0 else down for v, down, up in poles if v]
+        return (f"The party line was pulled toward {join(dirs) or 'a new course'} "
+                f"({title_of(e.id).lower()}).")
+    if e.kind == "alliance":
+        return f"{who} joined forces with {words.names_of(e.targets)}."
+    if e.kind == "lenin_incapacitated":
+        return "Lenin was struck down and could take no further part in politics."
+    return f"{title_of(e.id)}."
+
+
+def outcome(model: Compiled, h: Histories, words: Words) -> str:
+    """How the history ends: who rules and since when, or that no one does; each rival's fate."""
+    P, end = model.P, month_name(model.start + model.steps - 1)
+    w, cons = int(h.winner[0]), int(h.consolidation[0])
+    parts: list[str] = []
+    if w < P:
+        why = next((because(e, words) for e in reversed(h.log[0] if h.log else [])
+                    if e["kind"] == "consolidation" and e["actors"] == [model.principals[w]]),
+                   "")
+        name = words.name(model.principals[w])
+        parts.append(f"From {month_name(model.start + cons)} {name} ruled the party alone"
+                     + (f": {why}." if why else ".") + f" He still held power in {end}.")
+    else:
+        parts.append(f"By {end} no one had gathered power into his own hands: collective "
+                     "leadership persisted.")
+        if h.power is not None:
+            last = np.asarray(h.power[0, -1], dtype=float)
+            a, b = np.argsort(-last)[:2]
+            parts.append(f"The strongest was {words.name(model.principals[a])}, with "
+                         f"{last[a]:.0%} of power as the model measures it, ahead of "
+                         f"{words.name(model.principals[b])} ({last[b]:.0%}).")
+    fates, kept = [], []
+    for actor in sorted(model.principals, key=lambda a: words.order.get(a, 0)):
+        i = model.index(actor)
+        if i == w:
+            continue
+        steps = np.flatnonzero(h.falls[0, i] >= 0)
+        if steps.size:
+            k = int(steps.max())
+            when = month_name(model.start + int(h.falls[0, i, k]))
+            fates.append(f"{words.name(actor)} {FATE[LADDER[k]]} ({when})")
+        else:
+            kept.append(words.name(actor))
+    if fates:
+        whom = "his rivals" if w < P else "the contenders"
+        parts.append(f"As for {whom}, each at the lowest point he reached: {join(fates)}.")
+    if kept:
+        parts.append(f"{join(kept)} {'was' if len(kept) == 1 else 'were'} never moved against "
+                     "successfully.")
+    return " ".join(parts)

@@ -1,0 +1,192 @@
+"""``politburo report`` and ``politburo plot``: the ensemble as a web page or as single charts.
+
+The I/O edge of ``politburo.report`` and ``politburo.plots``: run the ensemble, read the
+optional calibration (``--fit``) and factor-weight (``--weights``) files, and write the result
+atomically. The optional files are read defensively because they come from other commands
+(``politburo calibrate``, ``politburo explain --json``) that may be absent from a build or
+may change their format: anything unreadable is one clear error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from politburo.commands.chronicle import err, fail
+
+ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
+                                          help="built-in scenario name or a YAML file")]
+RunsOpt = Annotated[int, typer.Option("--runs", "-n", min=1, help="histories to simulate")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the ensemble")]
+
+
+class Kind(StrEnum):
+    winners = "winners"
+    power = "power"
+    milestones = "milestones"
+    orders = "orders"
+    tallies = "tallies"
+
+
+def _ensemble(scenario: str, runs: int, seed: int) -> tuple[Any, Any]:
+    """The scenario and its ensemble with monthly power kept (for the fan chart)."""
+    from politburo.api import run_scenario
+    from politburo.scenario.loader import ScenarioError, load_scenario
+
+    try:
+        s = load_scenario(scenario)
+    except ScenarioError as exc:
+        fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True)
+
+
+def fit_section(data: Any, source: str) -> dict[str, Any]:
+    """A calibration result (``calibrate``'s JSON, a fit report, or a posterior summary) as a
+    table for the report: ``{"source", "columns", "rows", "notes"}``."""
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    notes = [f"{k}: {data[k]}" for k in ("method", "particles", "ess", "epsilon",
+                                          "acceptance_rate", "until") if k in data]
+    if isinstance(data.get("parameters"), list) and data["parameters"]:
+        records = [r for r in data["parameters"] if isinstance(r, dict)]
+        columns = list(records[0])
+        rows = [[_fmt(r.get(c)) for c in columns] for r in records]
+        return {"source": source, "columns": columns, "rows": rows, "notes": notes}
+    if isinstance(data.get("milestones"), list) and "ensembles" in data:
+        ens = [str(e) for e in data["ensembles"]]
+        columns = ["milestone", "history", *(f"{e}: median [10%-90%]" for e in ens)]
+        rows = [[str(m.get("id")), str(m.get("historical")),
+                 *(f"{m[e].get('median')} [{m[e].get('p10')} - {m[e].get('p90')}]"
+                   for e in ens)] for m in data["milestones"]]
+        totals = data.get("totals") or {}
+        notes += [f"{e}: {t.get('inside')} of {t.get('milestones')} milestones inside the "
+                  f"10-90% range" for e, t in totals.items() if isinstance(t, dict)]
+        return {"source": source, "columns": columns, "rows": rows, "notes": notes}
+    scalars = [[str(k), _fmt(v)] for k, v in data.items() if not isinstance(v, (dict, list))]
+    if not scalars:
+        raise ValueError("found no parameters, milestones or values to show")
+    return {"source": source, "columns": ["item", "value"], "rows": scalars, "notes": notes}
+
+
+def weights_section(data: Any, source: str) -> dict[str, Any]:
+    """Factor weights from ``politburo explain --json`` (or ``{name: value}``) for the report."""
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    table = data.get("shapley", data.get("weights", data))
+    if not isinstance(table, dict) or not table:
+        raise ValueError("expected 'shapley': {lever: {value, ci}}")
+    names, values, ci = [], [], []
+    for name, v in sorted(table.items(), key=lambda kv: -abs(_value(kv[1]))):
+        names.append(str(name))
+        values.append(_value(v))
+        c = v.get("ci") if isinstance(v, dict) else None
+        ci.append([float(c[0]), float(c[1])] if isinstance(c, list) and len(c) == 2 else None)
+    return {"source": source, "target": str(data.get("target", "the target")), "names": names,
+            "value": values, "ci": ci if all(c is not None for c in ci) else None}
+
+
+def _value(v: Any) -> float:
+    x = v.get("value") if isinstance(v, dict) else v
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ValueError(f"expected a number as a weight, got {x!r}")
+    return float(x)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _read_fit(path: Path, model: Any) -> dict[str, Any]:
+    if path.suffix == ".parquet":
+        from politburo.abc import PosteriorError, read_posterior
+
+        try:
+            post = read_posterior(path)
+            summary = post.summary(model.priors).to_dict(orient="records")
+        except (PosteriorError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        return fit_section({"parameters": summary, "method": post.method,
+                            "particles": len(post.weights), "ess": round(post.ess(), 1)},
+                           path.name)
+    return fit_section(_read_json(path), path.name)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read it ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+
+
+def report(
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")],
+    runs: RunsOpt = 10_000,
+    seed: SeedOpt = 1,
+    scenario: ScenarioOpt = "soviet-1922",
+    fit: Annotated[Path | None, typer.Option(
+        "--fit", help="calibration result: posterior .parquet or JSON from calibrate/fit")]
+    = None,
+    weights: Annotated[Path | None, typer.Option(
+        "--weights", help="factor weights: JSON from 'politburo explain --json'")] = None,
+) -> None:
+    """Write one self-contained HTML report of an ensemble (works offline)."""
+    from politburo import __version__
+    from politburo import chronicle as ch
+    from politburo import report as rp
+    from politburo.io import atomic_write_bytes
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        fail(f"--out {out}: expected a file name ending in .html")
+    s, result = _ensemble(scenario, runs, seed)
+    extra: dict[str, Any] = {}
+    for key, path in (("fit", fit), ("weights", weights)):
+        if path is None:
+            continue
+        try:
+            extra[key] = (_read_fit(path, result.model) if key == "fit"
+                          else weights_section(_read_json(path), path.name))
+        except ValueError as exc:
+            fail(f"--{key} {path}: {exc}")
+    k = rp.typical_history(result.histories)
+    story = ch.write_chronicle(s, result.model, ch.rerun(result.model, seed, k))
+    data = rp.collect(s, result.model, result.histories, result.summary, story,
+                      parameters=result.parameters, **extra)
+    atomic_write_bytes(out, rp.render_html(data, __version__).encode("utf-8"))
+    err.print(f"wrote {out} ({runs:,} histories, seed {seed})", highlight=False)
+
+
+def plot(
+    kind: Annotated[Kind, typer.Argument(help="which chart")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png or FILE.svg")],
+    runs: RunsOpt = 10_000,
+    seed: SeedOpt = 1,
+    scenario: ScenarioOpt = "soviet-1922",
+) -> None:
+    """Draw one chart of the report as PNG or SVG, for papers and slides."""
+    from politburo import plots
+    from politburo import report as rp
+    from politburo.io import atomic_write_bytes
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        fail(f"--out {out}: expected a file name ending in .png or .svg")
+    s, result = _ensemble(scenario, runs, seed)
+    data = rp.collect(s, result.model, result.histories, result.summary,
+                      parameters=result.parameters)
+    figs = rp.figures(data, (kind.value,))
+    if kind.value not in figs:
+        fail(f"no data for the {kind.value} chart in scenario {s.id}")
+    atomic_write_bytes(out, plots.to_bytes(figs[kind.value], fmt))
+    err.print(f"wrote {out}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("plot")(plot)

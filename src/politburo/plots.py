@@ -1,0 +1,271 @@
+"""Charts of an ensemble, one function per chart, each returning a Matplotlib ``Figure``.
+
+Why this shape: the report embeds the figures as inline SVG and ``politburo plot`` writes them
+as PNG or SVG for papers and slides, so one function serves both. The functions take plain
+arrays (prepared by ``politburo.report``) and never touch files, the environment or pyplot's
+global state: figures are built with ``matplotlib.figure.Figure`` directly, which renders with
+the Agg/SVG canvases and needs no display. Colours are the Okabe-Ito palette (Okabe and Ito
+2008, "Color Universal Design"), distinguishable with the common colour-vision deficiencies;
+every chart also carries its meaning in labels, not in colour alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib import dates as mdates
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from numpy.typing import NDArray
+
+OKABE_ITO = ("#D55E00", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000")
+NO_ONE = "#999999"
+HISTORY = "#000000"
+FONT: dict[Any, Any] = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+                        "svg.fonttype": "none"}
+
+
+def colour(i: int) -> str:
+    """The i-th colour of the palette (a principal's colour is fixed by his display order)."""
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def month_date(absolute: int | float) -> dt.date:
+    """Absolute month number (year * 12 + month - 1) to the first day of that month."""
+    year, m0 = divmod(int(round(absolute)), 12)
+    return dt.date(year, m0 + 1, 1)
+
+
+def _date_axis(ax: object, every: int = 1) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator(every))  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))  # type: ignore[attr-defined]
+
+
+def _styled[**P](chart: Callable[P, Figure]) -> Callable[P, Figure]:
+    """Build the chart under the report's font sizes; rcParams are restored afterwards."""
+    @functools.wraps(chart)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        with matplotlib.rc_context(FONT):
+            return chart(*args, **kwargs)
+    return wrapper
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+@_styled
+def winners_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArray[np.float64],
+                  hi: NDArray[np.float64], colours: Sequence[str]) -> Figure:
+    """Probability that each leader comes to rule, with its 95% interval, as horizontal bars."""
+    fig = _figure(7.5, 0.4 * len(labels) + 1.1)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))[::-1]
+    pct = 100 * np.asarray(p)
+    ax.barh(y, pct, color=colours, height=0.6)
+    # Wilson bounds can miss p by a rounding error at 0 or 1; whiskers must not go negative.
+    below = np.maximum(pct - 100 * np.asarray(lo), 0.0)
+    above = np.maximum(100 * np.asarray(hi) - pct, 0.0)
+    ax.errorbar(pct, y, xerr=[below, above], fmt="none", ecolor="#333333", capsize=3,
+                linewidth=1)
+    for yi, v, top in zip(y, pct, 100 * np.asarray(hi), strict=True):
+        ax.annotate(f"{v:.1f}%", (top, yi), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("share of histories in which he rules at the end (%)\n"
+                  "whiskers: 95% interval")
+    ax.set_xlim(0, min(100, max(10.0, float(100 * np.max(hi)) * 1.15)))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Who comes to rule by December 1930?")
+    return fig
+
+
+@_styled
+def power_fan(months: NDArray[np.int64], names: Sequence[str], q10: NDArray[np.float64],
+              q50: NDArray[np.float64], q90: NDArray[np.float64],
+              colours: Sequence[str]) -> Figure:
+    """Each principal's monthly power share: median line and 10-90% band, one panel each."""
+    n = len(names)
+    cols = 4 if n > 4 else n
+    rows = -(-n // cols)
+    fig = _figure(9.0, 2.0 * rows + 0.6)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    x = [month_date(m) for m in months]
+    top = float(np.max(q90)) * 100 * 1.05 if np.size(q90) else 1.0
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        ax.fill_between(x, 100 * q10[:, k], 100 * q90[:, k], color=colours[k], alpha=0.25,
+                        linewidth=0, label="10-90% of histories")
+        ax.plot(x, 100 * q50[:, k], color=colours[k], linewidth=1.6, label="median")
+        ax.set_title(names[k])
+        ax.set_ylim(0, max(top, 1.0))
+        _date_axis(ax, every=2)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(alpha=0.3, linewidth=0.5)
+        if k % cols == 0:
+            ax.set_ylabel("share of power (%)")
+    axes.flat[0].legend(loc="upper left", fontsize=7, frameon=False)
+    fig.suptitle("Power shares by month: median and 10-90% band across histories")
+    return fig
+
+
+@_styled
+def milestones_chart(labels: Sequence[str], q: NDArray[np.float64], happened: NDArray[np.float64],
+                     historical: Sequence[int | None]) -> Figure:
+    """Each milestone's simulated month (10-90% line, 25-75% box, median) beside history.
+
+    ``q`` is (n, 5): the 10th, 25th, 50th, 75th and 90th percentiles in absolute months among
+    the histories where the step happened (NaN where it never did); ``happened`` is that share.
+    """
+    n = len(labels)
+    fig = _figure(8.0, 0.45 * n + 1.3)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    for yi, row, hist in zip(y, q, historical, strict=True):
+        if np.all(np.isfinite(row)):
+            d = [mdates.date2num(month_date(v)) for v in row]
+            ax.plot([d[0], d[4]], [yi, yi], color="#0072B2", linewidth=1.2)
+            ax.barh(yi, d[3] - d[1], left=d[1], height=0.4, color="#56B4E9",
+                    edgecolor="#0072B2")
+            ax.plot([d[2]], [yi], marker="|", markersize=12, color="#0072B2", mew=2)
+        if hist is not None:
+            ax.plot([mdates.date2num(month_date(hist))], [yi], marker="D", color="#D55E00",
+                    markersize=6, linestyle="none")
+    ax.set_yticks(y, [f"{lab} ({100 * h:.0f}% of histories)" for lab, h
+                      in zip(labels, happened, strict=True)])
+    ax.xaxis_date()
+    _date_axis(ax)
+    ax.set_xlabel("month (among the histories where the step happened)")
+    ax.grid(axis="x", alpha=0.3, linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    key = [Patch(facecolor="#56B4E9", edgecolor="#0072B2", label="middle half"),
+           Line2D([], [], color="#0072B2", label="10-90%"),
+           Line2D([], [], color="#0072B2", marker="|", linestyle="none", markersize=10, mew=2,
+                  label="median"),
+           Line2D([], [], color="#D55E00", marker="D", linestyle="none", label="history")]
+    fig.legend(handles=key, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    ax.set_title("Milestones: simulated month beside history")
+    return fig
+
+
+@_styled
+def orders_chart(labels: Sequence[str], shares: NDArray[np.float64],
+                 historical: str | None = None, other: float = 0.0) -> Figure:
+    """How often each order of elimination occurs; the historical order is drawn in orange.
+
+    ``other`` is the share of histories with orders not drawn; it goes in the axis label rather
+    than a bar, which would dwarf the rest.
+    """
+    n = len(labels)
+    fig = _figure(8.0, 0.36 * n + 1.2)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    colours = ["#E69F00" if lab == historical else "#0072B2" for lab in labels]
+    pct = 100 * np.asarray(shares)
+    ax.barh(y, pct, color=colours, height=0.6)
+    for yi, v in zip(y, pct, strict=True):
+        ax.annotate(f"{v:.1f}%", (v, yi), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    rest = f"; orders not shown: {100 * other:.1f}% of histories" if other > 0 else ""
+    ax.set_xlabel(f"share of simulated histories (%){rest}")
+    ax.set_xlim(0, max(5.0, float(np.max(pct, initial=0)) * 1.2))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Order of removal from the Politburo (first three; orange: history)")
+    return fig
+
+
+@_styled
+def tallies_chart(names: Sequence[str], q: NDArray[np.float64],
+                  historical: Sequence[float | None],
+                  verified: Sequence[bool | None]) -> Figure:
+    """Share of each assembly backing the leadership: median and 10-90% range, beside history.
+
+    ``q`` is (n, 3): 10th, 50th and 90th percentiles. A historical figure that the fact base
+    could not verify is drawn hollow.
+    """
+    n = len(names)
+    fig = _figure(8.0, 3.6)
+    ax = fig.add_subplot()
+    x = np.arange(n)
+    ax.vlines(x, 100 * q[:, 0], 100 * q[:, 2], color="#0072B2", linewidth=2,
+              label="simulated, 10-90%")
+    ax.plot(x, 100 * q[:, 1], "o", color="#0072B2", label="simulated median")
+    for xi, h, ok in zip(x, historical, verified, strict=True):
+        if h is None:
+            continue
+        ax.plot([xi], [100 * h], marker="D", markersize=7, linestyle="none",
+                color="#D55E00", markerfacecolor="#D55E00" if ok else "white",
+                label="history" if ok else "history (unverified)")
+    handles, labs = ax.get_legend_handles_labels()
+    unique = dict(zip(labs, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=7, frameon=False)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("delegates backing the leadership (%)")
+    ax.set_ylim(0, 105)
+    ax.grid(axis="y", alpha=0.3, linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Conferences and congresses: how much of the floor backed the leadership")
+    return fig
+
+
+@_styled
+def weights_chart(names: Sequence[str], values: NDArray[np.float64],
+                  ci: NDArray[np.float64] | None, target: str) -> Figure:
+    """Factor weights (Shapley values of levers) on a target's win probability."""
+    n = len(names)
+    fig = _figure(7.0, 0.4 * n + 1.2)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    v = 100 * np.asarray(values, dtype=float)
+    ax.barh(y, v, color=["#009E73" if a >= 0 else "#D55E00" for a in v], height=0.6)
+    if ci is not None:
+        c = 100 * np.asarray(ci, dtype=float)
+        ax.errorbar(v, y, xerr=[np.maximum(v - c[:, 0], 0), np.maximum(c[:, 1] - v, 0)],
+                    fmt="none", ecolor="#333333", capsize=3, linewidth=1)
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel(f"change in the probability that {target} rules (percentage points)")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Factor weights: Shapley values of the levers")
+    return fig
+
+
+def to_svg(fig: Figure, salt: str) -> str:
+    """The figure as an ``<svg>`` element for inline HTML.
+
+    ``salt`` makes the ids Matplotlib gives clip paths unique per figure (several SVGs share one
+    HTML document) and keeps them deterministic; the creation date is left out for the same
+    reason, so the same data gives the same bytes.
+    """
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": salt, **FONT}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    # Matplotlib names groups figure_1, axes_1, ... in every SVG; inline, those ids would clash
+    # between charts (invalid HTML, and a clip path could resolve to another chart's).
+    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{salt}-{m.group(1)}"', text)
+    return re.sub(r'(url\(#|href="#)([^)"]+)', lambda m: f"{m.group(1)}{salt}-{m.group(2)}",
+                  text)
+
+
+def to_bytes(fig: Figure, fmt: str, dpi: int = 200) -> bytes:
+    """The figure as PNG or SVG bytes, for ``politburo plot``."""
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"expected png or svg, got {fmt!r}")
+    buf = io.BytesIO()
+    meta = {"Date": None} if fmt == "svg" else {"Software": None}
+    with matplotlib.rc_context(FONT):
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    return buf.getvalue()
