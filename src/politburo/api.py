@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from politburo import __version__
 from politburo.engine import Histories
@@ -12,6 +14,9 @@ from politburo.runner import Progress, run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import scenario_hash
 from politburo.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from politburo.abc import Posterior
 
 
 @dataclass(frozen=True)
@@ -33,10 +38,17 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, *, runs: int, seed: int, batch_size: int = 5000,
                  workers: int = 1, progress: Progress | None = None,
-                 keep_power: bool = False) -> RunResult:
+                 keep_power: bool = False, posterior: Posterior | None = None) -> RunResult:
+    """Histories ``0 .. runs-1`` of ``seed``; parameters from ``posterior`` when given (drawn
+    per history by ``politburo.calibration.draw_posterior_params``), else from the priors."""
     model = compile_scenario(scenario)
+    params = None
+    if posterior is not None:
+        from politburo.calibration.posterior import draw_posterior_params
+
+        params = draw_posterior_params(model, posterior, seed, np.arange(runs, dtype=np.int64))
     h = run(model, seed, runs, batch_size=batch_size, workers=workers, progress=progress,
-            keep_power=keep_power)
+            keep_power=keep_power, params=params)
     summary = summarise(model, h, historical_falls(scenario.milestones))
     return RunResult(scenario=scenario, model=model, histories=h, summary=summary,
-                     parameters="prior")
+                     parameters="prior" if posterior is None else "posterior")

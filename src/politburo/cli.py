@@ -76,8 +76,14 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     parquet: Annotated[Path | None, typer.Option("--out", help="write one row per history")]
     = None,
+    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, "
+                                        "not from the shipped posterior")] = False,
 ) -> None:
-    """Simulate histories and print each leader's odds of coming to rule."""
+    """Simulate histories and print each leader's odds of coming to rule.
+
+    Parameters come from the scenario's calibrated posterior when it ships one (see
+    ``politburo calibrate``), else from its priors; ``--prior`` forces the priors.
+    """
     from politburo.api import run_scenario
 
     try:
@@ -85,13 +91,27 @@ def run(
     except ScenarioError as exc:
         fail(str(exc))
         return
+    posterior = None
+    if not prior:
+        from politburo.abc import PosteriorError
+        from politburo.calibration.posterior import load_default_posterior, stale_engine
+
+        try:
+            posterior = load_default_posterior(s)
+        except PosteriorError as exc:
+            fail(str(exc))
+            return
+        if posterior is not None and stale_engine(posterior):
+            err.print("note: the shipped posterior was made with other engine code; re-make "
+                      f"it with: {posterior.meta.get('command', 'politburo calibrate --ship')}",
+                      highlight=False)
     bar, cb = progress_bar(runs, "histories")
     t0 = time.perf_counter()
     if bar:
         bar.start()
     try:
         result = run_scenario(s, runs=runs, seed=seed, batch_size=batch_size, workers=workers,
-                              progress=cb)
+                              progress=cb, posterior=posterior)
     finally:
         if bar:
             bar.stop()

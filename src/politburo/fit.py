@@ -56,7 +56,7 @@ class FitReport:
         out = {}
         for e in self.ensembles:
             rows = [m[e] for m in self.milestones]
-            main = [m[e] for m in self.milestones if m["main"]]
+            main = [m[e] for m in (*self.milestones, *self.tallies) if m["main"]]
             held = [m[e] for m in self.milestones if m["held_out"]]
             out[e] = {"milestones": len(rows),
                       "inside": sum(r["inside"] for r in rows),
@@ -125,7 +125,7 @@ def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior
         theta = draw_posterior_params(model, posterior, seed, np.arange(runs, dtype=np.int64))
         hs["posterior"] = _ensemble(model, seed, runs, theta, workers, progress)
     rows = []
-    for j, m in enumerate(targets.milestones):
+    for m in targets.milestones:
         row: dict[str, Any] = {"id": m.id, "actor": m.actor, "step": m.step,
                                "historical": m.month, "weight": m.weight, "main": m.id in MAIN,
                                "held_out": until is not None

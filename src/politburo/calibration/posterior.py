@@ -53,7 +53,8 @@ def engine_hash() -> str:
 
 def default_posterior_path(scenario_id: str) -> Path:
     """Where the package ships the posterior of a built-in scenario."""
-    return Path(str(resources.files("politburo") / "scenarios" / f"{scenario_id}.posterior.parquet"))
+    root = resources.files("politburo") / "scenarios"
+    return Path(str(root / f"{scenario_id}.posterior.parquet"))
 
 
 def expected_meta(scenario: Scenario) -> dict[str, str]:
@@ -113,6 +114,6 @@ def draw_posterior_params(model: Compiled, posterior: Posterior, seed: int,
     return theta
 
 
-SHIP_COMMAND = ("politburo calibrate --method smc --particles 2000 --generations 6 "
-                "--runs 200000 --seed 1922 --workers 2 --ship")
+SHIP_COMMAND = ("politburo calibrate --scenario soviet-1922 --method rejection --runs 200000 "
+                "--seed 1922 --quantile 0.005 --workers 2 --ship")
 """The command that made the shipped posterior (kept in step with politburo.calibration)."""

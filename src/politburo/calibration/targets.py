@@ -9,6 +9,8 @@ tolerance ``tau`` (default 6 months) or of a share:
 
 ``D = months + order_weight * order + survival_weight * survival + tally_weight * tallies``
 
+with weights 1, 0.5 and 0.25 by default (``Weights``; recorded in every posterior's metadata):
+
 - **months**: the weighted mean over milestones of ``|t_sim - t_hist| / tau``; a milestone that
   never happens costs ``(last step - t_hist + 12) / tau``, more than any month inside the horizon.
 - **order**: over the pairs of principals whose falls history orders strictly (removal from the
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.dates import parse_month
+from politburo.dates import format_month, parse_month
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Scenario
 from politburo.state import LADDER
@@ -115,7 +117,8 @@ def build_targets(scenario: Scenario, model: Compiled, *, until: str | None = No
     if cut is not None:
         end_abs = min(end_abs, cut)
     end = end_abs - model.start
-    known, held = [], []
+    known: list[MilestoneTarget] = []
+    held: list[MilestoneTarget] = []
     for m in scenario.milestones:
         tgt = MilestoneTarget(
             id=m.id, actor=m.actor, step=m.step, month=m.month, weight=m.weight,
@@ -129,13 +132,13 @@ def build_targets(scenario: Scenario, model: Compiled, *, until: str | None = No
         status = [_status(p, r, end, (*known, *held)) for p in range(model.P)]
         survival += [(p, r) for p in range(model.P) if status[p] == np.inf]
         pairs += [(r, a, b) for a in range(model.P) for b in range(model.P)
-                  if status[a] is not None and status[b] is not None and status[a] < status[b]]
+                  if (sa := status[a]) is not None and (sb := status[b]) is not None and sa < sb]
     tallies = []
     assemblies = [mt for mt in model.meetings if mt.kind >= 2]
     for col, mt in enumerate(assemblies):
         if mt.month > end:
             continue
-        month = _fmt(model.start + mt.month)
+        month = format_month(model.start + mt.month)
         known_tally = KNOWN_TALLIES.get(month)
         if known_tally is not None and known_tally[0] == mt.name:
             tallies.append(TallyTarget(mt.name, month, col, mt.month, known_tally[1],
@@ -157,12 +160,6 @@ def _status(p: int, r: int, end: int, record: tuple[MilestoneTarget, ...]) -> fl
     if any(m.p == p and m.rung > r for m in record):
         return None
     return np.inf
-
-
-def _fmt(absolute: int) -> str:
-    from politburo.dates import format_month
-
-    return format_month(absolute)
 
 
 def milestone_months(falls: NDArray[np.int64], targets: tuple[MilestoneTarget, ...]

@@ -1,0 +1,138 @@
+"""Tests of politburo.fit and ``politburo fit``: the milestone table, its JSON, and that
+calibration leaves contingency in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_calibration import tiny  # noqa: F401  (a module-scoped fixture)
+from typer.testing import CliRunner
+
+from politburo.abc import write_posterior
+from politburo.api import run_scenario
+from politburo.calibration import (
+    CalibrationSpec,
+    calibrate,
+    draw_posterior_params,
+    load_default_posterior,
+)
+from politburo.cli import app
+from politburo.engine import simulate
+from politburo.fit import WITHIN, fit_report, month_stats, tally_stats
+from politburo.scenario.compile import Compiled
+from politburo.scenario.schema import Scenario
+
+STATS = {"median", "p10", "p90", "share", "median_if_happened", "inside", "abs_error_months",
+         "within", "pass"}
+
+
+@pytest.fixture(scope="module")
+def posterior_file(tiny: tuple[Scenario, Path], tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+                   ) -> Path:
+    result = calibrate(tiny[0], CalibrationSpec(method="rejection", runs=1000, seed=2,
+                                                quantile=0.1, batch_size=500))
+    path = tmp_path_factory.mktemp("fit") / "tiny.posterior.parquet"
+    write_posterior(path, result.posterior)
+    return path
+
+
+def test_month_stats_count_never_as_after_the_horizon() -> None:
+    start = 1922 * 12 + 11
+    e = month_stats(np.array([-1, -1, 10, 11, 12]), 11, start)
+    assert e["share"] == pytest.approx(0.6)
+    assert (e["p10"], e["median"], e["p90"]) == ("1923-10", "1923-12", None)
+    assert e["median_if_happened"] == "1923-11"
+    assert e["inside"] and e["abs_error_months"] == 1 and e["within"] and e["pass"]
+    never = month_stats(np.full(4, -1), 11, start)
+    assert never["median"] is None and never["share"] == 0 and not never["pass"]
+    assert not never["inside"]  # all histories after the horizon: history lies below p10
+    far = month_stats(np.array([30, 31, 32]), 11, start)
+    assert not far["inside"] and far["abs_error_months"] == 20 and not far["within"]
+    assert WITHIN == 4
+
+
+def test_tally_stats() -> None:
+    share = np.linspace(0.7, 1.0, 101)
+    known = tally_stats(share, 0.9)
+    assert known["inside"] and known["leadership_won"] == 1.0
+    assert known["large_majority"] == pytest.approx(0.67, abs=0.01)
+    assert not tally_stats(np.full(5, 0.6), None)["inside"]
+
+
+def check_structure(d: dict[str, Any], ensembles: tuple[str, ...]) -> None:
+    assert tuple(d["ensembles"]) == ensembles
+    assert {"scenario", "seed", "runs", "until", "milestones", "tallies", "winners", "totals",
+            "within_months", "posterior_meta"} <= set(d)
+    assert d["milestones"]
+    for m in d["milestones"]:
+        assert {"id", "actor", "step", "historical", "weight", "main", "held_out"} <= set(m)
+        for e in ensembles:
+            assert set(m[e]) == STATS
+            assert 0.0 <= m[e]["share"] <= 1.0
+    for t in d["tallies"]:
+        assert {"assembly", "month", "historical", "verified", "main"} <= set(t)
+        for e in ensembles:
+            assert {"median", "p10", "p90", "leadership_won", "large_majority", "inside"} <= set(
+                t[e])
+    for e in ensembles:
+        assert sum(w["p"] for w in d["winners"][e].values()) == pytest.approx(1.0)
+        assert d["totals"][e]["milestones"] == len(d["milestones"])
+
+
+def test_fit_report_structure(tiny: tuple[Scenario, Path], posterior_file: Path  # noqa: F811
+                              ) -> None:
+    from politburo.calibration import load_posterior
+
+    post = load_posterior(posterior_file, tiny[0])
+    report = fit_report(tiny[0], runs=300, seed=4, posterior=post)
+    d = json.loads(json.dumps(report.to_dict()))  # plain JSON all the way down
+    check_structure(d, ("prior", "posterior"))
+    assert d["posterior_meta"]["scenario"] == "tiny"
+    # The prior ensemble is the prior run of the same histories: a paired comparison.
+    again = fit_report(tiny[0], runs=300, seed=4, posterior=None).to_dict()
+    assert [m["prior"] for m in again["milestones"]] == [m["prior"] for m in d["milestones"]]
+
+
+def test_fit_command_json(tiny: tuple[Scenario, Path], posterior_file: Path) -> None:  # noqa: F811
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", "-s", str(tiny[1]), "--posterior", str(posterior_file),
+                              "--runs", "200", "--json"])
+    assert res.exit_code == 0, res.output
+    check_structure(json.loads(res.output), ("prior", "posterior"))
+    table = runner.invoke(app, ["fit", "-s", str(tiny[1]), "--posterior", str(posterior_file),
+                                "--runs", "200"])
+    assert table.exit_code == 0, table.output
+    assert "Fit to history" in table.output and "Who comes to rule" in table.output
+    only_prior = runner.invoke(app, ["fit", "-s", str(tiny[1]), "--runs", "100", "--json"])
+    assert only_prior.exit_code == 0
+    check_structure(json.loads(only_prior.output), ("prior",))
+
+
+def test_held_out_milestones_are_marked(tiny: tuple[Scenario, Path]) -> None:  # noqa: F811
+    s = tiny[0]
+    first = min(m.month for m in s.milestones)
+    result = calibrate(s, CalibrationSpec(method="rejection", runs=500, seed=1, quantile=0.2,
+                                          until=first, batch_size=500))
+    assert [m.month for m in result.targets.milestones] == [first]
+    d = fit_report(s, runs=100, seed=1, posterior=result.posterior).to_dict()
+    assert d["until"] == first
+    assert [m["held_out"] for m in d["milestones"]] == [m.month > first for m in s.milestones]
+    assert d["totals"]["posterior"]["held_out"] == len(s.milestones) - 1
+
+
+def test_posterior_keeps_contingency(scenario: Scenario, model: Compiled) -> None:
+    """Fresh randomness still moves outcomes: the same posterior parameter rows, run with other
+    monthly draws (another seed), often crown another winner; the ensemble is no certainty."""
+    post = load_default_posterior(scenario)
+    assert post is not None
+    idx = np.arange(2000, dtype=np.int64)
+    theta = draw_posterior_params(model, post, 1, idx)
+    one, two = simulate(model, 1, idx, theta), simulate(model, 2, idx, theta)
+    assert (one.winner != two.winner).mean() > 0.01
+    res = run_scenario(scenario, runs=2000, seed=1, posterior=post)
+    assert res.parameters == "posterior" and res.to_dict()["parameters"] == "posterior"
+    assert max(res.summary.winners.values()) < 0.999
