@@ -247,7 +247,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         body = state.cc
     parts = power_parts(state, ctx, eff, act)
     state.power = _shares(parts)
-    coalitions.form(state, ctx, t, parts, replay=mt.kind >= 2)
+    coalitions.form(state, ctx, t, parts, replay=mt.kind == 3)
     if mt.kind >= 2:
         tallies.append(_tally(state, ctx, body))
         record(state, ctx, np.ones(state.H, dtype=bool), {

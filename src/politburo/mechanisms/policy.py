@@ -7,8 +7,9 @@ way toward the power-weighted position of the ruling coalition, and exogenous sh
 in the month they strike (the 1925 adoption of socialism in one country, S110; the aim of
 industrialisation, S30; the 1927 war scare, S100; the 1927-28 grain crisis, S53b). Leaders move
 toward the line in proportion to their opportunism (Stalin's reversal of December 1924, S109,
-and his turn of 1928, S53, set the prior of ``policy_drift``); distance from the line costs
-standing each month. This is the spatial reading of the struggle in Cohen's and Carr's accounts
+and his turn of 1928, S53, set the prior of ``policy_drift``) while they sit in the ruling
+coalition; outside it they move toward their bloc's common platform (the United Opposition's,
+S33) or hold their ground. Distance from the line costs standing each month. This is the spatial reading of the struggle in Cohen's and Carr's accounts
 (S85, S84): what befalls the Right after 1928 follows from where its leaders stand when the line
 moves, not from a script.
 """
@@ -44,7 +45,18 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     rate = ctx.params["policy_drift"][:, None] * ctx.attr("opportunism")
     noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
                              ctx.z_actors(t, "policy:revolution")], axis=2)
-    state.position += rate[:, :, None] * (state.line[:, None, :] - state.position) + noise
+    # Members of the ruling coalition move toward the line; those outside it move toward the
+    # platform of their bloc (the United Opposition's common programme), or hold their ground.
+    target = np.broadcast_to(state.line[:, None, :], state.position.shape).copy()
+    inside = bits(state.coalition, P)
+    bloc = bits(state.bloc, P) & ~inside
+    n = rsum(bloc)
+    platform = np.stack([rsum(bloc * state.position[:, :, 0]),
+                         rsum(bloc * state.position[:, :, 1])], axis=1) / np.maximum(n, 1)[:, None]
+    target = np.where(bloc[:, :, None], platform[:, None, :], target)
+    hold = ~inside & ~bloc
+    target = np.where(hold[:, :, None], state.position, target)
+    state.position += rate[:, :, None] * (target - state.position) + noise
     np.clip(state.position, -1.0, 1.0, out=state.position)
     d = state.position - state.line[:, None, :]
     dist = np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2)

@@ -116,14 +116,14 @@ def motions(
         rows = np.flatnonzero(move)
         expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows)
         would_lose = expect > 0.5
-        # Recanting buys time once per step: a second motion on the same step goes to the vote.
+        # Recanting buys time once per step, until the next meeting: a second motion on the
+        # same step goes to the vote.
         recant = move & would_lose & (u_recant[:, i] > ctx.attr("defiance")[:, i]) & (
             state.rung[:, i] >= RUNG["censure"]) & ~state.recanted[:, i]
         if recant.any():
             state.standing[recant, i] *= 1 - ctx.params["recant_cost"][recant]
             state.recanted[recant, i] = True
             state.bloc[recant] &= ~np.int64(1 << i)
-            state.last_step[recant, i] = t
             record(state, ctx, recant, {
                 "kind": "recant", "step": t, "actors": [ctx.model.principals[i]],
                 "body": meeting.name,
