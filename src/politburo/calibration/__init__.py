@@ -10,7 +10,7 @@ ABC-SMC, Beaumont, Cornuet, Marin and Robert 2009, *Biometrika* 96:983; both in
 The shipped posterior ``politburo/scenarios/soviet-1922.posterior.parquet`` was made by::
 
     politburo calibrate --scenario soviet-1922 --method rejection --runs 200000 --seed 1922 \
-        --quantile 0.005 --workers 2 --ship
+        --quantile 0.02 --workers 2 --ship
 
 (rejection rather than ABC-SMC: on this scenario the two gave the same fit to the milestones
 for the same 200,000 simulations, and rejection keeps 1,000 equally weighted particles, an
