@@ -29,6 +29,7 @@ what was expected. Nothing here prints or reads files.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -295,7 +296,7 @@ def apply_levers(scenario: Scenario, settings: LeverSettings | Sequence[str]
             owner[path] = (lever_id, target)
         _apply_one(data, lv, value, fixed)
     try:
-        return Scenario.model_validate(data), fixed
+        out = Scenario.model_validate(data)
     except ValidationError as exc:
         # Find the lever to blame by applying each alone (only on this error path).
         for lever_id, value in resolved.items():
@@ -309,6 +310,68 @@ def apply_levers(scenario: Scenario, settings: LeverSettings | Sequence[str]
         names = ", ".join(repr(n) for n in resolved)
         raise LeverError(f"levers {names} together make the scenario invalid: "
                          f"{_validation_message(exc)}") from None
+    _check_present(out, resolved)
+    return out, fixed
+
+
+def _check_present(s: Scenario, resolved: Mapping[str, Any]) -> None:
+    """Who a lever sends to an event must be a principal.
+
+    The schema checks an event's ``actor`` and ``targets`` but not ``present``, and the compiler
+    drops unknown ids, so a misspelt name would make a lever that silently does nothing.
+    """
+    ids = {p.id for p in s.principals}
+    for e in s.events:
+        unknown = [x for x in e.present if x not in ids]
+        if unknown:
+            who = ", ".join(repr(n) for n in resolved)
+            who = f"lever {who} makes" if len(resolved) == 1 else f"levers {who} make"
+            raise LeverError(f"{who} the scenario invalid: event {e.id}: present "
+                             f"{unknown} are not principals (expected some of "
+                             f"{', '.join(sorted(ids))})")
+
+
+def _canonical(value: Any) -> str:
+    """JSON text of a value with numbers as floats, so 0 and 0.0 compare equal."""
+
+    def norm(v: Any) -> Any:
+        if _is_number(v):
+            return float(v)
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        return v
+
+    return json.dumps(norm(value), sort_keys=True)
+
+
+def overrides(scenario: Scenario, settings: LeverSettings | Sequence[str],
+              data: dict[str, Any] | None = None) -> tuple[tuple[str, str], ...]:
+    """The effective overrides of a choice of levers: sorted ``(path, value as JSON)`` pairs.
+
+    An override that sets a value the scenario already has is left out, and so two choices with
+    equal overrides make the same world; an experiment runs such a world once. ``data`` is
+    ``scenario.model_dump()``, passed in to save dumping it on every call. Paths are checked
+    (unknown ones raise :class:`LeverError`); the result is not validated.
+    """
+    resolved = resolve_settings(scenario, settings)
+    data = scenario.model_dump() if data is None else data
+    out: dict[str, str] = {}
+    for lever_id, value in resolved.items():
+        lv = lever(scenario, lever_id)
+        for path, template in lv.set.items():
+            target = _substitute(template, value, lv, path)
+            parts = path.split(".")
+            if parts[0] not in _PATH_HEADS or len(parts) < 2 or not all(parts):
+                raise LeverError(f"lever {lv.id!r}: bad path {path!r}")
+            node: Any = data[parts[0]]
+            for k, part in enumerate(parts[1:], start=1):
+                node = _step(node, part, lv, path, ".".join(parts[:k]))
+            if isinstance(node, dict) and "value" in node:
+                node = node["value"]
+            pinned = parts[0] == "parameters" and len(parts) == 2
+            if pinned or _canonical(node) != _canonical(target):
+                out[path] = _canonical(target)
+    return tuple(sorted(out.items()))
 
 
 def check_levers(scenario: Scenario) -> None:

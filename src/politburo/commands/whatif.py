@@ -1,0 +1,340 @@
+"""``politburo whatif``, ``politburo explain`` and ``politburo sensitivity``: the lever commands.
+
+A thin edge over ``politburo.experiment``: parse options, build an ``Experiment``, call a verb,
+and print Rich tables on stdout (or one JSON object with ``--json``) and progress on stderr.
+Mistakes a user can fix (an unknown lever, a bad value, no posterior for a counterfactual)
+end with one clear message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from politburo.cli import err, fail, out
+from politburo.experiment import Experiment, ExperimentError
+from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
+from politburo.scenario.loader import ScenarioError, load_scenario
+from politburo.scenario.schema import Scenario
+
+HISTORICAL_WINNER = "stalin"
+"""Default ``--target`` of ``explain``: the essay asks why Stalin, and not Trotsky, came to rule,
+so the weights are of Stalin's chance. This is the question's answer in history, used only as a
+default for the command; no rule of the model names a winner, and any principal (or ``none``)
+can be the target."""
+
+ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
+                                          help="built-in scenario name or a YAML file")]
+ModeOpt = Annotated[str, typer.Option(
+    "--mode", "-m", help="ex-ante: fresh histories from December 1922; counterfactual: re-run "
+                         "the calibration's accepted histories")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the histories")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+WorkersOpt = Annotated[int, typer.Option(min=1, help="worker processes")]
+PriorOpt = Annotated[bool, typer.Option("--prior", help="draw parameters from the priors even "
+                                                        "when a posterior is available")]
+PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
+                                                  help="posterior file to use instead of the "
+                                                       "scenario's own")]
+
+
+def _scenario(name: str) -> Scenario:
+    try:
+        return load_scenario(name)
+    except ScenarioError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+
+
+def _mode(mode: str) -> str:
+    if mode not in ("ex-ante", "counterfactual"):
+        fail(f"--mode must be ex-ante or counterfactual, got {mode!r}")
+    return mode
+
+
+class _Bar:
+    """Progress on stderr, fed by the experiment's callback: a Rich bar on a terminal, else
+    (when ``lines``) a plain line at every tenth of the work, for logs."""
+
+    def __init__(self, label: str, lines: bool = False) -> None:
+        self.label, self.lines, self.shown = label, lines, -1
+        self.task: TaskID | None = None
+        self.bar: Progress | None = None
+        if err.is_terminal:
+            self.bar = Progress(TextColumn(label), BarColumn(),
+                                TextColumn("{task.completed:,}/{task.total:,} histories"),
+                                TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                                transient=True)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            tenth = 10 * done // max(total, 1)
+            if self.lines and tenth > self.shown:
+                self.shown = tenth
+                sys.stderr.write(f"{self.label}: {done:,}/{total:,} histories\n")
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(self.label, total=total)
+            self.bar.start()
+        self.bar.update(self.task, completed=done, total=max(total, done))
+
+    def stop(self) -> None:
+        if self.bar is not None and self.task is not None:
+            self.bar.stop()
+
+
+def _experiment(s: Scenario, levers: Any, runs: int | None, seed: int, mode: str, prior: bool,
+                posterior: str | None, workers: int, progress: Any) -> Experiment:
+    return Experiment(s, levers=levers, runs=runs, seed=seed, mode=_mode(mode),  # type: ignore[arg-type]
+                      parameters="prior" if prior else "auto", posterior=posterior,
+                      workers=workers, progress=progress)
+
+
+def _print_levers(s: Scenario) -> None:
+    t = Table(title=f"Levers of {s.id}")
+    t.add_column("lever")
+    t.add_column("value")
+    t.add_column("the world it makes")
+    t.add_column("sources")
+    t.add_column("essay claims")
+    for row in lever_table(s):
+        v = row["value"]
+        t.add_row(row["id"], "switch" if v is None else f"{v['kind']} (default {v['default']})",
+                  row["title"], ", ".join(row["sources"]),
+                  ", ".join(str(c) for c in row["essay_claims"]))
+    out.print(t)
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.1%}" if x else "0.0%"
+
+
+def _print_whatif(d: dict[str, Any]) -> None:
+    lv = ", ".join(k if v is None else f"{k}={v}" for k, v in d["levers"].items())
+    t = Table(title=f"What if {lv}? {d['runs']:,} paired histories ({d['mode']}, seed "
+                    f"{d['seed']}, parameters from the {d['parameters']})")
+    for col in ("leader", "baseline", "intervened", "difference", "95% interval"):
+        t.add_column(col, justify="left" if col == "leader" else "right")
+    order = sorted(d["difference"], key=lambda a: -max(d["baseline"]["winners"][a],
+                                                        d["intervened"]["winners"][a]))
+    for a in order:
+        diff = d["difference"][a]
+        lo, hi = diff["ci"]
+        t.add_row("no one (collective leadership)" if a == "none" else a,
+                  f"{d['baseline']['winners'][a]:.1%}", f"{d['intervened']['winners'][a]:.1%}",
+                  _pct(diff["delta"]), f"{lo:+.1%} to {hi:+.1%}")
+    out.print(t)
+    out.print(f"The winner changes in {d['flipped']:.1%} of the histories.")
+    f = Table(title="Milestone months: median (mean) shift where both worlds reach the step; "
+                    "baseline median -> intervened median; share of histories reaching it")
+    f.add_column("leader")
+    for step in ("politburo", "party"):
+        f.add_column({"politburo": "removed from the Politburo",
+                      "party": "expelled from the party"}[step])
+    for a, steps in d["shifts"].items():
+        cells = []
+        for step in ("politburo", "party"):
+            e = steps[step]
+            shift = ("n/a" if e["median_shift"] is None else
+                     f"{e['median_shift']:+.0f} (mean {e['mean_shift']:+.1f}) months")
+            cells.append(f"{shift}; {e['baseline_median'] or 'never'} -> "
+                         f"{e['intervened_median'] or 'never'}; "
+                         f"{e['baseline_share']:.0%} -> {e['intervened_share']:.0%}")
+        f.add_row(a, *cells)
+    out.print(f)
+    if d.get("parameters_note"):
+        out.print(f"parameters: {d['parameters']} ({d['parameters_note']})", highlight=False)
+    out.print(f"scenario hash {d['scenario_hash']}, politburo {d['version']}")
+
+
+def _print_explain(d: dict[str, Any], top: int) -> None:
+    t = Table(title=f"Weight of each lever on P({d['target']} rules): Shapley values "
+                    f"({d['method']}, {d['worlds']:,} worlds x {d['runs']:,} histories, "
+                    f"{d['mode']}, seed {d['seed']})")
+    for col in ("lever", "weight", "95% interval", "alone"):
+        t.add_column(col, justify="left" if col == "lever" else "right")
+    for name, v in sorted(d["shapley"].items(), key=lambda kv: -abs(kv[1]["value"])):
+        alone = d["alone"][name] if d["alone"] else None
+        t.add_row(name, _pct(v["value"]), f"{v['ci'][0]:+.1%} to {v['ci'][1]:+.1%}",
+                  "" if alone is None else _pct(alone))
+    out.print(t)
+    lo, hi = d["total_effect_ci"]
+    out.print(f"P({d['target']} rules): {d['baseline']:.1%} with no lever, {d['all_levers']:.1%}"
+              f" with all; total effect {_pct(d['total_effect'])} ({lo:+.1%} to {hi:+.1%}), "
+              f"the sum of the weights.")
+    if d["interactions"]:
+        i = Table(title="Strongest pairwise interactions (Shapley interaction index; positive: "
+                        "the levers reinforce each other, negative: they substitute)")
+        for col in ("levers", "interaction", "95% interval"):
+            i.add_column(col, justify="left" if col == "levers" else "right")
+        for row in d["interactions"][:top]:
+            i.add_row(" x ".join(row["levers"]), _pct(row["value"]),
+                      f"{row['ci'][0]:+.1%} to {row['ci'][1]:+.1%}")
+        out.print(i)
+    e = Table(title="The essay's factors, weighed (claims numbered as in essay-claims.md)")
+    for col in ("claim", "the essay says", "lever", "weight"):
+        e.add_column(col, justify="right" if col in ("claim", "weight") else "left")
+    for row in d["essay_factors"]:
+        e.add_row(str(row["claim"]), row["paraphrase"], row["lever"], _pct(row["weight"]))
+    out.print(e)
+    out.print(f"{d['seconds']:.0f} s; parameters from the {d['parameters']}; scenario hash "
+              f"{d['scenario_hash']}, politburo {d['version']}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def whatif(
+        levers: Annotated[list[str] | None, typer.Argument(
+            help="levers to set, as NAME or NAME=VALUE (e.g. lenin_lives=1925-06)")] = None,
+        mode: ModeOpt = "ex-ante",
+        runs: Annotated[int | None, typer.Option(
+            "--runs", "-n", min=1, help="histories (default 4000 ex ante; every accepted "
+                                        "history in counterfactual mode)")] = None,
+        seed: SeedOpt = 1,
+        scenario: ScenarioOpt = "soviet-1922",
+        as_json: JsonOpt = False,
+        workers: WorkersOpt = 1,
+        prior: PriorOpt = False,
+        posterior: PosteriorOpt = None,
+        list_levers: Annotated[bool, typer.Option("--list", help="list the levers")] = False,
+    ) -> None:
+        """Set levers and compare paired worlds: the odds, the difference, what flips."""
+        s = _scenario(scenario)
+        if list_levers or not levers:
+            if not levers and not list_levers:
+                err.print("name at least one lever; the scenario has these:")
+            _print_levers(s)
+            if not list_levers:
+                raise typer.Exit(2)
+            return
+        bar = _Bar("paired worlds")
+        try:
+            settings = parse_lever_args(levers)
+            if runs is None and mode == "ex-ante":
+                runs = 4000
+            result = _experiment(s, settings, runs, seed, mode, prior, posterior, workers,
+                                 bar).whatif()
+        except (LeverError, ExperimentError) as exc:
+            fail(str(exc))
+            return
+        finally:
+            bar.stop()
+        d = result.to_dict()
+        if as_json:
+            sys.stdout.write(json.dumps(d, indent=2) + "\n")
+            return
+        _print_whatif(d)
+
+    @app.command()
+    def explain(
+        levers: Annotated[str | None, typer.Option(
+            "--levers", "-l", help="comma-separated levers to weigh, NAME or NAME=VALUE "
+                                   "(default: all of the scenario's)")] = None,
+        target: Annotated[str, typer.Option(
+            "--target", "-t", help="whose chance to rule is explained (default: stalin, "
+                                   "the essay's question; any principal or none)")]
+        = HISTORICAL_WINNER,
+        mode: ModeOpt = "ex-ante",
+        runs: Annotated[int | None, typer.Option(
+            "--runs", "-n", min=1, help="histories per lever combination (default 1000 ex "
+                                        "ante; every accepted history in counterfactual "
+                                        "mode)")] = None,
+        seed: SeedOpt = 1,
+        scenario: ScenarioOpt = "soviet-1922",
+        as_json: JsonOpt = False,
+        workers: Annotated[int, typer.Option(min=1, help="worker processes (default: all "
+                                                         "cores)")] = max(1, os.cpu_count() or 1),
+        boot: Annotated[int, typer.Option("--boot", min=2, help="bootstrap replicates")] = 1000,
+        permutations: Annotated[int, typer.Option(
+            "--permutations", min=4, help="sampled permutations beyond 12 levers (even)")] = 64,
+        top: Annotated[int, typer.Option("--top", min=0, help="interactions shown")] = 5,
+        prior: PriorOpt = False,
+        posterior: PosteriorOpt = None,
+    ) -> None:
+        """Weigh each lever (Shapley values over all combinations) on one leader's odds."""
+        s = _scenario(scenario)
+        names = [x for x in (levers or "").split(",") if x.strip()] or None
+        if names is not None and len(names) > 12 and permutations % 2:
+            fail("--permutations must be even (antithetic pairs)")
+        if runs is None and mode == "ex-ante":
+            runs = 1000
+        if target == HISTORICAL_WINNER and HISTORICAL_WINNER not in {p.id for p in s.principals}:
+            fail(f"scenario {s.id} has no principal {HISTORICAL_WINNER!r}; name one with --target")
+        bar = _Bar("lever combinations", lines=True)
+        try:
+            result = _experiment(s, {}, runs, seed, mode, prior, posterior, workers,
+                                 bar).explain(names, target, n_boot=boot,
+                                              n_permutations=permutations)
+        except (LeverError, ExperimentError) as exc:
+            fail(str(exc))
+            return
+        finally:
+            bar.stop()
+        d = result.to_dict()
+        if as_json:
+            sys.stdout.write(json.dumps(d, indent=2) + "\n")
+            return
+        _print_explain(d, top)
+
+    @app.command()
+    def sensitivity(
+        target: Annotated[str, typer.Option(
+            "--target", "-t", help="whose chance to rule is the output")] = HISTORICAL_WINNER,
+        params: Annotated[str | None, typer.Option(
+            "--params", help="comma-separated parameters to vary (default: all not pinned)")]
+        = None,
+        levers: Annotated[str | None, typer.Option(
+            "--levers", "-l", help="comma-separated levers that set the world first")] = None,
+        n_base: Annotated[int, typer.Option(
+            "--n-base", min=2, help="Saltelli base sample (a power of two); the model runs "
+                                    "n_base x (D + 2) parameter rows")] = 64,
+        histories: Annotated[int, typer.Option(
+            "--histories", min=1, help="histories per parameter row (same indices in every "
+                                       "row)")] = 100,
+        seed: SeedOpt = 1,
+        scenario: ScenarioOpt = "soviet-1922",
+        as_json: JsonOpt = False,
+        workers: Annotated[int, typer.Option(min=1, help="worker processes")]
+        = max(1, os.cpu_count() or 1),
+    ) -> None:
+        """Sobol' indices of a leader's odds over the continuous parameters (SALib)."""
+        s = _scenario(scenario)
+        lv = [x for x in (levers or "").split(",") if x.strip()]
+        names = [x.strip() for x in (params or "").split(",") if x.strip()] or None
+        bar = _Bar("parameter rows", lines=True)
+        try:
+            result = _experiment(s, lv, None, seed, "ex-ante", True, None, workers,
+                                 bar).sensitivity(target, parameters=names, n_base=n_base,
+                                                  histories_per_row=histories)
+        except (LeverError, ExperimentError, ValueError) as exc:
+            fail(str(exc))
+            return
+        finally:
+            bar.stop()
+        d = result.to_dict()
+        if as_json:
+            sys.stdout.write(json.dumps(d, indent=2) + "\n")
+            return
+        t = Table(title=f"Sobol' indices of P({target} rules), {d['n_evaluations']:,} parameter"
+                        f" rows x {histories} histories (seed {seed})")
+        for col in ("parameter", "first order S1", "total ST", "bounds (prior 95%)"):
+            t.add_column(col, justify="left" if col == "parameter" else "right")
+        for row in sorted(d["parameters"], key=lambda r: -r["ST"]):
+            t.add_row(row["name"], f"{row['S1']:.3f} ± {row['S1_conf']:.3f}",
+                      f"{row['ST']:.3f} ± {row['ST_conf']:.3f}",
+                      f"{row['bounds'][0]:.3g} - {row['bounds'][1]:.3g}")
+        out.print(t)
+        out.print(f"scenario hash {d['scenario_hash']}, politburo {d['version']}")
