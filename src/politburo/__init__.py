@@ -1,3 +1,41 @@
-"""politburo: calibrated Monte Carlo histories of power struggles in a ruling party."""
+"""politburo: calibrated Monte Carlo histories of power struggles in a ruling party.
+
+The public API, for notebooks and scripts; the command line (``politburo``) is built on it::
+
+    import politburo
+    scenario = politburo.load_scenario()                 # the built-in soviet-1922
+    result = politburo.run_scenario(scenario, runs=10_000, seed=1)
+    result.summary.winners                               # leader -> probability
+    politburo.Experiment(scenario, levers={"lenin_lives": "1925-06"}, runs=2000).whatif()
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from politburo.api import RunResult, run_scenario
+from politburo.engine import Histories, simulate
+from politburo.experiment import Experiment
+from politburo.results import Summary, summarise
+from politburo.scenario.compile import Compiled, compile_scenario
+from politburo.scenario.levers import apply_levers
+from politburo.scenario.loader import ScenarioError, load_scenario, scenario_hash
+from politburo.scenario.schema import Scenario
+
+__all__ = [
+    "Compiled",
+    "Experiment",
+    "Histories",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "Summary",
+    "__version__",
+    "apply_levers",
+    "compile_scenario",
+    "load_scenario",
+    "run_scenario",
+    "scenario_hash",
+    "simulate",
+    "summarise",
+]

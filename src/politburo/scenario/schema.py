@@ -276,7 +276,7 @@ class Scenario(Frozen):
             if o.holder is not None and o.holder not in known:
                 raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal")
         for e in self.events:
-            for who in (e.actor, *e.targets):
+            for who in (e.actor, *e.targets, *e.present):
                 if who is not None and who not in everyone:
                     raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario")
         for m in self.milestones:
