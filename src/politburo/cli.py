@@ -32,7 +32,7 @@ ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
