@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from SALib.analyze import sobol as sobol_analyze
-from SALib.sample import sobol as sobol_sample
 
 BatchedModel = Callable[[NDArray[np.float64]], NDArray[np.floating]]
 
@@ -100,6 +98,11 @@ def sobol_indices(
         "names": list(names),
         "bounds": [[float(lo), float(hi)] for lo, hi in bounds],
     }
+    try:  # SALib is an optional extra: the engine installs without it
+        from SALib.analyze import sobol as sobol_analyze
+        from SALib.sample import sobol as sobol_sample
+    except ModuleNotFoundError as exc:
+        raise ImportError("Sobol indices need SALib: pip install 'politburo[analysis]'") from exc
     x = sobol_sample.sample(problem, n_base, calc_second_order=calc_second_order, seed=seed)
     y = np.asarray(func(x), dtype=np.float64).reshape(-1)
     if y.shape[0] != x.shape[0]:

@@ -125,6 +125,14 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"not valid JSON ({exc})") from None
 
 
+def _need_matplotlib() -> None:
+    """Charts are an optional extra; say how to get them rather than fail with a traceback."""
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError:
+        fail("reports and plots need Matplotlib: pip install 'politburo[report]'")
+
+
 def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")],
     runs: RunsOpt = 10_000,
@@ -137,6 +145,7 @@ def report(
         "--weights", help="factor weights: JSON from 'politburo explain --json'")] = None,
 ) -> None:
     """Write one self-contained HTML report of an ensemble (works offline)."""
+    _need_matplotlib()
     from politburo import __version__
     from politburo import chronicle as ch
     from politburo import report as rp
@@ -170,6 +179,7 @@ def plot(
     scenario: ScenarioOpt = "soviet-1922",
 ) -> None:
     """Draw one chart of the report as PNG or SVG, for papers and slides."""
+    _need_matplotlib()
     from politburo import plots
     from politburo import report as rp
     from politburo.io import atomic_write_bytes
