@@ -13,7 +13,8 @@ from politburo import rng
 
 def test_kernel_matches_the_numpy_reference() -> None:
     idx = np.arange(5000)
-    assert np.array_equal(rng.uniforms(3, idx, 7, "x", 5), rng.uniforms_reference(3, idx, 7, "x", 5))
+    got = rng.uniforms(3, idx, 7, "x", 5)
+    assert np.array_equal(got, rng.uniforms_reference(3, idx, 7, "x", 5))
 
 
 @settings(max_examples=50, deadline=None)

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def rsum(a: NDArray[np.generic]) -> NDArray[np.float64]:
+def rsum(a: NDArray[np.float64] | NDArray[np.bool_] | NDArray[np.int64]) -> NDArray[np.float64]:
     """Row sums of a 2-D array, as floats."""
     out = a[:, 0].astype(np.float64)
     for j in range(1, a.shape[1]):
@@ -28,7 +28,7 @@ def rmax(a: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def rargmax(a: NDArray[np.generic]) -> NDArray[np.int64]:
+def rargmax(a: NDArray[np.float64] | NDArray[np.bool_]) -> NDArray[np.int64]:
     """Index of the first maximum of each row."""
     best = a[:, 0].copy()
     idx = np.zeros(a.shape[0], dtype=np.int64)

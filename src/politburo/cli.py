@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from politburo.scenario.loader import ScenarioError, load_scenario, scenario_hash
+from politburo.scenario.schema import Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Monte Carlo histories of the struggle to succeed Lenin, 1922-1930.")
@@ -34,6 +35,15 @@ ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
 def fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def load_or_fail(name: str) -> Scenario:
+    """The scenario, or a clear message and exit code 2."""
+    try:
+        return load_scenario(name)
+    except ScenarioError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
 
 
 def progress_bar(total: int, label: str) -> tuple[Progress | None, Any]:

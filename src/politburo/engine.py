@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo._rows import rany, rargmax, rsum
 from politburo import rng
+from politburo._rows import rany, rargmax, rsum
 from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
 from politburo.scenario.compile import LENIN, VACANT, Compiled, MeetingC
 from politburo.state import LADDER, RUNG, Context, State, bits, record
@@ -219,7 +219,8 @@ def refill_politburo(state: State, ctx: Context, t: int, target: int) -> None:
         rows = np.flatnonzero(need)
         state.pb_clients[rows, who[rows]] += 1
         record(state, ctx, need, {
-            "kind": "promotion", "step": t, "actors": lambda h: [ctx.model.principals[who[h]]],
+            "kind": "promotion", "step": t,
+            "actors": lambda h, who=who: [ctx.model.principals[who[h]]],
             "body": "Central Committee",
             "because": "a vacant Politburo seat went to a client of the coalition member with "
                        "the largest following in the CC",

@@ -32,21 +32,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import err, fail, out
-from politburo.scenario.loader import ScenarioError, load_scenario
-from politburo.scenario.schema import Scenario
+from politburo.cli import err, fail, load_or_fail, out
 
 ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
-def _scenario(name: str) -> Scenario:
-    try:
-        return load_scenario(name)
-    except ScenarioError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail exits
+_scenario = load_or_fail
 
 
 def _bar(label: str) -> tuple[Progress, Any]:

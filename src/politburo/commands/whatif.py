@@ -24,10 +24,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import err, fail, out
+from politburo.cli import err, fail, load_or_fail, out
 from politburo.experiment import Experiment, ExperimentError
 from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
-from politburo.scenario.loader import ScenarioError, load_scenario
 from politburo.scenario.schema import Scenario
 
 HISTORICAL_WINNER = "stalin"
@@ -51,12 +50,7 @@ PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
                                                        "scenario's own")]
 
 
-def _scenario(name: str) -> Scenario:
-    try:
-        return load_scenario(name)
-    except ScenarioError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail exits
+_scenario = load_or_fail
 
 
 def _mode(mode: str) -> str:

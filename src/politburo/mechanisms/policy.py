@@ -1,17 +1,17 @@
 """Policy positions on two axes, the party line, and the cost of standing apart from it.
 
-Axes after facts.md section 9: economy (NEP gradualism, -1, to forced industrialisation, +1)
-and revolution (socialism in one country, -1, to permanent revolution, +1). The line starts at
-the NEP of 1921 (S52) and has inertia: each month it moves the share ``line_adjustment`` of the
-way toward the power-weighted position of the ruling coalition, and exogenous shocks displace it
-in the month they strike (the 1925 adoption of socialism in one country, S110; the aim of
+Axes after facts.md section 9: economy (NEP gradualism, -1, to forced industrialisation, +1) and
+revolution (socialism in one country, -1, to permanent revolution, +1). The line starts at the
+NEP of 1921 (S52) and has inertia: each month it moves the share ``line_adjustment`` of the way
+toward the power-weighted position of the ruling coalition, and exogenous shocks displace it in
+the month they strike (the 1925 adoption of socialism in one country, S110; the aim of
 industrialisation, S30; the 1927 war scare, S100; the 1927-28 grain crisis, S53b). Leaders move
 toward the line in proportion to their opportunism (Stalin's reversal of December 1924, S109,
 and his turn of 1928, S53, set the prior of ``policy_drift``) while they sit in the ruling
 coalition; outside it they move toward their bloc's common platform (the United Opposition's,
-S33) or hold their ground. Distance from the line costs standing each month. This is the spatial reading of the struggle in Cohen's and Carr's accounts
-(S85, S84): what befalls the Right after 1928 follows from where its leaders stand when the line
-moves, not from a script.
+S33) or hold their ground. Distance from the line costs standing each month. This is the spatial
+reading of the struggle in Cohen's and Carr's accounts (S85, S84): what befalls the Right after
+1928 follows from where its leaders stand when the line moves, not from a script.
 """
 
 from __future__ import annotations

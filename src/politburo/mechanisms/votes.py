@@ -147,7 +147,7 @@ def motions(
                     "votes": int(round(share[h] * meeting.delegates)) if meeting.delegates
                     else None,
                     "of": meeting.delegates or None,
-                    "because": _because(state, ctx, h, i, body, eff_standing),
+                    "because": _because(state, ctx, int(h), i, body, eff_standing),
                 })
         if passed.any():
             rows = np.flatnonzero(passed)

@@ -179,17 +179,7 @@ class Event(Cited):
     """A dated exogenous event. Its *effects* are parameters with priors, never outcomes."""
 
     id: Ident
-    kind: Literal[
-        "lenin_incapacitated",
-        "lenin_death",
-        "illness",
-        "funeral",
-        "testament",
-        "polemic",
-        "enrolment",
-        "policy_shock",
-        "alliance",
-    ]
+    kind: Literal[*EVENT_KINDS]  # type: ignore[valid-type]
     month: Month
     until: Month | None = None
     enabled: bool = True
