@@ -16,7 +16,7 @@ IDS = ["stalin", "trotsky", "zinoviev", "kamenev", "bukharin", "rykov", "tomsky"
 def test_run_json_has_the_documented_keys() -> None:
     res = CliRunner().invoke(app, ["run", "--runs", "1500", "--seed", "3", "--json"])
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert d["scenario"] == "soviet-1922" and d["seed"] == 3 and d["runs"] == 1500
     assert sorted(d["winners"]) == sorted(IDS)
     assert abs(sum(d["winners"].values()) - 1.0) < 1e-9
@@ -34,10 +34,10 @@ def test_run_json_has_the_documented_keys() -> None:
 
 def test_run_is_reproducible_and_seeded() -> None:
     r = CliRunner()
-    a = json.loads(r.invoke(app, ["run", "-n", "800", "--seed", "5", "--json"]).output)
+    a = json.loads(r.invoke(app, ["run", "-n", "800", "--seed", "5", "--json"]).stdout)
     b = json.loads(r.invoke(app, ["run", "-n", "800", "--seed", "5", "--json",
-                                  "--batch-size", "97"]).output)
-    c = json.loads(r.invoke(app, ["run", "-n", "800", "--seed", "6", "--json"]).output)
+                                  "--batch-size", "97"]).stdout)
+    c = json.loads(r.invoke(app, ["run", "-n", "800", "--seed", "6", "--json"]).stdout)
     assert a["winners"] == b["winners"] and a["falls"] == b["falls"]
     assert a["falls"] != c["falls"]
 
