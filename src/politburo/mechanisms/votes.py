@@ -92,12 +92,12 @@ def motions(
     # AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
     # against him depends on how openly he opposes: an organised platform, or distance from
     # the party line (the open oppositions of 1923-27 and the Right's after 1928); a quiet
-    # outsider near the line draws a quarter of the rate.
+    # outsider on the line draws a tenth of the rate, one 0.6 or more away all of it.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
     d = state.position - state.line[:, None, :]
-    opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2), 1.0)
+    opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2) / 0.6, 1.0)
     opposes = np.maximum(opposes, bits(state.bloc, P).astype(np.float64))
-    keen = 0.25 + 0.75 * opposes
+    keen = 0.1 + 0.9 * opposes
     u_recant = ctx.u_actors(t, f"recant:{meeting.kind}")
     z_vote = ctx.z_actors(t, f"vote:{meeting.kind}")
     for i in range(P):
