@@ -50,6 +50,27 @@ PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
                                                        "scenario's own")]
 
 
+def _run(bar: Any, work: Any,
+         errors: tuple[type[Exception], ...] = (LeverError, ExperimentError)
+         ) -> dict[str, Any] | None:
+    """Run ``work`` under the progress bar; a user's error becomes a message and exit 2."""
+    try:
+        return work().to_dict()  # type: ignore[no-any-return]
+    except errors as exc:
+        fail(str(exc))
+        return None
+    finally:
+        bar.stop()
+
+
+def _show(d: dict[str, Any], as_json: bool, table: Any) -> None:
+    """Print the result as one JSON object, or as tables."""
+    if as_json:
+        sys.stdout.write(json.dumps(d, indent=2) + "\n")
+    else:
+        table(d)
+
+
 _scenario = load_or_fail
 
 
@@ -215,22 +236,16 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2)
             return
         bar = _Bar("paired worlds")
-        try:
+
+        def work() -> Any:
             settings = parse_lever_args(levers)
-            if runs is None and mode == "ex-ante":
-                runs = 4000
-            result = _experiment(s, settings, runs, seed, mode, prior, posterior, workers,
-                                 bar).whatif()
-        except (LeverError, ExperimentError) as exc:
-            fail(str(exc))
-            return
-        finally:
-            bar.stop()
-        d = result.to_dict()
-        if as_json:
-            sys.stdout.write(json.dumps(d, indent=2) + "\n")
-            return
-        _print_whatif(d)
+            n = 4000 if runs is None and mode == "ex-ante" else runs
+            return _experiment(s, settings, n, seed, mode, prior, posterior, workers,
+                               bar).whatif()
+
+        d = _run(bar, work)
+        if d is not None:
+            _show(d, as_json, _print_whatif)
 
     @app.command()
     def explain(
@@ -268,20 +283,11 @@ def register(app: typer.Typer) -> None:
         if target == HISTORICAL_WINNER and HISTORICAL_WINNER not in {p.id for p in s.principals}:
             fail(f"scenario {s.id} has no principal {HISTORICAL_WINNER!r}; name one with --target")
         bar = _Bar("lever combinations", lines=True)
-        try:
-            result = _experiment(s, {}, runs, seed, mode, prior, posterior, workers,
-                                 bar).explain(names, target, n_boot=boot,
-                                              n_permutations=permutations)
-        except (LeverError, ExperimentError) as exc:
-            fail(str(exc))
-            return
-        finally:
-            bar.stop()
-        d = result.to_dict()
-        if as_json:
-            sys.stdout.write(json.dumps(d, indent=2) + "\n")
-            return
-        _print_explain(d, top)
+        d = _run(bar, lambda: _experiment(s, {}, runs, seed, mode, prior, posterior, workers,
+                                          bar).explain(names, target, n_boot=boot,
+                                                       n_permutations=permutations))
+        if d is not None:
+            _show(d, as_json, lambda d: _print_explain(d, top))
 
     @app.command()
     def sensitivity(
@@ -309,16 +315,13 @@ def register(app: typer.Typer) -> None:
         lv = [x for x in (levers or "").split(",") if x.strip()]
         names = [x.strip() for x in (params or "").split(",") if x.strip()] or None
         bar = _Bar("parameter rows", lines=True)
-        try:
-            result = _experiment(s, lv, None, seed, "ex-ante", True, None, workers,
-                                 bar).sensitivity(target, parameters=names, n_base=n_base,
-                                                  histories_per_row=histories)
-        except (LeverError, ExperimentError, ValueError) as exc:
-            fail(str(exc))
+        d = _run(bar, lambda: _experiment(s, lv, None, seed, "ex-ante", True, None, workers,
+                                          bar).sensitivity(target, parameters=names,
+                                                           n_base=n_base,
+                                                           histories_per_row=histories),
+                 (LeverError, ExperimentError, ValueError))
+        if d is None:
             return
-        finally:
-            bar.stop()
-        d = result.to_dict()
         if as_json:
             sys.stdout.write(json.dumps(d, indent=2) + "\n")
             return
