@@ -143,7 +143,7 @@ def test_text_matches_the_golden_copy(world: tuple[object, object]) -> None:
 def test_where_finds_a_history_that_matches(world: tuple[object, object], expr: str) -> None:
     _, model = world
     code, out, err = invoke("chronicle", "--seed", "1", "--where", expr, "--format", "json",
-                            "--search", "20000")
+                            "--search", "20000", "--prior")
     assert code == 0, err
     assert re.search(r"searched [\d,]+ histories of seed 1", err)
     data = json.loads(out)
@@ -243,3 +243,17 @@ def test_a_lever_changes_the_world_told(world: tuple[object, object]) -> None:
     assert "levers: lenin_lives" in out
     assert "counterfactual world" in out
     assert out != invoke("chronicle", "--history", "0")[1]
+
+
+def test_default_chronicle_tells_the_history_that_run_simulated(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Both commands draw parameters from the shipped posterior by default, keyed by history,
+    # so history 7 of seed 2 is the same world in the table and in the story.
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "h.parquet"
+    assert runner.invoke(app, ["run", "-n", "40", "--seed", "2", "--out", str(out)]).exit_code == 0
+    winners = pq.read_table(out).column("winner").to_pylist()
+    for k in (3, 7):
+        code, text, _ = invoke("chronicle", "--seed", "2", "--history", str(k), "--format", "json")
+        assert code == 0
+        assert json.loads(text)["winner"] == winners[k]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from politburo import _frame, _prose
 from politburo.dates import format_month, month_name, parse_month
@@ -103,8 +104,13 @@ def outcome_arrays(model: Compiled, h: Histories) -> OutcomeArrays:
                          consolidation=cons, falls=falls)
 
 
+ParamSource = Callable[[NDArray[np.int64]], NDArray[np.float64]] | None
+"""Parameter rows for given history indices (from a posterior), or None for the priors."""
+
+
 def find_history(model: Compiled, seed: int, predicate: Callable[[OutcomeArrays], Any],
-                 limit: int, *, batch: int = 5000, start: int = 0) -> Search:
+                 limit: int, *, batch: int = 5000, start: int = 0,
+                 params: ParamSource = None) -> Search:
     """Search histories ``start..start+limit-1`` in vectorised batches for the first match.
 
     Logs are off during the search (they cost a Python object per event); the match is re-run
@@ -115,7 +121,9 @@ def find_history(model: Compiled, seed: int, predicate: Callable[[OutcomeArrays]
     while done < limit:
         n = min(batch, limit - done)
         idx = np.arange(start + done, start + done + n, dtype=np.int64)
-        mask = np.asarray(predicate(outcome_arrays(model, simulate(model, seed, idx))), bool)
+        theta = None if params is None else params(idx)
+        mask = np.asarray(predicate(outcome_arrays(model, simulate(model, seed, idx, theta))),
+                          bool)
         done += n
         hits = np.flatnonzero(mask)
         if hits.size:
@@ -123,10 +131,11 @@ def find_history(model: Compiled, seed: int, predicate: Callable[[OutcomeArrays]
     return Search(found=None, searched=done, matches=0)
 
 
-def rerun(model: Compiled, seed: int, history: int) -> Histories:
+def rerun(model: Compiled, seed: int, history: int, params: ParamSource = None) -> Histories:
     """History ``history`` of ``seed`` alone, with its event log and monthly power shares."""
-    return simulate(model, seed, np.array([history], dtype=np.int64), record_log=True,
-                    keep_power=True)
+    idx = np.array([history], dtype=np.int64)
+    return simulate(model, seed, idx, None if params is None else params(idx),
+                    record_log=True, keep_power=True)
 
 
 def write_chronicle(scenario: Scenario, model: Compiled, h: Histories,

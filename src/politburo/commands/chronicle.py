@@ -82,6 +82,22 @@ def with_levers(scenario: Any, items: list[str]) -> tuple[Any, Any, tuple[str, .
     return changed, compile_scenario(changed, fixed=dict(fixed or {})), labels
 
 
+def _posterior_params(base: Any, model: Any, seed: int) -> Any:
+    """Parameter rows from the scenario's shipped posterior, as ``politburo run`` draws them
+    (a pure function of seed and history), or None where the scenario ships none."""
+    from politburo.abc import PosteriorError
+    from politburo.calibration.posterior import draw_posterior_params, load_default_posterior
+
+    try:
+        posterior = load_default_posterior(base)
+    except PosteriorError as exc:
+        fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    if posterior is None:
+        return None
+    return lambda idx: draw_posterior_params(model, posterior, seed, idx)
+
+
 def chronicle(
     scenario: Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
@@ -99,6 +115,9 @@ def chronicle(
         "--lever", "-l", help="switch a lever on: NAME or NAME=VALUE (repeatable)")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", case_sensitive=False)]
     = Format.text,
+    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
+                                        "from the shipped posterior (as 'politburo run')")]
+    = False,
 ) -> None:
     """Tell one simulated history as a dated account in which each event names its causes."""
     from politburo import chronicle as ch
@@ -116,6 +135,7 @@ def chronicle(
     except (LookupError, ValueError, TypeError) as exc:
         fail(f"--lever: {exc}" if not str(exc).startswith("--lever") else str(exc))
         return
+    params = None if prior else _posterior_params(base, model, seed)
     k = 0 if history is None else history
     predicate = None
     if where is not None:
@@ -125,7 +145,7 @@ def chronicle(
         except WhereError as exc:
             fail(f"--where: {exc}")
             return
-        found = ch.find_history(model, seed, predicate, search)
+        found = ch.find_history(model, seed, predicate, search, params=params)
         if found.found is None:
             err.print(f"no history of seed {seed} matched [bold]{text}[/] among the first "
                       f"{found.searched:,} searched (--search {search:,}); try a larger "
@@ -135,7 +155,7 @@ def chronicle(
         err.print(f"searched {found.searched:,} histories of seed {seed} in batches; history "
                   f"{k} is the first where {text} ({found.matches:,} matched in its batch)",
                   highlight=False, soft_wrap=True)
-    h = ch.rerun(model, seed, k)
+    h = ch.rerun(model, seed, k, params)
     if predicate is not None and not bool(predicate(ch.outcome_arrays(model, h))[0]):
         raise RuntimeError(f"history {k} matched in the search but not when re-run alone: the "
                            "draws are not keyed by (seed, index) as they must be")

@@ -32,17 +32,21 @@ class Kind(StrEnum):
     tallies = "tallies"
 
 
-def _ensemble(scenario: str, runs: int, seed: int) -> tuple[Any, Any]:
-    """The scenario and its ensemble with monthly power kept (for the fan chart)."""
+def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple[Any, Any]:
+    """The scenario and its ensemble with monthly power kept (for the fan chart); parameters
+    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``."""
+    from politburo.abc import PosteriorError
     from politburo.api import run_scenario
+    from politburo.calibration.posterior import load_default_posterior
     from politburo.scenario.loader import ScenarioError, load_scenario
 
     try:
         s = load_scenario(scenario)
-    except ScenarioError as exc:
+        posterior = None if prior else load_default_posterior(s)
+    except (ScenarioError, PosteriorError) as exc:
         fail(str(exc))
         raise AssertionError("unreachable") from exc
-    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True)
+    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior)
 
 
 def fit_section(data: Any, source: str) -> dict[str, Any]:
@@ -138,6 +142,8 @@ def report(
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
     scenario: ScenarioOpt = "soviet-1922",
+    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
+                                        "from the shipped posterior")] = False,
     fit: Annotated[Path | None, typer.Option(
         "--fit", help="calibration result: posterior .parquet or JSON from calibrate/fit")]
     = None,
@@ -153,7 +159,7 @@ def report(
 
     if out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out {out}: expected a file name ending in .html")
-    s, result = _ensemble(scenario, runs, seed)
+    s, result = _ensemble(scenario, runs, seed, prior)
     extra: dict[str, Any] = {}
     for key, path in (("fit", fit), ("weights", weights)):
         if path is None:
@@ -164,7 +170,9 @@ def report(
         except ValueError as exc:
             fail(f"--{key} {path}: {exc}")
     k = rp.typical_history(result.histories)
-    story = ch.write_chronicle(s, result.model, ch.rerun(result.model, seed, k))
+    theta = result.histories.params
+    story = ch.write_chronicle(s, result.model,
+                               ch.rerun(result.model, seed, k, lambda idx: theta[idx]))
     data = rp.collect(s, result.model, result.histories, result.summary, story,
                       parameters=result.parameters, **extra)
     atomic_write_bytes(out, rp.render_html(data, __version__).encode("utf-8"))
@@ -177,6 +185,8 @@ def plot(
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
     scenario: ScenarioOpt = "soviet-1922",
+    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
+                                        "from the shipped posterior")] = False,
 ) -> None:
     """Draw one chart of the report as PNG or SVG, for papers and slides."""
     _need_matplotlib()
@@ -187,7 +197,7 @@ def plot(
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         fail(f"--out {out}: expected a file name ending in .png or .svg")
-    s, result = _ensemble(scenario, runs, seed)
+    s, result = _ensemble(scenario, runs, seed, prior)
     data = rp.collect(s, result.model, result.histories, result.summary,
                       parameters=result.parameters)
     figs = rp.figures(data, (kind.value,))
