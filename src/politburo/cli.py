@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from rich.table import Table
 
 from politburo.scenario.loader import ScenarioError, load_scenario, scenario_hash
 from politburo.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from politburo.abc import Posterior
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Monte Carlo histories of the struggle to succeed Lenin, 1922-1930.")
@@ -32,9 +35,30 @@ ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
 
 
-def fail(message: str) -> None:
+def fail(message: str, code: int = 2) -> None:
+    """One clear line on stderr and an exit code; never a traceback for a user's mistake."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
+
+
+def posterior_or_fail(scenario: Scenario, prior: bool) -> Posterior | None:
+    """The scenario's shipped posterior, as every command draws parameters by default; None
+    with ``--prior`` or where the scenario ships none. A broken file is a clear error."""
+    if prior:
+        return None
+    from politburo.abc import PosteriorError
+    from politburo.calibration.posterior import load_default_posterior, stale_engine
+
+    try:
+        posterior = load_default_posterior(scenario)
+    except PosteriorError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+    if posterior is not None and stale_engine(posterior):
+        err.print("note: the shipped posterior was made with other engine code; re-make it "
+                  f"with: {posterior.meta.get('command', 'politburo calibrate --ship')}",
+                  highlight=False)
+    return posterior
 
 
 def load_or_fail(name: str) -> Scenario:
@@ -101,20 +125,7 @@ def run(
     except ScenarioError as exc:
         fail(str(exc))
         return
-    posterior = None
-    if not prior:
-        from politburo.abc import PosteriorError
-        from politburo.calibration.posterior import load_default_posterior, stale_engine
-
-        try:
-            posterior = load_default_posterior(s)
-        except PosteriorError as exc:
-            fail(str(exc))
-            return
-        if posterior is not None and stale_engine(posterior):
-            err.print("note: the shipped posterior was made with other engine code; re-make "
-                      f"it with: {posterior.meta.get('command', 'politburo calibrate --ship')}",
-                      highlight=False)
+    posterior = posterior_or_fail(s, prior)
     bar, cb = progress_bar(runs, "histories")
     t0 = time.perf_counter()
     if bar:

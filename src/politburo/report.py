@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from politburo import plots
+from politburo.calibration.targets import HISTORICAL_TALLIES
 from politburo.chronicle import Chronicle
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
@@ -32,14 +33,6 @@ from politburo.state import LADDER
 KINDS = ("winners", "power", "milestones", "orders", "tallies")
 """Chart kinds shared by the report and ``politburo plot``."""
 
-# Vote figures the scenario file has no field for (its milestones carry months, not tallies),
-# from shared/history: share of the floor with the leadership, what was voted, source, verified.
-HISTORICAL_TALLIES: dict[str, tuple[float, str, str, bool]] = {
-    "13th Party Congress": (1.0, "the opposition's platform condemned unanimously", "S18", True),
-    "14th Party Congress": (559 / 624, "559 to 65 on the CC report", "commonly cited but "
-                            "UNVERIFIED in every source of the fact base (facts.md section 4)",
-                            False),
-}
 STEP_WORDS = {"office": "loses an office", "politburo": "removed from the Politburo",
               "central_committee": "expelled from the CC", "party": "expelled from the party",
               "exile": "sent into exile", "deportation": "deported"}
@@ -175,8 +168,8 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
             tallies.append(TallyRow(
                 mt.name, model.start + mt.month, mt.delegates,
                 np.quantile(h.tallies[:, j], [0.1, 0.5, 0.9]),
-                hist[0] if hist else None, f"{hist[1]} ({hist[2]})" if hist else "",
-                hist[3] if hist else None))
+                hist.share if hist else None, f"{hist.what} ({hist.source})" if hist else "",
+                hist.verified if hist else None))
     return ReportData(
         title=scenario.title, scenario=model.scenario_id, seed=h.seed, runs=h.H,
         parameters=parameters, names=tuple(names), colours=colours,

@@ -50,10 +50,29 @@ the Right or of Stalin is known to the model, so the order and survival checks s
 ORDER_STEPS = ("politburo", "party")
 TALLY_FLOOR = 0.8
 TALLY_SCALE = 0.1
-KNOWN_TALLIES: dict[str, tuple[str, float, bool, str]] = {
-    # month -> (assembly name, share backing the leadership, verified, note)
-    "1925-12": ("14th Party Congress", 559 / (559 + 65), False,
-                "559 to 65 on the CC report: UNVERIFIED in every consulted source (facts.md 4)"),
+@dataclass(frozen=True)
+class HistoricalTally:
+    """What the sources say of a vote at an assembly (the scenario format has no field for it).
+
+    ``exact``: the share is the share of the floor backing the leadership, and the fit compares
+    it; otherwise it is shown beside the simulation but the fit only asks for a large majority.
+    """
+
+    share: float
+    what: str
+    source: str
+    verified: bool
+    exact: bool
+
+
+HISTORICAL_TALLIES: dict[str, HistoricalTally] = {
+    # A unanimous condemnation of a platform says the leadership won big, not by how much.
+    "13th Party Congress": HistoricalTally(
+        1.0, "the opposition's platform condemned unanimously", "S18", True, exact=False),
+    "14th Party Congress": HistoricalTally(
+        559 / (559 + 65), "559 to 65 on the CC report",
+        "commonly cited but UNVERIFIED in every source of the fact base (facts.md section 4)",
+        False, exact=True),
 }
 
 
@@ -139,10 +158,10 @@ def build_targets(scenario: Scenario, model: Compiled, *, until: str | None = No
         if mt.month > end:
             continue
         month = format_month(model.start + mt.month)
-        known_tally = KNOWN_TALLIES.get(month)
-        if known_tally is not None and known_tally[0] == mt.name:
-            tallies.append(TallyTarget(mt.name, month, col, mt.month, known_tally[1],
-                                       known_tally[2], known_tally[3]))
+        said = HISTORICAL_TALLIES.get(mt.name)
+        if said is not None and said.exact:
+            tallies.append(TallyTarget(mt.name, month, col, mt.month, said.share,
+                                       said.verified, f"{said.what}: {said.source}"))
         else:
             tallies.append(TallyTarget(mt.name, month, col, mt.month, None, True,
                                        "won by the leadership with a large majority"))

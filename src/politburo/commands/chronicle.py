@@ -15,21 +15,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True)
+from politburo.cli import err, fail, posterior_or_fail
 
 
 class Format(StrEnum):
     text = "text"
     markdown = "markdown"
     json = "json"
-
-
-def fail(message: str, code: int = 2) -> None:
-    """One clear line on stderr and an exit code; never a traceback for a user's mistake."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -82,17 +75,12 @@ def with_levers(scenario: Any, items: list[str]) -> tuple[Any, Any, tuple[str, .
     return changed, compile_scenario(changed, fixed=dict(fixed or {})), labels
 
 
-def _posterior_params(base: Any, model: Any, seed: int) -> Any:
+def _posterior_params(base: Any, model: Any, seed: int, prior: bool) -> Any:
     """Parameter rows from the scenario's shipped posterior, as ``politburo run`` draws them
-    (a pure function of seed and history), or None where the scenario ships none."""
-    from politburo.abc import PosteriorError
-    from politburo.calibration.posterior import draw_posterior_params, load_default_posterior
+    (a pure function of seed and history), or None for the priors."""
+    from politburo.calibration.posterior import draw_posterior_params
 
-    try:
-        posterior = load_default_posterior(base)
-    except PosteriorError as exc:
-        fail(str(exc))
-        raise AssertionError("unreachable") from exc
+    posterior = posterior_or_fail(base, prior)
     if posterior is None:
         return None
     return lambda idx: draw_posterior_params(model, posterior, seed, idx)
@@ -135,7 +123,7 @@ def chronicle(
     except (LookupError, ValueError, TypeError) as exc:
         fail(f"--lever: {exc}" if not str(exc).startswith("--lever") else str(exc))
         return
-    params = None if prior else _posterior_params(base, model, seed)
+    params = _posterior_params(base, model, seed, prior)
     k = 0 if history is None else history
     predicate = None
     if where is not None:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from politburo.commands.chronicle import err, fail
+from politburo.cli import err, fail, load_or_fail, posterior_or_fail
 
 ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
@@ -35,18 +35,11 @@ class Kind(StrEnum):
 def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple[Any, Any]:
     """The scenario and its ensemble with monthly power kept (for the fan chart); parameters
     from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``."""
-    from politburo.abc import PosteriorError
     from politburo.api import run_scenario
-    from politburo.calibration.posterior import load_default_posterior
-    from politburo.scenario.loader import ScenarioError, load_scenario
 
-    try:
-        s = load_scenario(scenario)
-        posterior = None if prior else load_default_posterior(s)
-    except (ScenarioError, PosteriorError) as exc:
-        fail(str(exc))
-        raise AssertionError("unreachable") from exc
-    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior)
+    s = load_or_fail(scenario)
+    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True,
+                           posterior=posterior_or_fail(s, prior))
 
 
 def fit_section(data: Any, source: str) -> dict[str, Any]:
