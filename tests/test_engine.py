@@ -12,7 +12,7 @@ from politburo.scenario.schema import Scenario
 
 
 def _same(a, b) -> None:  # type: ignore[no-untyped-def]
-    for name in ("index", "params", "winner", "consolidation", "falls", "tallies"):
+    for name in ("index", "params", "winner", "consolidation", "falls", "tallies", "coalition"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
 

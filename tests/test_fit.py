@@ -136,3 +136,46 @@ def test_posterior_keeps_contingency(scenario: Scenario, model: Compiled) -> Non
     res = run_scenario(scenario, runs=2000, seed=1, posterior=post)
     assert res.parameters == "posterior" and res.to_dict()["parameters"] == "posterior"
     assert max(res.summary.winners.values()) < 0.999
+
+
+def test_alignment_match_counts_the_months_of_its_window(model: Compiled) -> None:
+    from politburo.calibration.targets import HISTORICAL_ALIGNMENTS, alignment_match
+    from politburo.dates import parse_month
+
+    troika = HISTORICAL_ALIGNMENTS[0]
+    a = parse_month(troika.start) - model.start
+    b = parse_month(troika.end) - model.start
+    bit = {x: 1 << model.index(x) for x in model.principals}
+    allies = bit["stalin"] | bit["zinoviev"] | bit["kamenev"]
+    coal = np.zeros((4, model.steps), dtype=np.int64)
+    coal[0, :] = allies | bit["bukharin"]  # the allies and a bystander: a match
+    half = (b - a + 1) // 2
+    coal[1, a:a + half] = allies  # matching in the first half of the window only
+    coal[1, a + half:] = allies | bit["trotsky"]
+    coal[2, :] = bit["stalin"] | bit["zinoviev"]  # one ally short
+    coal[3, a:b + 1] = allies | bit["trotsky"]  # an opponent inside
+    coal[3, :a] = allies  # outside the window nothing counts
+    got = alignment_match(coal, model, troika)
+    assert got is not None
+    assert got.tolist() == pytest.approx([1.0, half / (b - a + 1), 0.0, 0.0])
+
+
+def test_fit_reports_alignments_from_the_recorded_coalitions(scenario: Scenario,
+                                                            model: Compiled) -> None:
+    from politburo.calibration.targets import HISTORICAL_ALIGNMENTS, alignment_match
+
+    d = fit_report(scenario, runs=300, seed=6, posterior=None).to_dict()
+    assert [r["name"] for r in d["alignments"]] == [a.name for a in HISTORICAL_ALIGNMENTS]
+    h = simulate(model, 6, np.arange(300))
+    for row, a in zip(d["alignments"], HISTORICAL_ALIGNMENTS, strict=True):
+        match = alignment_match(h.coalition, model, a)
+        assert match is not None
+        assert row["prior"]["months"] == pytest.approx(match.mean())
+        assert row["prior"]["mostly"] == pytest.approx((match >= 0.5).mean())
+        assert 0.0 <= row["prior"]["never"] <= 1.0
+    # The record is the coalition the engine used: in the month a leader consolidates his rule,
+    # he alone is the ruling coalition.
+    won = np.flatnonzero(h.consolidation >= 0)
+    assert won.size > 100
+    at = h.coalition[won, h.consolidation[won]].astype(np.int64)
+    assert (at == (1 << h.winner[won])).all()

@@ -159,7 +159,8 @@ def test_typical_history_is_the_first_with_the_modal_winner() -> None:
 
     h = Histories(seed=1, index=np.arange(10, 16), params=np.zeros((6, 1)),
                   winner=np.array([7, 0, 3, 0, 0, 7]), consolidation=np.zeros(6, int),
-                  falls=np.zeros((6, 7, 7), int), tallies=np.zeros((6, 0)), power=None, log=None)
+                  falls=np.zeros((6, 7, 7), int), tallies=np.zeros((6, 0)),
+                  coalition=np.zeros((6, 97), np.uint8), power=None, log=None)
     assert rp.typical_history(h) == 11
 
 

@@ -38,12 +38,18 @@ class Histories:
     consolidation: NDArray[np.int64]  # (H,) step since which the winner ruled, -1 none
     falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step of each rung, -1 never
     tallies: NDArray[np.float64]  # (H, n_assemblies) share backing the leadership
+    coalition: NDArray[np.integer[Any]]  # (H, T) ruling coalition at each month's end, bitmask
     power: NDArray[np.float32] | None  # (H, T, P) monthly power shares, when kept
     log: list[list[dict[str, Any]]] | None  # per-history events, when recorded
 
     @property
     def H(self) -> int:
         return int(self.index.shape[0])
+
+
+def coalition_dtype(P: int) -> np.dtype[Any]:
+    """The narrowest unsigned integer that holds a bitmask over ``P`` principals."""
+    return np.min_scalar_type((1 << P) - 1)
 
 
 def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -326,6 +332,7 @@ def simulate(
             state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
     state.blind = ctx.params["apparatus_blindness"].copy()
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
+    coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
     death = next((e for e in model.events if e.kind == "lenin_death"), None)
     # Lenin acts until he is incapacitated; without that event, until he dies; without
@@ -378,6 +385,7 @@ def simulate(
         eff = standing.effective(state, ctx)
         state.power = _shares(power_parts(state, ctx, eff, act))
         _consolidate(state, ctx, t)
+        coalition_out[:, t] = state.coalition
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
@@ -385,7 +393,7 @@ def simulate(
         seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
         falls=state.falls,
         tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
-        power=power_out, log=state.log,
+        coalition=coalition_out, power=power_out, log=state.log,
     )
 
 

@@ -7,6 +7,9 @@ in months. A milestone that never happens in a history counts as happening after
 the quantiles are over *all* histories: a step that happens in fewer than half of them has the
 median "never" (reported as None) and fails the check. Vote shares at the congresses and
 conferences are set beside what the sources give (the 14th Congress's 559 to 65 is UNVERIFIED).
+The historical alignments (the troika against Trotsky, 1923-25; Stalin and the Right against the
+Left, 1926-27) check the coalition mechanism itself: the share of those months in which the
+simulated ruling coalition held the allies and none of their opponents.
 
 Both ensembles run the same histories (same seed and indices, so the same monthly draws: common
 random numbers); only the parameters differ, so the columns are a paired comparison. Winner
@@ -24,7 +27,14 @@ from numpy.typing import NDArray
 
 from politburo.abc import Posterior
 from politburo.calibration.posterior import draw_posterior_params
-from politburo.calibration.targets import TALLY_FLOOR, Targets, build_targets, milestone_months
+from politburo.calibration.targets import (
+    HISTORICAL_ALIGNMENTS,
+    TALLY_FLOOR,
+    Targets,
+    alignment_match,
+    build_targets,
+    milestone_months,
+)
 from politburo.dates import format_month, parse_month
 from politburo.engine import Histories, draw_params
 from politburo.results import summarise
@@ -50,6 +60,7 @@ class FitReport:
     tallies: list[dict[str, Any]]
     winners: dict[str, dict[str, Any]]
     posterior_meta: dict[str, str] = field(default_factory=dict)
+    alignments: list[dict[str, Any]] = field(default_factory=list)
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Per ensemble: milestones inside 10-90%, with median within 4 months, main passing."""
@@ -69,7 +80,8 @@ class FitReport:
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "seed": self.seed, "runs": self.runs,
                 "until": self.until, "ensembles": list(self.ensembles), "within_months": WITHIN,
-                "milestones": self.milestones, "tallies": self.tallies, "winners": self.winners,
+                "milestones": self.milestones, "tallies": self.tallies,
+                "alignments": self.alignments, "winners": self.winners,
                 "totals": self.totals(), "posterior_meta": self.posterior_meta}
 
 
@@ -107,6 +119,14 @@ def tally_stats(share: NDArray[np.float64], value: float | None) -> dict[str, An
     return out
 
 
+def alignment_stats(match: NDArray[np.float64]) -> dict[str, float]:
+    """``months``: share of the alignment's months matched, over all histories; ``mostly``:
+    share of histories matching in at least half of them; ``never``: matching in none."""
+    return {"months": float(match.mean()) if len(match) else 0.0,
+            "mostly": float((match >= 0.5).mean()) if len(match) else 0.0,
+            "never": float((match == 0).mean()) if len(match) else 0.0}
+
+
 def _ensemble(model: Compiled, seed: int, runs: int, theta: NDArray[np.float64] | None,
               workers: int, progress: Progress | None) -> Histories:
     idx = np.arange(runs, dtype=np.int64)
@@ -141,9 +161,21 @@ def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior
         for e, h in hs.items():
             row[e] = tally_stats(h.tallies[:, t.column], t.value)
         tallies.append(row)
+    alignments = []
+    for a in HISTORICAL_ALIGNMENTS:
+        arow: dict[str, Any] = {"name": a.name, "start": a.start, "end": a.end,
+                                "together": list(a.together), "against": list(a.against),
+                                "source": a.source}
+        for e, h in hs.items():
+            match = alignment_match(h.coalition, model, a)
+            if match is None:
+                break
+            arow[e] = alignment_stats(match)
+        else:
+            alignments.append(arow)
     winners = {}
     for e, h in hs.items():
         s = summarise(model, h)
         winners[e] = {a: {"p": s.winners[a], "ci": list(s.winner_ci[a])} for a in s.winners}
     return FitReport(scenario.id, seed, runs, until, tuple(hs), rows, tallies, winners,
-                     dict(posterior.meta) if posterior is not None else {})
+                     dict(posterior.meta) if posterior is not None else {}, alignments)

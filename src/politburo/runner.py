@@ -34,6 +34,7 @@ def concat(parts: list[Histories]) -> Histories:
         consolidation=np.concatenate([p.consolidation for p in parts]),
         falls=np.concatenate([p.falls for p in parts]),
         tallies=np.concatenate([p.tallies for p in parts]),
+        coalition=np.concatenate([p.coalition for p in parts]),
         power=(np.concatenate([p.power for p in parts]) if first.power is not None else None),
         log=None,
     )

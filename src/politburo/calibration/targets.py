@@ -77,6 +77,57 @@ HISTORICAL_TALLIES: dict[str, HistoricalTally] = {
 
 
 @dataclass(frozen=True)
+class HistoricalAlignment:
+    """Who ruled together against whom over a span of months (facts.md sections 3 and 4).
+
+    A simulated month matches when the ruling coalition holds every leader of ``together`` and
+    none of ``against``. This is a check of the coalition mechanism, shown beside the milestones
+    by ``politburo fit``; it is not part of the ABC distance.
+    """
+
+    name: str
+    start: str
+    end: str
+    together: tuple[str, ...]
+    against: tuple[str, ...]
+    source: str
+
+
+HISTORICAL_ALIGNMENTS: tuple[HistoricalAlignment, ...] = (
+    # The triumvirs emerged as the ruling group at the 12th Congress (Hallas, S25; Cliff, S22b)
+    # and held until Trotsky lost the War Commissariat (S27).
+    HistoricalAlignment("the troika against Trotsky", "1923-04", "1925-01",
+                        ("stalin", "zinoviev", "kamenev"), ("trotsky",), "S25, S22b, S42"),
+    # After the 14th Congress: Stalin with Bukharin, Rykov and Tomsky against the New, then the
+    # United, Opposition, until its expulsion (facts.md section 6, alignment sequence).
+    HistoricalAlignment("Stalin and the Right against the Left", "1926-01", "1927-11",
+                        ("stalin", "bukharin", "rykov", "tomsky"),
+                        ("zinoviev", "kamenev", "trotsky"), "S52, S82, S100"),
+)
+
+
+def alignment_match(coalition: NDArray[np.integer], model: Compiled,
+                    alignment: HistoricalAlignment) -> NDArray[np.float64] | None:
+    """Per history, the share of the alignment's months whose ruling coalition matches it.
+
+    ``coalition`` is ``Histories.coalition`` (H, T). None when the scenario lacks one of the
+    alignment's leaders or its months fall outside the run.
+    """
+    names = set(model.principals)
+    if not names.issuperset(alignment.together + alignment.against):
+        return None
+    a = max(parse_month(alignment.start) - model.start, 0)
+    b = min(parse_month(alignment.end) - model.start, coalition.shape[1] - 1)
+    if b < a:
+        return None
+    window = coalition[:, a:b + 1].astype(np.int64)
+    need = sum(1 << model.index(x) for x in alignment.together)
+    bar = sum(1 << model.index(x) for x in alignment.against)
+    ok = ((window & need) == need) & ((window & bar) == 0)
+    return ok.mean(axis=1)
+
+
+@dataclass(frozen=True)
 class Weights:
     """Relative weights of the parts of the distance, and the month tolerance."""
 

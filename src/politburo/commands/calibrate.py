@@ -94,6 +94,20 @@ def print_fit(d: dict[str, Any]) -> None:
                   *(escape(f"{r[e]['median']:.0%} [{r[e]['p10']:.0%} - {r[e]['p90']:.0%}] "
                            f"{r[e]['large_majority']:.0%}") for e in ens))
     out.print(v)
+    if d.get("alignments"):
+        a = Table(title=escape("Who ruled with whom: share of the months in which the ruling "
+                               "coalition held the allies and none of their opponents [share of "
+                               "histories matching in at least half of them]"))
+        a.add_column("alignment")
+        a.add_column("history")
+        for e in ens:
+            a.add_column(e, justify="right")
+        for r in d["alignments"]:
+            hist = (f"{', '.join(r['together'])} against {', '.join(r['against'])}, "
+                    f"{r['start']} to {r['end']} ({r['source']})")
+            a.add_row(r["name"], hist, *(escape(f"{r[e]['months']:.0%} [{r[e]['mostly']:.0%}]")
+                                         for e in ens))
+        out.print(a)
     w = Table(title="Who comes to rule: probability [95% interval]")
     w.add_column("leader")
     for e in ens:
