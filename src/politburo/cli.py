@@ -33,6 +33,8 @@ err = Console(stderr=True)
 
 ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
+PriorOpt = Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
+                                        "from the shipped posterior")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -110,8 +112,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     parquet: Annotated[Path | None, typer.Option("--out", help="write one row per history")]
     = None,
-    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, "
-                                        "not from the shipped posterior")] = False,
+    prior: PriorOpt = False,
 ) -> None:
     """Simulate histories and print each leader's odds of coming to rule.
 

@@ -32,10 +32,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import err, fail, load_or_fail, out
+from politburo.cli import ScenarioOpt, err, fail, load_or_fail, out
 
-ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
-                                          help="built-in scenario name or a YAML file")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from politburo.cli import err, fail, posterior_or_fail
+from politburo.cli import PriorOpt, err, fail, posterior_or_fail
 
 
 class Format(StrEnum):
@@ -103,9 +103,7 @@ def chronicle(
         "--lever", "-l", help="switch a lever on: NAME or NAME=VALUE (repeatable)")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", case_sensitive=False)]
     = Format.text,
-    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
-                                        "from the shipped posterior (as 'politburo run')")]
-    = False,
+    prior: PriorOpt = False,
 ) -> None:
     """Tell one simulated history as a dated account in which each event names its causes."""
     from politburo import chronicle as ch

@@ -16,10 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from politburo.cli import err, fail, load_or_fail, posterior_or_fail
+from politburo.cli import PriorOpt, ScenarioOpt, err, fail, load_or_fail, posterior_or_fail
 
-ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
-                                          help="built-in scenario name or a YAML file")]
 RunsOpt = Annotated[int, typer.Option("--runs", "-n", min=1, help="histories to simulate")]
 SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the ensemble")]
 
@@ -135,8 +133,7 @@ def report(
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
     scenario: ScenarioOpt = "soviet-1922",
-    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
-                                        "from the shipped posterior")] = False,
+    prior: PriorOpt = False,
     fit: Annotated[Path | None, typer.Option(
         "--fit", help="calibration result: posterior .parquet or JSON from calibrate/fit")]
     = None,
@@ -178,8 +175,7 @@ def plot(
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
     scenario: ScenarioOpt = "soviet-1922",
-    prior: Annotated[bool, typer.Option("--prior", help="draw parameters from the priors, not "
-                                        "from the shipped posterior")] = False,
+    prior: PriorOpt = False,
 ) -> None:
     """Draw one chart of the report as PNG or SVG, for papers and slides."""
     _need_matplotlib()

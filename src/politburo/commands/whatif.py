@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import err, fail, load_or_fail, out
+from politburo.cli import PriorOpt, ScenarioOpt, err, fail, load_or_fail, out
 from politburo.experiment import Experiment, ExperimentError
 from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
 from politburo.scenario.schema import Scenario
@@ -35,16 +35,12 @@ so the weights are of Stalin's chance. This is the question's answer in history,
 default for the command; no rule of the model names a winner, and any principal (or ``none``)
 can be the target."""
 
-ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
-                                          help="built-in scenario name or a YAML file")]
 ModeOpt = Annotated[str, typer.Option(
     "--mode", "-m", help="ex-ante: fresh histories from December 1922; counterfactual: re-run "
                          "the calibration's accepted histories")]
 SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the histories")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="worker processes")]
-PriorOpt = Annotated[bool, typer.Option("--prior", help="draw parameters from the priors even "
-                                                        "when a posterior is available")]
 PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
                                                   help="posterior file to use instead of the "
                                                        "scenario's own")]
