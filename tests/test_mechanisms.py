@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from politburo.engine import initial_state, power_parts
-from politburo.mechanisms import circular_flow, policy, standing, votes
+from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
 from politburo.scenario.compile import Compiled
 from politburo.state import RUNG, Context, State
 
@@ -212,3 +212,34 @@ def test_state_is_not_shared_between_contexts(model: Compiled) -> None:
     s1.sec[:] = 0
     assert s2.sec.sum() > 0
     assert replace(_ctx(model), seed=4).seed == 4
+
+
+def test_a_bloc_forms_among_outsiders_but_not_between_enemies(model: Compiled) -> None:
+    """Outsiders organise a platform (update_bloc); enmity keeps enemies apart, but an enemy who
+    is not joining does not keep a leader from his friends."""
+    H = 2000
+    idx = {a: model.index(a) for a in ("stalin", "trotsky", "zinoviev", "kamenev")}
+    aloof = np.zeros((H, model.P))
+    attrs = {"aloofness": aloof}
+
+    def formed(trotsky_aloof: float) -> np.ndarray:
+        aloof[:, idx["trotsky"]] = trotsky_aloof
+        ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=1.0), attrs=attrs)
+        s = _state(model, H)
+        s.coalition[:] = 1 << idx["stalin"]  # he rules alone; everyone else is outside
+        s.enmity[:, idx["zinoviev"], idx["trotsky"]] = 1.0
+        s.enmity[:, idx["trotsky"], idx["zinoviev"]] = 1.0
+        coalitions.update_bloc(s, ctx, 5)
+        return ((s.bloc[:, None] >> np.arange(model.P)[None, :]) & 1).astype(bool)
+
+    # Trotsky too aloof ever to join: Zinoviev joins as often as Kamenev, his quarrel with
+    # Trotsky notwithstanding (each moves with chance 0.5, and a bloc needs two).
+    apart = formed(1.0)
+    assert not apart[:, idx["trotsky"]].any() and not apart[:, idx["stalin"]].any()
+    z, k = apart[:, idx["zinoviev"]].mean(), apart[:, idx["kamenev"]].mean()
+    assert 0.4 < z < 0.55 and abs(z - k) < 0.05  # binomial sd about 0.011
+    # Trotsky joining too: full enmity means the two enemies never sit in one bloc.
+    both = formed(0.0)
+    assert both[:, idx["kamenev"]].mean() > 0.4
+    assert not (both[:, idx["zinoviev"]] & both[:, idx["trotsky"]]).any()
+    assert both[:, idx["zinoviev"]].mean() < 0.5 * z

@@ -268,7 +268,14 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
 
 
 def update_bloc(state: State, ctx: Context, t: int) -> None:
-    """Outsiders who are not enemies may organise a bloc (an offence under the faction ban)."""
+    """Outsiders who are not enemies may organise a bloc (an offence under the faction ban).
+
+    Each month an outsider moves to join at the rate ``opposition_formation``, lowered by his
+    aloofness; he then joins unless his worst enmity toward those he would sit with (the bloc's
+    members and the others moving to join) stops him: enmity ``e`` stops him with chance ``e``.
+    An enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not
+    keep him apart from Kamenev.
+    """
     P = ctx.model.P
     coal = bits(state.coalition, P)
     outsider = ~coal & state.in_party() & ~state.recanted
@@ -279,11 +286,14 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     rows = np.flatnonzero(rsum(outsider) >= 2)  # a bloc needs two
     if rows.size:
         out_r = outsider[rows]
-        # enmity is never negative, so masking by multiplication keeps the maximum
-        worst = rmax(state.enmity[rows] * out_r[:, None, :])
         p = (ctx.params["opposition_formation"][rows, None]
-             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]) * (1 - worst))
-        join[rows] = out_r & (u[rows] < p)
+             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]))
+        moving = out_r & (u[rows] < p)
+        group = moving | bloc[rows]
+        # enmity is never negative and nobody is his own enemy, so masking by multiplication
+        # keeps the maximum over the others in the group
+        worst = rmax(state.enmity[rows] * group[:, None, :])
+        join[rows] = moving & (ctx.u_actors(t, "bloc:enmity")[rows] >= worst)
     new = bloc | join
     new &= (rsum(new) >= 2)[:, None]
     for e in ctx.model.events:
