@@ -258,3 +258,19 @@ def test_core_modules_do_no_io() -> None:
         assert not {"open", "print"} & names, mod.__name__
         assert not {"environ", "write_text", "write_bytes", "getenv"} & attrs, mod.__name__
         assert not {"matplotlib.pyplot", "pyplot", "os", "sys"} & imports, mod.__name__
+
+
+def test_fit_section_shows_the_alignments_of_a_fit_report() -> None:
+    from politburo.commands.report import fit_section
+
+    fit = {"ensembles": ["prior", "posterior"],
+           "milestones": [{"id": "trotsky_exiled", "historical": "1928-01",
+                           "prior": {"median": "1928-06", "p10": "1926-05", "p90": None},
+                           "posterior": {"median": "1927-11", "p10": "1926-05", "p90": None}}],
+           "alignments": [{"name": "the troika against Trotsky", "start": "1923-04",
+                           "end": "1925-01", "prior": {"months": 0.19},
+                           "posterior": {"months": 0.18}}]}
+    section = fit_section(fit, "fit.json")
+    assert section["rows"][0][:2] == ["trotsky_exiled", "1928-01"]
+    assert ("who ruled with whom: the troika against Trotsky, 1923-04 to 1925-01, matched in "
+            "prior 19%, posterior 18% of the months") in section["notes"]

@@ -61,6 +61,13 @@ def fit_section(data: Any, source: str) -> dict[str, Any]:
         totals = data.get("totals") or {}
         notes += [f"{e}: {t.get('inside')} of {t.get('milestones')} milestones inside the "
                   f"10-90% range" for e, t in totals.items() if isinstance(t, dict)]
+        for a in data.get("alignments") or []:
+            if not isinstance(a, dict):
+                continue
+            shares = ", ".join(f"{e} {a[e]['months']:.0%}" for e in ens
+                               if isinstance(a.get(e), dict) and "months" in a[e])
+            notes.append(f"who ruled with whom: {a.get('name')}, {a.get('start')} to "
+                         f"{a.get('end')}, matched in {shares} of the months")
         return {"source": source, "columns": columns, "rows": rows, "notes": notes}
     scalars = [[str(k), _fmt(v)] for k, v in data.items() if not isinstance(v, (dict, list))]
     if not scalars:
