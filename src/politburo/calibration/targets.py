@@ -78,7 +78,7 @@ HISTORICAL_TALLIES: dict[str, HistoricalTally] = {
 
 @dataclass(frozen=True)
 class HistoricalAlignment:
-    """Who ruled together against whom over a span of months (facts.md sections 3 and 4).
+    """Who ruled together against whom over a span of months (facts.md sections 3, 4 and 9).
 
     A simulated month matches when the ruling coalition holds every leader of ``together`` and
     none of ``against``. This is a check of the coalition mechanism, shown beside the milestones
@@ -97,12 +97,13 @@ HISTORICAL_ALIGNMENTS: tuple[HistoricalAlignment, ...] = (
     # The triumvirs emerged as the ruling group at the 12th Congress (Hallas, S25; Cliff, S22b)
     # and held until Trotsky lost the War Commissariat (S27).
     HistoricalAlignment("the troika against Trotsky", "1923-04", "1925-01",
-                        ("stalin", "zinoviev", "kamenev"), ("trotsky",), "S25, S22b, S42"),
+                        ("stalin", "zinoviev", "kamenev"), ("trotsky",),
+                        "troika_formed; S25, S22b, S42"),
     # After the 14th Congress: Stalin with Bukharin, Rykov and Tomsky against the New, then the
-    # United, Opposition, until its expulsion (facts.md section 6, alignment sequence).
+    # United, Opposition, until its expulsion (facts.md section 9, alignment sequence).
     HistoricalAlignment("Stalin and the Right against the Left", "1926-01", "1927-11",
                         ("stalin", "bukharin", "rykov", "tomsky"),
-                        ("zinoviev", "kamenev", "trotsky"), "S52, S82, S100"),
+                        ("zinoviev", "kamenev", "trotsky"), "troika_split; S52, S82, S100"),
 )
 
 
