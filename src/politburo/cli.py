@@ -37,6 +37,11 @@ PriorOpt = Annotated[bool, typer.Option("--prior", help="draw parameters from th
                                         "from the shipped posterior")]
 
 
+def pct(p: float) -> str:
+    """A probability with enough digits that a rare outcome does not read as zero."""
+    return f"{p:.1%}" if p >= 0.01 or p == 0 else f"{p:.2%}"
+
+
 def fail(message: str, code: int = 2) -> None:
     """One clear line on stderr and an exit code; never a traceback for a user's mistake."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
@@ -158,8 +163,8 @@ def _print_run(d: dict[str, Any]) -> None:
     t.add_column("95% interval", justify="right")
     for a, p in sorted(d["winners"].items(), key=lambda kv: -kv[1]):
         lo, hi = d["winner_ci"][a]
-        t.add_row("no one (collective leadership)" if a == "none" else a, f"{p:.1%}",
-                  f"{lo:.1%} - {hi:.1%}")
+        t.add_row("no one (collective leadership)" if a == "none" else a, pct(p),
+                  f"{pct(lo)} - {pct(hi)}")
     out.print(t)
     f = Table(title="When each leader falls: median month [10%-90%], share of histories "
                     "by December 1930; history in brackets")

@@ -32,7 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import ScenarioOpt, err, fail, load_or_fail, out
+from politburo.cli import ScenarioOpt, err, fail, load_or_fail, out, pct
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
@@ -50,11 +50,6 @@ def _bar(label: str) -> tuple[Progress, Any]:
 def _month_cell(e: dict[str, Any]) -> str:
     med = e["median"] or "never"
     return escape(f"{med} [{e['p10'] or 'never'} - {e['p90'] or 'never'}] {e['share']:.0%}")
-
-
-def _pct(p: float) -> str:
-    """A probability with enough digits that a rare outcome does not read as zero."""
-    return f"{p:.1%}" if p >= 0.01 or p == 0 else f"{p:.2%}"
 
 
 def _check(e: dict[str, Any]) -> str:
@@ -112,9 +107,9 @@ def print_fit(d: dict[str, Any]) -> None:
         w.add_column(e, justify="right")
     first = d["winners"][ens[-1]]
     for a in sorted(first, key=lambda k: -first[k]["p"]):
-        w.add_row(a, *(escape(f"{_pct(d['winners'][e][a]['p'])} ["
-                              f"{_pct(d['winners'][e][a]['ci'][0])} - "
-                              f"{_pct(d['winners'][e][a]['ci'][1])}]") for e in ens))
+        w.add_row(a, *(escape(f"{pct(d['winners'][e][a]['p'])} ["
+                              f"{pct(d['winners'][e][a]['ci'][0])} - "
+                              f"{pct(d['winners'][e][a]['ci'][1])}]") for e in ens))
     out.print(w)
     for e, tot in d["totals"].items():
         line = (f"{e}: {tot['inside']} of {tot['milestones']} milestones inside 10-90%, "

@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import PriorOpt, ScenarioOpt, err, fail, load_or_fail, out
+from politburo.cli import PriorOpt, ScenarioOpt, err, fail, load_or_fail, out, pct
 from politburo.experiment import Experiment, ExperimentError
 from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
 from politburo.scenario.schema import Scenario
@@ -145,7 +145,7 @@ def _print_whatif(d: dict[str, Any]) -> None:
         diff = d["difference"][a]
         lo, hi = diff["ci"]
         t.add_row("no one (collective leadership)" if a == "none" else a,
-                  f"{d['baseline']['winners'][a]:.1%}", f"{d['intervened']['winners'][a]:.1%}",
+                  pct(d['baseline']['winners'][a]), pct(d['intervened']['winners'][a]),
                   _pct(diff["delta"]), f"{lo:+.1%} to {hi:+.1%}")
     out.print(t)
     out.print(f"The winner changes in {d['flipped']:.1%} of the histories.")
