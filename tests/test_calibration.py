@@ -204,11 +204,14 @@ def test_rejection_recovers_known_parameters(tiny: tuple[Scenario, Path], reject
 
 def test_smc_recovers_known_parameters(tiny: tuple[Scenario, Path]) -> None:
     s, _ = tiny
-    spec = CalibrationSpec(method="smc", runs=20_000, seed=5, particles=300, generations=4,
+    # Five generations: since the ladder aims power steps at the strongest outsider, the tiny
+    # world's months say less about ladder_gap, and four generations closed only 21-34% of its
+    # gap over seeds 1-6 (five generations, seeds 1, 3, 5 and 6: 35-42%).
+    spec = CalibrationSpec(method="smc", runs=30_000, seed=5, particles=300, generations=5,
                            batch_size=500, free=tuple(TRUTH))
     result = calibrate(s, spec)
     post, prior = result.posterior, compile_scenario(s).priors
-    assert not post.stopped_early and len(post.generations) == 4
+    assert not post.stopped_early and len(post.generations) == 5
     assert result.free == ("motion_rate", "ladder_gap")
     assert_recovered(post, prior)
     assert post.meta["free"] == "motion_rate,ladder_gap"

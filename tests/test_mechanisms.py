@@ -243,3 +243,75 @@ def test_a_bloc_forms_among_outsiders_but_not_between_enemies(model: Compiled) -
     assert both[:, idx["kamenev"]].mean() > 0.4
     assert not (both[:, idx["zinoviev"]] & both[:, idx["trotsky"]]).any()
     assert both[:, idx["zinoviev"]].mean() < 0.5 * z
+
+
+def _ladder_world(model: Compiled, H: int, rung: int, power: dict[str, float],
+                  far: tuple[str, ...] = (), **params: float) -> tuple[Context, State]:
+    """Stalin rules alone; the named principals are outsiders on ``rung`` with the given real
+    power; everyone else is expelled. The body is Stalin's followers, so every motion passes."""
+    attrs = {k: np.broadcast_to(v, (H, model.P)).copy() for k, v in model.attrs.items()}
+    ctx = replace(_ctx(model, H, vote_noise=0.0, **params), attrs=attrs)
+    s = _state(model, H)
+    s.coalition[:] = 1 << model.index("stalin")
+    s.rung[:] = RUNG["party"]
+    s.rung[:, model.index("stalin")] = 0
+    s.power[:] = 0.01
+    for who, p in power.items():
+        s.rung[:, model.index(who)] = rung
+        s.power[:, model.index(who)] = p
+    s.last_step[:] = -100
+    s.position[:] = s.line[:, None, :]  # everyone on the line: no open dissent
+    for who in far:
+        s.position[:, model.index(who), 0] = np.clip(s.line[:, 0] + 1.0, -1, 1)
+    return ctx, s
+
+
+def _plenum(model: Compiled, s: State, ctx: Context, t: int) -> None:
+    from politburo.engine import transfer_offices
+    from politburo.scenario.compile import MeetingC
+
+    body = np.zeros((s.H, model.P + 1))
+    body[:, model.index("stalin")] = 1.0
+    votes.motions(s, ctx, t, MeetingC(t, 1, "plenum", 0, 0, 0), body,
+                  np.full((s.H, model.P), 0.5), np.ones((s.H, model.P)), 0.0, transfer_offices)
+
+
+def test_power_steps_go_first_against_the_strongest_outsider(model: Compiled) -> None:
+    """Office and Politburo seat (Svolik): the keenness is (power / strongest outsider's power)
+    raised to threat_focus, whatever the outsider's distance from the line."""
+    H = 4000
+    ctx, s = _ladder_world(model, H, RUNG["censure"], {"zinoviev": 0.3, "bukharin": 0.15},
+                           motion_rate=1.0, threat_focus=2.0)
+    s.recant_used[:] = True  # nobody can put the vote off
+    _plenum(model, s, ctx, 5)
+    z = (s.rung[:, model.index("zinoviev")] == RUNG["office"]).mean()
+    b = (s.rung[:, model.index("bukharin")] == RUNG["office"]).mean()
+    assert z == 1.0
+    assert abs(b - (0.15 / 0.3) ** 2) < 0.03  # binomial sd about 0.007
+
+
+def test_dissent_steps_follow_opposition_not_power(model: Compiled) -> None:
+    """Removal from the CC and expulsion punish dissent: a weak outsider far from the line draws
+    the full rate, a strong one on the line a tenth of it."""
+    H = 4000
+    ctx, s = _ladder_world(model, H, RUNG["politburo"], {"zinoviev": 0.3, "bukharin": 0.1},
+                           far=("bukharin",), motion_rate=1.0, threat_focus=2.0)
+    s.recant_used[:] = True
+    _plenum(model, s, ctx, 5)
+    cc = RUNG["central_committee"]
+    assert (s.rung[:, model.index("bukharin")] == cc).mean() == 1.0
+    assert abs((s.rung[:, model.index("zinoviev")] == cc).mean() - 0.1) < 0.03
+
+
+def test_a_leader_recants_once_before_expulsion(model: Compiled) -> None:
+    H = 500
+    ctx, s = _ladder_world(model, H, RUNG["censure"], {"bukharin": 0.2}, motion_rate=1.0)
+    b = model.index("bukharin")
+    ctx.attrs["defiance"][:] = 0.0  # he recants whenever he may
+    _plenum(model, s, ctx, 5)
+    assert s.recant_used[:, b].all() and (s.rung[:, b] == RUNG["censure"]).all()
+    _plenum(model, s, ctx, 10)  # the next motion goes to the vote
+    assert (s.rung[:, b] == RUNG["office"]).all()
+    s.last_step[:] = -100
+    _plenum(model, s, ctx, 15)  # and no second recantation on the next step
+    assert (s.rung[:, b] == RUNG["politburo"]).all()

@@ -20,6 +20,8 @@ EXTRA = {
     "AXELROD1970": ("R. Axelrod, Conflict of Interest: A Theory of Divergent Goals with "
                     "Applications to Politics, Chicago: Markham, 1970",
                     "https://archive.org/details/conflictofintere0000axel"),
+    "SVOLIK2012": ("M. W. Svolik, The Politics of Authoritarian Rule, Cambridge University "
+                   "Press, 2012", "https://doi.org/10.1017/CBO9781139176040"),
     "S94": ("Historical Dictionary of the Russian Civil Wars, Stalin entry",
             "https://user.bibliboba.online/books/historical-dictionary-of-the-russian-civil-wars-1916-1926/p/781"),
     "S97": ("Leon Trotsky (document), Deutscher on antisemitic hinting",
@@ -34,7 +36,7 @@ def main(path: str) -> None:
         entries[m.group(1)] = (m.group(2).strip(), m.group(3).strip())
     entries.update(EXTRA)
     text = Path(path).read_text("utf-8").split("\nbibliography:")[0].rstrip() + "\n"
-    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008|AXELROD1970)\b", text))
+    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008|AXELROD1970|SVOLIK2012)\b", text))
     missing = sorted(cited - entries.keys())
     if missing:
         sys.exit(f"cited but not in facts.md: {missing}")

@@ -32,6 +32,7 @@ class State:
     last_step: NDArray[np.int64]  # (H, P) step index of the last move down the ladder
     falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step index of each rung, -1 never
     recanted: NDArray[np.bool_]  # (H, P) has recanted since the last fall
+    recant_used: NDArray[np.bool_]  # (H, P) has recanted before expulsion (allowed once)
     coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
     players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
     bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask

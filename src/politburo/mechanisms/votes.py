@@ -7,9 +7,17 @@ decided by the loyalties of the body's members (CC for a plenum, delegates for a
 congress): members follow their patrons; the unaligned follow the standing gap, the aloofness of
 the accused, and, if he leads an organised platform, the ban on factions (10th Congress resolution
 "On Party Unity", S67, S68; used to justify the expulsions of November 1927, S68b). A leader who
-sees the vote going against him may recant (the statement of 16 October 1926, S36): the motion
-lapses, at a price in standing. Those outside the coalition are purged as in Acemoglu, Egorov and
-Sonin (2008); whether a purge succeeds is up to the body.
+sees the vote going against him may recant, once before he is expelled (the statement of 16
+October 1926, S36): the motion lapses, at a price in standing. Those outside the coalition are
+purged as in Acemoglu, Egorov and Sonin (2008); whether a purge succeeds is up to the body.
+
+The steps are of two kinds. Loss of office and of the Politburo seat take *power* from a rival:
+the coalition takes them first from the outsider whose power threatens it most (M. Svolik, *The
+Politics of Authoritarian Rule*, 2012: a ruler's purges follow the threat his rivals pose), with
+an organised bloc's power counted together. Censure, removal from the CC and expulsion punish
+*dissent*: they follow how openly the outsider opposes, by distance from the line or an organised
+platform, whatever his power (the CC removals and expulsions of October-November 1927 followed
+the Opposition's platform and demonstrations, S41, S44).
 """
 
 from __future__ import annotations
@@ -89,15 +97,22 @@ def motions(
     coal = bits(state.coalition, P)
     gap = ctx.params["ladder_gap"]
     u_move = ctx.u_actors(t, f"motion:{meeting.kind}")
-    # AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
-    # against him depends on how openly he opposes: an organised platform, or distance from
-    # the party line (the open oppositions of 1923-27 and the Right's after 1928); a quiet
-    # outsider on the line draws a tenth of the rate, one 0.6 or more away all of it.
+    # AES: everyone outside the ruling coalition is a target. For the steps that punish
+    # dissent, how keenly the coalition moves against him depends on how openly he opposes: an
+    # organised platform, or distance from the party line (the open oppositions of 1923-27 and
+    # the Right's after 1928); a quiet outsider on the line draws a tenth of the rate, one 0.6
+    # or more away all of it.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
+    bloc = bits(state.bloc, P)
     d = state.position - state.line[:, None, :]
     opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2) / 0.6, 1.0)
-    opposes = np.maximum(opposes, bits(state.bloc, P).astype(np.float64))
-    keen = 0.1 + 0.9 * opposes
+    dissent = 0.1 + 0.9 * np.maximum(opposes, bloc.astype(np.float64))
+    # For the steps that take power, keenness is his power relative to the most powerful
+    # outsider's, raised to ``threat_focus``; a bloc's members count its power together and
+    # draw the full rate, as for dissent.
+    threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
+    rel = threat / np.maximum(threat.max(axis=1, keepdims=True), 1e-12)
+    power = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
     u_recant = ctx.u_actors(t, f"recant:{meeting.kind}")
     z_vote = ctx.z_actors(t, f"vote:{meeting.kind}")
     for i in range(P):
@@ -107,7 +122,9 @@ def motions(
             allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
         ready = (t - state.last_step[:, i]) >= gap
         ready |= state.rung[:, i] == 0
-        rate = ctx.params["motion_rate"] * (1 - restraint) * keen[:, i]
+        takes_power = (step == RUNG["office"]) | (step == RUNG["politburo"])
+        keen = np.where(takes_power, power[:, i], dissent[:, i])
+        rate = ctx.params["motion_rate"] * (1 - restraint) * keen
         move = (chosen[:, i] & allowed & ready
                 & (state.coalition != 0) & (u_move[:, i] < rate))
         if not move.any():
@@ -116,13 +133,13 @@ def motions(
         rows = np.flatnonzero(move)
         expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows)
         would_lose = expect > 0.5
-        # Recanting buys time once per step, until the next meeting: a second motion on the
-        # same step goes to the vote.
+        # Recanting buys time once before expulsion: the next motion goes to the vote.
         recant = move & would_lose & (u_recant[:, i] > ctx.attr("defiance")[:, i]) & (
-            state.rung[:, i] >= RUNG["censure"]) & ~state.recanted[:, i]
+            state.rung[:, i] >= RUNG["censure"]) & ~state.recant_used[:, i]
         if recant.any():
             state.standing[recant, i] *= 1 - ctx.params["recant_cost"][recant]
             state.recanted[recant, i] = True
+            state.recant_used[recant, i] = True
             state.bloc[recant] &= ~np.int64(1 << i)
             record(state, ctx, recant, {
                 "kind": "recant", "step": t, "actors": [ctx.model.principals[i]],
@@ -224,6 +241,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     state.rung[rows, cols] = RUNG["central_committee"]
     state.last_step[rows, cols] = t
     state.recanted[rows, cols] = False
+    state.recant_used[rows, cols] = False
     for i in range(P):
         record(state, ctx, readmit[:, i], {
             "kind": "readmitted", "step": t, "actors": [ctx.model.principals[i]],
