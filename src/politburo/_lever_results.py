@@ -60,8 +60,8 @@ def _shift_table(model: Compiled, base: Histories, new: Histories) -> dict[str, 
 
 
 @dataclass(frozen=True, eq=False)
-class WhatIfResult:
-    """Paired baseline and intervened worlds: odds, differences, flips and milestone shifts."""
+class _LeverRun:
+    """What every lever result records: the levers, how the worlds were drawn, the scenario."""
 
     levers: Settings
     mode: str
@@ -69,6 +69,12 @@ class WhatIfResult:
     parameters: str
     parameters_note: str
     scenario: Scenario
+
+
+@dataclass(frozen=True, eq=False)
+class WhatIfResult(_LeverRun):
+    """Paired baseline and intervened worlds: odds, differences, flips and milestone shifts."""
+
     model: Compiled
     baseline: Histories
     intervened: Histories
@@ -144,16 +150,10 @@ class WhatIfResult:
 
 
 @dataclass(frozen=True, eq=False)
-class ExplainResult:
+class ExplainResult(_LeverRun):
     """Shapley weights of levers on one actor's chance to come to rule."""
 
     target: str
-    levers: Settings
-    mode: str
-    seed: int
-    parameters: str
-    parameters_note: str
-    scenario: Scenario
     method: str  # "exact" or "sampled"
     shapley: ShapleyResult
     baseline: float  # target's probability with no lever set
