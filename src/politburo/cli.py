@@ -42,6 +42,20 @@ def pct(p: float) -> str:
     return f"{p:.1%}" if p >= 0.01 or p == 0 else f"{p:.2%}"
 
 
+def leader_label(actor: str) -> str:
+    """A winner's name for a table: 'none' reads as collective leadership."""
+    return "no one (collective leadership)" if actor == "none" else actor
+
+
+def falls_table(title: str) -> Table:
+    """A table with a leader column and one column each for the Politburo and party steps."""
+    f = Table(title=title)
+    f.add_column("leader")
+    f.add_column("removed from the Politburo")
+    f.add_column("expelled from the party")
+    return f
+
+
 def fail(message: str, code: int = 2) -> None:
     """One clear line on stderr and an exit code; never a traceback for a user's mistake."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
@@ -163,15 +177,11 @@ def _print_run(d: dict[str, Any]) -> None:
     t.add_column("95% interval", justify="right")
     for a, p in sorted(d["winners"].items(), key=lambda kv: -kv[1]):
         lo, hi = d["winner_ci"][a]
-        t.add_row("no one (collective leadership)" if a == "none" else a, pct(p),
+        t.add_row(leader_label(a), pct(p),
                   f"{pct(lo)} - {pct(hi)}")
     out.print(t)
-    f = Table(title="When each leader falls: median month [10%-90%], share of histories "
-                    "by December 1930; history in brackets")
-    f.add_column("leader")
-    for step in ("politburo", "party"):
-        f.add_column({"politburo": "removed from the Politburo",
-                      "party": "expelled from the party"}[step])
+    f = falls_table("When each leader falls: median month [10%-90%], share of histories by "
+                    "December 1930; history in brackets")
     for a, steps in d["falls"].items():
         cells = []
         for step in ("politburo", "party"):

@@ -166,13 +166,11 @@ def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior
         arow: dict[str, Any] = {"name": a.name, "start": a.start, "end": a.end,
                                 "together": list(a.together), "against": list(a.against),
                                 "source": a.source}
-        for e, h in hs.items():
-            match = alignment_match(h.coalition, model, a)
-            if match is None:
-                break
-            arow[e] = alignment_stats(match)
-        else:
-            alignments.append(arow)
+        matches = {e: alignment_match(h.coalition, model, a) for e, h in hs.items()}
+        if any(m is None for m in matches.values()):
+            continue  # the scenario lacks a leader of this alignment, or its months
+        arow.update({e: alignment_stats(m) for e, m in matches.items() if m is not None})
+        alignments.append(arow)
     winners = {}
     for e, h in hs.items():
         s = summarise(model, h)

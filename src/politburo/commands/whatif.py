@@ -24,7 +24,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import PriorOpt, ScenarioOpt, err, fail, load_or_fail, out, pct
+from politburo.cli import (
+    PriorOpt,
+    ScenarioOpt,
+    err,
+    fail,
+    falls_table,
+    leader_label,
+    load_or_fail,
+    out,
+    pct,
+)
 from politburo.experiment import Experiment, ExperimentError
 from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
 from politburo.scenario.schema import Scenario
@@ -129,7 +139,8 @@ def _print_levers(s: Scenario) -> None:
     out.print(t)
 
 
-def _pct(x: float) -> str:
+def _delta(x: float) -> str:
+    """A signed difference in probability."""
     return f"{x:+.1%}" if x else "0.0%"
 
 
@@ -144,17 +155,13 @@ def _print_whatif(d: dict[str, Any]) -> None:
     for a in order:
         diff = d["difference"][a]
         lo, hi = diff["ci"]
-        t.add_row("no one (collective leadership)" if a == "none" else a,
+        t.add_row(leader_label(a),
                   pct(d['baseline']['winners'][a]), pct(d['intervened']['winners'][a]),
-                  _pct(diff["delta"]), f"{lo:+.1%} to {hi:+.1%}")
+                  _delta(diff["delta"]), f"{lo:+.1%} to {hi:+.1%}")
     out.print(t)
     out.print(f"The winner changes in {d['flipped']:.1%} of the histories.")
-    f = Table(title="Milestone months: median (mean) shift where both worlds reach the step; "
+    f = falls_table("Milestone months: median (mean) shift where both worlds reach the step; "
                     "baseline median -> intervened median; share of histories reaching it")
-    f.add_column("leader")
-    for step in ("politburo", "party"):
-        f.add_column({"politburo": "removed from the Politburo",
-                      "party": "expelled from the party"}[step])
     for a, steps in d["shifts"].items():
         cells = []
         for step in ("politburo", "party"):
@@ -179,12 +186,12 @@ def _print_explain(d: dict[str, Any], top: int) -> None:
         t.add_column(col, justify="left" if col == "lever" else "right")
     for name, v in sorted(d["shapley"].items(), key=lambda kv: -abs(kv[1]["value"])):
         alone = d["alone"][name] if d["alone"] else None
-        t.add_row(name, _pct(v["value"]), f"{v['ci'][0]:+.1%} to {v['ci'][1]:+.1%}",
-                  "" if alone is None else _pct(alone))
+        t.add_row(name, _delta(v["value"]), f"{v['ci'][0]:+.1%} to {v['ci'][1]:+.1%}",
+                  "" if alone is None else _delta(alone))
     out.print(t)
     lo, hi = d["total_effect_ci"]
     out.print(f"P({d['target']} rules): {d['baseline']:.1%} with no lever, {d['all_levers']:.1%}"
-              f" with all; total effect {_pct(d['total_effect'])} ({lo:+.1%} to {hi:+.1%}), "
+              f" with all; total effect {_delta(d['total_effect'])} ({lo:+.1%} to {hi:+.1%}), "
               f"the sum of the weights.")
     if d["interactions"]:
         i = Table(title="Strongest pairwise interactions (Shapley interaction index; positive: "
@@ -192,14 +199,14 @@ def _print_explain(d: dict[str, Any], top: int) -> None:
         for col in ("levers", "interaction", "95% interval"):
             i.add_column(col, justify="left" if col == "levers" else "right")
         for row in d["interactions"][:top]:
-            i.add_row(" x ".join(row["levers"]), _pct(row["value"]),
+            i.add_row(" x ".join(row["levers"]), _delta(row["value"]),
                       f"{row['ci'][0]:+.1%} to {row['ci'][1]:+.1%}")
         out.print(i)
     e = Table(title="The essay's factors, weighed (claims numbered as in essay-claims.md)")
     for col in ("claim", "the essay says", "lever", "weight"):
         e.add_column(col, justify="right" if col in ("claim", "weight") else "left")
     for row in d["essay_factors"]:
-        e.add_row(str(row["claim"]), row["paraphrase"], row["lever"], _pct(row["weight"]))
+        e.add_row(str(row["claim"]), row["paraphrase"], row["lever"], _delta(row["weight"]))
     out.print(e)
     out.print(f"{d['seconds']:.0f} s; parameters from the {d['parameters']}; scenario hash "
               f"{d['scenario_hash']}, politburo {d['version']}")
