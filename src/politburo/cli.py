@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -47,12 +48,16 @@ def leader_label(actor: str) -> str:
     return "no one (collective leadership)" if actor == "none" else actor
 
 
-def falls_table(title: str) -> Table:
-    """A table with a leader column and one column each for the Politburo and party steps."""
+def falls_table(title: str, rows: dict[str, dict[str, Any]],
+                cell: Callable[[str, dict[str, Any], str], str]) -> Table:
+    """A row per leader, a column each for removal from the Politburo and expulsion from the
+    party; ``cell(leader, entry, step)`` formats one entry of ``rows[leader][step]``."""
     f = Table(title=title)
     f.add_column("leader")
     f.add_column("removed from the Politburo")
     f.add_column("expelled from the party")
+    for a, steps in rows.items():
+        f.add_row(a, *(cell(a, steps[step], step) for step in ("politburo", "party")))
     return f
 
 
@@ -180,20 +185,15 @@ def _print_run(d: dict[str, Any]) -> None:
         t.add_row(leader_label(a), pct(p),
                   f"{pct(lo)} - {pct(hi)}")
     out.print(t)
-    f = falls_table("When each leader falls: median month [10%-90%], share of histories by "
-                    "December 1930; history in brackets")
-    for a, steps in d["falls"].items():
-        cells = []
-        for step in ("politburo", "party"):
-            e = steps[step]
-            hist = d["historical"].get(a, {}).get(step)
-            h = f" (history: {hist})" if hist else ""
-            if e["median"] is None:
-                cells.append(f"never{h}")
-            else:
-                cells.append(f"{e['median']} [{e['p10']} - {e['p90']}], {e['share']:.0%}{h}")
-        f.add_row(a, *cells)
-    out.print(f)
+    def cell(a: str, e: dict[str, Any], step: str) -> str:
+        hist = d["historical"].get(a, {}).get(step)
+        h = f" (history: {hist})" if hist else ""
+        if e["median"] is None:
+            return f"never{h}"
+        return f"{e['median']} [{e['p10']} - {e['p90']}], {e['share']:.0%}{h}"
+
+    out.print(falls_table("When each leader falls: median month [10%-90%], share of histories "
+                          "by December 1930; history in brackets", d["falls"], cell))
     out.print(f"{d['histories_per_second']:,.0f} histories per second; scenario hash "
               f"{d['scenario_hash']}, politburo {d['version']}")
 

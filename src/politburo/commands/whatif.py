@@ -160,19 +160,16 @@ def _print_whatif(d: dict[str, Any]) -> None:
                   _delta(diff["delta"]), f"{lo:+.1%} to {hi:+.1%}")
     out.print(t)
     out.print(f"The winner changes in {d['flipped']:.1%} of the histories.")
-    f = falls_table("Milestone months: median (mean) shift where both worlds reach the step; "
-                    "baseline median -> intervened median; share of histories reaching it")
-    for a, steps in d["shifts"].items():
-        cells = []
-        for step in ("politburo", "party"):
-            e = steps[step]
-            shift = ("n/a" if e["median_shift"] is None else
-                     f"{e['median_shift']:+.0f} (mean {e['mean_shift']:+.1f}) months")
-            cells.append(f"{shift}; {e['baseline_median'] or 'never'} -> "
-                         f"{e['intervened_median'] or 'never'}; "
-                         f"{e['baseline_share']:.0%} -> {e['intervened_share']:.0%}")
-        f.add_row(a, *cells)
-    out.print(f)
+    def cell(a: str, e: dict[str, Any], step: str) -> str:
+        shift = ("n/a" if e["median_shift"] is None else
+                 f"{e['median_shift']:+.0f} (mean {e['mean_shift']:+.1f}) months")
+        return (f"{shift}; {e['baseline_median'] or 'never'} -> "
+                f"{e['intervened_median'] or 'never'}; "
+                f"{e['baseline_share']:.0%} -> {e['intervened_share']:.0%}")
+
+    out.print(falls_table("Milestone months: median (mean) shift where both worlds reach the "
+                          "step; baseline median -> intervened median; share of histories "
+                          "reaching it", d["shifts"], cell))
     if d.get("parameters_note"):
         out.print(f"parameters: {d['parameters']} ({d['parameters_note']})", highlight=False)
     out.print(f"scenario hash {d['scenario_hash']}, politburo {d['version']}")
