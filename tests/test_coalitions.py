@@ -54,8 +54,12 @@ def test_kernel_matches_definition(powers: list[float], alpha: float) -> None:
     assert sum(powers[i] for i in got) > alpha * total
 
 
+# Whole-number powers: their sums are exact in floating point, so a coalition holding exactly
+# half the power is a tie in every order of summation. With arbitrary floats such a tie can fall
+# either side of the threshold depending on the order the kernel adds the powers in (hypothesis
+# found 0.25 + 0.32 + 0.12 against the same three in another order).
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(0.01, 1.0), min_size=2, max_size=6), st.randoms())
+@given(st.lists(st.integers(1, 1000).map(float), min_size=2, max_size=6), st.randoms())
 def test_relabelling_players_relabels_the_coalition(powers: list[float], rnd) -> None:  # type: ignore[no-untyped-def]
     perm = list(range(len(powers)))
     rnd.shuffle(perm)

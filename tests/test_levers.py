@@ -24,7 +24,8 @@ from politburo.scenario.schema import Scenario
 BRIEF_LEVERS = (
     "lenin_lives", "trotsky_attends_funeral", "testament_published", "no_secretariat_patronage",
     "no_lenin_enrolment", "no_faction_ban", "no_lessons_of_october", "trotsky_conciliatory",
-    "no_prejudice", "early_left_alliance", "stalin_not_underestimated", "trotsky_healthy",
+    "no_prejudice", "early_left_alliance", "no_new_opposition", "stalin_not_underestimated",
+    "trotsky_healthy",
 )
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "history" / "essay-claims.md"
 

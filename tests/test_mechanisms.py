@@ -315,3 +315,53 @@ def test_a_leader_recants_once_before_expulsion(model: Compiled) -> None:
     s.last_step[:] = -100
     _plenum(model, s, ctx, 15)  # and no second recantation on the next step
     assert (s.rung[:, b] == RUNG["politburo"]).all()
+
+
+def test_a_platform_walks_its_leaders_to_its_position(model: Compiled) -> None:
+    """The New Opposition's turn (S29, S80): an even walk over the event's months."""
+    ctx, s = _ctx(model), _state(model)
+    e = next(e for e in model.events if e.id == "new_opposition")
+    who = [e.actor, *e.targets]
+    others = [i for i in range(model.P) if i not in who]
+    start = s.position.copy()
+    target = np.array([e.economy, e.revolution])
+    policy.shocks(s, ctx, e.start)
+    months = e.until - e.start + 1
+    assert np.allclose(s.position[:, who], start[:, who] + (target - start[:, who]) / months)
+    for t in range(e.start + 1, e.until + 1):
+        policy.shocks(s, ctx, t)
+    assert np.allclose(s.position[:, who], target)
+    assert np.array_equal(s.position[:, others], start[:, others])
+    policy.shocks(s, ctx, e.until + 1)  # the walk is over
+    assert np.allclose(s.position[:, who], target)
+
+
+def test_a_leader_who_needs_no_partners_keeps_the_like_minded(model: Compiled) -> None:
+    """A CC majority lets Stalin win alone; he governs with those within the span of his line,
+    never with the far or with an organised opposition, and his rule counts as his own."""
+    from politburo.engine import _consolidate
+
+    H = 4
+    ctx = replace(_ctx(model, H, coalition_span=0.5, aloofness_cost=0.0))
+    s = _state(model, H)
+    i = {a: model.index(a) for a in model.principals}
+    s.cc[:] = 0.0
+    s.cc[:, i["stalin"]] = 0.9
+    s.cc[:, model.P] = 0.1
+    s.position[:] = 0.0
+    s.position[:, i["zinoviev"]] = [0.6, 0.6]  # about 0.85 away: beyond the span
+    s.position[:, i["trotsky"]] = [0.8, 0.8]
+    s.position[:, i["bukharin"]] = [-0.3, 0.0]  # near enough
+    s.bloc[:] = (1 << i["kamenev"]) | (1 << i["trotsky"])  # Kamenev is near but organised
+    eff = standing.effective(s, ctx)
+    parts = power_parts(s, ctx, eff, np.ones((H, model.P)))
+    coalitions.form(s, ctx, 40, parts)
+    inside = {a for a in model.principals if (int(s.coalition[0]) >> i[a]) & 1}
+    assert (s.sole == i["stalin"]).all()
+    assert (s.coalition == s.coalition[0]).all()
+    assert inside == {"stalin", "bukharin", "rykov", "tomsky"}
+    # Consolidation follows who needs no partners, not the size of his coalition.
+    s.power[:] = 0.0
+    s.power[:, i["stalin"]] = 1.0
+    _consolidate(s, ctx, 40)
+    assert (s.cons_who == i["stalin"]).all() and (s.cons_since == 40).all()

@@ -80,6 +80,15 @@ def test_unknown_reference_is_refused(tmp_path: Path) -> None:
     assert "beria" in msg and "not a principal" in msg
 
 
+def test_platform_without_a_position_is_refused(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        e = next(e for e in d["events"] if e["id"] == "new_opposition")
+        del e["revolution"]
+    p = _broken(tmp_path, edit)
+    msg = str(pytest.raises(ScenarioError, load_scenario, p).value)
+    assert str(p) in msg and "new_opposition" in msg and "revolution between -1 and 1" in msg
+
+
 def test_bad_month_and_unknown_key(tmp_path: Path) -> None:
     def edit(d):  # type: ignore[no-untyped-def]
         d["start"] = "1922-13"

@@ -64,7 +64,8 @@ def world(s: Scenario, settings: Any, d: Draws) -> Histories:
 @pytest.mark.parametrize("lever_id", [
     "lenin_lives", "trotsky_attends_funeral", "testament_published", "no_secretariat_patronage",
     "no_lenin_enrolment", "no_faction_ban", "no_lessons_of_october", "trotsky_conciliatory",
-    "no_prejudice", "early_left_alliance", "stalin_not_underestimated", "trotsky_healthy",
+    "no_prejudice", "early_left_alliance", "no_new_opposition", "stalin_not_underestimated",
+    "trotsky_healthy",
 ])
 def test_every_builtin_lever_changes_some_histories(base: Scenario, draws: Draws,
                                                     baseline: Histories, lever_id: str) -> None:

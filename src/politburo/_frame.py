@@ -227,7 +227,7 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
                     if e["kind"] == "consolidation" and e["actors"] == [model.principals[w]]),
                    "")
         name = words.name(model.principals[w])
-        parts.append(f"From {month_name(model.start + cons)} {name} ruled the party alone"
+        parts.append(f"From {month_name(model.start + cons)} {name} ruled the party"
                      + (f": {why}." if why else ".") + f" He still held power in {end}.")
     else:
         parts.append(f"By {end} no one had gathered power into his own hands: collective "

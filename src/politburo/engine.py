@@ -106,7 +106,8 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         last_step=np.full((H, P), -1000, dtype=np.int64),
         falls=np.full((H, P, len(LADDER)), -1, dtype=np.int64),
         recanted=np.zeros((H, P), dtype=bool), recant_used=np.zeros((H, P), dtype=bool),
-        coalition=np.zeros(H, dtype=np.int64), players=np.zeros(H, dtype=np.int64),
+        coalition=np.zeros(H, dtype=np.int64), sole=np.full(H, -1, dtype=np.int64),
+        players=np.zeros(H, dtype=np.int64),
         bloc=np.zeros(H, dtype=np.int64),
         enmity=np.zeros((H, P, P)),
         pb_clients=np.zeros((H, P), dtype=np.int64),
@@ -398,10 +399,10 @@ def simulate(
 
 
 def _consolidate(state: State, ctx: Context, t: int) -> None:
-    """A leader rules when he alone is the ruling coalition and holds enough of all power."""
-    coal = state.coalition
-    single = (coal > 0) & ((coal & (coal - 1)) == 0)
-    who = np.where(single, np.log2(np.maximum(coal, 1)).astype(np.int64), -1)
+    """A leader rules when he needs no partners to win (``State.sole``, whatever like-minded
+    partners he keeps) and holds enough of all power."""
+    single = state.sole >= 0
+    who = state.sole
     share = np.where(single, state.power[np.arange(state.H), np.maximum(who, 0)], 0.0)
     rules = single & (share >= ctx.const["consolidation_share"])
     # Once a leader has consolidated he keeps his rule while he stays in the Politburo and in
@@ -421,7 +422,7 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
             state.log[h].append({
                 "kind": "consolidation", "step": t, "actors": [ctx.model.principals[who[h]]],
                 "body": "Politburo",
-                "because": f"he alone formed the ruling coalition and held "
+                "because": f"he needed no partners to win and held "
                            f"{share[h]:.0%} of all power",
             })
     state.cons_who = who

@@ -34,6 +34,7 @@ class State:
     recanted: NDArray[np.bool_]  # (H, P) has recanted since the last fall
     recant_used: NDArray[np.bool_]  # (H, P) has recanted before expulsion (allowed once)
     coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
+    sole: NDArray[np.int64]  # (H,) the member who could rule without partners, -1 none
     players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
     bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask
     enmity: NDArray[np.float64]  # (H, P, P)

@@ -192,6 +192,17 @@ def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.floa
             + parts["apparatus"] * (1 - blind * (1 - profile)))
 
 
+def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """(len(rows), P, P) policy distances between principals, stretched by aloofness: aloof
+    leaders are harder partners, so their distances count for more."""
+    pos = state.position[rows]
+    gap = np.sqrt(((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(axis=3))
+    aloof = ctx.attr("aloofness")[rows]
+    gap *= 1 + ctx.params["aloofness_cost"][rows, None, None] * (
+        aloof[:, :, None] + aloof[:, None, :]) / 2
+    return gap
+
+
 def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
          replay: bool = False) -> None:
     """Play the AES game among Politburo members; an opposition bloc plays as one.
@@ -227,17 +238,12 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     coal = state.coalition.copy()
     redo = np.flatnonzero(~stands)
     if redo.size:
-        pos = state.position[redo]
-        gap = np.sqrt(((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(axis=3))
-        aloof = ctx.attr("aloofness")[redo]
-        # Aloof leaders are harder partners: their distances count for more.
-        gap *= 1 + ctx.params["aloofness_cost"][redo, None, None] * (
-            aloof[:, :, None] + aloof[:, None, :]) / 2
-        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo], gap,
+        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo],
+                                      policy_gap(state, ctx, redo),
                                       ctx.params["coalition_span"][redo])
     state.players = players
     # Rivals may misjudge a leader, but he knows his own strength: one whose real power exceeds
-    # alpha times that of all the players needs no partners and rules alone.
+    # alpha times that of all the players needs no partners to win.
     real = (parts["apparatus"] + parts["visible"]) * state.in_politburo()
     top = rargmax(real)
     alone = real[np.arange(state.H), top] > alpha * rsum(real)
@@ -248,7 +254,18 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     majority = cc[np.arange(state.H), boss] > 0.5
     top = np.where(majority & ~alone, boss, top)
     alone |= majority
+    state.sole = np.where(alone, top, -1)
     coal = np.where(alone, np.int64(1) << top, coal)
+    rows = np.flatnonzero(alone)
+    if rows.size:
+        # He needs no partners, but he governs with the members who share his line, as Stalin
+        # governed with Bukharin, Rykov and Tomsky against the Left in 1926-27 (S52, S82, S100):
+        # Axelrod's coalitions of the like-minded, here those within the span of him. An
+        # organised opposition is never among them.
+        gap = policy_gap(state, ctx, rows)[np.arange(rows.size), top[rows]]
+        near = gap <= ctx.params["coalition_span"][rows, None]
+        free = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
+        coal[rows] |= to_mask(near & free)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
         coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
@@ -256,13 +273,18 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     if state.log is not None:
         for h in np.flatnonzero(changed):
             members = [ctx.model.principals[i] for i in range(P) if (coal[h] >> i) & 1]
+            if state.sole[h] >= 0:
+                because = (f"{ctx.model.principals[state.sole[h]]} needed no partners to win "
+                           f"and kept those who share his line")
+            else:
+                because = "perceived powers " + ", ".join(
+                    f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
+                    if (players[h] >> i) & 1) + (
+                    f"; the smallest self-enforcing coalition with more than "
+                    f"{ctx.params['winning_threshold'][h]:.2f} of it rules")
             state.log[h].append({
                 "kind": "coalition", "step": t, "actors": members, "body": "Politburo",
-                "because": "perceived powers " + ", ".join(
-                    f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
-                    if (players[h] >> i) & 1) +
-                    f"; the smallest self-enforcing coalition with more than "
-                    f"{ctx.params['winning_threshold'][h]:.2f} of it rules",
+                "because": because,
             })
     state.coalition = coal
 

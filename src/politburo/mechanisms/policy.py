@@ -5,10 +5,12 @@ revolution (socialism in one country, -1, to permanent revolution, +1). The line
 NEP of 1921 (S52) and has inertia: each month it moves the share ``line_adjustment`` of the way
 toward the power-weighted position of the ruling coalition, and exogenous shocks displace it in
 the month they strike (the 1925 adoption of socialism in one country, S110; the aim of
-industrialisation, S30; the 1927 war scare, S100; the 1927-28 grain crisis, S53b). Leaders move
-toward the line in proportion to their opportunism (Stalin's reversal of December 1924, S109,
-and his turn of 1928, S53, set the prior of ``policy_drift``) while they sit in the ruling
-coalition; outside it they move toward their bloc's common platform (the United Opposition's,
+industrialisation, S30; the 1927 war scare, S100; the 1927-28 grain crisis, S53b). A dated
+platform walks the leaders who adopt it to the position it states over its months: facts.md
+records one such turn, Zinoviev's and Kamenev's to the left through 1925 (S29, S30b, S80).
+Leaders move toward the line in proportion to their opportunism (Stalin's reversal of December
+1924, S109, and his turn of 1928, S53, set the prior of ``policy_drift``) while they sit in the
+ruling coalition; outside it they move toward their bloc's common platform (the United Opposition's,
 S33) or hold their ground. Distance from the line costs standing each month. This is the spatial
 reading of the struggle in Cohen's and Carr's accounts (S85, S84): what befalls the Right after
 1928 follows from where its leaders stand when the line moves, not from a script.
@@ -23,11 +25,19 @@ from politburo.state import Context, State, bits
 
 
 def shocks(state: State, ctx: Context, t: int) -> None:
-    """Exogenous shocks displace the line in the month they strike."""
+    """Exogenous shocks displace the line in the month they strike; a platform walks the leaders
+    who adopt it, month by month, to the position it states (the New Opposition's turn through
+    1925, S29, S80)."""
     for e in ctx.model.events:
         if e.kind == "policy_shock" and e.start == t:
             state.line[:, 0] += e.economy
             state.line[:, 1] += e.revolution
+        elif e.kind == "platform" and e.start <= t <= e.until:
+            # An even walk over the event's months, arriving at the platform in its last month.
+            who = [p for p in (e.actor, *e.targets) if p >= 0]
+            step = 1.0 / (e.until - t + 1)
+            target = np.array([e.economy, e.revolution])
+            state.position[:, who] += step * (target - state.position[:, who])
     np.clip(state.line, -1.0, 1.0, out=state.line)
 
 

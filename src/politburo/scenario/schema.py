@@ -171,6 +171,7 @@ EVENT_KINDS = (
     "polemic",
     "enrolment",
     "policy_shock",
+    "platform",
     "alliance",
 )
 
@@ -191,6 +192,20 @@ class Event(Cited):
     handling: Literal["suppressed", "delegations", "published"] | None = None
     present: tuple[Ident, ...] = Field((), description="principals sure to attend (a funeral)")
     description: str = ""
+
+    @model_validator(mode="after")
+    def _platform(self) -> Self:
+        """A platform moves its actor (and targets) to a stated position: both axes are needed."""
+        if self.kind != "platform":
+            return self
+        if self.actor is None:
+            raise ValueError(f"event {self.id}: a platform needs an actor (targets may add more)")
+        for axis in ("economy", "revolution"):
+            value = getattr(self, axis)
+            if value is None or not -1.0 <= value <= 1.0:
+                raise ValueError(f"event {self.id}: a platform needs {axis} between -1 and 1, "
+                                 f"the position its leaders adopt")
+        return self
 
 
 class Milestone(Frozen):
