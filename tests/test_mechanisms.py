@@ -365,3 +365,25 @@ def test_a_leader_who_needs_no_partners_keeps_the_like_minded(model: Compiled) -
     s.power[:, i["stalin"]] = 1.0
     _consolidate(s, ctx, 40)
     assert (s.cons_who == i["stalin"]).all() and (s.cons_since == 40).all()
+
+
+def test_the_like_minded_join_the_winning_core(model: Compiled) -> None:
+    """The troika at the core: those within the span of each of its members join (the septet
+    of 1924, S63b); one far from any core member, or organised against it, does not."""
+    H = 3
+    ctx = _ctx(model, H, coalition_span=0.5, aloofness_cost=0.0)
+    s = _state(model, H)
+    i = {a: model.index(a) for a in model.principals}
+    s.position[:] = 0.0
+    s.position[:, i["zinoviev"]] = [0.3, 0.0]
+    s.position[:, i["trotsky"]] = [0.9, 0.9]  # far from all
+    s.position[:, i["rykov"]] = [-0.4, 0.0]  # 0.4 from Stalin, 0.7 from Zinoviev
+    s.bloc[:] = 0
+    s.bloc[2] = (1 << i["tomsky"]) | (1 << i["trotsky"])  # in the third history Tomsky organises
+    core = np.full(H, (1 << i["stalin"]) | (1 << i["zinoviev"]) | (1 << i["kamenev"]))
+    core[1] = 0  # no coalition: nobody to join
+    out = coalitions.with_like_minded(s, ctx, core)
+    members = [{a for a in model.principals if (int(m) >> i[a]) & 1} for m in out]
+    assert members[0] == {"stalin", "zinoviev", "kamenev", "bukharin", "tomsky"}
+    assert members[1] == set()
+    assert members[2] == {"stalin", "zinoviev", "kamenev", "bukharin"}

@@ -226,10 +226,14 @@ def to_markdown(ch: Chronicle) -> str:
 
 
 def to_json(ch: Chronicle) -> dict[str, Any]:
-    """The account as a JSON-ready object; ``events`` is the list of dated, caused events."""
+    """The account as a JSON-ready object; ``events`` is the list of dated, caused events.
+
+    ``winner`` is a principal's id or "none", as in ``politburo run``'s results and in
+    ``--where`` filters."""
     return {
         "scenario": ch.scenario, "seed": ch.seed, "history": ch.history,
-        "levers": list(ch.levers), "winner": ch.winner, "consolidation": ch.consolidation,
+        "levers": list(ch.levers), "winner": ch.winner or "none",
+        "consolidation": ch.consolidation,
         "opening": list(ch.opening), "outcome": ch.outcome,
         "events": [e.to_dict() for e in ch.events],
     }

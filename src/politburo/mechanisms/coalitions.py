@@ -203,6 +203,31 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
     return gap
 
 
+def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The coalition ``core`` (a bitmask per history) with every Politburo member who shares
+    its line: within ``coalition_span`` (the stretched distance of ``policy_gap``) of each of its
+    members, and not in an organised opposition.
+
+    The winning core decides who rules; the like-minded join it because nothing divides them
+    from it (Axelrod's coalitions of those who can agree on a line). So the troika governed as
+    the Politburo less Trotsky, the secret "septet" of 1924 (S63b), and Stalin, who needed no
+    partners after 1925, governed with Bukharin, Rykov and Tomsky against the Left (S52, S82,
+    S100) until the line moved away from them.
+    """
+    P = ctx.model.P
+    out = core.copy()
+    rows = np.flatnonzero(core != 0)
+    if rows.size == 0:
+        return out
+    gap = policy_gap(state, ctx, rows)
+    inside = bits(core[rows], P)
+    worst = np.max(np.where(inside[:, :, None], gap, 0.0), axis=1)
+    near = worst <= ctx.params["coalition_span"][rows, None]
+    free = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
+    out[rows] |= to_mask(near & free)
+    return out
+
+
 def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
          replay: bool = False) -> None:
     """Play the AES game among Politburo members; an opposition bloc plays as one.
@@ -255,17 +280,7 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     top = np.where(majority & ~alone, boss, top)
     alone |= majority
     state.sole = np.where(alone, top, -1)
-    coal = np.where(alone, np.int64(1) << top, coal)
-    rows = np.flatnonzero(alone)
-    if rows.size:
-        # He needs no partners, but he governs with the members who share his line, as Stalin
-        # governed with Bukharin, Rykov and Tomsky against the Left in 1926-27 (S52, S82, S100):
-        # Axelrod's coalitions of the like-minded, here those within the span of him. An
-        # organised opposition is never among them.
-        gap = policy_gap(state, ctx, rows)[np.arange(rows.size), top[rows]]
-        near = gap <= ctx.params["coalition_span"][rows, None]
-        free = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
-        coal[rows] |= to_mask(near & free)
+    coal = with_like_minded(state, ctx, np.where(alone, np.int64(1) << top, coal))
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
         coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
@@ -281,7 +296,8 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
                     f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
                     if (players[h] >> i) & 1) + (
                     f"; the smallest self-enforcing coalition with more than "
-                    f"{ctx.params['winning_threshold'][h]:.2f} of it rules")
+                    f"{ctx.params['winning_threshold'][h]:.2f} of it rules, joined by those "
+                    f"who share its line")
             state.log[h].append({
                 "kind": "coalition", "step": t, "actors": members, "body": "Politburo",
                 "because": because,
