@@ -214,35 +214,43 @@ def test_state_is_not_shared_between_contexts(model: Compiled) -> None:
     assert replace(_ctx(model), seed=4).seed == 4
 
 
-def test_a_bloc_forms_among_outsiders_but_not_between_enemies(model: Compiled) -> None:
-    """Outsiders organise a platform (update_bloc); enmity keeps enemies apart, but an enemy who
-    is not joining does not keep a leader from his friends."""
+def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None:
+    """Outsiders organise a platform (update_bloc): a mover brings in the outsiders within the
+    span of him; enmity keeps enemies apart, but an enemy who is not joining does not keep a
+    leader from his friends."""
     H = 2000
-    idx = {a: model.index(a) for a in ("stalin", "trotsky", "zinoviev", "kamenev")}
-    aloof = np.zeros((H, model.P))
-    attrs = {"aloofness": aloof}
+    i = {a: model.index(a) for a in model.principals}
 
-    def formed(trotsky_aloof: float) -> np.ndarray:
-        aloof[:, idx["trotsky"]] = trotsky_aloof
-        ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=1.0), attrs=attrs)
+    def formed(enemies: tuple[str, str] | None) -> np.ndarray:
+        # Everyone but Kamenev is too aloof to move himself (rate times 1 - aloofness).
+        aloof = np.ones((H, model.P))
+        aloof[:, i["kamenev"]] = 0.0
+        ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=1.0,
+                           coalition_span=0.5), attrs={"aloofness": aloof})
         s = _state(model, H)
-        s.coalition[:] = 1 << idx["stalin"]  # he rules alone; everyone else is outside
-        s.enmity[:, idx["zinoviev"], idx["trotsky"]] = 1.0
-        s.enmity[:, idx["trotsky"], idx["zinoviev"]] = 1.0
+        s.coalition[:] = 1 << i["stalin"]  # he rules alone; everyone else is outside
+        s.position[:] = [-0.5, 0.0]  # the Right, far from the Left's platform
+        for who in ("zinoviev", "kamenev"):
+            s.position[:, i[who]] = [0.5, 0.5]
+        s.position[:, i["trotsky"]] = [0.5, -0.5]  # 1.0 away: never recruited
+        if enemies:
+            a, b = enemies
+            s.enmity[:, i[a], i[b]] = s.enmity[:, i[b], i[a]] = 1.0
         coalitions.update_bloc(s, ctx, 5)
         return ((s.bloc[:, None] >> np.arange(model.P)[None, :]) & 1).astype(bool)
 
-    # Trotsky too aloof ever to join: Zinoviev joins as often as Kamenev, his quarrel with
-    # Trotsky notwithstanding (each moves with chance 0.5, and a bloc needs two).
-    apart = formed(1.0)
-    assert not apart[:, idx["trotsky"]].any() and not apart[:, idx["stalin"]].any()
-    z, k = apart[:, idx["zinoviev"]].mean(), apart[:, idx["kamenev"]].mean()
-    assert 0.4 < z < 0.55 and abs(z - k) < 0.05  # binomial sd about 0.011
-    # Trotsky joining too: full enmity means the two enemies never sit in one bloc.
-    both = formed(0.0)
-    assert both[:, idx["kamenev"]].mean() > 0.4
-    assert not (both[:, idx["zinoviev"]] & both[:, idx["trotsky"]]).any()
-    assert both[:, idx["zinoviev"]].mean() < 0.5 * z
+    # Kamenev moves in half the histories and brings in Zinoviev, who shares his platform and
+    # does not move himself; the distant Right and Trotsky never come.
+    got = formed(None)
+    k = got[:, i["kamenev"]].mean()
+    assert 0.45 < k < 0.55  # binomial sd about 0.011
+    assert (got[:, i["zinoviev"]] == got[:, i["kamenev"]]).all()
+    others = [i[a] for a in ("stalin", "trotsky", "bukharin", "rykov", "tomsky")]
+    assert not got[:, others].any()
+    # Zinoviev's quarrel with Trotsky, who is not joining, changes nothing.
+    assert (formed(("zinoviev", "trotsky")) == got).all()
+    # An enmity between the two of them: Zinoviev stays out, and a bloc needs two.
+    assert not formed(("zinoviev", "kamenev")).any()
 
 
 def _ladder_world(model: Compiled, H: int, rung: int, power: dict[str, float],

@@ -306,13 +306,17 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
 
 
 def update_bloc(state: State, ctx: Context, t: int) -> None:
-    """Outsiders who are not enemies may organise a bloc (an offence under the faction ban).
+    """Outsiders who share a line and are not enemies may organise a bloc (an offence under the
+    faction ban).
 
-    Each month an outsider moves to join at the rate ``opposition_formation``, lowered by his
-    aloofness; he then joins unless his worst enmity toward those he would sit with (the bloc's
-    members and the others moving to join) stops him: enmity ``e`` stops him with chance ``e``.
-    An enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not
-    keep him apart from Kamenev.
+    Each month an outsider moves to organise at the rate ``opposition_formation``, lowered by
+    his aloofness, and brings in the outsiders who share his line: those within
+    ``coalition_span`` of him, by the stretched distance of ``policy_gap`` (the New Opposition
+    of 1925 and the United Opposition of 1926 gathered leaders of one platform, S29, S33). Each
+    newcomer then joins unless his worst enmity toward those he would sit with (the bloc's
+    members and the other newcomers) stops him: enmity ``e`` stops him with chance ``e``. An
+    enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not keep
+    him apart from Kamenev.
     """
     P = ctx.model.P
     coal = bits(state.coalition, P)
@@ -327,11 +331,14 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         p = (ctx.params["opposition_formation"][rows, None]
              * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]))
         moving = out_r & (u[rows] < p)
-        group = moving | bloc[rows]
+        near = policy_gap(state, ctx, rows) <= ctx.params["coalition_span"][rows, None, None]
+        # each mover is within the span of himself, so he is among his own recruits
+        recruits = np.any(moving[:, :, None] & near, axis=1) & out_r & ~bloc[rows]
+        group = recruits | bloc[rows]
         # enmity is never negative and nobody is his own enemy, so masking by multiplication
         # keeps the maximum over the others in the group
         worst = rmax(state.enmity[rows] * group[:, None, :])
-        join[rows] = moving & (ctx.u_actors(t, "bloc:enmity")[rows] >= worst)
+        join[rows] = recruits & (ctx.u_actors(t, "bloc:enmity")[rows] >= worst)
     new = bloc | join
     new &= (rsum(new) >= 2)[:, None]
     for e in ctx.model.events:
