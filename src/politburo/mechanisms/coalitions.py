@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo._rows import rargmax, rmax, rsum
+from politburo._rows import rany, rargmax, rmax, rsum
 
 
 @numba.njit(cache=True, nogil=True)
@@ -195,8 +195,10 @@ def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.floa
 def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[np.float64]:
     """(len(rows), P, P) policy distances between principals, stretched by aloofness: aloof
     leaders are harder partners, so their distances count for more."""
-    pos = state.position[rows]
-    gap = np.sqrt(((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(axis=3))
+    x, y = state.position[rows, :, 0], state.position[rows, :, 1]
+    dx = x[:, :, None] - x[:, None, :]
+    dy = y[:, :, None] - y[:, None, :]
+    gap = np.sqrt(dx * dx + dy * dy)
     aloof = ctx.attr("aloofness")[rows]
     gap *= 1 + ctx.params["aloofness_cost"][rows, None, None] * (
         aloof[:, :, None] + aloof[:, None, :]) / 2
@@ -331,9 +333,14 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         p = (ctx.params["opposition_formation"][rows, None]
              * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]))
         moving = out_r & (u[rows] < p)
-        near = policy_gap(state, ctx, rows) <= ctx.params["coalition_span"][rows, None, None]
-        # each mover is within the span of himself, so he is among his own recruits
-        recruits = np.any(moving[:, :, None] & near, axis=1) & out_r & ~bloc[rows]
+        recruits = np.zeros_like(out_r)
+        m = np.flatnonzero(rany(moving))  # distances only where someone moves
+        if m.size:
+            span = ctx.params["coalition_span"][rows[m], None, None]
+            near = policy_gap(state, ctx, rows[m]) <= span
+            # each mover is within the span of himself, so he is among his own recruits
+            recruits[m] = np.any(moving[m, :, None] & near, axis=1)
+        recruits &= out_r & ~bloc[rows]
         group = recruits | bloc[rows]
         # enmity is never negative and nobody is his own enemy, so masking by multiplication
         # keeps the maximum over the others in the group
