@@ -395,3 +395,19 @@ def test_the_like_minded_join_the_winning_core(model: Compiled) -> None:
     assert members[0] == {"stalin", "zinoviev", "kamenev", "bukharin", "tomsky"}
     assert members[1] == set()
     assert members[2] == {"stalin", "zinoviev", "kamenev", "bukharin"}
+
+
+def test_a_leader_removed_from_the_politburo_does_not_come_to_rule(model: Compiled) -> None:
+    """``sole`` is set when the coalition forms; a motion at the same meeting may remove him."""
+    from politburo.engine import _consolidate
+
+    H = 2
+    ctx, s = _ctx(model, H), _state(model, H)
+    st = model.index("stalin")
+    s.sole[:] = st
+    s.coalition[:] = 1 << st
+    s.power[:] = 0.0
+    s.power[:, st] = 1.0
+    s.rung[1, st] = RUNG["politburo"]
+    _consolidate(s, ctx, 50)
+    assert s.cons_who.tolist() == [st, -1]

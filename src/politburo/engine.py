@@ -401,8 +401,11 @@ def simulate(
 def _consolidate(state: State, ctx: Context, t: int) -> None:
     """A leader rules when he needs no partners to win (``State.sole``, whatever like-minded
     partners he keeps) and holds enough of all power."""
-    single = state.sole >= 0
-    who = state.sole
+    rows = np.arange(state.H)
+    # ``sole`` is set when the coalition forms; a motion at the same meeting may since have
+    # removed him from the Politburo.
+    single = (state.sole >= 0) & state.in_politburo()[rows, np.maximum(state.sole, 0)]
+    who = np.where(single, state.sole, -1)
     share = np.where(single, state.power[np.arange(state.H), np.maximum(who, 0)], 0.0)
     rules = single & (share >= ctx.const["consolidation_share"])
     # Once a leader has consolidated he keeps his rule while he stays in the Politburo and in
