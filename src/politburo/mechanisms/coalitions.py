@@ -12,7 +12,9 @@ often left out, and once rivals are purged the game is played again among the su
 Coalitions must also be able to agree on a line: following R. Axelrod, *Conflict of Interest*
 (1970), only coalitions whose members' policy positions lie within ``coalition_span`` of each
 other (distances stretched by aloofness, Carr's point about Trotsky, S87) can form; when none of
-them can win, the plain AES game decides.
+them can win, the plain AES game decides. AES decides only the winning core: the Politburo
+members within the span of each of its members who are not organised against it join it (the
+"septet" of 1924, S63b; Stalin with the Right in 1926-27, S52, S82, S100).
 
 politburo plays the game among the principals who still sit in the Politburo, on the power they
 are *perceived* to have: rivals discount the apparatus power of a low-profile leader (the
@@ -232,7 +234,8 @@ def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64]) -> NDA
 
 def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
          replay: bool = False) -> None:
-    """Play the AES game among Politburo members; an opposition bloc plays as one.
+    """Play the AES game among Politburo members; an opposition bloc plays as one; the
+    like-minded join the winning core (``with_like_minded``).
 
     ``replay`` forces a new game (at a congress or conference, where the party's balance is
     redrawn); otherwise the sitting coalition stands while the players are the same and it
