@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _scenarios import with_levers
 
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.levers import (
@@ -33,14 +34,6 @@ CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "history" / "essa
 @pytest.fixture(scope="module")
 def base() -> Scenario:
     return load_scenario()
-
-
-def with_levers(s: Scenario, *levers: dict[str, Any]) -> Scenario:
-    """The scenario with extra (synthetic) levers appended."""
-    data = s.model_dump()
-    data["levers"] = [*data["levers"], *({"title": "t", "description": "d", **lv}
-                                         for lv in levers)]
-    return Scenario.model_validate(data)
 
 
 def event(s: Scenario, eid: str) -> Any:

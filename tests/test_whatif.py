@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _scenarios import with_levers
 from typer.testing import CliRunner
 
 from politburo.cli import app
@@ -39,13 +40,6 @@ def draws() -> Draws:
 @pytest.fixture(scope="module")
 def baseline(base: Scenario, draws: Draws) -> Histories:
     return simulate_world(compile_scenario(base), draws)
-
-
-def with_levers(s: Scenario, *levers: dict[str, Any]) -> Scenario:
-    data = s.model_dump()
-    data["levers"] = [*data["levers"], *({"title": "t", "description": "d", **lv}
-                                         for lv in levers)]
-    return Scenario.model_validate(data)
 
 
 def same(a: Histories, b: Histories) -> bool:
