@@ -390,7 +390,8 @@ def test_the_like_minded_join_the_winning_core(model: Compiled) -> None:
     s.bloc[2] = (1 << i["tomsky"]) | (1 << i["trotsky"])  # in the third history Tomsky organises
     core = np.full(H, (1 << i["stalin"]) | (1 << i["zinoviev"]) | (1 << i["kamenev"]))
     core[1] = 0  # no coalition: nobody to join
-    out = coalitions.with_like_minded(s, ctx, core)
+    gap = coalitions.policy_gap(s, ctx, np.arange(H))
+    out = coalitions.with_like_minded(s, ctx, core, gap)
     members = [{a for a in model.principals if (int(m) >> i[a]) & 1} for m in out]
     assert members[0] == {"stalin", "zinoviev", "kamenev", "bukharin", "tomsky"}
     assert members[1] == set()

@@ -406,7 +406,7 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
     # removed him from the Politburo.
     single = (state.sole >= 0) & state.in_politburo()[rows, np.maximum(state.sole, 0)]
     who = np.where(single, state.sole, -1)
-    share = np.where(single, state.power[np.arange(state.H), np.maximum(who, 0)], 0.0)
+    share = np.where(single, state.power[rows, np.maximum(who, 0)], 0.0)
     rules = single & (share >= ctx.const["consolidation_share"])
     # Once a leader has consolidated he keeps his rule while he stays in the Politburo and in
     # the ruling coalition; a dip in his share does not undo it.
@@ -414,8 +414,7 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
     keeps = (prev >= 0) & ~rules
     if keeps.any():
         p = np.maximum(prev, 0)
-        inside = ((state.coalition >> p) & 1).astype(bool) & state.in_politburo()[
-            np.arange(state.H), p]
+        inside = ((state.coalition >> p) & 1).astype(bool) & state.in_politburo()[rows, p]
         keeps &= inside
     who = np.where(rules, who, np.where(keeps, prev, -1))
     start = rules & (who != prev)

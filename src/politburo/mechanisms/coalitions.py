@@ -207,10 +207,11 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
     return gap
 
 
-def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64]) -> NDArray[np.int64]:
+def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64],
+                     gap: NDArray[np.float64]) -> NDArray[np.int64]:
     """The coalition ``core`` (a bitmask per history) with every Politburo member who shares
-    its line: within ``coalition_span`` (the stretched distance of ``policy_gap``) of each of its
-    members, and not in an organised opposition.
+    its line: within ``coalition_span`` of each of its members by ``gap`` (``policy_gap`` of
+    every history), and not in an organised opposition.
 
     The winning core decides who rules; the like-minded join it because nothing divides them
     from it (Axelrod's coalitions of those who can agree on a line). So the troika governed as
@@ -223,9 +224,8 @@ def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64]) -> NDA
     rows = np.flatnonzero(core != 0)
     if rows.size == 0:
         return out
-    gap = policy_gap(state, ctx, rows)
     inside = bits(core[rows], P)
-    worst = np.max(np.where(inside[:, :, None], gap, 0.0), axis=1)
+    worst = np.max(np.where(inside[:, :, None], gap[rows], 0.0), axis=1)
     near = worst <= ctx.params["coalition_span"][rows, None]
     free = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
     out[rows] |= to_mask(near & free)
@@ -266,10 +266,10 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     if replay:
         stands[:] = False
     coal = state.coalition.copy()
+    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
     redo = np.flatnonzero(~stands)
     if redo.size:
-        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo],
-                                      policy_gap(state, ctx, redo),
+        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo], gap[redo],
                                       ctx.params["coalition_span"][redo])
     state.players = players
     # Rivals may misjudge a leader, but he knows his own strength: one whose real power exceeds
@@ -285,7 +285,7 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     top = np.where(majority & ~alone, boss, top)
     alone |= majority
     state.sole = np.where(alone, top, -1)
-    coal = with_like_minded(state, ctx, np.where(alone, np.int64(1) << top, coal))
+    coal = with_like_minded(state, ctx, np.where(alone, np.int64(1) << top, coal), gap)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
         coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
