@@ -43,8 +43,11 @@ def test_only_players_take_part() -> None:
     assert not (mask >> 2) & 1
 
 
+# Whole-number powers, as below: with floats a coalition holding exactly alpha of the power can
+# fall either side of the bar depending on the order of summation (hypothesis found
+# 0.5 + 0.673... + 0.180... against 2.707... at alpha 0.5).
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=6), st.floats(0.5, 0.67))
+@given(st.lists(st.integers(1, 1000).map(float), min_size=1, max_size=6), st.floats(0.5, 0.67))
 def test_kernel_matches_definition(powers: list[float], alpha: float) -> None:
     got = _rule(powers, alpha)
     want = ruling_coalition_reference(powers, alpha)
@@ -70,7 +73,7 @@ def test_relabelling_players_relabels_the_coalition(powers: list[float], rnd) ->
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.01, 1.0), st.floats(-1, 1), st.floats(-1, 1)),
+@given(st.lists(st.tuples(st.integers(1, 1000).map(float), st.floats(-1, 1), st.floats(-1, 1)),
                 min_size=1, max_size=6), st.floats(0.5, 0.67), st.floats(0.1, 2.0))
 def test_connected_kernel_matches_definition(
         players: list[tuple[float, float, float]], alpha: float, span: float) -> None:
