@@ -253,6 +253,56 @@ def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None
     assert not formed(("zinoviev", "kamenev")).any()
 
 
+def test_platform_leaders_organise_once_outside_and_stay_organised(model: Compiled) -> None:
+    """The New Opposition's leaders form a bloc in the month two of them stand outside the
+    ruling coalition, without waiting on ``opposition_formation``; one outside alone does not;
+    a member whose partner has gone stays organised."""
+    H = 3
+    ctx = _ctx(model, H, opposition_formation=0.0)
+    s = _state(model, H)
+    i = {a: model.index(a) for a in model.principals}
+    e = next(e for e in model.events if e.id == "new_opposition")
+    z, k = e.actor, e.targets[0]
+    everyone = (1 << model.P) - 1
+    s.coalition[:] = everyone & ~(1 << z) & ~(1 << k)  # both outside
+    s.coalition[1] = everyone & ~(1 << z)  # only Zinoviev outside
+    coalitions.update_bloc(s, ctx, e.start - 1)  # before the platform: nothing
+    assert (s.bloc == 0).all()
+    coalitions.update_bloc(s, ctx, e.start)
+    assert s.bloc.tolist() == [(1 << z) | (1 << k), 0, (1 << z) | (1 << k)]
+    s.rung[2, k] = RUNG["party"]  # Kamenev expelled in the third history
+    s.coalition[0] = 1 << i["stalin"]  # and in the first, Trotsky joins the outsiders, not the bloc
+    coalitions.update_bloc(s, ctx, e.start + 1)
+    assert s.bloc.tolist() == [(1 << z) | (1 << k), 0, 1 << z]
+
+
+def test_a_core_that_cannot_agree_is_replayed(model: Compiled) -> None:
+    """The sitting core stands while it can agree on a line: once two of its members are
+    farther apart than the span, the game is played again (the troika's break over the New
+    Opposition's platform, S29, S30b)."""
+    H = 2
+    ctx = _ctx(model, H, coalition_span=0.5, aloofness_cost=0.0, winning_threshold=0.5)
+    s = _state(model, H)
+    i = {a: model.index(a) for a in model.principals}
+    troika = (1 << i["stalin"]) | (1 << i["zinoviev"]) | (1 << i["kamenev"])
+    s.position[:] = 0.0
+    s.position[:, i["trotsky"]] = [0.9, 0.9]  # far from all: never like-minded
+    visible = np.full((H, model.P), 0.1)  # the Right and Trotsky
+    visible[:, i["stalin"]] = 0.3
+    visible[:, i["zinoviev"]] = visible[:, i["kamenev"]] = 0.15  # the troika holds 60%
+    parts = {"visible": visible, "apparatus": np.zeros((H, model.P))}
+    s.players[:] = (1 << model.P) - 1
+    s.core[:] = troika
+    s.coalition[:] = troika
+    s.position[1, i["zinoviev"]] = [0.6, 0.6]  # in the second history Zinoviev has moved away
+    s.position[1, i["kamenev"]] = [0.6, 0.6]
+    coalitions.form(s, ctx, 31, parts)
+    assert s.core[0] == troika  # it can still agree: it stands
+    # Stalin and the Right, who can agree, now win without them
+    assert s.core[1] == sum(1 << i[a] for a in ("stalin", "bukharin", "rykov", "tomsky"))
+    assert s.coalition[1] == s.core[1]
+
+
 def _ladder_world(model: Compiled, H: int, rung: int, power: dict[str, float],
                   far: tuple[str, ...] = (), **params: float) -> tuple[Context, State]:
     """Stalin rules alone; the named principals are outsiders on ``rung`` with the given real
@@ -284,13 +334,12 @@ def _plenum(model: Compiled, s: State, ctx: Context, t: int) -> None:
                   np.full((s.H, model.P), 0.5), np.ones((s.H, model.P)), 0.0, transfer_offices)
 
 
-def test_power_steps_go_first_against_the_strongest_outsider(model: Compiled) -> None:
-    """Office and Politburo seat (Svolik): the keenness is (power / strongest outsider's power)
-    raised to threat_focus, whatever the outsider's distance from the line."""
+def test_office_goes_first_from_the_strongest_outsider(model: Compiled) -> None:
+    """Loss of office (Svolik): the keenness is (power / strongest outsider's power) raised to
+    threat_focus, whatever the outsider's distance from the line."""
     H = 4000
     ctx, s = _ladder_world(model, H, RUNG["censure"], {"zinoviev": 0.3, "bukharin": 0.15},
                            motion_rate=1.0, threat_focus=2.0)
-    s.recant_used[:] = True  # nobody can put the vote off
     _plenum(model, s, ctx, 5)
     z = (s.rung[:, model.index("zinoviev")] == RUNG["office"]).mean()
     b = (s.rung[:, model.index("bukharin")] == RUNG["office"]).mean()
@@ -298,31 +347,77 @@ def test_power_steps_go_first_against_the_strongest_outsider(model: Compiled) ->
     assert abs(b - (0.15 / 0.3) ** 2) < 0.03  # binomial sd about 0.007
 
 
-def test_dissent_steps_follow_opposition_not_power(model: Compiled) -> None:
-    """Removal from the CC and expulsion punish dissent: a weak outsider far from the line draws
-    the full rate, a strong one on the line a tenth of it."""
+def test_censure_follows_open_dissent(model: Compiled) -> None:
+    """Censure answers open dissent: an outsider far from the line draws the full rate, one on
+    the line a tenth of it, whatever their power."""
     H = 4000
-    ctx, s = _ladder_world(model, H, RUNG["politburo"], {"zinoviev": 0.3, "bukharin": 0.1},
-                           far=("bukharin",), motion_rate=1.0, threat_focus=2.0)
-    s.recant_used[:] = True
+    ctx, s = _ladder_world(model, H, 0, {"zinoviev": 0.3, "bukharin": 0.1},
+                           far=("bukharin",), motion_rate=1.0)
     _plenum(model, s, ctx, 5)
-    cc = RUNG["central_committee"]
-    assert (s.rung[:, model.index("bukharin")] == cc).mean() == 1.0
-    assert abs((s.rung[:, model.index("zinoviev")] == cc).mean() - 0.1) < 0.03
+    assert (s.rung[:, model.index("bukharin")] == RUNG["censure"]).mean() == 1.0
+    assert abs((s.rung[:, model.index("zinoviev")] == RUNG["censure"]).mean() - 0.1) < 0.03
+
+
+@pytest.mark.parametrize("rung", [RUNG["office"], RUNG["politburo"], RUNG["central_committee"]])
+def test_seat_and_membership_steps_punish_factionalism(model: Compiled, rung: int) -> None:
+    """The Politburo seat, the CC seat and membership follow organised factional work (S67,
+    S36, S41): members of a bloc draw the full rate however weak and near the line they are;
+    an unorganised outsider a tenth of it however far from the line he stands."""
+    H = 4000
+    ctx, s = _ladder_world(model, H, rung, {"zinoviev": 0.05, "kamenev": 0.05, "bukharin": 0.3},
+                           far=("bukharin",), motion_rate=1.0)
+    s.bloc[:] = (1 << model.index("zinoviev")) | (1 << model.index("kamenev"))
+    s.recant_used[:] = True  # nobody can put the vote off
+    _plenum(model, s, ctx, 5)
+    for who in ("zinoviev", "kamenev"):
+        assert (s.rung[:, model.index(who)] == rung + 1).all()
+    assert abs((s.rung[:, model.index("bukharin")] == rung + 1).mean() - 0.1) < 0.03
+
+
+def test_a_congress_does_not_unseat(model: Compiled) -> None:
+    """Offices and Politburo seats are the CC plenum's: a congress may censure, leave a man
+    out of the CC or expel, but not take an office or a Politburo seat."""
+    from politburo.engine import transfer_offices
+    from politburo.scenario.compile import MeetingC
+
+    H = 200
+    ctx, s = _ladder_world(model, H, RUNG["censure"], {"zinoviev": 0.3, "kamenev": 0.3},
+                           motion_rate=1.0)
+    z, k = model.index("zinoviev"), model.index("kamenev")
+    s.bloc[:] = (1 << z) | (1 << k)
+    s.recant_used[:] = True
+    s.rung[:, k] = RUNG["politburo"]  # his next step is the CC, which a congress may take
+    body = np.zeros((H, model.P + 1))
+    body[:, model.index("stalin")] = 1.0
+    votes.motions(s, ctx, 5, MeetingC(5, 3, "congress", 0, 0, 0), body,
+                  np.full((H, model.P), 0.5), np.ones((H, model.P)), 0.0, transfer_offices)
+    assert (s.rung[:, z] == RUNG["censure"]).all()
+    assert (s.rung[:, k] == RUNG["central_committee"]).all()
 
 
 def test_a_leader_recants_once_before_expulsion(model: Compiled) -> None:
+    """Against removal from the CC or expulsion only (the ultimatum of October 1926, S36); the
+    motion lapses, the faction stays, and the next motion goes to the vote."""
     H = 500
-    ctx, s = _ladder_world(model, H, RUNG["censure"], {"bukharin": 0.2}, motion_rate=1.0)
-    b = model.index("bukharin")
+    ctx, s = _ladder_world(model, H, RUNG["censure"], {"bukharin": 0.2, "rykov": 0.2},
+                           motion_rate=1.0)
+    b, r = model.index("bukharin"), model.index("rykov")
+    s.bloc[:] = (1 << b) | (1 << r)
     ctx.attrs["defiance"][:] = 0.0  # he recants whenever he may
-    _plenum(model, s, ctx, 5)
-    assert s.recant_used[:, b].all() and (s.rung[:, b] == RUNG["censure"]).all()
-    _plenum(model, s, ctx, 10)  # the next motion goes to the vote
-    assert (s.rung[:, b] == RUNG["office"]).all()
+    _plenum(model, s, ctx, 5)  # office: no recanting to keep it
+    assert not s.recant_used[:, b].any() and (s.rung[:, b] == RUNG["office"]).all()
     s.last_step[:] = -100
-    _plenum(model, s, ctx, 15)  # and no second recantation on the next step
-    assert (s.rung[:, b] == RUNG["politburo"]).all()
+    _plenum(model, s, ctx, 10)  # nor to keep the Politburo seat
+    assert not s.recant_used[:, b].any() and (s.rung[:, b] == RUNG["politburo"]).all()
+    s.last_step[:] = -100
+    _plenum(model, s, ctx, 15)  # the CC seat: he recants and keeps it, still organised
+    assert s.recant_used[:, b].all() and (s.rung[:, b] == RUNG["politburo"]).all()
+    assert ((s.bloc >> b) & 1).all()
+    _plenum(model, s, ctx, 20)  # the next motion goes to the vote
+    assert (s.rung[:, b] == RUNG["central_committee"]).all()
+    s.last_step[:] = -100
+    _plenum(model, s, ctx, 25)  # and no second recantation on the next step
+    assert (s.rung[:, b] == RUNG["party"]).all()
 
 
 def test_a_platform_walks_its_leaders_to_its_position(model: Compiled) -> None:

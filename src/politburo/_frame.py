@@ -119,7 +119,7 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     if stroke is not None and parse_month(stroke.month) == model.start:
         first.append("Lenin has had another stroke and can no longer lead.")
     else:
-        first.append("Lenin is ill, but in this world he can still act.")
+        first.append("Lenin is ill, but he can still act.")
     if lenin_posts:
         first.append(f"He keeps {join(lenin_posts)} in name, but who leads the party now "
                      f"lies between {_count(len(names))} men: {join(names)}.")

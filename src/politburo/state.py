@@ -31,10 +31,11 @@ class State:
     rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)
     last_step: NDArray[np.int64]  # (H, P) step index of the last move down the ladder
     falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step index of each rung, -1 never
-    recanted: NDArray[np.bool_]  # (H, P) has recanted since the last fall
+    recanted: NDArray[np.bool_]  # (H, P) expelled, has capitulated (cleared on readmission)
     recant_used: NDArray[np.bool_]  # (H, P) has recanted before expulsion (allowed once)
     coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
     sole: NDArray[np.int64]  # (H,) the member who could rule without partners, -1 none
+    core: NDArray[np.int64]  # (H,) the winning core of the ruling coalition, before the like-minded
     players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
     bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask
     enmity: NDArray[np.float64]  # (H, P, P)

@@ -238,8 +238,11 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     like-minded join the winning core (``with_like_minded``).
 
     ``replay`` forces a new game (at a congress or conference, where the party's balance is
-    redrawn); otherwise the sitting coalition stands while the players are the same and it
-    still wins.
+    redrawn); otherwise the sitting core stands while the players are the same, it still wins,
+    and its members can still agree on a line (no two farther apart than ``coalition_span``:
+    the troika broke when Zinoviev and Kamenev took up the New Opposition's platform, S29,
+    S30b). The like-minded are found again at every meeting, so a partner who has drifted
+    away from the core leaves the coalition.
     """
     P = ctx.model.P
     perc = perceived_power(state, ctx, parts) * state.in_politburo()
@@ -263,10 +266,15 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     total = rsum(perc * bits(players, P))
     held = rsum(perc * bits(sitting, P))
     stands = (state.coalition != 0) & (players == state.players) & (held > alpha * total)
+    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
+    # Nor does a core that can no longer agree on a line (Axelrod): when two of its members
+    # have moved farther apart than the span, the game is played again.
+    core = bits(state.core & players, P)
+    apart = np.max(np.where(core[:, :, None] & core[:, None, :], gap, 0.0), axis=(1, 2))
+    stands &= apart <= ctx.params["coalition_span"]
     if replay:
         stands[:] = False
-    coal = state.coalition.copy()
-    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
+    coal = state.core.copy()
     redo = np.flatnonzero(~stands)
     if redo.size:
         coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo], gap[redo],
@@ -285,7 +293,8 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     top = np.where(majority & ~alone, boss, top)
     alone |= majority
     state.sole = np.where(alone, top, -1)
-    coal = with_like_minded(state, ctx, np.where(alone, np.int64(1) << top, coal), gap)
+    state.core = np.where(alone, np.int64(1) << top, coal)
+    coal = with_like_minded(state, ctx, state.core, gap)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
         coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
@@ -322,10 +331,17 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     members and the other newcomers) stops him: enmity ``e`` stops him with chance ``e``. An
     enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not keep
     him apart from Kamenev.
+
+    Leaders who adopted a common platform (a ``platform`` event: the New Opposition) are
+    organised as soon as two of them stand outside the ruling coalition, with no wait: the
+    Leningrad delegation came to the 14th Congress as a faction (S31, S32). A new bloc needs
+    two members, but a member stays organised when his partners are gone (expelled, or taken
+    into the coalition): the faction is his, not the pair's. He leaves it by joining the
+    ruling coalition or leaving the party.
     """
     P = ctx.model.P
     coal = bits(state.coalition, P)
-    outsider = ~coal & state.in_party() & ~state.recanted
+    outsider = ~coal & state.in_party()
     bloc = bits(state.bloc, P) & outsider
     aloof = ctx.attr("aloofness")
     u = ctx.u_actors(t, "bloc")
@@ -349,8 +365,16 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         # keeps the maximum over the others in the group
         worst = rmax(state.enmity[rows] * group[:, None, :])
         join[rows] = recruits & (ctx.u_actors(t, "bloc:enmity")[rows] >= worst)
+    # Leaders of a common platform are organised once two of them stand outside (docstring).
+    for e in ctx.model.events:
+        if e.kind == "platform" and e.start <= t:
+            mask = np.zeros(P, dtype=bool)
+            mask[[p for p in (e.actor, *e.targets) if p >= 0]] = True
+            out = outsider & mask[None, :]
+            join |= out & (rsum(out) >= 2)[:, None] & ~bloc
+    # A new bloc needs two; an organised leader stays organised when his partners are gone.
+    join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
     new = bloc | join
-    new &= (rsum(new) >= 2)[:, None]
     for e in ctx.model.events:
         if e.kind == "alliance" and e.start == t and e.actor >= 0:
             forced = np.zeros(P, dtype=bool)

@@ -6,18 +6,28 @@ and deportation follow by administrative decision (the OGPU's, S48), not by vote
 decided by the loyalties of the body's members (CC for a plenum, delegates for a conference or
 congress): members follow their patrons; the unaligned follow the standing gap, the aloofness of
 the accused, and, if he leads an organised platform, the ban on factions (10th Congress resolution
-"On Party Unity", S67, S68; used to justify the expulsions of November 1927, S68b). A leader who
-sees the vote going against him may recant, once before he is expelled (the statement of 16
-October 1926, S36): the motion lapses, at a price in standing. Those outside the coalition are
-purged as in Acemoglu, Egorov and Sonin (2008); whether a purge succeeds is up to the body.
+"On Party Unity", S67, S68; used to justify the expulsions of November 1927, S68b). A leader
+threatened with removal from the CC or expulsion who sees the vote going against him may recant,
+once before he is expelled (the statement of 16 October 1926, which answered the CC's ultimatum,
+S36): the motion lapses, at a price in standing, but the faction lives on (the Opposition's
+platform of 1927, S33, and its demonstrations of November 1927, S42). Those outside the coalition
+are purged as in Acemoglu, Egorov and Sonin (2008); whether a purge succeeds is up to the body.
 
-The steps are of two kinds. Loss of office and of the Politburo seat take *power* from a rival:
-the coalition takes them first from the outsider whose power threatens it most (M. Svolik, *The
+The steps are of three kinds. *Censure* answers open dissent: it follows how far the outsider
+stands from the party line, or whether he leads an organised platform (the condemnations of the
+1923 opposition by the 13th Conference, S22, S23). Loss of *office* takes power from a rival: the
+coalition takes it first from the outsider whose power threatens it most (M. Svolik, *The
 Politics of Authoritarian Rule*, 2012: a ruler's purges follow the threat his rivals pose), with
-an organised bloc's power counted together. Censure, removal from the CC and expulsion punish
-*dissent*: they follow how openly the outsider opposes, by distance from the line or an organised
-platform, whatever his power (the CC removals and expulsions of October-November 1927 followed
-the Opposition's platform and demonstrations, S41, S44).
+an organised bloc's power counted together. Loss of the *Politburo seat*, of the CC seat and of
+membership punish *factionalism*: under the ban they were the penalties for organised factional
+work (point 7 of "On Party Unity", S67), and every one of them in 1926-27 followed a charge of it
+(Zinoviev's removal from the Politburo for an illegal factional organisation, S36, S37; the CC
+removals and expulsions after the Opposition's platform and demonstrations, S41, S44, S68b). An
+outsider who leads no organised bloc draws a tenth of the rate for them, however far he stands
+from the line: so Trotsky, silent through 1925 (S29), kept his Politburo seat until the United
+Opposition had formed. Offices and Politburo seats are the CC plenum's to give and take (the
+plenum of 1 January 1926 elected the Politburo and demoted Kamenev, S38, S39): a congress may
+censure, leave a man out of the CC it elects, or expel, and a conference may censure or expel.
 """
 
 from __future__ import annotations
@@ -97,19 +107,21 @@ def motions(
     coal = bits(state.coalition, P)
     gap = ctx.params["ladder_gap"]
     u_move = ctx.u_actors(t, f"motion:{meeting.kind}")
-    # AES: everyone outside the ruling coalition is a target. For the steps that punish
-    # dissent, how keenly the coalition moves against him depends on how openly he opposes: an
-    # organised platform, or distance from the party line (the open oppositions of 1923-27 and
-    # the Right's after 1928); a quiet outsider on the line draws a tenth of the rate, one 0.6
-    # or more away all of it.
+    # AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
+    # against him depends on the step (module docstring). Censure follows open dissent: an
+    # organised platform, or distance from the party line; a quiet outsider on the line draws
+    # a tenth of the rate, one 0.6 or more away all of it. The Politburo seat, the CC seat and
+    # membership follow factionalism: a member of an organised bloc draws all of the rate, any
+    # other outsider a tenth.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
     bloc = bits(state.bloc, P)
     d = state.position - state.line[:, None, :]
     opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2) / 0.6, 1.0)
     dissent = 0.1 + 0.9 * np.maximum(opposes, bloc.astype(np.float64))
-    # For the steps that take power, keenness is his power relative to the most powerful
-    # outsider's, raised to ``threat_focus``; a bloc's members count its power together and
-    # draw the full rate, as for dissent.
+    faction = 0.1 + 0.9 * bloc.astype(np.float64)
+    # For the loss of office, keenness is his power relative to the most powerful outsider's,
+    # raised to ``threat_focus``; a bloc's members count its power together and draw the full
+    # rate.
     threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
     rel = threat / np.maximum(threat.max(axis=1, keepdims=True), 1e-12)
     power = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
@@ -120,10 +132,12 @@ def motions(
         allowed = step <= RUNG["party"]
         if meeting.kind == 2:  # a conference condemns and expels but does not unseat
             allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
+        elif meeting.kind == 3:  # offices and Politburo seats are the CC plenum's to give
+            allowed &= (step != RUNG["office"]) & (step != RUNG["politburo"])
         ready = (t - state.last_step[:, i]) >= gap
         ready |= state.rung[:, i] == 0
-        takes_power = (step == RUNG["office"]) | (step == RUNG["politburo"])
-        keen = np.where(takes_power, power[:, i], dissent[:, i])
+        keen = np.where(step == RUNG["censure"], dissent[:, i],
+                        np.where(step == RUNG["office"], power[:, i], faction[:, i]))
         rate = ctx.params["motion_rate"] * (1 - restraint) * keen
         move = (chosen[:, i] & allowed & ready
                 & (state.coalition != 0) & (u_move[:, i] < rate))
@@ -133,14 +147,14 @@ def motions(
         rows = np.flatnonzero(move)
         expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows)
         would_lose = expect > 0.5
-        # Recanting buys time once before expulsion: the next motion goes to the vote.
+        # Recanting buys time once before expulsion, against removal from the CC or expulsion
+        # only: the next motion goes to the vote. He stays in his bloc: renouncing factional
+        # work did not end it (S36, S33).
         recant = move & would_lose & (u_recant[:, i] > ctx.attr("defiance")[:, i]) & (
-            state.rung[:, i] >= RUNG["censure"]) & ~state.recant_used[:, i]
+            step >= RUNG["central_committee"]) & ~state.recant_used[:, i]
         if recant.any():
             state.standing[recant, i] *= 1 - ctx.params["recant_cost"][recant]
-            state.recanted[recant, i] = True
             state.recant_used[recant, i] = True
-            state.bloc[recant] &= ~np.int64(1 << i)
             record(state, ctx, recant, {
                 "kind": "recant", "step": t, "actors": [ctx.model.principals[i]],
                 "body": meeting.name,
@@ -171,7 +185,6 @@ def motions(
             new = step[rows]
             state.rung[rows, i] = new
             state.last_step[rows, i] = t
-            state.recanted[rows, i] = False
             for r, n in zip(rows, new, strict=True):
                 if state.falls[r, i, n - 1] < 0:
                     state.falls[r, i, n - 1] = t
