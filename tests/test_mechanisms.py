@@ -162,6 +162,27 @@ def test_opportunists_move_toward_the_line_and_distance_costs_standing(model: Co
     assert (s.standing < before_st).all()
 
 
+def test_a_coalition_member_stops_where_his_opportunism_takes_him(model: Compiled) -> None:
+    """Inside the coalition a leader converges on opportunism x line + (1 - opportunism) x his
+    convictions, not on the line: Trotsky (0.2) stays near his own ground, Stalin (0.9) ends
+    near the line. A platform moves the convictions of those who adopt it."""
+    ctx = _ctx(model, 64, policy_drift=1.0, policy_cost=0.0, line_adjustment=0.0)
+    s = _state(model, 64)
+    s.coalition[:] = (1 << model.P) - 1
+    s.line[:] = [0.8, -0.8]
+    s.ideal[:] = s.position
+    for t in range(1, 400):
+        policy.line_and_drift(s, ctx, t)
+    opp = np.asarray(model.attrs["opportunism"])[:, None]
+    want = opp * np.array([0.8, -0.8]) + (1 - opp) * s.ideal[0]
+    # the monthly noise (sd 0.02) leaves each mean over 64 histories within about 0.005
+    assert np.abs(s.position.mean(axis=0) - want).max() < 0.02
+    e = next(e for e in model.events if e.id == "new_opposition")
+    for t in range(e.start, e.until + 1):
+        policy.shocks(s, ctx, t)
+    assert np.allclose(s.ideal[:, e.actor], [e.economy, e.revolution])
+
+
 def test_shock_displaces_the_line_and_the_line_has_inertia(model: Compiled) -> None:
     ctx = _ctx(model, line_adjustment=0.1)
     s = _state(model)

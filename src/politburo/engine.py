@@ -100,6 +100,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         sec=sec, cc=cc,
         standing=np.array(st0, dtype=np.float64),
         position=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
+        ideal=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         line=np.tile([c["line_economy_start"], c["line_revolution_start"]], (H, 1)),
         holder=np.tile(model.holder0, (H, 1)),
         rung=np.zeros((H, P), dtype=np.int64),
@@ -332,6 +333,7 @@ def simulate(
         z = rng.normals(seed, index, -1, f"position:{axis}", P)
         state.position[:, :, k] = np.clip(
             state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
+    state.ideal = state.position.copy()
     state.blind = ctx.params["apparatus_blindness"].copy()
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))

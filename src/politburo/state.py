@@ -26,6 +26,7 @@ class State:
     cc: NDArray[np.float64]  # (H, P+1) Central Committee by loyalty
     standing: NDArray[np.float64]  # (H, P) prestige with the party
     position: NDArray[np.float64]  # (H, P, 2) policy positions
+    ideal: NDArray[np.float64]  # (H, P, 2) convictions: the starting position, or a platform
     line: NDArray[np.float64]  # (H, 2) the party line
     holder: NDArray[np.int64]  # (H, O) office holders (principal index, -1 vacant, -2 Lenin)
     rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)

@@ -8,12 +8,17 @@ the month they strike (the 1925 adoption of socialism in one country, S110; the 
 industrialisation, S30; the 1927 war scare, S100; the 1927-28 grain crisis, S53b). A dated
 platform walks the leaders who adopt it to the position it states over its months: facts.md
 records one such turn, Zinoviev's and Kamenev's to the left through 1925 (S29, S30b, S80).
-Leaders move toward the line in proportion to their opportunism (Stalin's reversal of December
-1924, S109, and his turn of 1928, S53, set the prior of ``policy_drift``) while they sit in the
-ruling coalition; outside it they move toward their bloc's common platform (the United Opposition's,
-S33) or hold their ground. Distance from the line costs standing each month. This is the spatial
-reading of the struggle in Cohen's and Carr's accounts (S85, S84): what befalls the Right after
-1928 follows from where its leaders stand when the line moves, not from a script.
+While they sit in the ruling coalition, leaders move toward a point between the line and their
+own convictions (``State.ideal``: the starting position, or the platform a leader has adopted),
+weighted by their opportunism, at a rate that also scales with it: an opportunist follows the
+line (Stalin's reversal of December 1924, S109, and his turn of 1928, S53, set the prior of
+``policy_drift``), a man of conviction stays near his own ground inside a coalition (Trotsky
+held to planning and party democracy from the New Course on, S24; the Right held to NEP
+gradualism and opposed the emergency measures of 1928, S52, S54). Outside the coalition they
+move toward their bloc's common platform (the United Opposition's, S33) or hold their ground.
+Distance from the line costs standing each month. This is the spatial reading of the struggle in
+Cohen's and Carr's accounts (S85, S84): what befalls the Right after 1928 follows from where its
+leaders stand when the line moves, not from a script.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ def shocks(state: State, ctx: Context, t: int) -> None:
             step = 1.0 / (e.until - t + 1)
             target = np.array([e.economy, e.revolution])
             state.position[:, who] += step * (target - state.position[:, who])
+            state.ideal[:, who] += step * (target - state.ideal[:, who])  # they adopt it
     np.clip(state.line, -1.0, 1.0, out=state.line)
 
 
@@ -55,9 +61,11 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     rate = ctx.params["policy_drift"][:, None] * ctx.attr("opportunism")
     noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
                              ctx.z_actors(t, "policy:revolution")], axis=2)
-    # Members of the ruling coalition move toward the line; those outside it move toward the
-    # platform of their bloc (the United Opposition's common programme), or hold their ground.
-    target = np.broadcast_to(state.line[:, None, :], state.position.shape).copy()
+    # Members of the ruling coalition move toward the line as far as their opportunism takes
+    # them, and no farther from their convictions; those outside it move toward the platform
+    # of their bloc (the United Opposition's common programme), or hold their ground.
+    opp = ctx.attr("opportunism")[:, :, None]
+    target = opp * state.line[:, None, :] + (1 - opp) * state.ideal
     inside = bits(state.coalition, P)
     bloc = bits(state.bloc, P) & ~inside
     n = rsum(bloc)
