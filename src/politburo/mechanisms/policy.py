@@ -58,14 +58,14 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
                        rsum(w * state.position[:, :, 1])], axis=1)
     adj = ctx.params["line_adjustment"][:, None]
     state.line = np.clip((1 - adj) * state.line + adj * centre, -1.0, 1.0)
-    rate = ctx.params["policy_drift"][:, None] * ctx.attr("opportunism")
+    opp = ctx.attr("opportunism")
+    rate = ctx.params["policy_drift"][:, None] * opp
     noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
                              ctx.z_actors(t, "policy:revolution")], axis=2)
     # Members of the ruling coalition move toward the line as far as their opportunism takes
     # them, and no farther from their convictions; those outside it move toward the platform
     # of their bloc (the United Opposition's common programme), or hold their ground.
-    opp = ctx.attr("opportunism")[:, :, None]
-    target = opp * state.line[:, None, :] + (1 - opp) * state.ideal
+    target = opp[:, :, None] * state.line[:, None, :] + (1 - opp[:, :, None]) * state.ideal
     inside = bits(state.coalition, P)
     bloc = bits(state.bloc, P) & ~inside
     n = rsum(bloc)
