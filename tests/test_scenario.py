@@ -9,9 +9,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import politburo
 from politburo.cli import app
 from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario, parse_scenario
-from politburo.scenario.schema import Scenario
+from politburo.scenario.schema import ENGINE_CONSTANTS, ENGINE_PARAMETERS, Scenario
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "history"
 
@@ -87,6 +88,32 @@ def test_platform_without_a_position_is_refused(tmp_path: Path) -> None:
     p = _broken(tmp_path, edit)
     msg = str(pytest.raises(ScenarioError, load_scenario, p).value)
     assert str(p) in msg and "new_opposition" in msg and "revolution between -1 and 1" in msg
+
+
+@pytest.mark.parametrize("field,name", [("parameters", "motion_rate"),
+                                        ("constants", "client_loyalty")])
+def test_a_missing_engine_input_is_refused_before_any_run(tmp_path: Path, field: str,
+                                                          name: str) -> None:
+    """A scenario without a parameter or constant the engine reads is refused when it is
+    loaded, naming the file, the field and what is missing, instead of failing mid-run."""
+    def edit(d):  # type: ignore[no-untyped-def]
+        del d[field][name]
+    p = _broken(tmp_path, edit)
+    msg = str(pytest.raises(ScenarioError, load_scenario, p).value)
+    assert str(p) in msg and field in msg and name in msg and "the engine needs" in msg
+
+
+def test_the_engine_reads_exactly_the_inputs_the_schema_requires() -> None:
+    """ENGINE_PARAMETERS and ENGINE_CONSTANTS list every name the engine's source reads (the
+    engine, its mechanisms and the state: not the priors' own shape parameters, nor the
+    calibration's weights)."""
+    root = Path(politburo.__file__).parent
+    files = [root / "engine.py", root / "state.py", *(root / "mechanisms").glob("*.py")]
+    src = "\n".join(f.read_text() for f in files)
+    params = set(re.findall(r'params(?:_h)?\["([a-z_]+)"\]', src))
+    consts = set(re.findall(r'(?:const|\bc)\["([a-z_]+)"\]', src))
+    assert params == set(ENGINE_PARAMETERS)
+    assert consts == set(ENGINE_CONSTANTS)
 
 
 def test_bad_month_and_unknown_key(tmp_path: Path) -> None:

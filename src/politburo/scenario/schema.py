@@ -24,6 +24,27 @@ LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile
 
 BODY_KINDS = ("plenum", "conference", "congress")
 
+ENGINE_PARAMETERS = (
+    "attribute_noise", "position_noise", "prestige_weight", "patronage_rate", "network_rate",
+    "delegate_apparatus_weight", "cc_retention", "winning_threshold", "coalition_span",
+    "apparatus_blindness", "perception_learning", "motion_rate", "threat_focus", "ladder_gap",
+    "vote_noise", "standing_sensitivity", "faction_ban_penalty", "recant_cost", "exile_rate",
+    "deport_rate", "capitulation_rate", "readmission_rate", "funeral_absence_penalty",
+    "absence_given_ill", "disciple_bonus", "testament_weight", "testament_removal_support",
+    "polemic_backlash", "polemic_enmity", "enmity_decay", "illness_activity", "prejudice_penalty",
+    "outsider_penalty", "aloofness_cost", "opposition_formation", "policy_cost", "policy_drift",
+    "line_adjustment", "lenin_restraint", "enrolment_apparatus_loyalty", "standing_noise",
+)
+"""Every parameter the engine reads: a scenario must give each a prior (``tests`` check this
+list against the engine's source)."""
+
+ENGINE_CONSTANTS = (
+    "membership_start", "secretaries_unaligned", "cc_unaligned", "cc_size_start",
+    "politburo_size_start", "power_weight_cc", "power_weight_politburo", "power_weight_offices",
+    "line_economy_start", "line_revolution_start", "consolidation_share", "client_loyalty",
+)
+"""Every constant the engine reads: a scenario must give each a value."""
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -265,6 +286,22 @@ class Scenario(Frozen):
     def _enough(cls, v: tuple[Principal, ...]) -> tuple[Principal, ...]:
         if not 2 <= len(v) <= 12:
             raise ValueError(f"expected 2 to 12 principals, got {len(v)}")
+        return v
+
+    @field_validator("parameters")
+    @classmethod
+    def _engine_parameters(cls, v: dict[str, Prior]) -> dict[str, Prior]:
+        missing = [n for n in ENGINE_PARAMETERS if n not in v]
+        if missing:
+            raise ValueError(f"the engine needs a prior for each of {', '.join(missing)}")
+        return v
+
+    @field_validator("constants")
+    @classmethod
+    def _engine_constants(cls, v: dict[str, Quantity]) -> dict[str, Quantity]:
+        missing = [n for n in ENGINE_CONSTANTS if n not in v]
+        if missing:
+            raise ValueError(f"the engine needs a value for each of {', '.join(missing)}")
         return v
 
     @model_validator(mode="after")
