@@ -395,6 +395,21 @@ def test_seat_and_membership_steps_punish_factionalism(model: Compiled, rung: in
     assert abs((s.rung[:, model.index("bukharin")] == rung + 1).mean() - 0.1) < 0.03
 
 
+def test_without_the_ban_organising_is_no_offence(model: Compiled) -> None:
+    """With ``faction_ban`` at 0 (the lever no_faction_ban) the Politburo, CC and party steps
+    draw a tenth of the rate from members of a bloc too."""
+    H = 4000
+    ctx, s = _ladder_world(model, H, RUNG["politburo"], {"zinoviev": 0.3, "kamenev": 0.3},
+                           motion_rate=1.0)
+    ctx = replace(ctx, const={**ctx.const, "faction_ban": 0.0})
+    s.bloc[:] = (1 << model.index("zinoviev")) | (1 << model.index("kamenev"))
+    s.recant_used[:] = True
+    _plenum(model, s, ctx, 5)
+    for who in ("zinoviev", "kamenev"):
+        out = (s.rung[:, model.index(who)] == RUNG["central_committee"]).mean()
+        assert abs(out - 0.1) < 0.03  # binomial sd about 0.005
+
+
 def test_a_congress_does_not_unseat(model: Compiled) -> None:
     """Offices and Politburo seats are the CC plenum's: a congress may censure, leave a man
     out of the CC or expel, but not take an office or a Politburo seat."""

@@ -118,7 +118,9 @@ def motions(
     d = state.position - state.line[:, None, :]
     opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2) / 0.6, 1.0)
     dissent = 0.1 + 0.9 * np.maximum(opposes, bloc.astype(np.float64))
-    faction = 0.1 + 0.9 * bloc.astype(np.float64)
+    # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
+    # is no offence, and everyone draws the tenth for these steps.
+    faction = 0.1 + 0.9 * ctx.const["faction_ban"] * bloc.astype(np.float64)
     # For the loss of office, keenness is his power relative to the most powerful outsider's,
     # raised to ``threat_focus``; a bloc's members count its power together and draw the full
     # rate.

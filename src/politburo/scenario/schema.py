@@ -42,6 +42,7 @@ ENGINE_CONSTANTS = (
     "membership_start", "secretaries_unaligned", "cc_unaligned", "cc_size_start",
     "politburo_size_start", "power_weight_cc", "power_weight_politburo", "power_weight_offices",
     "line_economy_start", "line_revolution_start", "consolidation_share", "client_loyalty",
+    "faction_ban",
 )
 """Every constant the engine reads: a scenario must give each a value."""
 
