@@ -97,3 +97,18 @@ def test_a_span_keeps_distant_leaders_apart() -> None:
                                 dist[None], np.array([1.0]))[0])
     assert {i for i in range(4) if (mask >> i) & 1} == {1, 2, 3}
     assert ruling_coalition_reference([1, 2, 3, 4], 0.5, dist.tolist(), 1.0) == {1, 2, 3}
+
+
+def test_when_no_coalition_that_can_agree_wins_the_strongest_of_them_rules() -> None:
+    # Two strong leaders far from everyone and a close pair: no coalition that can agree holds
+    # a majority, so the pair, the strongest that can agree, rules as a minority (the plain
+    # game would have joined leaders who cannot agree).
+    dist = np.full((4, 4), 3.0)
+    np.fill_diagonal(dist, 0.0)
+    dist[2, 3] = dist[3, 2] = 0.5
+    powers = [3.0, 3.0, 2.0, 2.0]
+    mask = int(ruling_coalition(np.array([powers]), np.array([15]), np.array([0.5]),
+                                dist[None], np.array([1.0]))[0])
+    assert {i for i in range(4) if (mask >> i) & 1} == {2, 3}
+    assert ruling_coalition_reference(powers, 0.5, dist.tolist(), 1.0) == {2, 3}
+    assert ruling_coalition_reference(powers, 0.5) != {2, 3}

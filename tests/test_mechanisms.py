@@ -355,17 +355,27 @@ def _plenum(model: Compiled, s: State, ctx: Context, t: int) -> None:
                   np.full((s.H, model.P), 0.5), np.ones((s.H, model.P)), 0.0, transfer_offices)
 
 
-def test_office_goes_first_from_the_strongest_outsider(model: Compiled) -> None:
-    """Loss of office (Svolik): the keenness is (power / strongest outsider's power) raised to
-    threat_focus, whatever the outsider's distance from the line."""
+def test_office_goes_as_keenly_as_the_rival_threatens_the_ruler(model: Compiled) -> None:
+    """Loss of office (Svolik): the keenness is (power / the ruler's power) raised to
+    threat_focus, at most 1, whatever the outsider's distance from the line; an organised
+    bloc's members count their power together and draw the full rate."""
     H = 4000
-    ctx, s = _ladder_world(model, H, RUNG["censure"], {"zinoviev": 0.3, "bukharin": 0.15},
+    ctx, s = _ladder_world(model, H, RUNG["censure"],
+                           {"zinoviev": 0.3, "bukharin": 0.15, "trotsky": 0.9},
                            motion_rate=1.0, threat_focus=2.0)
+    s.power[:, model.index("stalin")] = 0.6
     _plenum(model, s, ctx, 5)
-    z = (s.rung[:, model.index("zinoviev")] == RUNG["office"]).mean()
-    b = (s.rung[:, model.index("bukharin")] == RUNG["office"]).mean()
-    assert z == 1.0
-    assert abs(b - (0.15 / 0.3) ** 2) < 0.03  # binomial sd about 0.007
+    office = {w: (s.rung[:, model.index(w)] == RUNG["office"]).mean()
+              for w in ("zinoviev", "bukharin", "trotsky")}
+    assert office["trotsky"] == 1.0  # stronger than the ruler
+    assert abs(office["zinoviev"] - (0.3 / 0.6) ** 2) < 0.03  # binomial sd about 0.007
+    assert abs(office["bukharin"] - (0.15 / 0.6) ** 2) < 0.02
+    ctx, s = _ladder_world(model, H, RUNG["censure"], {"kamenev": 0.05, "rykov": 0.05},
+                           motion_rate=1.0, threat_focus=2.0)
+    s.power[:, model.index("stalin")] = 0.6
+    s.bloc[:] = (1 << model.index("kamenev")) | (1 << model.index("rykov"))
+    _plenum(model, s, ctx, 5)
+    assert (s.rung[:, model.index("kamenev")] == RUNG["office"]).all()
 
 
 def test_censure_follows_open_dissent(model: Compiled) -> None:

@@ -11,10 +11,13 @@ often left out, and once rivals are purged the game is played again among the su
 
 Coalitions must also be able to agree on a line: following R. Axelrod, *Conflict of Interest*
 (1970), only coalitions whose members' policy positions lie within ``coalition_span`` of each
-other (distances stretched by aloofness, Carr's point about Trotsky, S87) can form; when none of
-them can win, the plain AES game decides. AES decides only the winning core: the Politburo
-members within the span of each of its members who are not organised against it join it (the
-"septet" of 1924, S63b; Stalin with the Right in 1926-27, S52, S82, S100).
+other (distances stretched by aloofness, Carr's point about Trotsky, S87) can form. When none of
+them can win, the strongest of them rules: no coalition that can agree can beat it, so it
+governs as a minority until one that can agree wins (the Politburo majority that backed the
+troika against Trotsky from Lenin's incapacitation, S42, S4c). AES decides only the winning
+core: the Politburo members within the span of each of its members who are not organised
+against it join it (the "septet" of 1924, S63b; Stalin with the Right in 1926-27, S52, S82,
+S100).
 
 politburo plays the game among the principals who still sit in the Politburo, on the power they
 are *perceived* to have: rivals discount the apparatus power of a low-profile leader (the
@@ -106,6 +109,38 @@ def _popcount(s: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def _strongest_agreeable(power: NDArray[np.float64], players: int, dist: NDArray[np.float64],
+                         span: float) -> int:
+    """The coalition of players with the most power among those whose members are pairwise
+    within ``span``; ties go to the lower code."""
+    idx = np.empty(power.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(power.shape[0]):
+        if (players >> i) & 1:
+            idx[n] = i
+            n += 1
+    best = 0
+    best_gamma = -1.0
+    for s in range(1, 1 << n):
+        ok = True
+        g = 0.0
+        for a in range(n):
+            if (s >> a) & 1:
+                g += power[idx[a]]
+                for b in range(a + 1, n):
+                    if (s >> b) & 1 and dist[idx[a], idx[b]] > span:
+                        ok = False
+        if ok and g > best_gamma:
+            best_gamma = g
+            best = s
+    out = 0
+    for j in range(n):
+        if (best >> j) & 1:
+            out |= 1 << idx[j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _ruling_batch(
     power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64],
     dist: NDArray[np.float64], span: NDArray[np.float64],
@@ -113,8 +148,8 @@ def _ruling_batch(
     out = np.zeros(power.shape[0], dtype=np.int64)
     for h in range(power.shape[0]):
         r = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h])
-        if r < 0:  # no agreeable coalition can win: the plain AES game decides
-            r = _ruling_one(power[h], players[h], alpha[h], dist[h], np.inf)
+        if r < 0:  # no coalition that can agree wins: the strongest that can agree rules
+            r = _strongest_agreeable(power[h], players[h], dist[h], span[h])
         out[h] = r
     return out
 
@@ -128,8 +163,9 @@ def ruling_coalition(
     ``power`` (H, n) perceived powers; ``players`` (H,) bitmask of who plays; ``alpha`` (H,)
     the winning threshold (>= 1/2). With ``distance`` (H, n, n) and ``span`` (H,), only
     coalitions whose members are all within ``span`` of each other can form (Axelrod's
-    connected coalitions); if none of those can win, the plain game decides. Ties are broken
-    toward the lower coalition code.
+    connected coalitions); if none of those can win, the one of them with the most power rules.
+    Without them (or with an infinite span) this is the plain AES game. Ties are broken toward
+    the lower coalition code.
     """
     H, n = power.shape
     if distance is None:
@@ -150,7 +186,7 @@ def ruling_coalition_reference(power: list[float], alpha: float,
                                span: float = float("inf")) -> frozenset[int]:
     """The definition, spelt out: slow, exact, for tests. With ``distance`` and ``span``, only
     coalitions whose members are pairwise within ``span`` can form; if none of them wins, the
-    plain game decides."""
+    one of them with the most power rules."""
     n = len(power)
     everyone = frozenset(range(n))
 
@@ -160,23 +196,18 @@ def ruling_coalition_reference(power: list[float], alpha: float,
     def agree(c: frozenset[int]) -> bool:
         return distance is None or all(distance[i][j] <= span for i in c for j in c if i < j)
 
-    def solve(limit: bool) -> frozenset[int] | None:
-        se: dict[frozenset[int], bool] = {}
-        for k in range(1, n + 1):
-            for c in map(frozenset, combinations(range(n), k)):
-                se[c] = (agree(c) or not limit) and not any(
-                    se[t] and gamma(t) > alpha * gamma(c)
-                    for j in range(1, k)
-                    for t in map(frozenset, combinations(sorted(c), j))
-                )
-        winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
-        return min(winners, key=gamma) if winners else None
-
-    found = solve(limit=True)
-    if found is None:
-        found = solve(limit=False)
-    assert found is not None
-    return found
+    se: dict[frozenset[int], bool] = {}
+    for k in range(1, n + 1):
+        for c in map(frozenset, combinations(range(n), k)):
+            se[c] = agree(c) and not any(
+                se[t] and gamma(t) > alpha * gamma(c)
+                for j in range(1, k)
+                for t in map(frozenset, combinations(sorted(c), j))
+            )
+    winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
+    if winners:
+        return min(winners, key=gamma)
+    return max((c for c in se if agree(c)), key=gamma)
 
 
 def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.float64]]
@@ -306,12 +337,16 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
                 because = (f"{ctx.model.principals[state.sole[h]]} needed no partners to win "
                            f"and kept those who share his line")
             else:
+                a = ctx.params["winning_threshold"][h]
+                held_h = sum(perc[h, i] for i in range(P) if (state.core[h] >> i) & 1)
+                total_h = sum(perc[h, i] for i in range(P) if (players[h] >> i) & 1)
+                rule = (f"the smallest self-enforcing coalition with more than {a:.2f} of it "
+                        f"rules" if held_h > a * total_h else
+                        f"no coalition that can agree on a line holds more than {a:.2f} of it, "
+                        f"so the strongest that can agree rules")
                 because = "perceived powers " + ", ".join(
                     f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
-                    if (players[h] >> i) & 1) + (
-                    f"; the smallest self-enforcing coalition with more than "
-                    f"{ctx.params['winning_threshold'][h]:.2f} of it rules, joined by those "
-                    f"who share its line")
+                    if (players[h] >> i) & 1) + f"; {rule}, joined by those who share its line"
             state.log[h].append({
                 "kind": "coalition", "step": t, "actors": members, "body": "Politburo",
                 "because": because,

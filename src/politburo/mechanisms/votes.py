@@ -15,19 +15,20 @@ are purged as in Acemoglu, Egorov and Sonin (2008); whether a purge succeeds is 
 
 The steps are of three kinds. *Censure* answers open dissent: it follows how far the outsider
 stands from the party line, or whether he leads an organised platform (the condemnations of the
-1923 opposition by the 13th Conference, S22, S23). Loss of *office* takes power from a rival: the
-coalition takes it first from the outsider whose power threatens it most (M. Svolik, *The
-Politics of Authoritarian Rule*, 2012: a ruler's purges follow the threat his rivals pose), with
-an organised bloc's power counted together. Loss of the *Politburo seat*, of the CC seat and of
-membership punish *factionalism*: under the ban they were the penalties for organised factional
-work (point 7 of "On Party Unity", S67), and every one of them in 1926-27 followed a charge of it
-(Zinoviev's removal from the Politburo for an illegal factional organisation, S36, S37; the CC
-removals and expulsions after the Opposition's platform and demonstrations, S41, S44, S68b). An
-outsider who leads no organised bloc draws a tenth of the rate for them, however far he stands
-from the line: so Trotsky, silent through 1925 (S29), kept his Politburo seat until the United
-Opposition had formed. Offices and Politburo seats are the CC plenum's to give and take (the
-plenum of 1 January 1926 elected the Politburo and demoted Kamenev, S38, S39): a congress may
-censure, leave a man out of the CC it elects, or expel, and a conference may censure or expel.
+1923 opposition by the 13th Conference, S22, S23). Loss of *office* takes power from a rival, as
+keenly as his power threatens the ruler: his power (an organised bloc's counted together)
+against that of the strongest member of the ruling coalition (M. Svolik, *The Politics of
+Authoritarian Rule*, 2012: a ruler's purges follow the threat his rivals pose to him). Loss of
+the *Politburo seat*, of the CC seat and of membership punish *factionalism*: under the ban they
+were the penalties for organised factional work (point 7 of "On Party Unity", S67), and every
+one of them in 1926-27 followed a charge of it (Zinoviev's removal from the Politburo for an
+illegal factional organisation, S36, S37; the CC removals and expulsions after the Opposition's
+platform and demonstrations, S41, S44, S68b). An outsider who leads no organised bloc draws a
+tenth of the rate for them, however far he stands from the line: so Trotsky, silent through
+1925 (S29), kept his Politburo seat until the United Opposition had formed. Offices and
+Politburo seats are the CC plenum's to give and take (the plenum of 1 January 1926 elected the
+Politburo and demoted Kamenev, S38, S39): a congress may censure, leave a man out of the CC it
+elects, or expel, and a conference may censure or expel.
 """
 
 from __future__ import annotations
@@ -121,11 +122,12 @@ def motions(
     # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
     # is no offence, and everyone draws the tenth for these steps.
     faction = 0.1 + 0.9 * ctx.const["faction_ban"] * bloc.astype(np.float64)
-    # For the loss of office, keenness is his power relative to the most powerful outsider's,
-    # raised to ``threat_focus``; a bloc's members count its power together and draw the full
-    # rate.
+    # For the loss of office, keenness is his power relative to the strongest member of the
+    # ruling coalition (at most 1), raised to ``threat_focus``; a bloc's members count its power
+    # together and draw the full rate.
     threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
-    rel = threat / np.maximum(threat.max(axis=1, keepdims=True), 1e-12)
+    ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
+    rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
     power = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
     u_recant = ctx.u_actors(t, f"recant:{meeting.kind}")
     z_vote = ctx.z_actors(t, f"vote:{meeting.kind}")
