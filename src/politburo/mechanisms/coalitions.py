@@ -39,14 +39,21 @@ from politburo._rows import rany, rargmax, rmax, rsum
 
 
 @numba.njit(cache=True, nogil=True)
-def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
-                dist: NDArray[np.float64], span: float) -> int:
-    idx = np.empty(power.shape[0], dtype=np.int64)
+def _player_columns(players: int, width: int) -> tuple[NDArray[np.int64], int]:
+    """The columns of the players in a bitmask, in order, and how many there are."""
+    idx = np.empty(width, dtype=np.int64)
     n = 0
-    for i in range(power.shape[0]):
+    for i in range(width):
         if (players >> i) & 1:
             idx[n] = i
             n += 1
+    return idx, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
+                dist: NDArray[np.float64], span: float) -> int:
+    idx, n = _player_columns(players, power.shape[0])
     if n == 0:
         return 0
     size = 1 << n
@@ -113,12 +120,7 @@ def _strongest_agreeable(power: NDArray[np.float64], players: int, dist: NDArray
                          span: float) -> int:
     """The coalition of players with the most power among those whose members are pairwise
     within ``span``; ties go to the lower code."""
-    idx = np.empty(power.shape[0], dtype=np.int64)
-    n = 0
-    for i in range(power.shape[0]):
-        if (players >> i) & 1:
-            idx[n] = i
-            n += 1
+    idx, n = _player_columns(players, power.shape[0])
     best = 0
     best_gamma = -1.0
     for s in range(1, 1 << n):

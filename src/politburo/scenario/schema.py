@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from politburo.priors import FAMILIES
 
@@ -289,20 +296,14 @@ class Scenario(Frozen):
             raise ValueError(f"expected 2 to 12 principals, got {len(v)}")
         return v
 
-    @field_validator("parameters")
+    @field_validator("parameters", "constants")
     @classmethod
-    def _engine_parameters(cls, v: dict[str, Prior]) -> dict[str, Prior]:
-        missing = [n for n in ENGINE_PARAMETERS if n not in v]
+    def _engine_needs(cls, v: dict[str, object], info: ValidationInfo) -> dict[str, object]:
+        need, what = ((ENGINE_PARAMETERS, "a prior") if info.field_name == "parameters"
+                      else (ENGINE_CONSTANTS, "a value"))
+        missing = [n for n in need if n not in v]
         if missing:
-            raise ValueError(f"the engine needs a prior for each of {', '.join(missing)}")
-        return v
-
-    @field_validator("constants")
-    @classmethod
-    def _engine_constants(cls, v: dict[str, Quantity]) -> dict[str, Quantity]:
-        missing = [n for n in ENGINE_CONSTANTS if n not in v]
-        if missing:
-            raise ValueError(f"the engine needs a value for each of {', '.join(missing)}")
+            raise ValueError(f"the engine needs {what} for each of {', '.join(missing)}")
         return v
 
     @model_validator(mode="after")
