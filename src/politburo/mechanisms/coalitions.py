@@ -39,21 +39,14 @@ from politburo._rows import rany, rargmax, rmax, rsum
 
 
 @numba.njit(cache=True, nogil=True)
-def _player_columns(players: int, width: int) -> tuple[NDArray[np.int64], int]:
-    """The columns of the players in a bitmask, in order, and how many there are."""
-    idx = np.empty(width, dtype=np.int64)
+def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
+                dist: NDArray[np.float64], span: float) -> int:
+    idx = np.empty(power.shape[0], dtype=np.int64)
     n = 0
-    for i in range(width):
+    for i in range(power.shape[0]):
         if (players >> i) & 1:
             idx[n] = i
             n += 1
-    return idx, n
-
-
-@numba.njit(cache=True, nogil=True)
-def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
-                dist: NDArray[np.float64], span: float) -> int:
-    idx, n = _player_columns(players, power.shape[0])
     if n == 0:
         return 0
     size = 1 << n
@@ -98,7 +91,13 @@ def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
             best = s
             best_gamma = gamma[s]
     if best < 0:
-        return -1
+        # No coalition that can agree wins: the strongest that can agree rules (ties go to the
+        # lower code). With an infinite span everyone can agree and this never happens.
+        best_gamma = -1.0
+        for s in range(1, size):
+            if feasible[s] and gamma[s] > best_gamma:
+                best = s
+                best_gamma = gamma[s]
     out = 0
     for j in range(n):
         if (best >> j) & 1:
@@ -116,43 +115,13 @@ def _popcount(s: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _strongest_agreeable(power: NDArray[np.float64], players: int, dist: NDArray[np.float64],
-                         span: float) -> int:
-    """The coalition of players with the most power among those whose members are pairwise
-    within ``span``; ties go to the lower code."""
-    idx, n = _player_columns(players, power.shape[0])
-    best = 0
-    best_gamma = -1.0
-    for s in range(1, 1 << n):
-        ok = True
-        g = 0.0
-        for a in range(n):
-            if (s >> a) & 1:
-                g += power[idx[a]]
-                for b in range(a + 1, n):
-                    if (s >> b) & 1 and dist[idx[a], idx[b]] > span:
-                        ok = False
-        if ok and g > best_gamma:
-            best_gamma = g
-            best = s
-    out = 0
-    for j in range(n):
-        if (best >> j) & 1:
-            out |= 1 << idx[j]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
 def _ruling_batch(
     power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64],
     dist: NDArray[np.float64], span: NDArray[np.float64],
 ) -> NDArray[np.int64]:
     out = np.zeros(power.shape[0], dtype=np.int64)
     for h in range(power.shape[0]):
-        r = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h])
-        if r < 0:  # no coalition that can agree wins: the strongest that can agree rules
-            r = _strongest_agreeable(power[h], players[h], dist[h], span[h])
-        out[h] = r
+        out[h] = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h])
     return out
 
 
@@ -327,6 +296,7 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     alone |= majority
     state.sole = np.where(alone, top, -1)
     state.core = np.where(alone, np.int64(1) << top, coal)
+    minority = rsum(perc * bits(state.core & players, P)) <= alpha * total  # for the log
     coal = with_like_minded(state, ctx, state.core, gap)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
@@ -339,13 +309,11 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
                 because = (f"{ctx.model.principals[state.sole[h]]} needed no partners to win "
                            f"and kept those who share his line")
             else:
-                a = ctx.params["winning_threshold"][h]
-                held_h = sum(perc[h, i] for i in range(P) if (state.core[h] >> i) & 1)
-                total_h = sum(perc[h, i] for i in range(P) if (players[h] >> i) & 1)
-                rule = (f"the smallest self-enforcing coalition with more than {a:.2f} of it "
-                        f"rules" if held_h > a * total_h else
-                        f"no coalition that can agree on a line holds more than {a:.2f} of it, "
-                        f"so the strongest that can agree rules")
+                a = alpha[h]
+                rule = (f"no coalition that can agree on a line holds more than {a:.2f} of it, "
+                        f"so the strongest that can agree rules" if minority[h] else
+                        f"the smallest self-enforcing coalition with more than {a:.2f} of it "
+                        f"rules")
                 because = "perceived powers " + ", ".join(
                     f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
                     if (players[h] >> i) & 1) + f"; {rule}, joined by those who share its line"
