@@ -81,13 +81,23 @@ def test_unknown_reference_is_refused(tmp_path: Path) -> None:
     assert "beria" in msg and "not a principal" in msg
 
 
-def test_platform_without_a_position_is_refused(tmp_path: Path) -> None:
+def test_a_crisis_needs_two_responses(tmp_path: Path) -> None:
     def edit(d):  # type: ignore[no-untyped-def]
-        e = next(e for e in d["events"] if e["id"] == "new_opposition")
-        del e["revolution"]
+        e = next(e for e in d["events"] if e["id"] == "grain_crisis")
+        e["responses"] = e["responses"][:1]
     p = _broken(tmp_path, edit)
     msg = str(pytest.raises(ScenarioError, load_scenario, p).value)
-    assert str(p) in msg and "new_opposition" in msg and "revolution between -1 and 1" in msg
+    assert str(p) in msg and "grain_crisis" in msg and "at least two responses" in msg
+
+
+def test_no_event_sets_a_position_or_forms_a_bloc_in_the_baseline(scenario: Scenario) -> None:
+    """Inputs are causes, never outcomes: no enabled event moves a named leader's line or
+    organises anyone (the only alliance is a lever's, disabled in the baseline)."""
+    for e in scenario.events:
+        if e.enabled:
+            assert e.kind not in ("alliance",), e.id
+    kinds = {e.kind for e in scenario.events}
+    assert "platform" not in kinds and "policy_shock" not in kinds
 
 
 @pytest.mark.parametrize("field,name", [("parameters", "motion_rate"),

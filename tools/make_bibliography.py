@@ -1,4 +1,5 @@
-"""Append the bibliography of the sources a scenario cites, from ../shared/history/facts.md.
+"""Append the bibliography of the sources a scenario cites, from ../shared/history: facts.md
+(tags S…), bases.md (B…) and calendar.md (C…).
 
 Run from the repository root: python tools/make_bibliography.py src/politburo/scenarios/soviet-1922.yaml
 The package then carries each cited source's title and address, so a user can follow every
@@ -30,17 +31,22 @@ EXTRA = {
 
 
 def main(path: str) -> None:
-    facts = Path("../shared/history/facts.md").read_text("utf-8")
     entries = {}
-    for m in re.finditer(r"^- (S\d+[a-z]?) (.+?): (https?://\S+)", facts, re.M):
-        entries[m.group(1)] = (m.group(2).strip(), m.group(3).strip())
+    for name, letter in (("facts.md", "S"), ("bases.md", "B"), ("calendar.md", "C")):
+        facts = Path("../shared/history", name).read_text("utf-8")
+        for m in re.finditer(rf"^- ({letter}\d+[a-z]?\d?) (.+?): (https?://[^\s;]+)", facts, re.M):
+            entries[m.group(1)] = (m.group(2).strip(), m.group(3).strip())
     entries.update(EXTRA)
     text = Path(path).read_text("utf-8").split("\nbibliography:")[0].rstrip() + "\n"
-    cited = set(re.findall(r"\b(S\d+[a-z]?|AES2008|AXELROD1970|SVOLIK2012)\b", text))
+    cited = set(re.findall(r"\b([SBC]\d+[a-z]?\d?|AES2008|AXELROD1970|SVOLIK2012)\b", text))
     missing = sorted(cited - entries.keys())
     if missing:
-        sys.exit(f"cited but not in facts.md: {missing}")
-    key = lambda t: (len(re.sub(r"\D", "", t)) if t.startswith("S") else 0, t)  # noqa: E731
+        sys.exit(f"cited but not in the fact base: {missing}")
+
+    def key(t: str) -> tuple[str, int, str]:
+        digits = re.sub(r"\D", "", t)
+        return (t[0] if t[0] in "SBC" else "", int(digits) if digits else 0, t)
+
     rows = [{"id": t, "title": entries[t][0], "url": entries[t][1]} for t in sorted(cited, key=key)]
     text += "\nbibliography:\n" + yaml.safe_dump(rows, sort_keys=False, allow_unicode=True, width=200)
     Path(path).write_text(text, "utf-8")

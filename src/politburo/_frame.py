@@ -176,8 +176,13 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
 
 
 def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> None:
-    """Give logged polemics the title of the scenario event that caused them."""
+    """Give logged polemics the title of the scenario event that caused them, and a crisis's
+    chosen response its description."""
+    answers = {(e.id, r.id): r.description for e in scenario.events for r in e.responses}
     for ev in log:
+        if ev["kind"] == "crisis":
+            key = (str(ev.get("crisis")), str(ev.get("response")))
+            ev.setdefault("answer", answers.get(key, ""))
         if ev["kind"] != "polemic":
             continue
         for e in scenario.events:
@@ -204,14 +209,13 @@ def _exogenous(e: Any, words: Words) -> str:
         by = f" by {month_name(parse_month(e.until))}" if e.until else ""
         return (f"The party opened its doors in a mass recruitment, the {title_of(e.id)}, "
                 f"taking in {e.size or 0:,.0f} new members{by}.")
-    if e.kind == "policy_shock":
-        poles = (((e.economy or 0.0), "the market and NEP", "forced industrialisation"),
-                 ((e.revolution or 0.0), "socialism in one country", "world revolution"))
-        dirs = [up if v > 0 else down for v, down, up in poles if v]
-        return (f"The party line was pulled toward {join(dirs) or 'a new course'} "
-                f"({title_of(e.id).lower()}).")
+    if e.kind == "crisis":
+        return f"{e.description or title_of(e.id)} The rulers must choose how to answer."
+    if e.kind == "salience":
+        return (f"{e.description or title_of(e.id)} From now on the leaders measure one "
+                f"another by where they stand on it.")
     if e.kind == "alliance":
-        return f"{who} joined forces with {words.names_of(e.targets)}."
+        return f"{who} offered {words.names_of(e.targets)} a common front."
     if e.kind == "lenin_incapacitated":
         return "Lenin was struck down and could take no further part in politics."
     return f"{title_of(e.id)}."

@@ -25,7 +25,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
-    "promotion": "the circular flow of power: Politburo seats by CC following",
+    "promotion": "clients: Politburo seats by the patrons' CC followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
     "exile": "administrative repression after expulsion",
     "deportation": "administrative repression after expulsion",
@@ -33,7 +33,9 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "funeral": "standing and legitimacy: Lenin's funeral",
     "funeral_absent": "standing and legitimacy: Lenin's funeral",
     "polemic": "standing and legitimacy: polemics",
-    "consolidation": "consolidation: one leader alone rules with enough power",
+    "consolidation": "who rules: one leader's own majorities in the Politburo and the CC",
+    "crisis": "policy: a crisis answered by the ruling coalition",
+    "client_switch": "clients: loyalty follows the patron's fortunes",
 }
 PAST = {"censure": "censured", "office": "stripped of his offices",
         "politburo": "removed from the Politburo",
@@ -145,9 +147,12 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
+_ABBREVIATIONS = {"nep": "NEP", "cc": "CC", "ccc": "CCC"}
+
+
 def title_of(event_id: str) -> str:
-    return " ".join(w.capitalize() if w not in ("of", "in", "one") else w
-                    for w in event_id.split("_"))
+    return " ".join(_ABBREVIATIONS.get(w) or (w.capitalize() if w not in ("of", "in", "one")
+                                              else w) for w in event_id.split("_"))
 
 
 _VOTE_RE = re.compile(r"^the ruling coalition \((?P<coal>[\w, ]*)\) moved against him; "
@@ -240,8 +245,33 @@ def _promotions(group: list[dict[str, Any]], words: Words) -> str:
                       "the largest following"):
         why = f"{patron} had the largest following in the CC of anyone in the ruling coalition"
     seats = "A vacant seat" if n == 1 else f"{NUMBERS[min(n, 9)]} vacant seats"
-    return (f"{seats} in the Politburo went to {'a client' if n == 1 else 'clients'} of "
-            f"{patron}'s, because {why}.")
+    named = [words.name(str(e["client"])) for e in group if e.get("client")]
+    whom = (join(named) + f", {'a client' if n == 1 else 'clients'} of {patron}'s" if named
+            else f"{'a client' if n == 1 else 'clients'} of {patron}'s")
+    return f"{seats} in the Politburo went to {whom}, because {why}."
+
+
+def _crisis(ev: dict[str, Any], words: Words) -> str:
+    title = " ".join(w if w.isupper() else w.lower()
+                     for w in title_of(str(ev.get("crisis") or "crisis")).split())
+    answer = str(ev.get("answer") or ev.get("response") or "answer").replace("_", " ")
+    backers = words.names_of(ev.get("actors") or [])
+    against = words.names_of(ev.get("targets") or [])
+    share = float(ev.get("support") or 0.0)
+    split = (f"{backers} carried it ({share:.0%} of the coalition's weight)" if backers
+             else "none of its members had preferred it, but the day's deliberations went so")
+    if against:
+        split += f"; {against} would have chosen otherwise"
+    return (f"Facing the {title}, the ruling coalition chose to {answer}: {split}, because "
+            f"each member backed the answer that would leave the line nearest his own.")
+
+
+def _switch(ev: dict[str, Any], words: Words) -> str:
+    client = words.name(str(ev.get("client") or "a client"))
+    old = words.name(str(ev.get("from") or "his patron"))
+    new = words.names_of(ev.get("actors") or [])
+    return (f"{client} left {old}'s following for {new}'s, because {old} stood outside the "
+            f"ruling coalition and could no longer advance him.")
 
 
 def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> str:
@@ -259,6 +289,10 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return _offices([ev], words)
     if kind == "promotion":
         return _promotions([ev], words)
+    if kind == "crisis":
+        return _crisis(ev, words)
+    if kind == "client_switch":
+        return _switch(ev, words)
     if kind == "assembly":
         of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
         why = "its delegates had been" + why[len("delegates"):] if why.startswith(

@@ -194,6 +194,11 @@ def _print_run(d: dict[str, Any]) -> None:
 
     out.print(falls_table("When each leader falls: median month [10%-90%], share of histories "
                           "by December 1930; history in brackets", d["falls"], cell))
+    r = d.get("rules_alone") or {}
+    if r.get("median"):
+        out.print(f"Someone first rules alone (his own and his clients' votes carry the "
+                  f"Politburo, his followers the CC) in {r['share']:.0%} of histories: median "
+                  f"{r['median']} [{r['p10']} - {r['p90']}].")
     out.print(f"{d['histories_per_second']:,.0f} histories per second; scenario hash "
               f"{d['scenario_hash']}, politburo {d['version']}")
 

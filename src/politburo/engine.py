@@ -6,10 +6,11 @@ returns a ``Histories`` of plain arrays. Every random draw comes from ``politbur
 counterfactual world sees the same draws as the factual one. Parameters are drawn per history from
 the priors (or taken from a posterior, or passed in by the caller for calibration).
 
-Order of a month: exogenous events; policy line and drift; the Secretariat's appointments;
-standing shocks; power; then each meeting of the month (delegates and CC elections at congresses,
-the AES ruling coalition, the Testament's motion, motions against outsiders); administrative
-exile and readmission; opposition blocs; consolidation.
+Order of a month: exogenous events (salience, crises answered by the rulers); policy line and
+drift; the Secretariat's appointments; standing shocks; power; then each meeting of the month
+(delegates and CC elections at congresses, the AES ruling coalition, Politburo seats for named
+clients, the Testament's motion, motions against outsiders); administrative exile and
+readmission; clients' loyalty; opposition blocs; who rules alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 
 from politburo import rng
 from politburo._rows import rany, rargmax, rsum
-from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
+from politburo.mechanisms import circular_flow, clients, coalitions, policy, standing, votes
 from politburo.scenario.compile import LENIN, VACANT, Compiled, MeetingC
 from politburo.state import LADDER, RUNG, Context, State, bits, record
 
@@ -41,6 +42,7 @@ class Histories:
     coalition: NDArray[np.integer[Any]]  # (H, T) ruling coalition at each month's end, bitmask
     power: NDArray[np.float32] | None  # (H, T, P) monthly power shares, when kept
     log: list[list[dict[str, Any]]] | None  # per-history events, when recorded
+    first_rule: NDArray[np.int64] | None = None  # (H,) first step anyone ruled alone, -1 never
 
     @property
     def H(self) -> int:
@@ -102,6 +104,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         position=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         ideal=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         line=np.tile([c["line_economy_start"], c["line_revolution_start"]], (H, 1)),
+        salience=np.ones((H, 2)),
         holder=np.tile(model.holder0, (H, 1)),
         rung=np.zeros((H, P), dtype=np.int64),
         last_step=np.full((H, P), -1000, dtype=np.int64),
@@ -109,16 +112,20 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         recanted=np.zeros((H, P), dtype=bool), recant_used=np.zeros((H, P), dtype=bool),
         coalition=np.zeros(H, dtype=np.int64), sole=np.full(H, -1, dtype=np.int64),
         core=np.zeros(H, dtype=np.int64),
+        threatened=np.zeros((H, P), dtype=bool),
         players=np.zeros(H, dtype=np.int64),
         bloc=np.zeros(H, dtype=np.int64),
         enmity=np.zeros((H, P, P)),
-        pb_clients=np.zeros((H, P), dtype=np.int64),
+        client_patron=np.tile(model.client_patron, (H, 1)),
+        client_loyalty=np.tile(model.client_loyalty, (H, 1)),
+        client_seat=np.zeros((H, len(model.clients)), dtype=bool),
         pb_size=np.full(H, int(c["politburo_size_start"]), dtype=np.int64),
         cc_size=np.full(H, c["cc_size_start"]),
         blind=np.zeros(H),
         old_guard=np.ones(H), members=np.full(H, c["membership_start"]),
         power=np.full((H, P), 1.0 / P),
         cons_who=np.full(H, -1, dtype=np.int64), cons_since=np.full(H, -1, dtype=np.int64),
+        first_rule=np.full(H, -1, dtype=np.int64),
         log=[[] for _ in range(H)] if record_log else None,
     )
 
@@ -135,8 +142,10 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     """Each principal's power from the CC, the Politburo, offices and standing (H, P)."""
     m, c, P = ctx.model, ctx.const, ctx.model.P
     alive = state.in_party()
-    seats = state.in_politburo() + c["client_loyalty"] * state.pb_clients
-    pb = seats / np.maximum(rsum(seats)[:, None], 1e-12)
+    # Politburo votes: his own seat and his seated clients' loyalty, out of all seats filled
+    # (a client's disloyal share of his vote is his own).
+    pb = clients.politburo_votes(state, ctx) / np.maximum(
+        clients.seats_filled(state)[:, None], 1e-12)
     offices = office_holdings(state.holder, m.office_weight, P) / m.office_weight.sum()
     st = eff * alive
     st = st / np.maximum(rsum(st)[:, None], 1e-12)
@@ -210,32 +219,6 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
         state.falls[first, loser, RUNG["office"] - 1] = t
 
 
-def refill_politburo(state: State, ctx: Context, t: int, target: int) -> None:
-    """Vacant Politburo seats go to clients of coalition members, by D'Hondt on CC shares."""
-    P = ctx.model.P
-    if target > 0:
-        state.pb_size[:] = target
-    gone = ~state.in_party()
-    state.pb_clients[gone] = 0
-    coal = bits(state.coalition, P) & state.in_politburo()
-    for _ in range(4):
-        vacant = state.pb_size - rsum(state.in_politburo()) - rsum(state.pb_clients)
-        need = (vacant > 0) & rany(coal)
-        if not need.any():
-            break
-        quot = np.where(coal, state.cc[:, :P] / (1 + state.pb_clients), -np.inf)
-        who = rargmax(quot)
-        rows = np.flatnonzero(need)
-        state.pb_clients[rows, who[rows]] += 1
-        record(state, ctx, need, {
-            "kind": "promotion", "step": t,
-            "actors": lambda h, who=who: [ctx.model.principals[who[h]]],
-            "body": "Central Committee",
-            "because": "a vacant Politburo seat went to a client of the coalition member with "
-                       "the largest following in the CC",
-        })
-
-
 def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np.float64]:
     """Share of an assembly backing the leadership: all but the followers of outsiders."""
     P = ctx.model.P
@@ -265,7 +248,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             "yes": lambda h, s=tallies[-1]: float(s[h]), "of": mt.delegates,
             "because": "delegates chosen through the provincial secretaries",
         })
-    refill_politburo(state, ctx, t, mt.politburo_size)
+    clients.fill_seats(state, ctx, t, mt.politburo_size)
     if testament_motion is not None and mt.kind >= 1:
         target, shift = testament_motion
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
@@ -335,6 +318,10 @@ def simulate(
             state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
     state.ideal = state.position.copy()
     state.blind = ctx.params["apparatus_blindness"].copy()
+    # An axis that a dated event will make contested counts for little until then.
+    for e in model.events:
+        if e.kind == "salience" and e.axis >= 0 and e.start > 0:
+            state.salience[:, e.axis] = params_h["salience_before"]
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
@@ -363,7 +350,7 @@ def simulate(
                     e.handling, 0.3)
                 standing.testament(state, ctx, t, e.targets[0], exposure)
         circular_flow.enrolment(state, ctx, t)
-        policy.shocks(state, ctx, t)
+        policy.events(state, ctx, t)
         if t > 0:
             policy.line_and_drift(state, ctx, t)
         circular_flow.patronage(state, ctx, t, act)
@@ -385,6 +372,7 @@ def simulate(
                     motion = (testament.targets[0], 1.0)
             _meeting(state, ctx, t, mt, act, lenin_active, motion, tallies)
         votes.administrative(state, ctx, t)
+        clients.drift(state, ctx, t)
         coalitions.update_bloc(state, ctx, t)
         eff = standing.effective(state, ctx)
         state.power = _shares(power_parts(state, ctx, eff, act))
@@ -397,22 +385,27 @@ def simulate(
         seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
         falls=state.falls,
         tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
-        coalition=coalition_out, power=power_out, log=state.log,
+        coalition=coalition_out, power=power_out, log=state.log, first_rule=state.first_rule,
     )
 
 
 def _consolidate(state: State, ctx: Context, t: int) -> None:
-    """A leader rules when he needs no partners to win (``State.sole``, whatever like-minded
-    partners he keeps) and holds enough of all power."""
+    """A leader rules alone when the majorities of both bodies that decide follow him without
+    partners of independent standing: his own vote and his seated clients' loyal votes are a
+    majority of the Politburo's seats, and his followers are a majority of the Central
+    Committee, which elects the Politburo and the General Secretary (Daniels, S66). Until then
+    he governs with partners who have bases of their own, as Stalin did with Rykov at Sovnarkom
+    and Bukharin as chief ideologist into 1928 (Gorlizki and Khlevniuk, S100)."""
+    P = ctx.model.P
     rows = np.arange(state.H)
-    # ``sole`` is set when the coalition forms; a motion at the same meeting may since have
-    # removed him from the Politburo.
-    single = (state.sole >= 0) & state.in_politburo()[rows, np.maximum(state.sole, 0)]
-    who = np.where(single, state.sole, -1)
-    share = np.where(single, state.power[rows, np.maximum(who, 0)], 0.0)
-    rules = single & (share >= ctx.const["consolidation_share"])
-    # Once a leader has consolidated he keeps his rule while he stays in the Politburo and in
-    # the ruling coalition; a dip in his share does not undo it.
+    pb = clients.politburo_votes(state, ctx)
+    seats = clients.seats_filled(state)
+    cc = state.cc[:, :P] * ctx.const["client_loyalty"]
+    alone = (pb > 0.5 * seats[:, None]) & (cc > 0.5) & state.in_politburo()
+    rules = rany(alone)
+    who = np.where(rules, rargmax(alone), -1)
+    # Once a leader rules he keeps his rule while he stays in the Politburo and in the ruling
+    # coalition; a dip in his majorities does not undo it.
     prev = state.cons_who
     keeps = (prev >= 0) & ~rules
     if keeps.any():
@@ -422,12 +415,15 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
     who = np.where(rules, who, np.where(keeps, prev, -1))
     start = rules & (who != prev)
     state.cons_since = np.where(start, t, np.where(who >= 0, state.cons_since, -1))
+    state.first_rule = np.where((state.first_rule < 0) & (who >= 0), t, state.first_rule)
     for h in np.flatnonzero(start):
         if state.log is not None:
+            w = who[h]
             state.log[h].append({
-                "kind": "consolidation", "step": t, "actors": [ctx.model.principals[who[h]]],
+                "kind": "consolidation", "step": t, "actors": [ctx.model.principals[w]],
                 "body": "Politburo",
-                "because": f"he needed no partners to win and held "
-                           f"{share[h]:.0%} of all power",
+                "because": f"he and his clients held {pb[h, w]:.1f} of the Politburo's "
+                           f"{seats[h]:.0f} votes and his followers {cc[h, w]:.0%} of the "
+                           f"Central Committee: he needed no partners with bases of their own",
             })
     state.cons_who = who

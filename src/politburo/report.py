@@ -259,10 +259,10 @@ def _month(m: float) -> str:
 
 
 def _sections(d: ReportData, svgs: dict[str, str]) -> list[str]:
-    out = ["<h2>Who comes to rule?</h2><p>A leader rules when he needs no partners to win "
-           "(his real power, or his own followers in the Central Committee, pass the bar) and "
-           "holds enough of all power, though he may still govern with those who share his "
-           "line; <em>no one</em> means that collective "
+    out = ["<h2>Who comes to rule?</h2><p>A leader rules alone when the majorities of the "
+           "Politburo and the Central Committee follow him without partners who have bases of "
+           "their own: his own vote and his seated clients' loyal votes carry the Politburo, "
+           "and his followers are most of the CC. <em>No one</em> means that collective "
            "leadership lasted to the end. Intervals are 95% Wilson score intervals: they "
            "measure only how many histories were run, not doubt about the model.</p>",
            _figure(svgs, "winners", "Share of histories won by each leader, with 95% interval."),

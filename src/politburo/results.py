@@ -54,6 +54,7 @@ class Summary:
     winner_ci: dict[str, tuple[float, float]]
     falls: dict[str, dict[str, dict[str, Any]]]
     historical: dict[str, dict[str, str]] = field(default_factory=dict)
+    rules_alone: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Summary:
             "winners": self.winners,
             "winner_ci": {k: list(v) for k, v in self.winner_ci.items()},
             "falls": self.falls, "historical": self.historical,
+            "rules_alone": self.rules_alone,
         }
 
 
@@ -88,7 +90,22 @@ def summarise(model: Compiled, h: Histories, historical: dict[str, dict[str, str
             falls[a][step] = entry
     return Summary(scenario=model.scenario_id, seed=h.seed, runs=n, actors=model.principals,
                    winners=winners, winner_ci=winner_ci, falls=falls,
-                   historical=historical or {})
+                   historical=historical or {}, rules_alone=_months(model, h.first_rule))
+
+
+def _months(model: Compiled, steps: NDArray[np.int64] | None) -> dict[str, Any]:
+    """Share of histories in which a step happened, with its median and 10-90% months."""
+    if steps is None:
+        return {}
+    ok = steps >= 0
+    entry: dict[str, Any] = {"share": float(ok.mean()) if steps.size else 0.0}
+    if ok.any():
+        q = np.percentile(steps[ok], [50, 10, 90], method="nearest")
+        entry.update({k: format_month(model.start + int(v))
+                      for k, v in zip(("median", "p10", "p90"), q, strict=True)})
+    else:
+        entry.update({"median": None, "p10": None, "p90": None})
+    return entry
 
 
 def historical_falls(milestones: Any) -> dict[str, dict[str, str]]:
@@ -111,6 +128,10 @@ def per_history_table(model: Compiled, h: Histories) -> dict[str, NDArray[Any]]:
             [format_month(model.start + c) if c >= 0 else None for c in h.consolidation],
             dtype=object),
     }
+    if h.first_rule is not None:
+        cols["first_rules_alone"] = np.array(
+            [format_month(model.start + c) if c >= 0 else None for c in h.first_rule],
+            dtype=object)
     for step in FALL_STEPS:
         m = fall_months(h, step)
         for i, a in enumerate(model.principals):

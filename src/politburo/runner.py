@@ -37,6 +37,8 @@ def concat(parts: list[Histories]) -> Histories:
         coalition=np.concatenate([p.coalition for p in parts]),
         power=(np.concatenate([p.power for p in parts]) if first.power is not None else None),
         log=None,
+        first_rule=(np.concatenate([p.first_rule for p in parts])  # type: ignore[misc]
+                    if first.first_rule is not None else None),
     )
 
 

@@ -26,8 +26,9 @@ class State:
     cc: NDArray[np.float64]  # (H, P+1) Central Committee by loyalty
     standing: NDArray[np.float64]  # (H, P) prestige with the party
     position: NDArray[np.float64]  # (H, P, 2) policy positions
-    ideal: NDArray[np.float64]  # (H, P, 2) convictions: the starting position, or a platform
+    ideal: NDArray[np.float64]  # (H, P, 2) convictions: the starting position
     line: NDArray[np.float64]  # (H, 2) the party line
+    salience: NDArray[np.float64]  # (H, 2) weight of each axis in policy distances
     holder: NDArray[np.int64]  # (H, O) office holders (principal index, -1 vacant, -2 Lenin)
     rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)
     last_step: NDArray[np.int64]  # (H, P) step index of the last move down the ladder
@@ -37,10 +38,13 @@ class State:
     coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
     sole: NDArray[np.int64]  # (H,) the member who could rule without partners, -1 none
     core: NDArray[np.int64]  # (H,) the winning core of the ruling coalition, before the like-minded
+    threatened: NDArray[np.bool_]  # (H, P) in the coalition, but the core would win without him
     players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
     bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask
     enmity: NDArray[np.float64]  # (H, P, P)
-    pb_clients: NDArray[np.int64]  # (H, P) Politburo seats held by each principal's clients
+    client_patron: NDArray[np.int64]  # (H, C) each named client's patron (principal index)
+    client_loyalty: NDArray[np.float64]  # (H, C) chance he votes with his patron
+    client_seat: NDArray[np.bool_]  # (H, C) holds a full Politburo seat
     pb_size: NDArray[np.int64]  # (H,) full Politburo seats
     cc_size: NDArray[np.float64]  # (H,)
     blind: NDArray[np.float64]  # (H,) current apparatus blindness of rivals
@@ -49,6 +53,7 @@ class State:
     power: NDArray[np.float64]  # (H, P) real power shares this month
     cons_who: NDArray[np.int64]  # (H,) consolidated ruler, -1 none
     cons_since: NDArray[np.int64]  # (H,) step since which he has ruled, -1 none
+    first_rule: NDArray[np.int64]  # (H,) first step anyone ruled alone, -1 never
     log: list[list[dict[str, Any]]] | None = None  # per-history event records when recording
 
     @property

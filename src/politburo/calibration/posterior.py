@@ -31,8 +31,8 @@ from politburo.scenario.loader import BUILTIN, scenario_hash
 from politburo.scenario.schema import Scenario
 
 ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/circular_flow.py",
-                  "mechanisms/coalitions.py", "mechanisms/policy.py", "mechanisms/standing.py",
-                  "mechanisms/votes.py")
+                  "mechanisms/clients.py", "mechanisms/coalitions.py", "mechanisms/policy.py",
+                  "mechanisms/standing.py", "mechanisms/votes.py")
 
 
 def baseline_hash(scenario: Scenario) -> str:

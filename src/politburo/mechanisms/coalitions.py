@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo._rows import rany, rargmax, rmax, rsum
+from politburo.mechanisms.policy import apart
 
 
 @numba.njit(cache=True, nogil=True)
@@ -197,12 +198,14 @@ def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.floa
 
 
 def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    """(len(rows), P, P) policy distances between principals, stretched by aloofness: aloof
-    leaders are harder partners, so their distances count for more."""
-    x, y = state.position[rows, :, 0], state.position[rows, :, 1]
-    dx = x[:, :, None] - x[:, None, :]
-    dy = y[:, :, None] - y[:, None, :]
-    gap = np.sqrt(dx * dx + dy * dy)
+    """(len(rows), P, P) policy distances between principals, each axis weighted by its
+    salience (``policy.apart``), stretched by aloofness: an aloof leader is a costlier partner,
+    so his distances count for more. The stretch is a factor of at most ``1 + aloofness_cost``
+    (Carr on Trotsky, S87): it shrinks the set of partners he can agree with to those nearer
+    him, and rules out none who stand close enough."""
+    pos = state.position[rows]
+    sal = state.salience[rows][:, None, None, :]
+    gap = apart(pos[:, :, None, :], pos[:, None, :, :], sal)
     aloof = ctx.attr("aloofness")[rows]
     gap *= 1 + ctx.params["aloofness_cost"][rows, None, None] * (
         aloof[:, :, None] + aloof[:, None, :]) / 2
@@ -239,12 +242,13 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     """Play the AES game among Politburo members; an opposition bloc plays as one; the
     like-minded join the winning core (``with_like_minded``).
 
-    ``replay`` forces a new game (at a congress or conference, where the party's balance is
-    redrawn); otherwise the sitting core stands while the players are the same, it still wins,
-    and its members can still agree on a line (no two farther apart than ``coalition_span``:
-    the troika broke when Zinoviev and Kamenev took up the New Opposition's platform, S29,
-    S30b). The like-minded are found again at every meeting, so a partner who has drifted
-    away from the core leaves the coalition.
+    ``replay`` forces a new game (at a congress, where the party's balance is redrawn);
+    otherwise the sitting core stands while the players are the same, it still wins, it is
+    still self-enforcing under today's powers (no subset of it would win within it and stand
+    on its own: AES's definition, applied as powers move), and its members can still agree on
+    a line (no two farther apart than ``coalition_span``: the troika broke when Zinoviev and
+    Kamenev moved left in 1925, S29, S30b). The like-minded are found again at every meeting,
+    so a partner who has drifted away from the core leaves the coalition.
     """
     P = ctx.model.P
     perc = perceived_power(state, ctx, parts) * state.in_politburo()
@@ -272,10 +276,20 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     # Nor does a core that can no longer agree on a line (Axelrod): when two of its members
     # have moved farther apart than the span, the game is played again.
     core = bits(state.core & players, P)
-    apart = np.max(np.where(core[:, :, None] & core[:, None, :], gap, 0.0), axis=(1, 2))
-    stands &= apart <= ctx.params["coalition_span"]
+    widest = np.max(np.where(core[:, :, None] & core[:, None, :], gap, 0.0), axis=(1, 2))
+    stands &= widest <= ctx.params["coalition_span"]
     if replay:
         stands[:] = False
+    # Nor does a core that is no longer self-enforcing: powers move between meetings (the
+    # Secretariat's appointments, falls), and once some of its members could win within it
+    # without the rest, AES's definition fails and they can purge their partners (the troika
+    # of 1923-25 once the General Secretary had outgrown it).
+    keep = np.flatnonzero(stands & (rsum(core) > 1))
+    if keep.size:
+        mine = state.core[keep] & players[keep]
+        inner = ruling_coalition(perc[keep], mine, alpha[keep], gap[keep],
+                                 ctx.params["coalition_span"][keep])
+        stands[keep[inner != mine]] = False
     coal = state.core.copy()
     redo = np.flatnonzero(~stands)
     if redo.size:
@@ -296,11 +310,17 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     alone |= majority
     state.sole = np.where(alone, top, -1)
     state.core = np.where(alone, np.int64(1) << top, coal)
-    minority = rsum(perc * bits(state.core & players, P)) <= alpha * total  # for the log
+    core_power = rsum(perc * bits(state.core & players, P))
+    minority = core_power <= alpha * total  # for the log
     coal = with_like_minded(state, ctx, state.core, gap)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
         coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
+    # A member is threatened when the core would still win without him (AES: the next round
+    # may purge him): every member outside the core, and a core member who is not pivotal.
+    in_core = bits(state.core, P)
+    spare = (core_power[:, None] - perc * in_core) > alpha[:, None] * total[:, None]
+    state.threatened = bits(coal, P) & (~in_core | (spare & (rsum(in_core) > 1)[:, None]))
     changed = coal != state.coalition
     if state.log is not None:
         for h in np.flatnonzero(changed):
@@ -335,21 +355,27 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     newcomer then joins unless his worst enmity toward those he would sit with (the bloc's
     members and the other newcomers) stops him: enmity ``e`` stops him with chance ``e``. An
     enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not keep
-    him apart from Kamenev.
+    him apart from Kamenev. Who stands outside, and on what line, is the model's: no event
+    organises anyone. A leader whose ``opposition`` flag is off (a lever's world) neither moves
+    to organise nor joins.
 
-    Leaders who adopted a common platform (a ``platform`` event: the New Opposition) are
-    organised as soon as two of them stand outside the ruling coalition, with no wait: the
-    Leningrad delegation came to the 14th Congress as a faction (S31, S32). A new bloc needs
-    two members, but a member stays organised when his partners are gone (expelled, or taken
-    into the coalition): the faction is his, not the pair's. He leaves it by joining the
-    ruling coalition or leaving the party.
+    An ``alliance`` event (only in a lever's world) is an offer: its actor proposes a common
+    front to its targets in its month, and each target outside the bloc accepts unless his
+    enmity toward the actor stops him (the same draw as above); those who accept leave the
+    ruling coalition and organise with him.
+
+    A new bloc needs two members, but a member stays organised when his partners are gone
+    (expelled, or taken into the coalition): the faction is his, not the pair's. He leaves it
+    by joining the ruling coalition or leaving the party.
     """
     P = ctx.model.P
     coal = bits(state.coalition, P)
-    outsider = ~coal & state.in_party()
+    may = ctx.model.opposition[None, :]
+    outsider = ~coal & state.in_party() & may
     bloc = bits(state.bloc, P) & outsider
     aloof = ctx.attr("aloofness")
     u = ctx.u_actors(t, "bloc")
+    u_enmity = ctx.u_actors(t, "bloc:enmity")
     join = np.zeros_like(outsider)
     rows = np.flatnonzero(rsum(outsider) >= 2)  # a bloc needs two
     if rows.size:
@@ -369,25 +395,24 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         # enmity is never negative and nobody is his own enemy, so masking by multiplication
         # keeps the maximum over the others in the group
         worst = rmax(state.enmity[rows] * group[:, None, :])
-        join[rows] = recruits & (ctx.u_actors(t, "bloc:enmity")[rows] >= worst)
-    # Leaders of a common platform are organised once two of them stand outside (docstring).
+        join[rows] = recruits & (u_enmity[rows] >= worst)
     for e in ctx.model.events:
-        if e.kind == "platform" and e.start <= t:
-            mask = np.zeros(P, dtype=bool)
-            mask[[p for p in (e.actor, *e.targets) if p >= 0]] = True
-            out = outsider & mask[None, :]
-            join |= out & (rsum(out) >= 2)[:, None] & ~bloc
+        if e.kind == "alliance" and e.start == t and e.actor >= 0 and e.targets:
+            offer = np.zeros(P, dtype=bool)
+            offer[list(e.targets)] = True
+            able = state.in_party() & may
+            ok = able[:, e.actor]
+            accept = (able & offer[None, :] & ~bits(state.bloc, P)
+                      & (u_enmity >= state.enmity[:, :, e.actor]) & ok[:, None])
+            front = accept.copy()
+            front[:, e.actor] = rany(accept)
+            join |= front
+            state.coalition &= ~to_mask(front)
+            state.core &= ~to_mask(front)
+            bloc &= ~front
     # A new bloc needs two; an organised leader stays organised when his partners are gone.
     join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
-    new = bloc | join
-    for e in ctx.model.events:
-        if e.kind == "alliance" and e.start == t and e.actor >= 0:
-            forced = np.zeros(P, dtype=bool)
-            forced[[e.actor, *e.targets]] = True
-            new = np.where(state.in_party() & forced[None, :], True, new & ~forced[None, :])
-            coal_drop = to_mask(forced[None, :].repeat(state.H, axis=0))
-            state.coalition = state.coalition & ~coal_drop
-    mask = to_mask(new)
+    mask = to_mask(bloc | join)
     if state.log is not None:
         for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
             members = [ctx.model.principals[i] for i in range(P) if (mask[h] >> i) & 1]

@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 
 from politburo._rows import rany, rsum
 from politburo.mechanisms.circular_flow import purge_followers
+from politburo.mechanisms.policy import apart
 from politburo.scenario.compile import MeetingC
 from politburo.state import RUNG, Context, State, bits, record
 
@@ -107,7 +108,10 @@ def motions(
     P = ctx.model.P
     coal = bits(state.coalition, P)
     gap = ctx.params["ladder_gap"]
-    u_move = ctx.u_actors(t, f"motion:{meeting.kind}")
+    # Draws are keyed by the meeting's kind and, after the first, its place among the month's
+    # meetings of that kind, so two plenums in one month draw apart.
+    key = f"{meeting.kind}" if meeting.order == 0 else f"{meeting.kind}:{meeting.order}"
+    u_move = ctx.u_actors(t, f"motion:{key}")
     # AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
     # against him depends on the step (module docstring). Censure follows open dissent: an
     # organised platform, or distance from the party line; a quiet outsider on the line draws
@@ -116,8 +120,8 @@ def motions(
     # other outsider a tenth.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
     bloc = bits(state.bloc, P)
-    d = state.position - state.line[:, None, :]
-    opposes = np.minimum(np.sqrt(d[:, :, 0] ** 2 + d[:, :, 1] ** 2) / 0.6, 1.0)
+    far = apart(state.position, state.line[:, None, :], state.salience[:, None, :])
+    opposes = np.minimum(far / 0.6, 1.0)
     dissent = 0.1 + 0.9 * np.maximum(opposes, bloc.astype(np.float64))
     # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
     # is no offence, and everyone draws the tenth for these steps.
@@ -129,8 +133,8 @@ def motions(
     ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
     rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
     power = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
-    u_recant = ctx.u_actors(t, f"recant:{meeting.kind}")
-    z_vote = ctx.z_actors(t, f"vote:{meeting.kind}")
+    u_recant = ctx.u_actors(t, f"recant:{key}")
+    z_vote = ctx.z_actors(t, f"vote:{key}")
     for i in range(P):
         step = next_rung(state, i)
         allowed = step <= RUNG["party"]
@@ -211,8 +215,8 @@ def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.f
     parts.append(f"unaligned {body[h, P]:.0%}")
     why = "; ".join(parts)
     coal = [ctx.model.principals[j] for j in range(P) if (state.coalition[h] >> j) & 1]
-    extra = " He led an organised platform, banned since 1921." if (
-        state.bloc[h] >> target) & 1 else ""
+    extra = " He led an organised platform, which the party's rules banned." if (
+        state.bloc[h] >> target) & 1 and ctx.const["faction_ban"] else ""
     return (f"the ruling coalition ({', '.join(coal)}) moved against him; the body's "
             f"loyalties: {why}; his standing {eff[h, target]:.2f}.{extra}")
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from politburo.dates import parse_month
 from politburo.priors import PriorSet
-from politburo.scenario.schema import Scenario
+from politburo.scenario.schema import Interest, Meeting, Scenario
 
 ATTRIBUTES = (
     "organisation",
@@ -40,6 +40,7 @@ class MeetingC:
     delegates: int
     cc_size: int  # 0 when the meeting elects no CC
     politburo_size: int  # 0 when unchanged
+    order: int = 0  # earlier meetings of the same kind in the same month
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class EventC:
     targets: tuple[int, ...]
     present: tuple[int, ...]
     size: float
-    economy: float
-    revolution: float
     handling: str
+    responses: tuple[tuple[str, float, float], ...] = ()  # a crisis: (id, economy, revolution)
+    axis: int = -1  # a salience event: 0 economy, 1 revolution
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,14 @@ class Compiled:
     holder0: NDArray[np.int64]  # (O,)
     office_weight: NDArray[np.float64]
     fiefdom: NDArray[np.float64]  # (O,) delegate share an office's holder controls
+    interest: NDArray[np.float64]  # (O, 2) where each office's base pulls its holder
+    has_interest: NDArray[np.bool_]  # (O, 2) whether the base has a stake on each axis
     gensec: int  # index of the patronage office, -1 if none
     clients: tuple[str, ...]
     client_names: tuple[str, ...]
     client_patron: NDArray[np.int64]
+    client_loyalty: NDArray[np.float64]  # (C,) each client's loyalty to his first patron
+    opposition: NDArray[np.bool_]  # (P,) whether each principal may turn to opposition
     meetings: tuple[MeetingC, ...]
     events: tuple[EventC, ...]
     constants: dict[str, float]
@@ -89,6 +94,12 @@ class Compiled:
 
     def index(self, actor: str) -> int:
         return self.principals.index(actor)
+
+
+def _axis(interest: Interest | None, axis: str) -> float:
+    """An office base's interest on one axis, NaN where it has no stake."""
+    value = getattr(interest, axis) if interest is not None else None
+    return float("nan") if value is None else float(value)
 
 
 def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Compiled:
@@ -116,6 +127,13 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         dtype=np.int64,
     )
     gensec = next((i for i, o in enumerate(s.offices) if o.patronage), -1)
+    seen: dict[tuple[int, int], int] = {}
+
+    def order(m: Meeting) -> int:
+        key = (step(m.month), KIND_CODE[m.kind])
+        seen[key] = seen.get(key, -1) + 1
+        return seen[key]
+
     meetings = tuple(
         MeetingC(
             month=step(m.month),
@@ -124,6 +142,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             delegates=int(m.voting_delegates.value) if m.voting_delegates else 0,
             cc_size=int(m.cc_size.value) if m.cc_size else 0,
             politburo_size=int(m.politburo_size.value) if m.politburo_size else 0,
+            order=order(m),
         )
         for m in s.calendar
         if 0 <= step(m.month) < steps
@@ -138,13 +157,15 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             targets=tuple(who(t) for t in e.targets if who(t) >= 0),
             present=tuple(who(t) for t in e.present if who(t) >= 0),
             size=float(e.size or 0.0),
-            economy=float(e.economy or 0.0),
-            revolution=float(e.revolution or 0.0),
             handling=e.handling or "",
+            responses=tuple((r.id, r.economy, r.revolution) for r in e.responses),
+            axis={"economy": 0, "revolution": 1}.get(e.axis or "", -1),
         )
         for e in s.events
         if e.enabled
     )
+    interest = np.array([[_axis(o.interest, a) for a in ("economy", "revolution")]
+                         for o in s.offices]).reshape(len(s.offices), 2)
     names = tuple(s.parameters)
     priors = PriorSet(
         names=names,
@@ -168,10 +189,16 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         holder0=holder0,
         office_weight=np.array([o.weight.value for o in s.offices]),
         fiefdom=np.array([o.fiefdom.value if o.fiefdom else 0.0 for o in s.offices]),
+        interest=np.nan_to_num(interest),
+        has_interest=~np.isnan(interest),
         gensec=gensec,
         clients=tuple(c.id for c in s.clients),
         client_names=tuple(c.name for c in s.clients),
         client_patron=np.array([who(c.patron) for c in s.clients], dtype=np.int64),
+        client_loyalty=np.array([c.loyalty.value if c.loyalty else
+                                 s.constants["client_loyalty"].value for c in s.clients],
+                                dtype=np.float64),
+        opposition=np.array([p.opposition for p in s.principals], dtype=bool),
         meetings=meetings,
         events=events,
         constants={k: q.value for k, q in s.constants.items()},

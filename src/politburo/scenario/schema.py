@@ -41,6 +41,7 @@ ENGINE_PARAMETERS = (
     "polemic_backlash", "polemic_enmity", "enmity_decay", "illness_activity", "prejudice_penalty",
     "outsider_penalty", "aloofness_cost", "opposition_formation", "policy_cost", "policy_drift",
     "line_adjustment", "lenin_restraint", "enrolment_apparatus_loyalty", "standing_noise",
+    "base_pull", "salience_before", "response_noise", "client_drift",
 )
 """Every parameter the engine reads: a scenario must give each a prior (``tests`` check this
 list against the engine's source)."""
@@ -48,8 +49,7 @@ list against the engine's source)."""
 ENGINE_CONSTANTS = (
     "membership_start", "secretaries_unaligned", "cc_unaligned", "cc_size_start",
     "politburo_size_start", "power_weight_cc", "power_weight_politburo", "power_weight_offices",
-    "line_economy_start", "line_revolution_start", "consolidation_share", "client_loyalty",
-    "faction_ban",
+    "line_economy_start", "line_revolution_start", "client_loyalty", "faction_ban",
 )
 """Every constant the engine reads: a scenario must give each a value."""
 
@@ -159,16 +159,40 @@ class Principal(Frozen):
     name: str
     attributes: Attributes
     position: Position
+    opposition: bool = Field(
+        True, description="whether he may turn to opposition: hedge toward his base when "
+        "threatened and organise outside the ruling coalition (false only in a lever's world)")
     note: str = ""
 
 
 class Client(Frozen):
+    """A named client: not a contender, but he can be raised to the Politburo and votes there
+    with his patron as far as his loyalty goes."""
+
     id: Ident
     name: str
     patron: Ident
+    loyalty: Quantity | None = Field(
+        None, description="chance he votes with his patron, in [0, 1]; the constant "
+        "client_loyalty when absent")
     source: str | None = None
     assumption: str | None = None
     note: str = ""
+
+    @model_validator(mode="after")
+    def _unit(self) -> Self:
+        if self.loyalty is not None and not 0.0 <= self.loyalty.value <= 1.0:
+            raise ValueError(f"client {self.id}: loyalty must lie in [0, 1], got "
+                             f"{self.loyalty.value}")
+        return self
+
+
+class Interest(Cited):
+    """Where an institutional base pulls its leader on each policy axis, in [-1, 1]; an axis
+    left out is one the base has no stake in."""
+
+    economy: float | None = Field(None, ge=-1, le=1)
+    revolution: float | None = Field(None, ge=-1, le=1)
 
 
 class Office(Frozen):
@@ -180,6 +204,8 @@ class Office(Frozen):
     fiefdom: Quantity | None = Field(
         None, description="share of congress delegates the holder's organisation controls"
     )
+    interest: Interest | None = Field(
+        None, description="the policy interests of the institutional base the office leads")
 
 
 class Meeting(Cited):
@@ -199,10 +225,19 @@ EVENT_KINDS = (
     "testament",
     "polemic",
     "enrolment",
-    "policy_shock",
-    "platform",
+    "crisis",
+    "salience",
     "alliance",
 )
+
+
+class Response(Cited):
+    """One answer the rulers may give to a crisis, and how far it moves the party line."""
+
+    id: Ident
+    economy: float = Field(0.0, ge=-2, le=2)
+    revolution: float = Field(0.0, ge=-2, le=2)
+    description: str = ""
 
 
 class Event(Cited):
@@ -216,24 +251,23 @@ class Event(Cited):
     actor: Ident | None = Field(None, description="the actor the event is about or by")
     targets: tuple[Ident, ...] = ()
     size: float | None = Field(None, description="kind-specific magnitude (e.g. recruits)")
-    economy: float | None = Field(None, description="policy shock on the economy axis")
-    revolution: float | None = Field(None, description="policy shock on the revolution axis")
+    responses: tuple[Response, ...] = Field(
+        (), description="a crisis: the answers the ruling coalition chooses among")
+    axis: Literal["economy", "revolution"] | None = Field(
+        None, description="a salience event: the policy axis that becomes contested")
     handling: Literal["suppressed", "delegations", "published"] | None = None
     present: tuple[Ident, ...] = Field((), description="principals sure to attend (a funeral)")
     description: str = ""
 
     @model_validator(mode="after")
-    def _platform(self) -> Self:
-        """A platform moves its actor (and targets) to a stated position: both axes are needed."""
-        if self.kind != "platform":
-            return self
-        if self.actor is None:
-            raise ValueError(f"event {self.id}: a platform needs an actor (targets may add more)")
-        for axis in ("economy", "revolution"):
-            value = getattr(self, axis)
-            if value is None or not -1.0 <= value <= 1.0:
-                raise ValueError(f"event {self.id}: a platform needs {axis} between -1 and 1, "
-                                 f"the position its leaders adopt")
+    def _kind_fields(self) -> Self:
+        """A crisis needs two answers to choose between; a salience event names its axis."""
+        if self.kind == "crisis" and len(self.responses) < 2:
+            raise ValueError(f"event {self.id}: a crisis needs at least two responses to "
+                             f"choose between")
+        if self.kind == "salience" and self.axis is None:
+            raise ValueError(f"event {self.id}: a salience event needs 'axis' (economy or "
+                             f"revolution)")
         return self
 
 

@@ -1,0 +1,135 @@
+"""Clients: named followers who sit, vote and rise in the Politburo.
+
+Sources: the Politburo's composition changes and each new member's patron, December 1922 to
+June 1928 (bases.md section 2, from the 1990 handbook *Politbjuro, Orgbjuro, Sekretariat*, B1,
+and the office lists); Gorlizki and Khlevniuk's warning that the men promoted in 1926-27 were
+probable, not certain, votes for the General Secretary: Kalinin, Voroshilov, Rudzutak and
+Ordzhonikidze all crossed him in the summer of 1927 (S100). And Daniels' circular flow (S66): the
+CC, which the congress elects, elects the Politburo.
+
+Seats. When the Politburo has a vacant full seat (a member removed, or the body enlarged by a
+congress), the CC fills it from the scenario's named clients. Each member of the ruling coalition
+who sits in the Politburo puts forward his most loyal unseated client, and the seat goes by
+D'Hondt on the patrons' followings in the CC (a patron's quotient is his CC share over one plus
+the seats his clients already hold): the larger the following, the more of its men it seats.
+Nothing says who is promoted when: that follows from who rules with whom and who follows whom.
+
+Votes. A seated client votes with his patron with chance ``loyalty``; the rest of his vote is
+his own (it goes to no leader). So his patron's Politburo weight is himself plus the loyalty of
+his seated clients.
+
+Loyalty. A client's loyalty follows his patron's patronage and his own career: each month it
+moves the share ``client_drift`` of the way toward his own coded loyalty ``l`` while his patron
+sits in the ruling coalition, and toward ``l`` squared while the patron stands outside it (a man
+out of power can promote no one, and the less a client's tie is conviction, the more it is
+career: a follower of loyalty 0.9 settles at 0.81 and stays, as Rakovsky and Preobrazhensky
+stayed with Trotsky into 1928, S45; one of 0.65 sinks to 0.42 and goes, as Kalinin went over to
+Stalin's side in 1927, S100). A client whose loyalty falls below one half changes patron: he
+attaches himself to the ruling coalition's member with the largest following in the CC, with
+the loyalty of a newcomer, one half. A client whose patron has left the party does so at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo._rows import rany, rargmax, rsum
+from politburo.state import Context, State, bits
+
+
+def politburo_votes(state: State, ctx: Context) -> NDArray[np.float64]:
+    """(H, P) each principal's expected Politburo votes: his own seat and his seated clients'
+    loyalty."""
+    votes = state.in_politburo().astype(np.float64)
+    if state.client_seat.shape[1] == 0 or not state.client_seat.any():
+        return votes
+    P = ctx.model.P
+    H = state.H
+    slot = np.arange(H)[:, None] * P + state.client_patron
+    votes += np.bincount(slot.ravel(), (state.client_seat * state.client_loyalty).ravel(),
+                         minlength=H * P).reshape(H, P)
+    return votes
+
+
+def seats_filled(state: State) -> NDArray[np.float64]:
+    """(H,) full Politburo seats held, principals and clients together."""
+    # a count of booleans is exact in any order; and a scenario may name no clients
+    return rsum(state.in_politburo()) + state.client_seat.sum(axis=1)
+
+
+def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:
+    """Vacant Politburo seats go to named clients of coalition members, by D'Hondt on the
+    patrons' CC followings; ``target`` > 0 sets the body's new size first."""
+    P = ctx.model.P
+    if target > 0:
+        state.pb_size[:] = target
+    C = state.client_seat.shape[1]
+    coal_all = bits(state.coalition, P) & state.in_politburo()
+    # only the histories with a vacant seat and a coalition to fill it
+    live = np.flatnonzero((state.pb_size - seats_filled(state) > 0) & rany(coal_all))
+    while live.size and C:
+        seat = state.client_seat[live]
+        patron = state.client_patron[live]
+        loyal = state.client_loyalty[live]
+        n = live.size
+        held = np.zeros((n, P))
+        best = np.full((n, P), -1, dtype=np.int64)
+        best_loyal = np.full((n, P), -np.inf)
+        r = np.arange(n)
+        for c in range(C):  # each patron's seated clients, and his most loyal unseated one
+            held[r, patron[:, c]] += seat[:, c]
+            free = ~seat[:, c] & (loyal[:, c] > best_loyal[r, patron[:, c]])
+            best[r[free], patron[free, c]] = c
+            best_loyal[r[free], patron[free, c]] = loyal[free, c]
+        quot = np.where(coal_all[live] & (best >= 0), state.cc[live, :P] / (1 + held), -np.inf)
+        who = rargmax(quot)
+        ok = np.isfinite(quot[r, who])
+        rows, who = live[ok], who[ok]
+        pick = best[r[ok], who]
+        state.client_seat[rows, pick] = True
+        if state.log is not None:
+            for h, w, c in zip(rows, who, pick, strict=True):
+                state.log[h].append({
+                    "kind": "promotion", "step": t, "actors": [ctx.model.principals[w]],
+                    "client": ctx.model.clients[c], "body": "Central Committee",
+                    "because": "a vacant Politburo seat went to a client of the coalition member "
+                               "with the largest following in the CC",
+                })
+        live = rows[state.pb_size[rows] - seats_filled(state)[rows] > 0]
+
+
+def drift(state: State, ctx: Context, t: int) -> None:
+    """Loyalty follows the patron's fortunes; a client whose loyalty fails changes patron."""
+    P = ctx.model.P
+    C = state.client_seat.shape[1]
+    if C == 0:
+        return
+    rows = np.arange(state.H)
+    coal = bits(state.coalition, P) & state.in_party()
+    rate = ctx.params["client_drift"]
+    anchor = np.broadcast_to(ctx.model.client_loyalty, (state.H, C))
+    patron_in = coal[rows[:, None], state.client_patron]
+    patron_gone = ~state.in_party()[rows[:, None], state.client_patron]
+    goal = np.where(patron_in, anchor, anchor * anchor)
+    state.client_loyalty += rate[:, None] * (goal - state.client_loyalty)
+    leave = ((state.client_loyalty < 0.5) | patron_gone) & rany(coal)[:, None]
+    if not leave.any():
+        return
+    new = rargmax(np.where(coal, state.cc[:, :P], -np.inf))
+    for c in range(C):
+        go = np.flatnonzero(leave[:, c] & (new != state.client_patron[:, c]))
+        if go.size == 0:
+            continue
+        if state.log is not None:
+            for h in go:
+                state.log[h].append({
+                    "kind": "client_switch", "step": t, "actors": [ctx.model.principals[new[h]]],
+                    "client": ctx.model.clients[c],
+                    "from": ctx.model.principals[state.client_patron[h, c]],
+                    "body": "the party",
+                    "because": "his patron stood outside the ruling coalition and could no "
+                               "longer advance him",
+                })
+        state.client_patron[go, c] = new[go]
+        state.client_loyalty[go, c] = 0.5
