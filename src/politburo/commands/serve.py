@@ -12,6 +12,7 @@ import os
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from politburo.cli import ScenarioOpt, err, fail, load_or_fail
 
@@ -35,9 +36,9 @@ def serve(
     """Serve the web app: odds, what-ifs, weights, histories and an essay check, for a class."""
     missing = missing_web_packages()
     if missing:
-        fail(f"politburo serve needs the web extra ({', '.join(missing)} missing): install it "
-             "with  pip install 'politburo[web]'  (in a checkout: .venv/bin/pip install -e "
-             "'.[web]', or ./dev run, which installs it)")
+        fail(escape(f"politburo serve needs the web extra ({', '.join(missing)} missing): "
+                    "install it with  pip install 'politburo[web]'  (in a checkout: "
+                    ".venv/bin/pip install -e '.[web]', or ./dev run, which installs it)"))
     s = load_or_fail(scenario)
     import uvicorn
 
