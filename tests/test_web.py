@@ -109,7 +109,7 @@ def test_jobs_report_user_errors_in_words_and_hide_unexpected_ones() -> None:
     assert jobs.cached("a") is None  # failures are not cached
 
 
-# -- bad input gets a 4xx with a message ------------------------------------------------------------
+# -- bad input gets a 4xx with a message --------------------------------------------------------
 
 
 @pytest.mark.parametrize(("path", "body", "status", "words"), [
@@ -292,7 +292,7 @@ def test_retell_groups_by_month_and_keeps_the_numbers_one_click_away() -> None:
     assert "Trotsky lost his post (Commissar of War)" in months[1]["events"][0].text
 
 
-# -- the essay check --------------------------------------------------------------------------------
+# -- the essay check ----------------------------------------------------------------------------
 
 
 def test_essay_ranks_are_set_beside_the_models_tiers() -> None:

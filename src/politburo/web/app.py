@@ -50,7 +50,7 @@ LeverValue = str | float | None
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class JobOut(BaseModel):
@@ -75,6 +75,7 @@ class Problem(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "the request cannot be answered as asked"},
+    422: {"model": Problem, "description": "the request does not match the schema"},
     429: {"model": Problem, "description": "the server is busy; retry after Retry-After s"},
 }
 
@@ -195,26 +196,27 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     # -- the API ------------------------------------------------------------------------------
 
     class OddsIn(_Strict):
-        runs: int = Field(2000, ge=1, le=lim.max_runs, description="histories")
+        runs: int = Field(min(2000, lim.max_runs), ge=1, le=lim.max_runs, description="histories")
         seed: int = Field(1, ge=0, le=lim.max_seed)
 
     class WhatIfIn(_Strict):
         levers: dict[str, LeverValue] = Field(
             description="lever id -> value (null for a switch or the lever's default)")
-        runs: int = Field(4000, ge=1, le=lim.max_runs, description="paired histories")
+        runs: int = Field(min(4000, lim.max_runs), ge=1, le=lim.max_runs,
+                          description="paired histories")
         seed: int = Field(1, ge=0, le=lim.max_seed)
         mode: Mode = "ex-ante"
 
     class ExplainIn(_Strict):
         levers: list[str] = Field(min_length=1, max_length=q.MAX_WEIGHED)
         target: str = "stalin"
-        runs: int = Field(300, ge=1, le=lim.max_explain_runs,
+        runs: int = Field(min(300, lim.max_explain_runs), ge=1, le=lim.max_explain_runs,
                           description="histories per world")
         seed: int = Field(1, ge=0, le=lim.max_seed)
         mode: Mode = "ex-ante"
 
     class FitIn(_Strict):
-        runs: int = Field(1000, ge=1, le=lim.max_fit_runs)
+        runs: int = Field(min(1000, lim.max_fit_runs), ge=1, le=lim.max_fit_runs)
         seed: int = Field(1, ge=0, le=lim.max_seed)
 
     class ChronicleIn(_Strict):
@@ -223,12 +225,13 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
         history: int | None = Field(None, ge=0, le=10**9 - 1)
         where: str | None = Field(None, max_length=500,
                                   description="a condition such as 'winner == trotsky'")
-        search: int = Field(2000, ge=1, le=lim.max_runs, description="histories searched")
+        search: int = Field(min(2000, lim.max_runs), ge=1, le=lim.max_runs,
+                            description="histories searched")
 
     class EssayIn(_Strict):
         ranks: dict[str, Tier] = Field(description="lever id -> main, contributing or minor")
         target: str = "stalin"
-        runs: int = Field(300, ge=1, le=lim.max_explain_runs)
+        runs: int = Field(min(300, lim.max_explain_runs), ge=1, le=lim.max_explain_runs)
         seed: int = Field(1, ge=0, le=lim.max_seed)
 
     def job_out(job: Job) -> JobOut:
@@ -301,7 +304,8 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
                                          body.seed)))
 
     @app.get("/api/jobs/{job_id}", tags=["jobs"],
-             responses={404: {"model": Problem, "description": "no such job"}})
+             responses={404: {"model": Problem, "description": "no such job"},
+                        422: ERRORS[422]})
     def api_job(job_id: Annotated[str, PathParam(max_length=64)]) -> JobOut:
         """A job's status and progress, and its result once done."""
         job = jobs.get(job_id)
@@ -334,16 +338,18 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
             out[name] = value.strip() if value and value.strip() else None
         return out
 
+    odds_runs, whatif_runs = min(2000, lim.max_runs), min(4000, lim.max_runs)
     Runs = Annotated[int, Query(ge=1, le=lim.max_runs)]
     Seed = Annotated[int, Query(ge=0, le=lim.max_seed)]
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def odds_page(request: Request, runs: Runs = 2000, seed: Seed = 1) -> Response:
+    def odds_page(request: Request, runs: Runs = odds_runs,
+                  seed: Seed = 1) -> Response:
         return page(request, "odds.html", {"page": "odds", "runs": runs, "seed": seed},
                     q.plan_odds(engine, lim, runs=runs, seed=seed))
 
     @app.get("/whatif", response_class=HTMLResponse, include_in_schema=False)
-    def whatif_page(request: Request, runs: Runs = 4000, seed: Seed = 1,
+    def whatif_page(request: Request, runs: Runs = whatif_runs, seed: Seed = 1,
                     mode: Mode = "ex-ante") -> Response:
         settings = lever_settings(request)
         ctx = {"page": "whatif", "runs": runs, "seed": seed, "mode": mode, "chosen": settings}
@@ -353,7 +359,8 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
     @app.get("/weights", response_class=HTMLResponse, include_in_schema=False)
     def weights_page(request: Request, target: str = "stalin",
-                     runs: Annotated[int, Query(ge=1, le=lim.max_explain_runs)] = 300,
+                     runs: Annotated[int, Query(ge=1, le=lim.max_explain_runs)] = min(
+                         300, lim.max_explain_runs),
                      seed: Seed = 1) -> Response:
         chosen = list(dict.fromkeys(request.query_params.getlist("lever")))[:32]
         ctx = {"page": "weights", "runs": runs, "seed": seed, "target": target,
@@ -364,22 +371,24 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
     @app.get("/chronicle", response_class=HTMLResponse, include_in_schema=False)
     def chronicle_page(request: Request, seed: Seed = 1,
-                       history: Annotated[int | None, Query(ge=0, le=10**9 - 1)] = None,
+                       history: Annotated[str | None, Query(max_length=12)] = None,
                        where: Annotated[str | None, Query(max_length=500)] = None,
-                       search: Runs = 2000) -> Response:
+                       search: Runs = odds_runs) -> Response:
         settings = lever_settings(request)
         where = where.strip() if where and where.strip() else None
-        ctx: dict[str, Any] = {"page": "chronicle", "seed": seed, "history": history,
+        k = _history_number(history)
+        ctx: dict[str, Any] = {"page": "chronicle", "seed": seed, "history": k,
                                "where": where or "", "search": search, "chosen": settings}
         plan = q.plan_chronicle(engine, lim, levers=settings, seed=seed,
-                                history=history if where is None else None, where=where,
+                                history=k if where is None else None, where=where,
                                 search=search)
         response = page(request, "chronicle.html", ctx, plan)
         return response
 
     @app.get("/essay", response_class=HTMLResponse, include_in_schema=False)
     def essay_page(request: Request, target: str = "stalin",
-                   runs: Annotated[int, Query(ge=1, le=lim.max_explain_runs)] = 300,
+                   runs: Annotated[int, Query(ge=1, le=lim.max_explain_runs)] = min(
+                         300, lim.max_explain_runs),
                    seed: Seed = 1) -> Response:
         ranks: dict[str, str] = {}
         for r in lever_rows:
@@ -395,7 +404,8 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
     @app.get("/fit", response_class=HTMLResponse, include_in_schema=False)
     def fit_page(request: Request,
-                 runs: Annotated[int, Query(ge=1, le=lim.max_fit_runs)] = 1000,
+                 runs: Annotated[int, Query(ge=1, le=lim.max_fit_runs)] = min(
+                     1000, lim.max_fit_runs),
                  seed: Seed = 1) -> Response:
         return page(request, "fit.html", {"page": "fit", "runs": runs, "seed": seed},
                     q.plan_fit(engine, lim, runs=runs, seed=seed))
@@ -407,6 +417,15 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     app.state.retell = lambda story: narrative.retell(story, s)
     env.globals["retell"] = app.state.retell
     return app
+
+
+def _history_number(text: str | None) -> int | None:
+    """The form's history field: empty means none given; anything else a whole number."""
+    if text is None or not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise UserError(f"history must be a whole number such as 0 or 17, got {text!r}")
+    return int(text.strip())
 
 
 def _pct(p: Any, digits: int = 0) -> str:

@@ -18,7 +18,9 @@ here is history *k* of ``politburo run`` and ``politburo whatif`` with the same 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -44,10 +46,19 @@ _SCENARIO: Scenario | None = None
 _MODELS: dict[str, Compiled] = {}
 
 
-def _init_worker(scenario: Scenario) -> None:
+def _init_worker(scenario: Scenario, parent: int) -> None:
     global _SCENARIO
     _SCENARIO = scenario
     _MODELS.clear()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when the server is gone, however it ended (a killed server's workers
+    would otherwise linger, holding memory and the server's output pipe)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _model(settings_items: tuple[tuple[str, Any], ...]) -> Compiled:
@@ -138,7 +149,7 @@ class Engine:
                 ctx = multiprocessing.get_context("spawn")  # never fork a threaded server
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                                  initializer=_init_worker,
-                                                 initargs=(self.scenario,))
+                                                 initargs=(self.scenario, os.getpid()))
             return self._pool
 
     def warm(self) -> None:
@@ -148,10 +159,14 @@ class Engine:
             f.result()
 
     def shutdown(self) -> None:
+        """Stop the workers now: queued chunks are cancelled, running ones abandoned."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            processes = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for p in processes:  # a chunk in flight would otherwise hold shutdown up
+                p.terminate()
 
     # -- checking requests (fast, in the request's thread) ------------------------------------
 
