@@ -9,6 +9,7 @@ tiny caps, so a generated request starts little work.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -26,7 +27,22 @@ from politburo.web.questions import Limits
 
 app = create_app(workers=1, warm=False, queue_limit=8,
                  limits=Limits(max_runs=40, max_explain_runs=8, max_fit_runs=40))
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+async def without_lifespan(scope: Any, receive: Any, send: Any) -> None:
+    """The app, minus its lifespan: Schemathesis starts and stops the app around each call,
+    which would restart the worker processes every time; the fixture below stops them once."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            kind = message["type"].rsplit(".", 1)[-1]
+            await send({"type": f"lifespan.{kind}.complete"})
+            if kind == "shutdown":
+                return
+    await app(scope, receive, send)
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", without_lifespan)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 

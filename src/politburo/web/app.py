@@ -43,6 +43,10 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
 log = logging.getLogger("politburo.web")
+STEP_WORDS = {"office": "lost an office", "politburo": "was removed from the Politburo",
+              "central_committee": "was expelled from the Central Committee",
+              "party": "was expelled from the party", "exile": "was sent into internal exile",
+              "deportation": "was deported abroad"}
 
 Mode = Literal["ex-ante", "counterfactual"]
 Tier = Literal["main", "contributing", "minor"]
@@ -135,7 +139,7 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     env.filters["signed"] = _signed
     env.globals.update(leaders=leaders, levers=lever_rows, bib=bib, scenario=s,
                        version=__version__, limits=lim, name_of=_namer(s),
-                       max_weighed=q.MAX_WEIGHED)
+                       max_weighed=q.MAX_WEIGHED, step_words=STEP_WORDS)
     templates = Jinja2Templates(env=env)
 
     # -- headers and errors -------------------------------------------------------------------
@@ -251,7 +255,8 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
         def work(progress: q.Progress) -> dict[str, Any]:
             out = inner(progress)
-            out["comparison"] = essay_mod.compare(ranks, out, titles)
+            out["comparison"] = essay_mod.compare(ranks, out, titles,
+                                                  _namer(s)(target).split()[-1])
             return out
 
         from politburo.web.jobs import cache_key

@@ -30,12 +30,13 @@ def model_tier(weight: float, ci: tuple[float, float] | list[float], largest: fl
 
 
 def compare(ranks: Mapping[str, str], explain: Mapping[str, Any],
-            titles: Mapping[str, str]) -> list[dict[str, Any]]:
+            titles: Mapping[str, str], target_name: str | None = None
+            ) -> list[dict[str, Any]]:
     """One row per ranked factor: the student's tier, the model's, and a verdict in words."""
     shap = explain["shapley"]
     largest = max((abs(v["value"]) for v in shap.values()), default=0.0)
     rows = []
-    target = explain.get("target", "the leader")
+    target = target_name or explain.get("target", "the leader")
     for name, tier in ranks.items():
         if name not in shap:
             continue

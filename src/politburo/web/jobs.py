@@ -102,7 +102,7 @@ class Jobs:
         self.max_jobs, self.queue_limit = max_jobs, queue_limit
         self.cache_size, self.keep_jobs = cache_size, keep_jobs
         self.user_errors = user_errors
-        self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="politburo-job")
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._active: dict[str, Job] = {}  # key -> job queued or running
@@ -159,7 +159,11 @@ class Jobs:
             job = Job(id=self._new_id(), key=key, kind=kind)
             self._active[key] = job
             self._remember(job)
-        self._pool.submit(self._run, job, work)
+            if self._pool is None:  # made on first use, and again after a shutdown
+                self._pool = ThreadPoolExecutor(max_workers=self.max_jobs,
+                                                thread_name_prefix="politburo-job")
+            pool = self._pool
+        pool.submit(self._run, job, work)
         return job
 
     def _new_id(self) -> str:
@@ -212,4 +216,13 @@ class Jobs:
         return job
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop taking work; queued jobs are cancelled (and forgotten, so a page asking for
+        them again starts them afresh)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            for key, job in list(self._active.items()):
+                if job.status == "queued":
+                    del self._active[key]
+                    self._jobs.pop(job.id, None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

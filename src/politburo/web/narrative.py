@@ -13,10 +13,12 @@ back to the chronicle's generic prose (``event["text"]``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from politburo.dates import month_name, parse_month
 from politburo.scenario.schema import Scenario
 
 STEP_WORDS = {"censure": "to censure", "office": "to strip of his posts",
@@ -110,7 +112,12 @@ def _vote(ev: Mapping[str, Any], n: Names, ruling: Sequence[str]) -> str:
         tally = f"{int(d['votes']):,} of {int(d['of']):,} delegates voted for it"
     else:
         tally = f"{_pct(d.get('yes'))} voted for it"
-    by = f" The ruling group ({n.many(ruling)}) wanted him weakened." if ruling else ""
+    targets = {str(a) for a in ev.get("actors") or []}
+    if targets & set(ruling):
+        by = (" He was in the ruling group, but too few stood by him." if d.get("passed") else
+              " His partners in the ruling group stood by him.")
+    else:
+        by = f" The ruling group ({n.many(ruling)}) wanted him weakened." if ruling else ""
     if d.get("passed"):
         done = DONE_WORDS.get(motion, motion or "punished")
         return f"At the {body}, {who} was {done}: {tally}.{by}"
@@ -135,12 +142,16 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"The {ev.get('body') or 'congress'} met. {_pct(d.get('yes'))} of the delegates "
                 "backed the leadership: the party secretaries who chose them owed their jobs to "
                 "the General Secretary.")
+    if kind == "bloc" and len(actors) == 1:
+        return (f"Left out of power, {who} organised his followers against the ruling group, "
+                "although the party had banned factions in 1921.")
     if kind == "bloc" and actors:
         return (f"Left out of power, {who} teamed up against the ruling group, although the "
                 "party had banned factions in 1921.")
     if kind == "office" and d.get("office") and actors:
         loser = n.one(d.get("from") or "someone")
-        return (f"{loser} lost his post ({d['office']}). It went to {who}, who was on the "
+        office = re.sub(r"\s*\(.*?\)", "", str(d["office"])).strip()
+        return (f"{loser} lost his post ({office}). It went to {who}, who was on the "
                 "ruling side.")
     if kind == "promotion" and actors:
         return (f"A free seat in the Politburo went to a follower of {who}: he had the most "
@@ -184,8 +195,10 @@ def retell(story: Mapping[str, Any], scenario: Scenario) -> list[dict[str, Any]]
         except (TypeError, ValueError, KeyError, AttributeError):
             text = str(ev.get("text") or "")
         d = ev.get("details") or {}
-        numbers: dict[str, Any] = {"engine's words": ev.get("text") or "",
-                                   "causes": list(ev.get("causes") or [])}
+        causes = [str(c) for c in ev.get("causes") or []]
+        numbers: dict[str, Any] = {"engine's words": ev.get("text") or ""}
+        if causes and causes[0].startswith("mechanism: "):
+            numbers["mechanism"] = causes[0][len("mechanism: "):]
         numbers.update({k: v for k, v in d.items() if k not in ("scenario_event", "source")})
         if ev.get("kind") == "coalition" and power:
             numbers["power shares this month"] = ", ".join(
@@ -195,4 +208,13 @@ def retell(story: Mapping[str, Any], scenario: Scenario) -> list[dict[str, Any]]
                                                 numbers, sources))
         if ev.get("kind") == "coalition":
             ruling = [str(a) for a in ev.get("actors") or []]
-    return [{"date": date, "events": events} for date, events in months.items()]
+    return [{"date": date, "month": _month(date), "events": events}
+            for date, events in months.items()]
+
+
+def _month(date: str) -> str:
+    """'1923-02' as 'February 1923'; anything else as it came."""
+    try:
+        return month_name(parse_month(date))
+    except ValueError:
+        return date
