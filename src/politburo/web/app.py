@@ -116,10 +116,15 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     titles = {r["id"]: r["title"] for r in lever_rows}
     bib = {b["id"]: b for b in q.sources_info(engine)}
 
+    odds_runs = whatif_runs = min(4000, lim.max_runs)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if warm:
             engine.warm()
+            # The world every what-if of a lesson is paired with, and the odds page shows:
+            # simulated once, now, so a student's first what-if only runs its own world.
+            submit(q.plan_odds(engine, lim, runs=odds_runs, seed=1))
         try:
             yield
         finally:
@@ -200,7 +205,7 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     # -- the API ------------------------------------------------------------------------------
 
     class OddsIn(_Strict):
-        runs: int = Field(min(2000, lim.max_runs), ge=1, le=lim.max_runs, description="histories")
+        runs: int = Field(min(4000, lim.max_runs), ge=1, le=lim.max_runs, description="histories")
         seed: int = Field(1, ge=0, le=lim.max_seed)
 
     class WhatIfIn(_Strict):
@@ -343,7 +348,6 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
             out[name] = value.strip() if value and value.strip() else None
         return out
 
-    odds_runs, whatif_runs = min(2000, lim.max_runs), min(4000, lim.max_runs)
     Runs = Annotated[int, Query(ge=1, le=lim.max_runs)]
     Seed = Annotated[int, Query(ge=0, le=lim.max_seed)]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from politburo.engine import Histories
+from politburo import Histories
 from politburo.experiment import Draws, Experiment, ExperimentError, simulate_world
 from politburo.runner import concat
 from politburo.scenario.compile import Compiled, compile_scenario
@@ -163,10 +163,13 @@ class Engine:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            processes = list(getattr(pool, "_processes", {}).values())
+            processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for p in processes:  # a chunk in flight would otherwise hold shutdown up
-                p.terminate()
+            deadline = time.monotonic() + 3.0
+            for p in processes:  # idle workers leave at once; a chunk in flight gets 3 s
+                p.join(max(0.0, deadline - time.monotonic()))
+                if p.is_alive():
+                    p.terminate()
 
     # -- checking requests (fast, in the request's thread) ------------------------------------
 
