@@ -123,6 +123,8 @@ def test_a_lesson_in_the_browser(server: str) -> None:
             with page.expect_response(lambda r: "/whatif?" in r.url) as first:
                 page.click("#run-whatif")
             assert "<progress" in first.value.text(), "a fresh job shows a progress bar"
+            if page.locator(".job progress").count():
+                shot("whatif-progress")  # unless the job finished before the page drew
             page.wait_for_selector("table.whatif", timeout=SLOW)
             flipped = page.inner_text("p.flipped")
             assert "a different leader comes to rule" in flipped

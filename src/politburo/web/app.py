@@ -386,7 +386,15 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
         settings = lever_settings(request)
         where = where.strip() if where and where.strip() else None
         k = _history_number(history)
+        from urllib.parse import urlencode
+
+        pairs = [("lever", n) for n in settings] + [(f"value_{n}", str(v))
+                                                    for n, v in settings.items() if v is not None]
         ctx: dict[str, Any] = {"page": "chronicle", "seed": seed, "history": k,
+                               "lever_query": urlencode(pairs),
+                               "lever_cli": " ".join(f"--lever {n}" if v is None else
+                                                     f"--lever {n}={v}"
+                                                     for n, v in settings.items()),
                                "where": where or "", "search": search, "chosen": settings}
         plan = q.plan_chronicle(engine, lim, levers=settings, seed=seed,
                                 history=k if where is None else None, where=where,

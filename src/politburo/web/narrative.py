@@ -33,6 +33,10 @@ DONE_WORDS = {"censure": "censured", "office": "stripped of his posts",
               "general_secretary": "removed as General Secretary"}
 
 
+FEARED = 0.05
+"""An outsider with less power than this is no threat worth naming."""
+
+
 @dataclass(frozen=True)
 class Told:
     """One event in student words, with what lies behind it for those who click."""
@@ -81,8 +85,11 @@ def _coalition(ev: Mapping[str, Any], n: Names, prev: Sequence[str],
     outsiders = sorted((a for a in power if a not in new), key=lambda a: -power[a])
     feared = outsiders[0] if outsiders else None
     strength = f" (together about {inside:.0%} of the power)" if power else ""
-    fear = (f" They feared {n.one(feared)}, the strongest leader left outside "
-            f"({power[feared]:.0%})." if feared is not None and power else "")
+    if feared is not None and power.get(feared, 0.0) >= FEARED:
+        fear = (f" They feared {n.one(feared)}, the strongest leader left outside "
+                f"({power[feared]:.0%}).")
+    else:
+        fear = " No one left outside was strong enough to threaten them." if power else ""
     if len(new) == 1:
         return (f"{n.one(new[0])} now ruled without partners: he no longer needed anyone "
                 f"else to win a vote{strength}.")
