@@ -17,7 +17,7 @@
         .then(function (job) {
           if (!job) { return; }
           if (bar) { bar.value = job.progress; }
-          if (text) {
+          if (text && job.total) {
             text.textContent = job.done.toLocaleString("en") + " of " +
               job.total.toLocaleString("en") + " histories";
           }
