@@ -13,7 +13,9 @@ CORE = ["politburo.engine", "politburo.runner", "politburo.results", "politburo.
         "politburo.mechanisms.coalitions", "politburo.mechanisms.circular_flow",
         "politburo.mechanisms.standing", "politburo.mechanisms.policy", "politburo.where",
         "politburo.attribution", "politburo.sensitivity", "politburo.abc"]
-FRONT_ENDS = ["typer", "rich", "matplotlib", "plotly", "playwright", "fastapi"]
+FRONT_ENDS = ["typer", "rich", "matplotlib", "plotly", "playwright", "fastapi", "uvicorn",
+              "jinja2", "starlette", "politburo.web", "politburo.cli"]
+WEB_EDGE = {SRC / "web", SRC / "commands" / "serve.py"}
 
 
 def test_core_imports_no_front_end() -> None:
@@ -45,3 +47,29 @@ def test_no_global_randomness_in_the_core() -> None:
         assert "np.random.seed" not in text and "import random\n" not in text, f
         for fn in ("rand(", "randn(", "normal(", "uniform(", "choice("):
             assert f"np.random.{fn}" not in text, f"{f} uses np.random.{fn}"
+
+
+def test_the_web_app_is_an_edge_nothing_else_imports() -> None:
+    """``politburo.web`` calls the API; only ``politburo serve`` may import it."""
+    for f in SRC.rglob("*.py"):
+        if any(f == e or e in f.parents for e in WEB_EDGE):
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not (name == "politburo.web" or name.startswith("politburo.web.")), \
+                    f"{f} imports {name}: the web app is an edge"
+
+
+def test_the_web_app_calls_no_mechanism_or_engine_internals() -> None:
+    """The web layer builds on the Python API, not on the engine's parts (which change)."""
+    banned = ("politburo.mechanisms", "politburo.state", "politburo.rng", "politburo._prose",
+              "politburo._frame")
+    for f in (SRC / "web").rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(banned), f"{f} imports {node.module}"
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    assert not a.name.startswith(banned), f"{f} imports {a.name}"

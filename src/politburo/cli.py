@@ -203,7 +203,7 @@ def _print_run(d: dict[str, Any]) -> None:
               f"{d['scenario_hash']}, politburo {d['version']}")
 
 
-for _name in ("calibrate", "whatif", "chronicle", "report"):
+for _name in ("calibrate", "whatif", "chronicle", "report", "serve"):
     try:
         importlib.import_module(f"politburo.commands.{_name}").register(app)
     except ModuleNotFoundError as _exc:  # a command family not installed in this build

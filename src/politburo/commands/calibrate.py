@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -58,22 +59,56 @@ def _check(e: dict[str, Any]) -> str:
     return f"{mark}, {'-' if err_m is None else f'{err_m:.0f} mo'}"
 
 
+NARROW = 130
+"""Below this many columns the milestones get one table per ensemble, with each month in a
+column of its own, so that no month is cut short ("1925-...") in an 80-column terminal."""
+
+
+def _milestone_name(m: dict[str, Any]) -> str:
+    return m["id"] + (" *" if m["main"] else "") + (" (held out)" if m["held_out"] else "")
+
+
+def _narrow_fit_table(d: dict[str, Any], e: str, title: str) -> Table:
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
+              collapse_padding=True)
+    t.add_column("milestone", overflow="fold", min_width=14)
+    for col in ("history", "median", "10%", "90%"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("share", justify="right", no_wrap=True)
+    t.add_column("check", no_wrap=True)
+    for m in d["milestones"]:
+        c = m[e]
+        err_m = c["abs_error_months"]
+        mark = "[green]ok[/]" if c["pass"] else ("in range" if c["inside"] else "[red]outside[/]")
+        t.add_row(_milestone_name(m).replace("_", " "), m["historical"], c["median"] or "never",
+                  c["p10"] or "never", c["p90"] or "never", f"{c['share']:.0%}",
+                  mark + ("" if err_m is None else f" {err_m:.0f} mo"))
+    return t
+
+
 def print_fit(d: dict[str, Any]) -> None:
     """The fit report as Rich tables (milestones, vote shares, winner odds, totals)."""
     ens = d["ensembles"]
-    t = Table(title=f"Fit to history: {d['runs']:,} histories of {d['scenario']} (seed "
-                    f"{d['seed']}): median [10%-90%] share happened; check = history inside "
-                    f"10-90% and median within {d['within_months']} months")
-    t.add_column("milestone", no_wrap=True)
-    t.add_column("history", no_wrap=True)
-    for e in ens:
-        t.add_column(e)
-        t.add_column("check")
-    for m in d["milestones"]:
-        name = m["id"] + (" *" if m["main"] else "") + (" (held out)" if m["held_out"] else "")
-        t.add_row(name, m["historical"], *(c for e in ens for c in (_month_cell(m[e]),
-                                                                   _check(m[e]))))
-    out.print(t)
+    title = (f"Fit to history: {d['runs']:,} histories of {d['scenario']} (seed {d['seed']}): "
+             "median [10%-90%] share happened; check = history inside 10-90% and median "
+             f"within {d['within_months']} months")
+    if out.width < NARROW:
+        out.print(title.replace("median [10%-90%] share happened", "median and 10%-90% of "
+                                "each milestone's month; share: how often it happened"),
+                  highlight=False)
+        for e in ens:
+            out.print(_narrow_fit_table(d, e, f"parameters from the {e}"))
+    else:
+        t = Table(title=title)
+        t.add_column("milestone", no_wrap=True)
+        t.add_column("history", no_wrap=True)
+        for e in ens:
+            t.add_column(e)
+            t.add_column("check")
+        for m in d["milestones"]:
+            t.add_row(_milestone_name(m), m["historical"],
+                      *(c for e in ens for c in (_month_cell(m[e]), _check(m[e]))))
+        out.print(t)
     v = Table(title="Share of delegates backing the leadership: median [10%-90%], share of "
                     "histories with >= 80%")
     v.add_column("assembly")

@@ -1,0 +1,55 @@
+"""``politburo serve``: the web app for a lesson, on uvicorn (the ``web`` extra).
+
+A thin edge: check that the extra is installed (and say how to install it when it is not),
+load the scenario once with the CLI's clear errors, and hand ``politburo.web.create_app`` to
+uvicorn. The class opens the address the command prints.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from politburo.cli import ScenarioOpt, err, fail, load_or_fail
+
+NEEDS = ("fastapi", "uvicorn", "jinja2")
+
+
+def missing_web_packages() -> list[str]:
+    return [m for m in NEEDS if importlib.util.find_spec(m) is None]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: the whole "
+                                           "classroom network)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    scenario: ScenarioOpt = "soviet-1922",
+    workers: Annotated[int, typer.Option(min=1, help="simulation processes (default: all "
+                                                     "cores)")] = max(1, os.cpu_count() or 1),
+    queue: Annotated[int, typer.Option(min=1, help="jobs waiting or running before the "
+                                                   "server answers 'busy' (429)")] = 32,
+) -> None:
+    """Serve the web app: odds, what-ifs, weights, histories and an essay check, for a class."""
+    missing = missing_web_packages()
+    if missing:
+        fail(escape(f"politburo serve needs the web extra ({', '.join(missing)} missing): "
+                    "install it with  pip install 'politburo[web]'  (in a checkout: "
+                    ".venv/bin/pip install -e '.[web]', or ./dev run, which installs it)"))
+    s = load_or_fail(scenario)
+    import uvicorn
+
+    from politburo.web import create_app
+
+    app = create_app(s, workers=workers, max_jobs=max(1, workers), queue_limit=queue)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    err.print(f"politburo: open http://{shown}:{port}/ (Ctrl+C stops the server)",
+              highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

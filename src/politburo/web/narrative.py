@@ -1,0 +1,227 @@
+"""A history told for a fifteen-year-old: who feared whom, who needed whom, who voted how.
+
+Why a layer of its own: the engine's own ``because`` texts name the mechanism's state ("perceived
+powers Bukharin 0.15, Kamenev 0.15, ..."), which is right for a modeller and opaque for a
+student. Here each event is told again from its *structured* fields (kind, actors, body, the
+motion and tally, the office, the ruling coalition before it, the month's power shares), in
+short sentences; the engine's wording and the numbers stay one click away (``numbers``).
+
+The engine's events are being reworded elsewhere, and their fields may change: every kind
+renders defensively, a missing field never raises, and a kind this module does not know falls
+back to the chronicle's generic prose (``event["text"]``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from politburo.dates import month_name, parse_month
+from politburo.scenario.schema import Scenario
+
+STEP_WORDS = {"censure": "to censure", "office": "to strip of his posts",
+              "politburo": "to remove from the Politburo",
+              "central_committee": "to expel from the Central Committee",
+              "party": "to expel from the party",
+              "general_secretary": "to remove as General Secretary"}
+DONE_WORDS = {"censure": "censured", "office": "stripped of his posts",
+              "politburo": "removed from the Politburo",
+              "central_committee": "expelled from the Central Committee",
+              "party": "expelled from the party",
+              "general_secretary": "removed as General Secretary"}
+
+
+FEARED = 0.05
+"""An outsider with less power than this is no threat worth naming."""
+
+
+@dataclass(frozen=True)
+class Told:
+    """One event in student words, with what lies behind it for those who click."""
+
+    date: str
+    kind: str
+    text: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Names:
+    names: dict[str, str]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Names:
+        people = [(p.id, p.name) for p in scenario.principals]
+        people += [(c.id, c.name) for c in scenario.clients] + [("lenin", "Vladimir Lenin")]
+        return cls({i: n.split()[-1] for i, n in people})
+
+    def one(self, actor: Any) -> str:
+        a = str(actor)
+        return self.names.get(a, a.replace("_", " ").title())
+
+    def many(self, actors: Iterable[Any]) -> str:
+        items = [self.one(a) for a in actors]
+        if len(items) <= 1:
+            return "".join(items)
+        return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pct(x: Any) -> str:
+    try:
+        return f"{float(x):.0%}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _coalition(ev: Mapping[str, Any], n: Names, prev: Sequence[str],
+               power: Mapping[str, float]) -> str:
+    new = [str(a) for a in ev.get("actors") or []]
+    if not new:
+        return "The leaders could not agree who should rule."
+    inside = sum(power.get(a, 0.0) for a in new)
+    outsiders = sorted((a for a in power if a not in new), key=lambda a: -power[a])
+    feared = outsiders[0] if outsiders else None
+    strength = f" (together about {inside:.0%} of the power)" if power else ""
+    if feared is not None and power.get(feared, 0.0) >= FEARED:
+        fear = (f" They feared {n.one(feared)}, the strongest leader left outside "
+                f"({power[feared]:.0%}).")
+    else:
+        fear = " No one left outside was strong enough to threaten them." if power else ""
+    if len(new) == 1:
+        return (f"{n.one(new[0])} now ruled without partners: he no longer needed anyone "
+                f"else to win a vote{strength}.")
+    if not prev:
+        return (f"{n.many(new)} joined forces to rule. None of them was strong enough alone, "
+                f"so they needed each other{strength}.{fear}")
+    came = [a for a in new if a not in prev]
+    gone = [a for a in prev if a not in new]
+    parts = []
+    if gone:
+        parts.append(f"{n.many(gone)} {'was' if len(gone) == 1 else 'were'} dropped: the others "
+                     f"were strong enough without {'him' if len(gone) == 1 else 'them'}, and "
+                     f"feared being ruled by {'him' if len(gone) == 1 else 'them'}")
+    if came:
+        parts.append(f"{n.many(came)} {'was' if len(came) == 1 else 'were'} brought in, "
+                     "because the group needed more support")
+    change = "; ".join(parts) if parts else "the same leaders stayed together"
+    return f"The ruling group changed to {n.many(new)}: {change}{strength}.{fear}"
+
+
+def _vote(ev: Mapping[str, Any], n: Names, ruling: Sequence[str]) -> str:
+    d = ev.get("details") or {}
+    who = n.many(ev.get("actors") or []) or "a leader"
+    motion = str(d.get("motion") or "")
+    body = str(ev.get("body") or "the party")
+    if d.get("votes") is not None and d.get("of"):
+        tally = f"{int(d['votes']):,} of {int(d['of']):,} delegates voted for it"
+    else:
+        tally = f"{_pct(d.get('yes'))} voted for it"
+    targets = {str(a) for a in ev.get("actors") or []}
+    if targets & set(ruling):
+        by = (" He was in the ruling group, but too few stood by him." if d.get("passed") else
+              " His partners in the ruling group stood by him.")
+    else:
+        by = f" The ruling group ({n.many(ruling)}) wanted him weakened." if ruling else ""
+    if d.get("passed"):
+        done = DONE_WORDS.get(motion, motion or "punished")
+        return f"At the {body}, {who} was {done}: {tally}.{by}"
+    return (f"At the {body}, a motion {STEP_WORDS.get(motion, 'against him')} {who} failed: "
+            f"only {tally}.{by}")
+
+
+def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
+         power: Mapping[str, float]) -> str:
+    """One event as one or two plain sentences; the chronicle's own text if the kind is new."""
+    kind = str(ev.get("kind") or "")
+    d = ev.get("details") or {}
+    actors = [str(a) for a in ev.get("actors") or []]
+    who = n.many(actors)
+    if d.get("scenario_event"):
+        return str(ev.get("text") or "")
+    if kind == "coalition":
+        return _coalition(ev, n, ruling, power)
+    if kind == "vote":
+        return _vote(ev, n, ruling)
+    if kind == "assembly" and d.get("yes") is not None:
+        return (f"The {ev.get('body') or 'congress'} met. {_pct(d.get('yes'))} of the delegates "
+                "backed the leadership: the party secretaries who chose them owed their jobs to "
+                "the General Secretary.")
+    if kind == "bloc" and len(actors) == 1:
+        return (f"Left out of power, {who} organised his followers against the ruling group, "
+                "although the party had banned factions in 1921.")
+    if kind == "bloc" and actors:
+        return (f"Left out of power, {who} teamed up against the ruling group, although the "
+                "party had banned factions in 1921.")
+    if kind == "office" and d.get("office") and actors:
+        loser = n.one(d.get("from") or "someone")
+        office = re.sub(r"\s*\(.*?\)", "", str(d["office"])).strip()
+        return (f"{loser} lost his post ({office}). It went to {who}, who was on the "
+                "ruling side.")
+    if kind == "promotion" and actors:
+        return (f"A free seat in the Politburo went to a follower of {who}: he had the most "
+                "supporters in the Central Committee.")
+    if kind == "funeral":
+        if not actors:
+            return "Lenin died. None of the leaders stood at his funeral."
+        return f"Lenin died. {who} stood at his funeral, as his heirs."
+    if kind == "funeral_absent" and actors:
+        return f"{who} missed Lenin's funeral, and people held it against him."
+    if kind == "polemic" and actors:
+        targets = n.many(d.get("targets") or []) or "his rivals"
+        title = f" ({d['title']})" if d.get("title") else ""
+        return (f"{who} attacked {targets} in print{title}. It made them his enemies and "
+                "cost him respect in the party.")
+    if kind == "recant" and actors:
+        return (f"{who} expected to lose the vote, so he gave in and promised to stop "
+                "organising against the leadership.")
+    if kind == "consolidation" and actors:
+        return f"{who} now ruled the party: he no longer needed any partners."
+    if kind == "exile" and actors:
+        return f"{who}, expelled and not sorry, was sent away from Moscow by the secret police."
+    if kind == "deportation" and actors:
+        return f"{who} kept opposing from exile, and was thrown out of the country."
+    if kind == "readmitted" and actors:
+        return f"{who} had given in, and the party took him back as an ordinary member."
+    return str(ev.get("text") or f"{kind.replace('_', ' ')}: {who}".strip())
+
+
+def retell(story: Mapping[str, Any], scenario: Scenario) -> list[dict[str, Any]]:
+    """The chronicle's events grouped by month, each in student words with its numbers."""
+    n = Names.of(scenario)
+    power_by_month: Mapping[str, Mapping[str, float]] = story.get("power") or {}
+    ruling: list[str] = []
+    months: dict[str, list[Told]] = {}
+    for ev in story.get("events") or []:
+        date = str(ev.get("date") or "")
+        power = dict(power_by_month.get(date) or {})
+        try:
+            text = tell(ev, n, ruling, power)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            text = str(ev.get("text") or "")
+        d = ev.get("details") or {}
+        causes = [str(c) for c in ev.get("causes") or []]
+        numbers: dict[str, Any] = {"engine's words": ev.get("text") or ""}
+        if causes and causes[0].startswith("mechanism: "):
+            numbers["mechanism"] = causes[0][len("mechanism: "):]
+        numbers.update({k: v for k, v in d.items() if k not in ("scenario_event", "source")})
+        if ev.get("kind") == "coalition" and power:
+            numbers["power shares this month"] = ", ".join(
+                f"{n.one(a)} {v:.0%}" for a, v in sorted(power.items(), key=lambda kv: -kv[1]))
+        sources = tuple(s.strip() for s in str(d.get("source") or "").split(",") if s.strip())
+        months.setdefault(date, []).append(Told(date, str(ev.get("kind") or ""), text,
+                                                numbers, sources))
+        if ev.get("kind") == "coalition":
+            ruling = [str(a) for a in ev.get("actors") or []]
+    return [{"date": date, "month": _month(date), "events": events}
+            for date, events in months.items()]
+
+
+def _month(date: str) -> str:
+    """'1923-02' as 'February 1923'; anything else as it came."""
+    try:
+        return month_name(parse_month(date))
+    except ValueError:
+        return date
