@@ -4,24 +4,20 @@ dispensable members (coalitions.form): each rule on a small hand-made state."""
 from __future__ import annotations
 
 import numpy as np
+from _scenarios import mech_ctx, mech_state
 
-from politburo.engine import initial_state, power_parts, simulate
+from politburo.engine import power_parts, simulate
 from politburo.mechanisms import clients, coalitions, standing
 from politburo.scenario.compile import Compiled
 from politburo.state import RUNG, Context, State
 
 
 def _ctx(model: Compiled, H: int = 4, **params: float) -> Context:
-    theta = model.priors.ppf(np.full((H, model.priors.dim), 0.5))
-    p = {n: theta[:, j].copy() for j, n in enumerate(model.priors.names)}
-    for k, v in params.items():
-        p[k] = np.full(H, v)
-    return Context(model=model, seed=3, index=np.arange(H, dtype=np.int64), params=p,
-                   const=model.constants)
+    return mech_ctx(model, H, **params)
 
 
 def _state(model: Compiled, H: int = 4) -> State:
-    return initial_state(model, H, record_log=True)
+    return mech_state(model, H, record_log=True)
 
 
 def test_a_seated_client_votes_with_his_patron_as_far_as_his_loyalty(model: Compiled) -> None:

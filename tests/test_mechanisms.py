@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from _scenarios import mech_ctx, mech_state
 
-from politburo.engine import initial_state, power_parts
+from politburo.engine import power_parts
 from politburo.mechanisms import circular_flow, coalitions, policy, standing, votes
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import apply_levers
@@ -16,16 +17,11 @@ from politburo.state import RUNG, Context, State
 
 
 def _ctx(model: Compiled, H: int = 4, **params: float) -> Context:
-    theta = model.priors.ppf(np.full((H, model.priors.dim), 0.5))
-    p = {n: theta[:, j].copy() for j, n in enumerate(model.priors.names)}
-    for k, v in params.items():
-        p[k] = np.full(H, v)
-    return Context(model=model, seed=3, index=np.arange(H, dtype=np.int64), params=p,
-                   const=model.constants)
+    return mech_ctx(model, H, **params)
 
 
 def _state(model: Compiled, H: int = 4) -> State:
-    return initial_state(model, H, record_log=False)
+    return mech_state(model, H, record_log=False)
 
 
 def test_patronage_moves_secretaries_to_the_general_secretary(model: Compiled) -> None:

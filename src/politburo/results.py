@@ -74,20 +74,9 @@ def summarise(model: Compiled, h: Histories, historical: dict[str, dict[str, str
     lo, hi = wilson(counts, n)
     winners = {a: float(counts[i] / n) for i, a in enumerate(ids)}
     winner_ci = {a: (float(lo[i]), float(hi[i])) for i, a in enumerate(ids)}
-    falls: dict[str, dict[str, dict[str, Any]]] = {}
-    for i, a in enumerate(model.principals):
-        falls[a] = {}
-        for step in FALL_STEPS:
-            m = fall_months(h, step)[:, i]
-            ok = m >= 0
-            entry: dict[str, Any] = {"share": float(ok.mean())}
-            if ok.any():
-                q = np.percentile(m[ok], [50, 10, 90], method="nearest")
-                entry.update({k: format_month(model.start + int(v))
-                              for k, v in zip(("median", "p10", "p90"), q, strict=True)})
-            else:
-                entry.update({"median": None, "p10": None, "p90": None})
-            falls[a][step] = entry
+    months = {step: fall_months(h, step) for step in FALL_STEPS}
+    falls = {a: {step: _months(model, months[step][:, i]) for step in FALL_STEPS}
+             for i, a in enumerate(model.principals)}
     return Summary(scenario=model.scenario_id, seed=h.seed, runs=n, actors=model.principals,
                    winners=winners, winner_ci=winner_ci, falls=falls,
                    historical=historical or {}, rules_alone=_months(model, h.first_rule))
