@@ -66,3 +66,19 @@ def test_winner_is_consolidated_and_not_purged(model: Compiled) -> None:
     assert (h.consolidation[won] >= 0).all() and (h.consolidation[~won] == -1).all()
     rows = np.flatnonzero(won)
     assert (h.falls[rows, h.winner[rows], 4] == -1).all()  # no winner was expelled
+
+
+def test_a_scenario_without_founder_events_has_no_founder(scenario: Scenario) -> None:
+    """With neither founder event, no founder restrains the motions: the histories do not
+    depend on how strongly he would (before, an invisible founder held them back throughout)."""
+    events = tuple(e for e in scenario.events
+                   if e.kind not in ("lenin_incapacitated", "lenin_death"))
+    bare = scenario.model_copy(update={"events": events})
+    idx = np.arange(300)
+    worlds = []
+    for restraint in (0.0, 1.0):
+        model = compile_scenario(bare, {"lenin_restraint": restraint})
+        worlds.append(simulate(model, 5, idx))
+    assert np.array_equal(worlds[0].falls, worlds[1].falls)
+    assert np.array_equal(worlds[0].winner, worlds[1].winner)
+    assert (worlds[0].falls[:, :, 0] >= 0).any()  # and motions do pass

@@ -326,10 +326,10 @@ def simulate(
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
     death = next((e for e in model.events if e.kind == "lenin_death"), None)
-    # Lenin acts until he is incapacitated; without that event, until he dies; without
-    # either, throughout.
+    # Lenin acts until he is incapacitated; without that event, until he dies; a scenario with
+    # neither has no founder at all, so nobody restrains the motions or moves the Testament.
     lenin_until = next((e.start for e in model.events if e.kind == "lenin_incapacitated"),
-                       death.start if death is not None else T)
+                       death.start if death is not None else 0)
     testament = next((e for e in model.events if e.kind == "testament"), None)
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
