@@ -308,3 +308,15 @@ def test_essay_ranks_are_set_beside_the_models_tiers() -> None:
     assert (by["c"]["model"], by["c"]["verdict"]) == ("minor", "disagree")
     assert "cannot tell" in by["c"]["why"] and "falls by 40.0%" in by["a"]["why"]
     assert [r["lever"] for r in rows] == ["c", "b", "a"]  # disagreements first
+
+
+def test_a_dead_worker_does_not_break_the_app() -> None:
+    app = create_app(workers=1, limits=LIMITS, warm=False)
+    with TestClient(app) as c:
+        assert finished(c, c.post("/api/odds", json={"runs": 20, "seed": 3}).json())[
+            "status"] == "done"
+        for p in list(app.state.engine.pool()._processes.values()):
+            p.kill()  # as the out-of-memory killer would
+            p.join(5)
+        job = finished(c, c.post("/api/odds", json={"runs": 20, "seed": 4}).json())
+    assert job["status"] == "done", job
