@@ -171,6 +171,7 @@ class Engine:
                 p.join(max(0.0, deadline - time.monotonic()))
                 if p.is_alive():
                     p.terminate()
+            pool.shutdown(wait=True)  # joins the pool's own thread, which frees its queues
 
     # -- checking requests (fast, in the request's thread) ------------------------------------
 
