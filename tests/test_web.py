@@ -226,6 +226,10 @@ def test_a_history_found_by_condition_matches_it(client: TestClient) -> None:
     assert found["matches"] >= 1 and story["history"] == found["history"]
     assert story["winner"] != "stalin"
     assert story["power"] and story["events"]
+    told = [ev for month in retell(story, load_scenario()) for ev in month["events"]]
+    assert len(told) == len(story["events"]) and all(ev.text for ev in told)
+    assert not any("perceived powers" in ev.text for ev in told)  # numbers stay behind a click
+    assert all(ev.numbers.get("engine's words") for ev in told)
 
 
 def test_odds_and_fit_pages_show_history_beside_the_model(client: TestClient) -> None:
