@@ -11,7 +11,8 @@ def test_all_is_sorted_and_exact() -> None:
     public = {n for n in dir(politburo) if not n.startswith("_") and n not in (
         "annotations", "api", "engine", "experiment", "results", "scenario", "state", "rng",
         "priors", "runner", "mechanisms", "dates", "abc", "calibration", "io", "where",
-        "attribution", "sensitivity", "chronicle", "report", "plots", "commands", "cli", "fit")}
+        "attribution", "sensitivity", "chronicle", "report", "plots", "commands", "cli", "fit",
+        "web")}
     assert public <= set(names) | {"__version__"}
     for n in names:
         assert hasattr(politburo, n), n

@@ -226,6 +226,10 @@ def test_a_history_found_by_condition_matches_it(client: TestClient) -> None:
     assert found["matches"] >= 1 and story["history"] == found["history"]
     assert story["winner"] != "stalin"
     assert story["power"] and story["events"]
+    told = [ev for month in retell(story, load_scenario()) for ev in month["events"]]
+    assert len(told) == len(story["events"]) and all(ev.text for ev in told)
+    assert not any("perceived powers" in ev.text for ev in told)  # numbers stay behind a click
+    assert all(ev.numbers.get("engine's words") for ev in told)
 
 
 def test_odds_and_fit_pages_show_history_beside_the_model(client: TestClient) -> None:
@@ -308,3 +312,15 @@ def test_essay_ranks_are_set_beside_the_models_tiers() -> None:
     assert (by["c"]["model"], by["c"]["verdict"]) == ("minor", "disagree")
     assert "cannot tell" in by["c"]["why"] and "falls by 40.0%" in by["a"]["why"]
     assert [r["lever"] for r in rows] == ["c", "b", "a"]  # disagreements first
+
+
+def test_a_dead_worker_does_not_break_the_app() -> None:
+    app = create_app(workers=1, limits=LIMITS, warm=False)
+    with TestClient(app) as c:
+        assert finished(c, c.post("/api/odds", json={"runs": 20, "seed": 3}).json())[
+            "status"] == "done"
+        for p in list(app.state.engine.pool()._processes.values()):
+            p.kill()  # as the out-of-memory killer would
+            p.join(5)
+        job = finished(c, c.post("/api/odds", json={"runs": 20, "seed": 4}).json())
+    assert job["status"] == "done", job

@@ -175,6 +175,14 @@ def test_a_lesson_in_the_browser(server: str) -> None:
             assert page.locator("table.fit >> nth=0").locator("tbody tr").count() >= 8
             shot("fit")
 
+            # A student's phone: the what-if result (from the cache) still reads.
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.goto(server + "/whatif?lever=lenin_lives&value_lenin_lives=1925-06&runs=400"
+                      "&seed=11")
+            page.wait_for_selector("table.whatif", timeout=SLOW)
+            shot("whatif-phone")
+            page.set_viewport_size({"width": 1280, "height": 900})
+
             page.goto(server + "/sources")
             assert page.locator("ul.sources li").count() >= 10
             shot("sources")

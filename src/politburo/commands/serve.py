@@ -45,10 +45,23 @@ def serve(
     from politburo.web import create_app
 
     app = create_app(s, workers=workers, max_jobs=max(1, workers), queue_limit=queue)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = _lan_address() if host in ("0.0.0.0", "::") else host
     err.print(f"politburo: open http://{shown}:{port}/ (Ctrl+C stops the server)",
               highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _lan_address() -> str:
+    """This machine's address on the classroom network, for the projector (no packet is
+    sent: connecting a UDP socket only picks the route); loopback when there is none."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
 
 
 def register(app: typer.Typer) -> None:

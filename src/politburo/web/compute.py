@@ -24,6 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -170,6 +171,7 @@ class Engine:
                 p.join(max(0.0, deadline - time.monotonic()))
                 if p.is_alive():
                     p.terminate()
+            pool.shutdown(wait=True)  # joins the pool's own thread, which frees its queues
 
     # -- checking requests (fast, in the request's thread) ------------------------------------
 
@@ -217,9 +219,27 @@ class Engine:
                                                  draws.H, int(draws.index.sum())]
                          if draws.H else [], parameters=draws.parameters)
 
+    def _broken(self, pool: ProcessPoolExecutor) -> None:
+        """A worker died (killed, out of memory): drop the pool, so the next job starts a
+        fresh one instead of every later job failing."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
     def worlds(self, worlds: Sequence[Settings], draws: Draws, mode: str,
                progress: Progress | None = None) -> list[Histories]:
-        """Each world's histories, from the cache or simulated in chunks on the workers."""
+        """Each world's histories, from the cache or simulated in chunks on the workers
+        (tried again once, on a fresh pool, if a worker died)."""
+        pool = self.pool()
+        try:
+            return self._worlds_on(pool, worlds, draws, mode, progress)
+        except BrokenProcessPool:
+            self._broken(pool)
+            return self._worlds_on(self.pool(), worlds, draws, mode, progress)
+
+    def _worlds_on(self, pool: ProcessPoolExecutor, worlds: Sequence[Settings], draws: Draws,
+                   mode: str, progress: Progress | None) -> list[Histories]:
         keys = [self.world_key(w, draws, mode) for w in worlds]
         out: dict[str, Histories] = {}
         with self._lock:
@@ -233,7 +253,6 @@ class Engine:
         if progress:
             progress(done, total)
         futures: dict[str, list[Future[Histories]]] = {}
-        pool = self.pool()
         for k, w in todo.items():
             items = tuple(w.items())
             futures[k] = [pool.submit(_chunk, items, _slice(draws, c, c + self.chunk))
@@ -253,12 +272,20 @@ class Engine:
                     self._worlds.popitem(last=False)
         return [out[k] for k in keys]
 
+    def _call(self, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+        """``fn(*args)`` on a worker (tried again once on a fresh pool if a worker died)."""
+        pool = self.pool()
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            self._broken(pool)
+            return self.pool().submit(fn, *args).result()
+
     def fit(self, runs: int, seed: int) -> dict[str, Any]:
-        return self.pool().submit(_fit, runs, seed).result()  # type: ignore[no-any-return]
+        return self._call(_fit, runs, seed)
 
     def chronicle(self, settings: Settings, seed: int, k: int) -> dict[str, Any]:
-        return self.pool().submit(_chronicle, tuple(settings.items()), seed, k,  # type: ignore[no-any-return]
-                                  True).result()
+        return self._call(_chronicle, tuple(settings.items()), seed, k, True)
 
 
 def _slice(d: Draws, a: int, b: int) -> Draws:
