@@ -281,6 +281,28 @@ def test_events_are_told_in_plain_words_and_unknown_kinds_fall_back() -> None:
     assert tell({"kind": "vote"}, n, [], {})  # missing fields: still a sentence, no exception
 
 
+def test_crises_clients_and_rule_are_told_from_their_fields() -> None:
+    """The fidelity revision's events: a crisis names the answer and who backed it, a client's
+    promotion and desertion name him, and ruling alone says what it rests on."""
+    n = Names.of(load_scenario())
+    crisis = {"kind": "crisis", "actors": ["stalin"], "details": {
+        "crisis": "grain_crisis", "response": "raise_prices", "targets": ["trotsky"],
+        "answer": "raise procurement prices and supply goods to the village"}}
+    text = tell(crisis, n, [], {})
+    assert text.startswith("Faced with the grain crisis, the rulers decided to raise "
+                           "procurement prices")
+    assert "Stalin wanted it; Trotsky would have chosen otherwise." in text
+    promoted = tell({"kind": "promotion", "actors": ["stalin"],
+                     "details": {"client": "molotov"}}, n, [], {})
+    assert promoted.startswith("A free seat in the Politburo went to Molotov, a follower of "
+                               "Stalin")
+    switched = tell({"kind": "client_switch", "actors": ["stalin"],
+                     "details": {"client": "kalinin", "from": "zinoviev"}}, n, [], {})
+    assert switched.startswith("Kalinin deserted Zinoviev for Stalin")
+    ruled = tell({"kind": "consolidation", "actors": ["stalin"], "details": {}}, n, [], {})
+    assert "most of the votes in the Politburo and in the Central Committee" in ruled
+
+
 def test_retell_groups_by_month_and_keeps_the_numbers_one_click_away() -> None:
     story = {"events": [
         {"date": "1922-12", "kind": "coalition", "actors": ["stalin", "zinoviev"],

@@ -161,8 +161,25 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"{loser} lost his post ({office}). It went to {who}, who was on the "
                 "ruling side.")
     if kind == "promotion" and actors:
-        return (f"A free seat in the Politburo went to a follower of {who}: he had the most "
-                "supporters in the Central Committee.")
+        client = f"{n.one(d['client'])}, a follower of {who}" if d.get("client") else (
+            f"a follower of {who}")
+        return (f"A free seat in the Politburo went to {client}: {who} had the most "
+                "supporters in the Central Committee among the rulers, and his man would vote "
+                "with him.")
+    if kind == "client_switch" and actors:
+        client = n.one(d.get("client") or "a follower")
+        old = n.one(d.get("from") or "his patron")
+        return (f"{client} deserted {old} for {who}: {old} had lost his place among the "
+                "rulers and could no longer help his career.")
+    if kind == "crisis":
+        problem = str(d.get("crisis") or "a crisis").replace("_", " ")
+        answer = str(d.get("answer") or d.get("response") or "an answer").replace("_", " ")
+        against = n.many(d.get("targets") or [])
+        split = f" {who} wanted it" if actors else ""
+        split += f"; {against} would have chosen otherwise" if against else ""
+        split += "." if split else ""
+        return (f"Faced with the {problem}, the rulers decided to {answer}.{split} Each of "
+                "them backed the answer closest to his own views, and the stronger side won.")
     if kind == "funeral":
         if not actors:
             return "Lenin died. None of the leaders stood at his funeral."
@@ -178,7 +195,9 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"{who} expected to lose the vote, so he gave in and promised to stop "
                 "organising against the leadership.")
     if kind == "consolidation" and actors:
-        return f"{who} now ruled the party: he no longer needed any partners."
+        return (f"{who} now ruled the party: he and his followers held most of the votes in "
+                "the Politburo and in the Central Committee, so he no longer needed partners "
+                "who had followers of their own.")
     if kind == "exile" and actors:
         return f"{who}, expelled and not sorry, was sent away from Moscow by the secret police."
     if kind == "deportation" and actors:
