@@ -41,7 +41,7 @@ from politburo.mechanisms.policy import apart
 
 @numba.njit(cache=True, nogil=True)
 def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
-                dist: NDArray[np.float64], span: float) -> int:
+                dist: NDArray[np.float64], span: float, orders: NDArray[np.int64]) -> int:
     idx = np.empty(power.shape[0], dtype=np.int64)
     n = 0
     for i in range(power.shape[0]):
@@ -71,7 +71,7 @@ def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
             feasible[s] = ok
     se = np.zeros(size, dtype=np.bool_)
     # Coalitions in order of size, so every proper subset is decided before its superset.
-    order = np.argsort(np.array([_popcount(s) for s in range(size)]), kind="stable")
+    order = orders[n]
     for k in range(1, size):
         s = order[k]
         if not feasible[s]:
@@ -121,8 +121,16 @@ def _ruling_batch(
     dist: NDArray[np.float64], span: NDArray[np.float64],
 ) -> NDArray[np.int64]:
     out = np.zeros(power.shape[0], dtype=np.int64)
+    # The order of coalitions by size depends only on the number of players: sort it once per
+    # batch, not once per history.
+    m = power.shape[1]
+    orders = np.zeros((m + 1, 1 << m), dtype=np.int64)
+    for n in range(m + 1):
+        size = 1 << n
+        orders[n, :size] = np.argsort(np.array([_popcount(s) for s in range(size)]),
+                                      kind="stable")
     for h in range(power.shape[0]):
-        out[h] = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h])
+        out[h] = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h], orders)
     return out
 
 
