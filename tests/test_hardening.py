@@ -407,3 +407,21 @@ def test_a_killed_calibrate_leaves_no_process_behind() -> None:
         for k in survivors:  # do not leave them running if the test fails
             os.kill(k, signal.SIGKILL)
         assert not survivors, f"processes outlived the killed calibrate: {survivors}"
+
+
+def test_an_input_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    pipe = tmp_path / "fit.json"
+    os.mkfifo(pipe)
+    for option in ("--fit", "--weights"):
+        clean_error(invoke("report", "-n", "20", "-o", str(tmp_path / "r.html"), option,
+                           str(pipe)), option, "not a regular file")
+    clean_error(invoke("fit", "-n", "20", "--posterior", str(pipe)), "fit.json")
+    clean_error(invoke("validate", str(pipe)), "not a regular file")
+
+
+@pytest.mark.parametrize("command", [["run", "--out", "x.parquet"], ["chronicle"],
+                                     ["whatif", "lenin_lives"], ["report", "-o", "r.html"]])
+def test_a_seed_beyond_64_bits_is_refused(command: list[str]) -> None:
+    """A seed of 2**63 overflowed the int64 seed column of the Parquet file."""
+    res = invoke(*command, "--seed", str(2**63))
+    assert res.exit_code == 2 and "--seed" in res.output and "Traceback" not in res.output

@@ -90,6 +90,10 @@ def posterior_or_fail(scenario: Scenario, prior: bool) -> Posterior | None:
     return posterior
 
 
+MAX_SEED = 2**63 - 2
+"""Seeds are recorded as 64-bit signed integers (Parquet, JSON readers); calibrate's check runs
+with ``seed + 1``."""
+
 MAX_INDEX = 2**53
 """Histories are numbered below this (an int64 that a float still holds exactly)."""
 
@@ -183,7 +187,7 @@ def schema() -> None:
 def run(
     scenario: ScenarioOpt = "soviet-1922",
     runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
-    seed: Annotated[int, typer.Option(min=0)] = 1,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 5000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,

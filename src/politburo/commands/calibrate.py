@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 
 from politburo.cli import (
+    MAX_SEED,
     ScenarioOpt,
     check_output_or_fail,
     err,
@@ -173,7 +174,7 @@ def register(app: typer.Typer) -> None:
         runs: Annotated[int, typer.Option(
             "--runs", "-n", min=1, help="simulations (rejection) or simulation budget (smc)")]
         = 200_000,
-        seed: Annotated[int, typer.Option(min=0)] = 1,
+        seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
         quantile: Annotated[float | None, typer.Option(
             help="rejection: keep this fraction of the closest histories")] = None,
         epsilon: Annotated[float | None, typer.Option(
@@ -324,7 +325,7 @@ def register(app: typer.Typer) -> None:
     def fit(
         scenario: ScenarioOpt = "soviet-1922",
         runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
-        seed: Annotated[int, typer.Option(min=0)] = 1,
+        seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
         posterior: Annotated[Path | None, typer.Option(
             "--posterior", help="posterior file (default: the scenario's shipped one)")] = None,
         workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,

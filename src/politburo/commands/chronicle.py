@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from politburo.cli import MAX_INDEX, PriorOpt, err, fail, posterior_or_fail
+from politburo.cli import MAX_INDEX, MAX_SEED, PriorOpt, err, fail, posterior_or_fail
 
 
 class Format(StrEnum):
@@ -91,7 +91,7 @@ def chronicle(
     scenario: Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
     = "soviet-1922",
-    seed: Annotated[int, typer.Option(min=0, help="seed of the ensemble")] = 1,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")] = 1,
     history: Annotated[int | None, typer.Option("--history", "-k", min=0, max=MAX_INDEX - 1,
                                                 help="which history to tell (default 0)")]
     = None,

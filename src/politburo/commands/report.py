@@ -18,6 +18,7 @@ import typer
 from rich.markup import escape
 
 from politburo.cli import (
+    MAX_SEED,
     PriorOpt,
     ScenarioOpt,
     check_output_or_fail,
@@ -29,7 +30,7 @@ from politburo.cli import (
 )
 
 RunsOpt = Annotated[int, typer.Option("--runs", "-n", min=1, help="histories to simulate")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the ensemble")]
+SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")]
 
 
 class Kind(StrEnum):
@@ -117,6 +118,7 @@ def _fmt(v: Any) -> str:
 
 
 def _read_fit(path: Path, model: Any) -> dict[str, Any]:
+    _regular(path)
     if path.suffix == ".parquet":
         from politburo.abc import PosteriorError, read_posterior
 
@@ -131,7 +133,19 @@ def _read_fit(path: Path, model: Any) -> dict[str, Any]:
     return fit_section(_read_json(path), path.name)
 
 
+def _regular(path: Path) -> None:
+    """Input files must be regular files: reading a pipe or a device could wait for ever."""
+    if not path.is_file():
+        raise ValueError("no such file" if not path.exists() else "not a regular file")
+
+
+MAX_JSON = 50_000_000
+
+
 def _read_json(path: Path) -> Any:
+    _regular(path)
+    if path.stat().st_size > MAX_JSON:
+        raise ValueError(f"larger than {MAX_JSON:,} bytes; expected a result file")
     try:
         return json.loads(path.read_text("utf-8"))
     except OSError as exc:

@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from politburo.cli import (
+    MAX_SEED,
     PriorOpt,
     ScenarioOpt,
     err,
@@ -50,7 +51,7 @@ can be the target."""
 ModeOpt = Annotated[str, typer.Option(
     "--mode", "-m", help="ex-ante: fresh histories from December 1922; counterfactual: re-run "
                          "the calibration's accepted histories")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the histories")]
+SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the histories")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="worker processes")]
 PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
