@@ -310,7 +310,7 @@ def command_line(draw: st.DrawFn, folder: str) -> list[str]:
     elif cmd == "explain":
         lv = draw(st.lists(st.sampled_from(LEVERS), min_size=0, max_size=3, unique=True))
         args += ["--levers", ",".join(lv), "--runs", str(draw(count)), "--boot",
-                 str(draw(st.integers(2, 30))), "--workers", "1",
+                 str(draw(st.one_of(st.integers(2, 30), huge))), "--workers", "1",
                  "--target", draw(st.sampled_from(["stalin", "none", "trotsky", *MARKUP]))]
     elif cmd == "sensitivity":
         args += ["--n-base", str(draw(st.sampled_from([2, 4]))), "--histories",
@@ -337,7 +337,8 @@ def command_line(draw: st.DrawFn, folder: str) -> list[str]:
     elif cmd == "calibrate":
         args += ["--method", draw(st.sampled_from(["rejection", "rejection", "smc", "mcmc"])),
                  "--runs", str(draw(st.one_of(st.integers(100, 300), huge))),
-                 "--particles", "20", "--generations", "2", "--screen", "100",
+                 "--particles", "20", "--generations", "2",
+                 "--screen", str(draw(st.one_of(st.just(100), huge))),
                  "--batch-size", "100", "--workers", "1", "--check-runs",
                  str(draw(st.integers(0, 20))), "--out", draw(out_path(folder, ".parquet"))]
         if draw(st.booleans()):

@@ -247,6 +247,19 @@ def test_runs_beyond_available_memory_are_refused(command: list[str]) -> None:
     clean_error(invoke(*command, "--runs", str(2**62)), "fewer than")
 
 
+@pytest.mark.parametrize("args", [
+    ["explain", "--levers", "lenin_lives", "--runs", "10", "--boot", str(10**12)],
+    ["explain", "--permutations", str(10**12)],
+    ["calibrate", "-n", "200", "--screen", str(10**12)],
+])
+def test_huge_work_options_are_refused(args: list[str]) -> None:
+    """--boot and --screen of 10**12 ended in a MemoryError."""
+    res = invoke(*args)
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert args[-2] in res.output
+
+
 def test_a_history_beyond_the_index_range_is_refused() -> None:
     res = invoke("chronicle", "--history", "9223372036854775808")
     assert res.exit_code == 2 and res.exception is None or isinstance(res.exception, SystemExit)

@@ -255,7 +255,10 @@ def register(app: typer.Typer) -> None:
             err.print(f"--ship: writing {escape(str(target))} in the checkout "
                       f"{escape(str(checkout))}", highlight=False)
         check_output_or_fail(target)
-        guard_runs(runs, 8 * (2 * len(s.parameters) + 8))  # each simulation's row and distance
+        per_run = 8 * (2 * len(s.parameters) + 8)  # each simulation's row and distance
+        guard_runs(runs, per_run)
+        if method == "smc" and free == "auto":
+            guard_runs(screen, per_run, "--screen")
         if check_runs:
             guard_runs(check_runs, bytes_per_history(compile_scenario(s)), "--check-runs")
         free_arg: Any = free if free in ("auto", "all") else tuple(

@@ -291,9 +291,11 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         workers: Annotated[int, typer.Option(min=1, help="worker processes (default: all "
                                                          "cores)")] = max(1, os.cpu_count() or 1),
-        boot: Annotated[int, typer.Option("--boot", min=2, help="bootstrap replicates")] = 1000,
+        boot: Annotated[int, typer.Option("--boot", min=2, max=100_000,
+                                          help="bootstrap replicates")] = 1000,
         permutations: Annotated[int, typer.Option(
-            "--permutations", min=4, help="sampled permutations beyond 12 levers (even)")] = 64,
+            "--permutations", min=4, max=100_000,
+            help="sampled permutations beyond 12 levers (even)")] = 64,
         top: Annotated[int, typer.Option("--top", min=0, help="interactions shown")] = 5,
         prior: PriorOpt = False,
         posterior: PosteriorOpt = None,
