@@ -195,7 +195,8 @@ def _print_whatif(d: dict[str, Any]) -> None:
                           "step; baseline median -> intervened median; share of histories "
                           "reaching it", d["shifts"], cell))
     if d.get("parameters_note"):
-        out.print(f"parameters: {d['parameters']} ({d['parameters_note']})", highlight=False)
+        out.print(escape(f"parameters: {d['parameters']} ({d['parameters_note']})"),
+                  highlight=False)
     out.print(f"scenario hash {d['scenario_hash']}, politburo {d['version']}")
 
 
@@ -211,9 +212,9 @@ def _print_explain(d: dict[str, Any], top: int) -> None:
                   "" if alone is None else _delta(alone))
     out.print(t)
     lo, hi = d["total_effect_ci"]
-    out.print(f"P({d['target']} rules): {d['baseline']:.1%} with no lever, {d['all_levers']:.1%}"
-              f" with all; total effect {_delta(d['total_effect'])} ({lo:+.1%} to {hi:+.1%}), "
-              f"the sum of the weights.")
+    out.print(f"P({escape(d['target'])} rules): {d['baseline']:.1%} with no lever, "
+              f"{d['all_levers']:.1%} with all; total effect {_delta(d['total_effect'])} "
+              f"({lo:+.1%} to {hi:+.1%}), the sum of the weights.")
     if d["interactions"]:
         i = Table(title="Strongest pairwise interactions (Shapley interaction index; positive: "
                         "the levers reinforce each other, negative: they substitute)")
