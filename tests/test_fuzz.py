@@ -10,7 +10,8 @@ with a traceback, within ``PER_EXAMPLE_S``; and a file that ``validate`` accepts
 The default test run checks a small, fixed set of examples (``derandomize``), so it stays fast
 and never flaky; the nightly run, ``pytest -m fuzz``, draws more and fresh ones each time
 (``POLITBURO_FUZZ_EXAMPLES`` sets how many). With ``POLITBURO_FUZZ_REPORT=file.json`` the counts
-(files generated, validated, clean errors, tracebacks, timeouts) are written there.
+(files generated, validated, clean errors, tracebacks, timeouts, commands by exit code) are
+written there (``file.json.gw0``, ... under pytest-xdist).
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ def judge(res: Result, args: list[str], allowed: tuple[int, ...] = (0, 2)) -> No
 
 def report_counts() -> None:
     path = os.environ.get("POLITBURO_FUZZ_REPORT")
-    if path:
-        Path(path).write_text(json.dumps(dict(COUNTS), indent=1, sort_keys=True))
+    if path:  # one file per pytest-xdist worker: file.json.gw0, ...
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        target = Path(f"{path}.{worker}" if worker else path)
+        target.write_text(json.dumps(dict(COUNTS), indent=1, sort_keys=True))
 
 
 # --- scenario files ----------------------------------------------------------------------------

@@ -396,19 +396,23 @@ def test_a_killed_calibrate_leaves_no_process_behind() -> None:
     with tempfile.TemporaryDirectory() as d:
         proc = subprocess.Popen(
             [sys.executable, "-c", "from politburo.cli import main; main()", "calibrate",
-             "--method", "rejection", "--runs", "2000000", "--batch-size", "4000",
+             "--method", "rejection", "--runs", "2000000", "--batch-size", "1000",
              "--workers", "2", "--check-runs", "0", "--out", f"{d}/p.parquet"],
             cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         kids: list[int] = []
+        parts = Path(d) / ".p.parquet.checkpoint"
         try:
-            deadline = time.monotonic() + 90
+            # Wait until the workers have scored a batch (a checkpoint part is written): then
+            # they are running, not still importing (a worker still starting up exits as soon
+            # as its start-up reaches the check; on a loaded machine that can take a while).
+            deadline = time.monotonic() + 180
             while time.monotonic() < deadline and proc.poll() is None:
                 kids = _descendants(proc.pid)
-                if len(kids) >= 3:  # two workers and the resource tracker
+                if len(kids) >= 3 and list(parts.glob("part-*.npz")):
                     break
                 time.sleep(0.2)
             assert len(kids) >= 3, f"calibrate did not start its workers: {kids}"
-            time.sleep(1.0)  # let the workers take up work
+            assert list(parts.glob("part-*.npz")), "the workers scored no batch"
             kids = _descendants(proc.pid)
         finally:
             proc.send_signal(signal.SIGKILL)
