@@ -284,9 +284,17 @@ def lever_args(draw: st.DrawFn) -> list[str]:
     return out
 
 
+token = st.one_of(odd_text, st.sampled_from(["--seed", "--history", "--json", "--prior", "-k",
+                                             "--format", "--lever", "--", "-", "--help"]),
+                  st.integers(-(2**70), 2**70).map(str), st.text(max_size=8))
+
+
 @st.composite
 def command_line(draw: st.DrawFn, folder: str) -> list[str]:
     """A command with a few unusual options; work is kept small so each example is quick."""
+    if draw(st.integers(0, 9)) == 0:  # garbage after a cheap command (nothing that writes)
+        return [draw(st.sampled_from(["validate", "chronicle", "schema", "nonsense", "[/]"])),
+                *draw(st.lists(token, max_size=5))]
     cmd = draw(st.sampled_from(["validate", "run", "fit", "whatif", "explain", "sensitivity",
                                 "chronicle", "report", "plot", "calibrate"]))
     seed = draw(st.one_of(st.integers(0, 10), huge))
