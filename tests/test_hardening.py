@@ -443,3 +443,11 @@ def test_a_seed_beyond_64_bits_is_refused(command: list[str]) -> None:
     """A seed of 2**63 overflowed the int64 seed column of the Parquet file."""
     res = invoke(*command, "--seed", str(2**63))
     assert res.exit_code == 2 and "--seed" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("command", [["run"], ["fit"], ["calibrate"], ["whatif", "lenin_lives"],
+                                     ["explain"], ["sensitivity"]])
+def test_an_absurd_number_of_workers_is_refused(command: list[str]) -> None:
+    """A fork pool starts all its workers at once: --workers 100000 was a fork bomb."""
+    clean_error(invoke(*command, "--workers", "100000", "--runs" if command[0] not in (
+        "sensitivity",) else "--histories", "5"), "--workers")

@@ -94,6 +94,9 @@ MAX_SEED = 2**63 - 2
 """Seeds are recorded as 64-bit signed integers (Parquet, JSON readers); calibrate's check runs
 with ``seed + 1``."""
 
+MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
+"""More worker processes than this is a typo (a pool may start them all at once)."""
+
 MAX_INDEX = 2**53
 """Histories are numbered below this (an int64 that a float still holds exactly)."""
 
@@ -189,7 +192,7 @@ def run(
     runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 5000,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     parquet: Annotated[Path | None, typer.Option(
         "--out", help="write one row per history to this Parquet file ('-': standard output)")]

@@ -79,7 +79,7 @@ def run(
             if progress:
                 progress(done, runs)
     else:
-        with worker_pool(workers) as pool:
+        with worker_pool(min(workers, len(jobs))) as pool:  # fork starts them all at once
             for part in pool.map(_batch, jobs):
                 parts.append(part)
                 done += part.H

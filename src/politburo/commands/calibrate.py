@@ -34,6 +34,7 @@ from rich.table import Table
 
 from politburo.cli import (
     MAX_SEED,
+    MAX_WORKERS,
     ScenarioOpt,
     check_output_or_fail,
     err,
@@ -196,7 +197,7 @@ def register(app: typer.Typer) -> None:
                                 "package's shipped file with --ship)")] = None,
         ship: Annotated[bool, typer.Option(
             help="write the scenario's shipped posterior (what `politburo run` uses)")] = False,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 2,
         batch_size: Annotated[int | None, typer.Option(
             "--batch-size", min=100, help="histories per batch (default: 10,000 for rejection, "
                                          "the particle count for smc)")] = None,
@@ -331,7 +332,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
         posterior: Annotated[Path | None, typer.Option(
             "--posterior", help="posterior file (default: the scenario's shipped one)")] = None,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 1,
         as_json: JsonOpt = False,
     ) -> None:
         """Each milestone's simulated month beside history, under prior and posterior."""

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from politburo.cli import (
     MAX_SEED,
+    MAX_WORKERS,
     PriorOpt,
     ScenarioOpt,
     err,
@@ -53,7 +54,7 @@ ModeOpt = Annotated[str, typer.Option(
                          "the calibration's accepted histories")]
 SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the histories")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
-WorkersOpt = Annotated[int, typer.Option(min=1, help="worker processes")]
+WorkersOpt = Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
 PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
                                                   help="posterior file to use instead of the "
                                                        "scenario's own")]
@@ -290,8 +291,9 @@ def register(app: typer.Typer) -> None:
         seed: SeedOpt = 1,
         scenario: ScenarioOpt = "soviet-1922",
         as_json: JsonOpt = False,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes (default: all "
-                                                         "cores)")] = max(1, os.cpu_count() or 1),
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS,
+                                             help="worker processes (default: all cores)")]
+        = max(1, os.cpu_count() or 1),
         boot: Annotated[int, typer.Option("--boot", min=2, max=100_000,
                                           help="bootstrap replicates")] = 1000,
         permutations: Annotated[int, typer.Option(
@@ -336,7 +338,7 @@ def register(app: typer.Typer) -> None:
         seed: SeedOpt = 1,
         scenario: ScenarioOpt = "soviet-1922",
         as_json: JsonOpt = False,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")]
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
         = max(1, os.cpu_count() or 1),
     ) -> None:
         """Sobol' indices of a leader's odds over the continuous parameters (SALib)."""
