@@ -219,7 +219,7 @@ def check_scenario_file(raw: bytes) -> None:
     report_counts()
 
 
-FAST = settings(max_examples=20, deadline=None, derandomize=True, database=None,
+FAST = settings(max_examples=12, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 DEEP = settings(max_examples=NIGHTLY, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
@@ -374,7 +374,7 @@ def _with_folder(test: Callable[[list[str]], None]) -> Callable[[st.DataObject],
     return run
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_fuzzed_command_lines_bounded(data: st.DataObject) -> None:
