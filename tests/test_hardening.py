@@ -451,3 +451,14 @@ def test_an_absurd_number_of_workers_is_refused(command: list[str]) -> None:
     """A fork pool starts all its workers at once: --workers 100000 was a fork bomb."""
     clean_error(invoke(*command, "--workers", "100000", "--runs" if command[0] not in (
         "sensitivity",) else "--histories", "5"), "--workers")
+
+
+@pytest.mark.parametrize("args", [["validate", "x[/]y.yaml"],
+                                  ["run", "--runs", "1000000000000"]])
+def test_the_installed_entry_point_fails_cleanly(args: list[str]) -> None:
+    """The same findings through the real console entry point, in a fresh process."""
+    res = subprocess.run([sys.executable, "-c", "from politburo.cli import main; main()", *args],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and res.stderr.startswith("error: ")
+    assert args[1] in res.stderr.replace(",", "")

@@ -2,6 +2,12 @@
 
 Errors name the file, the field path, what was expected and, where the YAML parser can tell,
 the line. Nothing here prints; the CLI turns ``ScenarioError`` into a message and an exit code.
+
+A file is read in three passes, cheapest first, so that a hostile one is refused before it costs
+anything: its size in bytes, then its outline as composed by the YAML parser (nesting depth,
+items per list, repeated keys, what its aliases expand to, the number of principals), then
+pydantic's field checks and ``checks.problems`` (how the fields fit together). The document is
+built from the composed outline, so the text is parsed once.
 """
 
 from __future__ import annotations
