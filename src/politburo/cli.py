@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -63,7 +64,8 @@ def falls_table(title: str, rows: dict[str, dict[str, Any]],
 
 def fail(message: str, code: int = 2) -> None:
     """One clear line on stderr and an exit code; never a traceback for a user's mistake."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Messages quote file names, ids and values from the user; none of it is Rich markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -81,10 +83,67 @@ def posterior_or_fail(scenario: Scenario, prior: bool) -> Posterior | None:
         fail(str(exc))
         raise  # unreachable: fail exits
     if posterior is not None and stale_engine(posterior):
+        command = str(posterior.meta.get("command", "politburo calibrate --ship"))
         err.print("note: the shipped posterior was made with other engine code; re-make it "
-                  f"with: {posterior.meta.get('command', 'politburo calibrate --ship')}",
+                  f"with: {escape(command)}",
                   highlight=False)
     return posterior
+
+
+MAX_SEED = 2**63 - 2
+"""Seeds are recorded as 64-bit signed integers (Parquet, JSON readers); calibrate's check runs
+with ``seed + 1``."""
+
+MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
+"""More worker processes than this is a typo (a pool may start them all at once)."""
+
+MAX_INDEX = 2**53
+"""Histories are numbered below this (an int64 that a float still holds exactly)."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.2f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
+
+
+def guard_runs(runs: int, per_history: int, option: str = "--runs") -> None:
+    """Refuse, before any work, a number of histories whose results could not fit in memory
+    (``per_history``: bytes each, e.g. ``runner.bytes_per_history``)."""
+    if runs >= MAX_INDEX:
+        fail(f"{option} {runs:,}: expected fewer than {MAX_INDEX:,} histories")
+    avail = available_memory()
+    need = runs * per_history
+    if avail is not None and need > avail:
+        fail(f"{option} {runs:,} needs about {_gib(need)} of memory for its results "
+             f"({per_history:,} bytes a history) and {_gib(avail)} is available; use at most "
+             f"about {avail // per_history:,}")
+
+
+def check_output_or_fail(path: Path | None) -> Path | None:
+    """An output path checked before any work (see ``io.check_output``), or exit 2."""
+    from politburo.io import OutputError, probe_output
+
+    if path is None:
+        return None
+    try:
+        probe_output(path)
+    except OutputError as exc:
+        fail(str(exc))
+    return path
 
 
 def load_or_fail(name: str) -> Scenario:
@@ -110,12 +169,13 @@ def progress_bar(total: int, label: str) -> tuple[Progress | None, Any]:
 def validate(path: Annotated[str, typer.Argument(help="scenario file or built-in name")]) -> None:
     """Check a scenario file; exit 0 if it is good, 2 with the problems if not."""
     try:
-        s = load_scenario(path)
+        s = load_scenario(path, levers=True)
     except ScenarioError as exc:
         fail(str(exc))
         return
-    out.print(f"{path}: ok ({s.id}, {len(s.principals)} principals, "
-              f"{len(s.parameters)} uncertain parameters, hash {scenario_hash(s)})")
+    out.print(f"{escape(path)}: ok ({s.id}, {len(s.principals)} principals, "
+              f"{len(s.parameters)} uncertain parameters, hash {scenario_hash(s)})",
+              soft_wrap=True)
 
 
 @app.command()
@@ -130,11 +190,12 @@ def schema() -> None:
 def run(
     scenario: ScenarioOpt = "soviet-1922",
     runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
-    seed: Annotated[int, typer.Option(min=0)] = 1,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 5000,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    parquet: Annotated[Path | None, typer.Option("--out", help="write one row per history")]
+    parquet: Annotated[Path | None, typer.Option(
+        "--out", help="write one row per history to this Parquet file ('-': standard output)")]
     = None,
     prior: PriorOpt = False,
 ) -> None:
@@ -144,12 +205,18 @@ def run(
     ``politburo calibrate``), else from its priors; ``--prior`` forces the priors.
     """
     from politburo.api import run_scenario
+    from politburo.runner import bytes_per_history
+    from politburo.scenario.compile import compile_scenario
 
+    if parquet is not None and str(parquet) == "-" and as_json:
+        fail("--json and --out - would both write to standard output; choose one")
+    check_output_or_fail(parquet)
     try:
         s = load_scenario(scenario)
     except ScenarioError as exc:
         fail(str(exc))
         return
+    guard_runs(runs, bytes_per_history(compile_scenario(s)))
     posterior = posterior_or_fail(s, prior)
     bar, cb = progress_bar(runs, "histories")
     t0 = time.perf_counter()
@@ -165,9 +232,14 @@ def run(
     data = result.to_dict()
     data["histories_per_second"] = runs / elapsed if elapsed > 0 else None
     if parquet is not None:
-        from politburo.io import write_histories
+        from politburo.io import OutputError, write_histories
 
-        write_histories(parquet, result)
+        try:
+            write_histories(parquet, result)
+        except OutputError as exc:
+            fail(str(exc))
+        if str(parquet) == "-":
+            return  # standard output holds the Parquet file; a table would corrupt it
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return

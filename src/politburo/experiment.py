@@ -28,7 +28,6 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +37,7 @@ from numpy.typing import NDArray
 
 from politburo import rng
 from politburo._lever_results import ExplainResult, SensitivityResult, Settings, WhatIfResult
+from politburo._pool import worker_pool
 from politburo.attribution import MAX_EXACT_LEVERS, exact_shapley, sampled_shapley
 from politburo.engine import Histories, simulate
 from politburo.runner import concat, run
@@ -209,8 +209,7 @@ def _run_masks(runner: _WorldRunner, masks: Sequence[int], workers: int,
                 progress(len(out) * H, total)
         return out
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(runner,)) as pool:
+    with worker_pool(workers, ctx, _init_worker, (runner,)) as pool:
         for m, w in pool.map(_run_mask, masks, chunksize=max(1, min(8, len(masks) // (
                 4 * workers)))):
             out[m] = w
@@ -481,7 +480,7 @@ class Experiment:
                     tick(_sobol_chunk(job))
             else:
                 ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+                with worker_pool(self.workers, ctx) as pool:
                     for part in pool.map(_sobol_chunk, jobs):
                         tick(part)
             return np.concatenate(out)

@@ -8,13 +8,14 @@ of work. Results are concatenated in index order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
 
+from politburo._pool import worker_pool
 from politburo.engine import Histories, simulate
 from politburo.scenario.compile import Compiled
+from politburo.state import LADDER
 
 Progress = Callable[[int, int], None]
 
@@ -40,6 +41,18 @@ def concat(parts: list[Histories]) -> Histories:
         first_rule=(np.concatenate([p.first_rule for p in parts])  # type: ignore[misc]
                     if first.first_rule is not None else None),
     )
+
+
+def bytes_per_history(model: Compiled, keep_power: bool = False) -> int:
+    """A generous estimate of the memory one history's results take in a finished run: its
+    arrays in ``Histories`` (index, parameters, winner, falls, tallies, the monthly coalition
+    and, when kept, monthly power), times three for the copies that joining the batches,
+    summarising and tabulating them make."""
+    T, P, D = model.steps, model.P, len(model.priors.names)
+    per = 8 * (3 + D + P * len(LADDER) + len(model.meetings)) + 8 * T
+    if keep_power:
+        per += 4 * T * P
+    return 3 * per
 
 
 def run(
@@ -68,7 +81,7 @@ def run(
             if progress:
                 progress(done, runs)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(min(workers, len(jobs))) as pool:  # fork starts them all at once
             for part in pool.map(_batch, jobs):
                 parts.append(part)
                 done += part.H

@@ -118,6 +118,12 @@ def calibrate(scenario: Scenario, spec: CalibrationSpec, *, workers: int = 1,
     prior = model.priors
     targets = build_targets(scenario, model, until=spec.until, record_end=spec.record_end,
                             weights=spec.weights)
+    if not targets.milestones:
+        when = f" up to {spec.until}" if spec.until else ""
+        first = min((m.month for m in scenario.milestones), default=None)
+        raise ValueError(f"scenario {scenario.id} has no milestone{when} to calibrate on"
+                         + (f"; its first is in {first}" if first else "")
+                         + "; ABC needs at least one")
     t0 = time.perf_counter()
     screening = None
     with EngineDistance(model, targets, workers=workers) as engine:

@@ -57,6 +57,20 @@ def default_posterior_path(scenario_id: str) -> Path:
     return Path(str(root / f"{scenario_id}.posterior.parquet"))
 
 
+def source_checkout(path: Path) -> Path | None:
+    """The root of the git work tree that holds ``path`` (a source checkout of politburo),
+    or None when ``path`` lies in an installed package (site-packages, dist-packages) or in
+    no work tree. ``calibrate --ship`` writes only into a checkout: rewriting an installed
+    package's data would change what every user of that environment runs, silently."""
+    path = Path(path).resolve()
+    if any(part in ("site-packages", "dist-packages") for part in path.parts):
+        return None
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def expected_meta(scenario: Scenario) -> dict[str, str]:
     return {"scenario": scenario.id, "baseline_hash": baseline_hash(scenario)}
 

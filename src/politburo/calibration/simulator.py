@@ -11,12 +11,13 @@ refresh thread may be running, and forking a threaded process can deadlock.
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from types import TracebackType
 
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo._pool import worker_pool
 from politburo.calibration.targets import Targets, distance
 from politburo.engine import simulate
 from politburo.scenario.compile import Compiled
@@ -51,8 +52,7 @@ class EngineDistance:
 
     def __enter__(self) -> EngineDistance:
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = worker_pool(self.workers, multiprocessing.get_context("spawn"))
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,

@@ -5,7 +5,7 @@ write the posterior file, print Rich tables on stdout (or one JSON object with `
 progress bar on stderr. Mistakes a user can fix (a bad option, an unusable posterior or
 checkpoint) end with one clear message and exit code 2.
 
-``calibrate`` keeps a checkpoint folder next to where it runs (``.<out name>.checkpoint``) with
+``calibrate`` keeps a checkpoint folder beside its output file (``.<out name>.checkpoint``) with
 every finished batch of distances, so an interrupted run resumes where it stopped when the same
 command is run again; the folder is removed once the posterior is written (atomically).
 """
@@ -33,7 +33,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import ScenarioOpt, err, fail, load_or_fail, out, pct
+from politburo.cli import (
+    MAX_SEED,
+    MAX_WORKERS,
+    ScenarioOpt,
+    check_output_or_fail,
+    err,
+    fail,
+    guard_runs,
+    load_or_fail,
+    out,
+    pct,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
@@ -65,7 +76,8 @@ column of its own, so that no month is cut short ("1925-...") in an 80-column te
 
 
 def _milestone_name(m: dict[str, Any]) -> str:
-    return m["id"] + (" *" if m["main"] else "") + (" (held out)" if m["held_out"] else "")
+    """A milestone's id with its marks, escaped for Rich (ids come from the scenario file)."""
+    return escape(m["id"] + (" *" if m["main"] else "") + (" (held out)" if m["held_out"] else ""))
 
 
 def _narrow_fit_table(d: dict[str, Any], e: str, title: str) -> Table:
@@ -118,7 +130,7 @@ def print_fit(d: dict[str, Any]) -> None:
     for r in d["tallies"]:
         hist = "won, large majority" if r["historical"] is None else (
             f"{r['historical']:.0%}" + ("" if r["verified"] else " (UNVERIFIED)"))
-        v.add_row(f"{r['assembly']} ({r['month']})" + (" *" if r["main"] else ""), hist,
+        v.add_row(escape(f"{r['assembly']} ({r['month']})" + (" *" if r["main"] else "")), hist,
                   *(escape(f"{r[e]['median']:.0%} [{r[e]['p10']:.0%} - {r[e]['p90']:.0%}] "
                            f"{r[e]['large_majority']:.0%}") for e in ens))
     out.print(v)
@@ -133,8 +145,8 @@ def print_fit(d: dict[str, Any]) -> None:
         for r in d["alignments"]:
             hist = (f"{', '.join(r['together'])} against {', '.join(r['against'])}, "
                     f"{r['start']} to {r['end']} ({r['source']})")
-            a.add_row(r["name"], hist, *(escape(f"{r[e]['months']:.0%} [{r[e]['mostly']:.0%}]")
-                                         for e in ens))
+            a.add_row(escape(r["name"]), escape(hist),
+                      *(escape(f"{r[e]['months']:.0%} [{r[e]['mostly']:.0%}]") for e in ens))
         out.print(a)
     w = Table(title="Who comes to rule: probability [95% interval]")
     w.add_column("leader")
@@ -180,14 +192,14 @@ def print_calibration(d: dict[str, Any]) -> None:
     for c in ("parameter", "prior", "posterior"):
         p.add_column(c)
     for r in d["parameters"]:
-        p.add_row(r["name"] + (" *" if r["free"] else ""),
+        p.add_row(escape(r["name"] + (" *" if r["free"] else "")),
                   escape(f"{r['prior_mean']:.3g} [{r['prior_q05']:.3g} - {r['prior_q95']:.3g}]"),
                   escape(f"{r['posterior_mean']:.3g} [{r['posterior_q05']:.3g} - "
                          f"{r['posterior_q95']:.3g}]"))
     out.print(p)
     if d["screening"]:
         top = ", ".join(f"{r['name']} {r['rho']:+.3f}" for r in d["screening"][:12])
-        out.print(f"screening (Spearman rho of parameter and distance): {top}",
+        out.print(f"screening (Spearman rho of parameter and distance): {escape(top)}",
                   highlight=False)
 
 
@@ -199,7 +211,7 @@ def register(app: typer.Typer) -> None:
         runs: Annotated[int, typer.Option(
             "--runs", "-n", min=1, help="simulations (rejection) or simulation budget (smc)")]
         = 200_000,
-        seed: Annotated[int, typer.Option(min=0)] = 1,
+        seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
         quantile: Annotated[float | None, typer.Option(
             help="rejection: keep this fraction of the closest histories")] = None,
         epsilon: Annotated[float | None, typer.Option(
@@ -221,7 +233,7 @@ def register(app: typer.Typer) -> None:
                                 "package's shipped file with --ship)")] = None,
         ship: Annotated[bool, typer.Option(
             help="write the scenario's shipped posterior (what `politburo run` uses)")] = False,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 2,
         batch_size: Annotated[int | None, typer.Option(
             "--batch-size", min=100, help="histories per batch (default: 10,000 for rejection, "
                                          "the particle count for smc)")] = None,
@@ -240,8 +252,11 @@ def register(app: typer.Typer) -> None:
         from politburo.abc import write_posterior
         from politburo.calibration import CalibrationSpec, CheckpointError, default_posterior_path
         from politburo.calibration import calibrate as run_calibration
-        from politburo.dates import parse_month
+        from politburo.calibration.posterior import source_checkout
+        from politburo.dates import format_month, parse_month
         from politburo.fit import fit_report
+        from politburo.runner import bytes_per_history
+        from politburo.scenario.compile import compile_scenario
 
         s = _scenario(scenario)
         if method not in ("rejection", "smc"):
@@ -250,21 +265,50 @@ def register(app: typer.Typer) -> None:
             fail("give --quantile or --epsilon, not both")
         if until is not None:
             try:
-                parse_month(until)
+                cut = format_month(parse_month(until))
             except ValueError as exc:
                 fail(f"--until: {exc}")
+                return
+            if not s.start <= cut <= s.end:
+                fail(f"--until {until}: expected a month between {s.start} and {s.end}")
+            if not any(m.month <= cut for m in s.milestones):
+                fail(f"--until {until}: no milestone of {s.id} falls by then, so there is "
+                     "nothing to calibrate on"
+                     + (f" (the first is in {min(m.month for m in s.milestones)})"
+                        if s.milestones else ""))
+        if not s.milestones:
+            fail(f"scenario {s.id} has no milestones; calibration needs at least one")
         if ship and out_path is not None:
             fail("give --ship or --out, not both")
+        if out_path is not None and str(out_path) == "-":
+            fail("--out -: the posterior needs a file (its checkpoint is kept beside it)")
         target = (default_posterior_path(s.id) if ship else out_path or Path("posterior.parquet"))
+        if ship:
+            checkout = source_checkout(target)
+            if checkout is None:
+                fail(f"--ship writes the posterior shipped inside the package, {target}, which "
+                     "is not in a source checkout (it is installed); run it from a git "
+                     "checkout of politburo installed with 'pip install -e', or give --out")
+            err.print(f"--ship: writing {escape(str(target))} in the checkout "
+                      f"{escape(str(checkout))}", highlight=False)
+        check_output_or_fail(target)
+        per_run = 8 * (2 * len(s.parameters) + 8)  # each simulation's row and distance
+        guard_runs(runs, per_run)
+        if method == "smc" and free == "auto":
+            guard_runs(screen, per_run, "--screen")
+        if check_runs:
+            guard_runs(check_runs, bytes_per_history(compile_scenario(s)), "--check-runs")
         free_arg: Any = free if free in ("auto", "all") else tuple(
             n.strip() for n in free.split(",") if n.strip())
+        if not free_arg:
+            fail(f"--free {free!r} names no parameter; give auto, all or NAME,NAME,...")
         spec = CalibrationSpec(
             method=method,  # type: ignore[arg-type]
             runs=runs, seed=seed, epsilon=epsilon, particles=particles,
             quantile=None if epsilon is not None else (0.01 if quantile is None else quantile),
             generations=generations, alpha=alpha, until=until, batch_size=batch_size,
             free=free_arg, free_count=free_count, screen=screen)
-        folder = Path.cwd() / f".{target.name}.checkpoint"
+        folder = target.parent / f".{target.name}.checkpoint"
         if fresh:
             shutil.rmtree(folder, ignore_errors=True)
         opts: list[tuple[str, Any]] = [
@@ -315,24 +359,27 @@ def register(app: typer.Typer) -> None:
         if check_runs:
             out.print(f"Posterior check on {check_runs:,} fresh histories (seed {seed + 1}):")
             print_fit(data["check"])
-        out.print(f"posterior written to {target}", highlight=False)
+        out.print(f"posterior written to {escape(str(target))}", highlight=False)
 
     @app.command()
     def fit(
         scenario: ScenarioOpt = "soviet-1922",
         runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
-        seed: Annotated[int, typer.Option(min=0)] = 1,
+        seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
         posterior: Annotated[Path | None, typer.Option(
             "--posterior", help="posterior file (default: the scenario's shipped one)")] = None,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 1,
         as_json: JsonOpt = False,
     ) -> None:
         """Each milestone's simulated month beside history, under prior and posterior."""
         from politburo.abc import PosteriorError
         from politburo.calibration import load_default_posterior, load_posterior
         from politburo.fit import fit_report
+        from politburo.runner import bytes_per_history
+        from politburo.scenario.compile import compile_scenario
 
         s = _scenario(scenario)
+        guard_runs(runs, 2 * bytes_per_history(compile_scenario(s)))
         try:
             post = (load_posterior(posterior, s) if posterior is not None
                     else load_default_posterior(s))

@@ -15,8 +15,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from politburo.cli import PriorOpt, err, fail, posterior_or_fail
+from politburo.cli import MAX_INDEX, MAX_SEED, PriorOpt, err, fail, posterior_or_fail
 
 
 class Format(StrEnum):
@@ -90,14 +91,15 @@ def chronicle(
     scenario: Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
     = "soviet-1922",
-    seed: Annotated[int, typer.Option(min=0, help="seed of the ensemble")] = 1,
-    history: Annotated[int | None, typer.Option("--history", "-k", min=0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")] = 1,
+    history: Annotated[int | None, typer.Option("--history", "-k", min=0, max=MAX_INDEX - 1,
                                                 help="which history to tell (default 0)")]
     = None,
     where: Annotated[str | None, typer.Option(
         "--where", "-w", help="tell the first history whose outcome matches, e.g. "
         "'winner == trotsky' or 'falls.trotsky.party > 1927-12'")] = None,
-    search: Annotated[int, typer.Option(min=1, help="how many histories --where may search")]
+    search: Annotated[int, typer.Option(min=1, max=MAX_INDEX - 1,
+                                        help="how many histories --where may search")]
     = 100_000,
     lever: Annotated[list[str] | None, typer.Option(
         "--lever", "-l", help="switch a lever on: NAME or NAME=VALUE (repeatable)")] = None,
@@ -133,13 +135,14 @@ def chronicle(
             return
         found = ch.find_history(model, seed, predicate, search, params=params)
         if found.found is None:
-            err.print(f"no history of seed {seed} matched [bold]{text}[/] among the first "
+            err.print(f"no history of seed {seed} matched [bold]{escape(text)}[/] among the first "
                       f"{found.searched:,} searched (--search {search:,}); try a larger "
                       "--search or a looser condition", highlight=False, soft_wrap=True)
             raise typer.Exit(1)
         k = found.found
         err.print(f"searched {found.searched:,} histories of seed {seed} in batches; history "
-                  f"{k} is the first where {text} ({found.matches:,} matched in its batch)",
+                  f"{k} is the first where {escape(text)} ({found.matches:,} matched in its "
+                  "batch)",
                   highlight=False, soft_wrap=True)
     h = ch.rerun(model, seed, k, params)
     if predicate is not None and not bool(predicate(ch.outcome_arrays(model, h))[0]):

@@ -15,11 +15,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from politburo.cli import PriorOpt, ScenarioOpt, err, fail, load_or_fail, posterior_or_fail
+from politburo.cli import (
+    MAX_SEED,
+    PriorOpt,
+    ScenarioOpt,
+    check_output_or_fail,
+    err,
+    fail,
+    guard_runs,
+    load_or_fail,
+    posterior_or_fail,
+)
 
 RunsOpt = Annotated[int, typer.Option("--runs", "-n", min=1, help="histories to simulate")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the ensemble")]
+SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")]
 
 
 class Kind(StrEnum):
@@ -34,8 +45,11 @@ def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple
     """The scenario and its ensemble with monthly power kept (for the fan chart); parameters
     from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``."""
     from politburo.api import run_scenario
+    from politburo.runner import bytes_per_history
+    from politburo.scenario.compile import compile_scenario
 
     s = load_or_fail(scenario)
+    guard_runs(runs, bytes_per_history(compile_scenario(s), keep_power=True))
     return s, run_scenario(s, runs=runs, seed=seed, keep_power=True,
                            posterior=posterior_or_fail(s, prior))
 
@@ -104,6 +118,7 @@ def _fmt(v: Any) -> str:
 
 
 def _read_fit(path: Path, model: Any) -> dict[str, Any]:
+    _regular(path)
     if path.suffix == ".parquet":
         from politburo.abc import PosteriorError, read_posterior
 
@@ -118,7 +133,19 @@ def _read_fit(path: Path, model: Any) -> dict[str, Any]:
     return fit_section(_read_json(path), path.name)
 
 
+def _regular(path: Path) -> None:
+    """Input files must be regular files: reading a pipe or a device could wait for ever."""
+    if not path.is_file():
+        raise ValueError("no such file" if not path.exists() else "not a regular file")
+
+
+MAX_JSON = 50_000_000
+
+
 def _read_json(path: Path) -> Any:
+    _regular(path)
+    if path.stat().st_size > MAX_JSON:
+        raise ValueError(f"larger than {MAX_JSON:,} bytes; expected a result file")
     try:
         return json.loads(path.read_text("utf-8"))
     except OSError as exc:
@@ -136,7 +163,8 @@ def _need_matplotlib() -> None:
 
 
 def report(
-    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write ('-': "
+                                                         "standard output)")],
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
     scenario: ScenarioOpt = "soviet-1922",
@@ -152,10 +180,11 @@ def report(
     from politburo import __version__
     from politburo import chronicle as ch
     from politburo import report as rp
-    from politburo.io import atomic_write_bytes
+    from politburo.io import OutputError, atomic_write_bytes
 
-    if out.suffix.lower() not in (".html", ".htm"):
-        fail(f"--out {out}: expected a file name ending in .html")
+    if out.suffix.lower() not in (".html", ".htm") and str(out) != "-":
+        fail(f"--out {out}: expected a file name ending in .html (or - for standard output)")
+    check_output_or_fail(out)
     s, result = _ensemble(scenario, runs, seed, prior)
     extra: dict[str, Any] = {}
     for key, path in (("fit", fit), ("weights", weights)):
@@ -172,8 +201,11 @@ def report(
                                ch.rerun(result.model, seed, k, lambda idx: theta[idx]))
     data = rp.collect(s, result.model, result.histories, result.summary, story,
                       parameters=result.parameters, **extra)
-    atomic_write_bytes(out, rp.render_html(data, __version__).encode("utf-8"))
-    err.print(f"wrote {out} ({runs:,} histories, seed {seed})", highlight=False)
+    try:
+        atomic_write_bytes(out, rp.render_html(data, __version__).encode("utf-8"))
+    except OutputError as exc:
+        fail(str(exc))
+    err.print(f"wrote {escape(str(out))} ({runs:,} histories, seed {seed})", highlight=False)
 
 
 def plot(
@@ -188,19 +220,23 @@ def plot(
     _need_matplotlib()
     from politburo import plots
     from politburo import report as rp
-    from politburo.io import atomic_write_bytes
+    from politburo.io import OutputError, atomic_write_bytes
 
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         fail(f"--out {out}: expected a file name ending in .png or .svg")
+    check_output_or_fail(out)
     s, result = _ensemble(scenario, runs, seed, prior)
     data = rp.collect(s, result.model, result.histories, result.summary,
                       parameters=result.parameters)
     figs = rp.figures(data, (kind.value,))
     if kind.value not in figs:
         fail(f"no data for the {kind.value} chart in scenario {s.id}")
-    atomic_write_bytes(out, plots.to_bytes(figs[kind.value], fmt))
-    err.print(f"wrote {out}", highlight=False)
+    try:
+        atomic_write_bytes(out, plots.to_bytes(figs[kind.value], fmt))
+    except OutputError as exc:
+        fail(str(exc))
+    err.print(f"wrote {escape(str(out))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -25,11 +26,14 @@ from rich.progress import (
 from rich.table import Table
 
 from politburo.cli import (
+    MAX_SEED,
+    MAX_WORKERS,
     PriorOpt,
     ScenarioOpt,
     err,
     fail,
     falls_table,
+    guard_runs,
     leader_label,
     load_or_fail,
     out,
@@ -48,9 +52,9 @@ can be the target."""
 ModeOpt = Annotated[str, typer.Option(
     "--mode", "-m", help="ex-ante: fresh histories from December 1922; counterfactual: re-run "
                          "the calibration's accepted histories")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="seed of the histories")]
+SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the histories")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
-WorkersOpt = Annotated[int, typer.Option(min=1, help="worker processes")]
+WorkersOpt = Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
 PosteriorOpt = Annotated[str | None, typer.Option("--posterior",
                                                   help="posterior file to use instead of the "
                                                        "scenario's own")]
@@ -78,6 +82,26 @@ def _show(d: dict[str, Any], as_json: bool, table: Any) -> None:
 
 
 _scenario = load_or_fail
+
+
+def _guard(s: Scenario, runs: int | None, worlds: int = 2, option: str = "--runs") -> None:
+    """Refuse a number of histories whose results (``worlds`` at a time) cannot fit."""
+    from politburo.runner import bytes_per_history
+    from politburo.scenario.compile import compile_scenario
+
+    if runs is not None:
+        guard_runs(runs, worlds * bytes_per_history(compile_scenario(s)), option)
+
+
+def _names(option: str, text: str | None) -> list[str] | None:
+    """A comma-separated list option: None when not given; an empty one is an error (it would
+    otherwise read as 'all' or 'none', silently)."""
+    if text is None:
+        return None
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if not names:
+        fail(f"{option} {text!r} names nothing; name at least one, or leave {option} out")
+    return names
 
 
 def _mode(mode: str) -> str:
@@ -133,8 +157,9 @@ def _print_levers(s: Scenario) -> None:
     t.add_column("essay claims")
     for row in lever_table(s):
         v = row["value"]
-        t.add_row(row["id"], "switch" if v is None else f"{v['kind']} (default {v['default']})",
-                  row["title"], ", ".join(row["sources"]),
+        t.add_row(row["id"], escape("switch" if v is None
+                                    else f"{v['kind']} (default {v['default']})"),
+                  escape(row["title"]), escape(", ".join(row["sources"])),
                   ", ".join(str(c) for c in row["essay_claims"]))
     out.print(t)
 
@@ -171,12 +196,13 @@ def _print_whatif(d: dict[str, Any]) -> None:
                           "step; baseline median -> intervened median; share of histories "
                           "reaching it", d["shifts"], cell))
     if d.get("parameters_note"):
-        out.print(f"parameters: {d['parameters']} ({d['parameters_note']})", highlight=False)
+        out.print(escape(f"parameters: {d['parameters']} ({d['parameters_note']})"),
+                  highlight=False)
     out.print(f"scenario hash {d['scenario_hash']}, politburo {d['version']}")
 
 
 def _print_explain(d: dict[str, Any], top: int) -> None:
-    t = Table(title=f"Weight of each lever on P({d['target']} rules): Shapley values "
+    t = Table(title=f"Weight of each lever on P({escape(d['target'])} rules): Shapley values "
                     f"({d['method']}, {d['worlds']:,} worlds x {d['runs']:,} histories, "
                     f"{d['mode']}, seed {d['seed']})")
     for col in ("lever", "weight", "95% interval", "alone"):
@@ -187,9 +213,9 @@ def _print_explain(d: dict[str, Any], top: int) -> None:
                   "" if alone is None else _delta(alone))
     out.print(t)
     lo, hi = d["total_effect_ci"]
-    out.print(f"P({d['target']} rules): {d['baseline']:.1%} with no lever, {d['all_levers']:.1%}"
-              f" with all; total effect {_delta(d['total_effect'])} ({lo:+.1%} to {hi:+.1%}), "
-              f"the sum of the weights.")
+    out.print(f"P({escape(d['target'])} rules): {d['baseline']:.1%} with no lever, "
+              f"{d['all_levers']:.1%} with all; total effect {_delta(d['total_effect'])} "
+              f"({lo:+.1%} to {hi:+.1%}), the sum of the weights.")
     if d["interactions"]:
         i = Table(title="Strongest pairwise interactions (Shapley interaction index; positive: "
                         "the levers reinforce each other, negative: they substitute)")
@@ -228,6 +254,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set levers and compare paired worlds: the odds, the difference, what flips."""
         s = _scenario(scenario)
+        _guard(s, runs)
         if list_levers or not levers:
             if not levers and not list_levers:
                 err.print("name at least one lever; the scenario has these:")
@@ -264,18 +291,22 @@ def register(app: typer.Typer) -> None:
         seed: SeedOpt = 1,
         scenario: ScenarioOpt = "soviet-1922",
         as_json: JsonOpt = False,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes (default: all "
-                                                         "cores)")] = max(1, os.cpu_count() or 1),
-        boot: Annotated[int, typer.Option("--boot", min=2, help="bootstrap replicates")] = 1000,
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS,
+                                             help="worker processes (default: all cores)")]
+        = max(1, os.cpu_count() or 1),
+        boot: Annotated[int, typer.Option("--boot", min=2, max=100_000,
+                                          help="bootstrap replicates")] = 1000,
         permutations: Annotated[int, typer.Option(
-            "--permutations", min=4, help="sampled permutations beyond 12 levers (even)")] = 64,
+            "--permutations", min=4, max=100_000,
+            help="sampled permutations beyond 12 levers (even)")] = 64,
         top: Annotated[int, typer.Option("--top", min=0, help="interactions shown")] = 5,
         prior: PriorOpt = False,
         posterior: PosteriorOpt = None,
     ) -> None:
         """Weigh each lever (Shapley values over all combinations) on one leader's odds."""
         s = _scenario(scenario)
-        names = [x for x in (levers or "").split(",") if x.strip()] or None
+        names = _names("--levers", levers)
+        _guard(s, runs)
         if names is not None and len(names) > 12 and permutations % 2:
             fail("--permutations must be even (antithetic pairs)")
         if runs is None and mode == "ex-ante":
@@ -307,13 +338,14 @@ def register(app: typer.Typer) -> None:
         seed: SeedOpt = 1,
         scenario: ScenarioOpt = "soviet-1922",
         as_json: JsonOpt = False,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")]
+        workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
         = max(1, os.cpu_count() or 1),
     ) -> None:
         """Sobol' indices of a leader's odds over the continuous parameters (SALib)."""
         s = _scenario(scenario)
-        lv = [x for x in (levers or "").split(",") if x.strip()]
-        names = [x.strip() for x in (params or "").split(",") if x.strip()] or None
+        lv = _names("--levers", levers) or []
+        names = _names("--params", params)
+        _guard(s, histories, 1, "--histories")
         bar = _Bar("parameter rows", lines=True)
         d = _run(bar, lambda: _experiment(s, lv, None, seed, "ex-ante", True, None, workers,
                                           bar).sensitivity(target, parameters=names,
@@ -325,12 +357,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             sys.stdout.write(json.dumps(d, indent=2) + "\n")
             return
-        t = Table(title=f"Sobol' indices of P({target} rules), {d['n_evaluations']:,} parameter"
-                        f" rows x {histories} histories (seed {seed})")
+        t = Table(title=f"Sobol' indices of P({escape(target)} rules), {d['n_evaluations']:,} "
+                        f"parameter rows x {histories} histories (seed {seed})")
         for col in ("parameter", "first order S1", "total ST", "bounds (prior 95%)"):
             t.add_column(col, justify="left" if col == "parameter" else "right")
         for row in sorted(d["parameters"], key=lambda r: -r["ST"]):
-            t.add_row(row["name"], f"{row['S1']:.3f} ± {row['S1_conf']:.3f}",
+            t.add_row(escape(row["name"]), f"{row['S1']:.3f} ± {row['S1_conf']:.3f}",
                       f"{row['ST']:.3f} ± {row['ST_conf']:.3f}",
                       f"{row['bounds'][0]:.3g} - {row['bounds'][1]:.3g}")
         out.print(t)

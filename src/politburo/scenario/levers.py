@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from politburo.dates import parse_month
 from politburo.priors import frozen
+from politburo.scenario.checks import set_value_problem
 from politburo.scenario.schema import Lever, Scenario
 
 LeverValueArg = str | float | int | None
@@ -242,7 +243,11 @@ def _set_path(data: dict[str, Any], path: str, value: Any, lv: Lever,
         done = f"{done}.{part}"
     last = parts[-1]
     current = _step(node, last, lv, path, done)
-    if isinstance(current, dict) and "value" in current:  # a Quantity: set its value
+    quantity = isinstance(current, dict) and "value" in current
+    bad = set_value_problem(data["start"], data["end"], path, value, quantity)
+    if bad:
+        raise LeverError(f"lever {lv.id!r}: {path}: {bad}")
+    if quantity:  # a Quantity: set its value
         if not _is_number(value):
             raise LeverError(f"lever {lv.id!r}: {path} is a quantity and needs a number, "
                              f"got {value!r}")

@@ -31,6 +31,9 @@ LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile
 
 BODY_KINDS = ("plenum", "conference", "congress")
 
+PRINCIPALS = (2, 12)
+"""How many principals a scenario may have (the coalition kernels enumerate their subsets)."""
+
 ENGINE_PARAMETERS = (
     "attribute_noise", "position_noise", "prestige_weight", "patronage_rate", "network_rate",
     "delegate_apparatus_weight", "cc_retention", "winning_threshold", "coalition_span",
@@ -326,8 +329,9 @@ class Scenario(Frozen):
     @field_validator("principals")
     @classmethod
     def _enough(cls, v: tuple[Principal, ...]) -> tuple[Principal, ...]:
-        if not 2 <= len(v) <= 12:
-            raise ValueError(f"expected 2 to 12 principals, got {len(v)}")
+        if not PRINCIPALS[0] <= len(v) <= PRINCIPALS[1]:
+            raise ValueError(f"expected {PRINCIPALS[0]} to {PRINCIPALS[1]} principals, "
+                             f"got {len(v)}")
         return v
 
     @field_validator("parameters", "constants")

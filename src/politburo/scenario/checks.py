@@ -1,0 +1,320 @@
+"""Checks across fields, run on a scenario after pydantic has validated each field.
+
+Pydantic checks each value against its own type; what the engine also relies on is how values
+fit together: ids that are unique within their list, references that name something, months
+inside the scenario's span, numbers that are finite and of a sensible size, lists the engine
+indexes that are not empty, lever paths that resolve. These rules are written generically, by
+walking the validated model and reading each field's declared type, so that lists and fields
+added to the schema later are covered without being named here:
+
+* every list of items that have an ``id`` has unique ids;
+* every field typed as a month (``schema.Month``) lies inside ``start .. end``, and an ``until``
+  does not come before its item's ``month``;
+* every field typed as an identifier (``schema.Ident``), other than an item's own ``id``, names
+  an id declared somewhere in the scenario (or ``lenin``, who is not a principal);
+* every number is finite and no larger in size than ``ABSURD``; numbers named in ``RANGES``
+  lie in their declared range (and are whole where the range says so);
+* every required list (a field with no default) is non-empty;
+* every lever's paths name something and its default value is acceptable.
+
+Each problem is a location (a pydantic-style path of field names and list positions, which the
+loader turns into a line of the file) and a message saying what was expected. Nothing here
+prints or reads files.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
+from typing import Any, get_args
+
+from pydantic import BaseModel
+
+from politburo.scenario.schema import _MONTH, Scenario
+
+Loc = tuple[str | int, ...]
+
+ABSURD = 1e9
+"""No number in a scenario is larger in size than this (the largest real one, the party's
+membership, is under a million); a larger one is a typo or an attack, never data."""
+
+_IDENT = "^[a-z][a-z0-9_]*$"
+_PEOPLE = ("actor", "targets", "present", "holder", "patron")
+"""Fields that name a principal, a client or Lenin (rather than any item of the scenario)."""
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+    whole: bool = False
+    why: str = ""
+
+
+RANGES: dict[str, Range] = {
+    "offices.*.weight.value": Range(0, 1, why="an office's share of institutional power"),
+    "offices.*.fiefdom.value": Range(0, 1, why="a share of congress delegates"),
+    "constants.power_weight_*.value": Range(0, 1, why="a share of institutional power"),
+    "constants.*_unaligned.value": Range(0, 1, why="a share"),
+    "constants.*_share.value": Range(0, 1, why="a share"),
+    "constants.*_loyalty.value": Range(0, 1, why="a probability"),
+    "constants.faction_ban.value": Range(0, 1, whole=True, why="0 (no ban) or 1 (ban)"),
+    "constants.line_*_start.value": Range(-1, 1, why="a point on a policy axis"),
+    "constants.*_size_start.value": Range(1, 10_000, whole=True, why="a number of seats"),
+    "constants.membership_start.value": Range(1, 1e8, whole=True, why="a number of members"),
+    "calendar.*.voting_delegates.value": Range(1, 1e6, whole=True, why="a number of delegates"),
+    "calendar.*.cc_size.value": Range(1, 10_000, whole=True, why="a number of CC members"),
+    "calendar.*.politburo_size.value": Range(1, 1000, whole=True,
+                                             why="a number of Politburo seats"),
+    "events.*.size": Range(0, 1e8, why="a size such as a number of recruits"),
+    "events.*.economy": Range(-2, 2, why="a move along the economy axis, which spans [-1, 1]"),
+    "events.*.revolution": Range(-2, 2,
+                                 why="a move along the revolution axis, which spans [-1, 1]"),
+    "milestones.*.weight": Range(0, 100, why="a milestone's weight in the distance"),
+}
+"""Declared ranges, by dotted path with ``*`` for any list position or name."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    loc: Loc
+    message: str
+
+
+def _declared(field: Any, pattern: str) -> bool:
+    """Whether a field's declared type (or any type inside it) carries ``pattern``."""
+
+    def carries(meta: Any) -> bool:
+        if getattr(meta, "pattern", None) == pattern:
+            return True
+        return any(carries(m) for m in getattr(meta, "metadata", ()) or ())
+
+    def inside(tp: Any) -> bool:
+        return carries(tp) or any(inside(a) for a in get_args(tp))
+
+    return any(carries(m) for m in field.metadata) or inside(field.annotation)
+
+
+@cache
+def _typed(cls: type[BaseModel]) -> dict[str, tuple[bool, bool]]:
+    """For each field of a model class: (declared a month, declared an identifier)."""
+    return {name: (_declared(f, _MONTH), _declared(f, _IDENT))
+            for name, f in cls.model_fields.items()}
+
+
+def _walk(obj: Any, loc: Loc) -> Iterator[tuple[Loc, str, Any, tuple[bool, bool], Any]]:
+    """Every field of every model inside ``obj``: (location, field name, field info, (month?,
+    identifier?), value)."""
+    if isinstance(obj, BaseModel):
+        typed = _typed(type(obj))
+        for name, field in type(obj).model_fields.items():
+            value = getattr(obj, name)
+            yield (*loc, name), name, field, typed[name], value
+            yield from _walk(value, (*loc, name))
+    elif isinstance(obj, (tuple, list)):
+        for i, item in enumerate(obj):
+            yield from _walk(item, (*loc, i))
+    elif isinstance(obj, dict):
+        for k, item in obj.items():
+            yield from _walk(item, (*loc, str(k)))
+
+
+def _numbers(obj: Any, loc: Loc) -> Iterator[tuple[Loc, float]]:
+    """Every number inside ``obj`` (booleans are not numbers)."""
+    if isinstance(obj, bool):
+        return
+    if isinstance(obj, (int, float)):
+        yield loc, obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _numbers(getattr(obj, name), (*loc, name))
+    elif isinstance(obj, (tuple, list)):
+        for i, item in enumerate(obj):
+            yield from _numbers(item, (*loc, i))
+    elif isinstance(obj, dict):
+        for k, item in obj.items():
+            yield from _numbers(item, (*loc, str(k)))
+
+
+def _pattern(loc: Loc) -> str:
+    return ".".join(str(x) for x in loc)
+
+
+def _in_range(loc: Loc, x: float) -> str | None:
+    if not math.isfinite(x):
+        return f"expected a finite number, got {x}"
+    if abs(x) > ABSURD:
+        return f"expected a number no larger in size than {ABSURD:g}, got {x:g}"
+    dotted = _pattern(loc)
+    for pat, r in RANGES.items():
+        if fnmatchcase(dotted, pat):
+            if not r.low <= x <= r.high:
+                return f"expected {r.why} in [{r.low:g}, {r.high:g}], got {x:g}"
+            if r.whole and x != int(x):
+                return f"expected a whole number ({r.why}), got {x:g}"
+    return None
+
+
+def _ids(s: Scenario) -> tuple[set[str], set[str]]:
+    """Every id declared in the scenario, and the ids of people (principals, clients, Lenin)."""
+    every: set[str] = {"lenin"}
+    for _loc, name, _field, _typ, value in _walk(s, ()):
+        if isinstance(value, (tuple, list)):
+            every.update(getattr(x, "id") for x in value  # noqa: B009
+                         if isinstance(x, BaseModel) and isinstance(getattr(x, "id", None), str))
+        if name in ("parameters", "constants") and isinstance(value, dict):
+            every.update(value)
+    people = {"lenin", *(p.id for p in s.principals), *(c.id for c in s.clients)}
+    return every, people
+
+
+def problems(s: Scenario) -> list[Problem]:
+    """Everything wrong with how ``s``'s values fit together (see the module docstring)."""
+    found: list[Problem] = []
+    every, people = _ids(s)
+    for loc, name, field, (is_month, is_ident), value in _walk(s, ()):
+        if isinstance(value, tuple) and field.is_required() and not value:
+            found.append(Problem(loc, f"expected at least one item in {name}; the engine "
+                                      "needs one"))
+        if isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
+            seen: dict[str, int] = {}
+            for i, item in enumerate(value):
+                ident = getattr(item, "id", None)
+                if not isinstance(ident, str):
+                    continue
+                if ident in seen:
+                    found.append(Problem((*loc, i, "id"), f"duplicate id {ident!r} in {name} "
+                                                          f"(first at item {seen[ident]}); "
+                                                          "expected each id once"))
+                else:
+                    seen[ident] = i
+        if name not in ("start", "end") and is_month:
+            months = value if isinstance(value, tuple) else (value,)
+            for m in months:
+                if isinstance(m, str) and not s.start <= m <= s.end:
+                    found.append(Problem(loc, f"expected a month between {s.start} and {s.end} "
+                                              f"(the scenario's span), got {m}"))
+        if name != "id" and is_ident:
+            refs = value if isinstance(value, tuple) else (value,)
+            pool = people if name in _PEOPLE else every
+            for r in refs:
+                if isinstance(r, str) and r not in pool:
+                    what = ("a principal, a client or lenin" if name in _PEOPLE
+                            else "an id declared in the scenario")
+                    found.append(Problem(loc, f"{r!r} names nothing: expected {what}"))
+    for model_loc, model in _models(s, ()):
+        until, month = getattr(model, "until", None), getattr(model, "month", None)
+        if isinstance(until, str) and isinstance(month, str) and until < month:
+            found.append(Problem((*model_loc, "until"), f"expected a month no earlier than "
+                                                        f"its month {month}, got {until}"))
+    for loc, x in _numbers(s, ()):
+        msg = _in_range(loc, float(x))
+        if msg:
+            found.append(Problem(loc, msg))
+    principals = {x.id for x in s.principals}
+    for i, m in enumerate(s.milestones):
+        if m.actor not in principals:
+            found.append(Problem(("milestones", i, "actor"), f"{m.actor!r}: expected a "
+                                 "principal (the fit follows a principal's removal ladder)"))
+    found += _sizes(s)
+    found += _levers(s)
+    return found
+
+
+def _models(obj: Any, loc: Loc) -> Iterator[tuple[Loc, BaseModel]]:
+    if isinstance(obj, BaseModel):
+        yield loc, obj
+        for name in type(obj).model_fields:
+            yield from _models(getattr(obj, name), (*loc, name))
+    elif isinstance(obj, (tuple, list)):
+        for i, item in enumerate(obj):
+            yield from _models(item, (*loc, i))
+    elif isinstance(obj, dict):
+        for k, item in obj.items():
+            yield from _models(item, (*loc, str(k)))
+
+
+def _sizes(s: Scenario) -> list[Problem]:
+    """The Politburo is elected from the Central Committee: no CC smaller than it."""
+    found = []
+    start_pb = s.constants.get("politburo_size_start")
+    start_cc = s.constants.get("cc_size_start")
+    pb = start_pb.value if start_pb is not None else 1.0
+    if start_cc is not None and start_cc.value < pb:
+        found.append(Problem(("constants", "cc_size_start", "value"),
+                             f"expected at least the Politburo's {pb:g} seats, got "
+                             f"{start_cc.value:g}"))
+    for i, m in enumerate(s.calendar):
+        if m.politburo_size is not None:
+            pb = m.politburo_size.value
+        if m.cc_size is not None and m.cc_size.value < pb:
+            found.append(Problem(("calendar", i, "cc_size", "value"),
+                                 f"expected at least the Politburo's {pb:g} seats, got "
+                                 f"{m.cc_size.value:g}"))
+    return found
+
+
+def _levers(s: Scenario) -> list[Problem]:
+    """Every lever's paths name something, and its default value is one it accepts."""
+    try:
+        from politburo.scenario.levers import LeverError, overrides
+    except ImportError:  # a build without levers: nothing applies them
+        return []
+
+    found = []
+    data = s.model_dump()
+    seen = set()
+    for i, lv in enumerate(s.levers):
+        if lv.id in seen:
+            continue  # a duplicate id is reported above; the lookup would find the first
+        seen.add(lv.id)
+        try:
+            overrides(s, {lv.id: None}, data)
+        except LeverError as exc:
+            found.append(Problem(("levers", i, "set"), str(exc)))
+    return found
+
+
+def lever_problems(s: Scenario) -> list[Problem]:
+    """Problems of each lever's world, each lever applied alone at its default (slower: every
+    lever's world is validated and checked; ``politburo validate`` runs it)."""
+    try:
+        from politburo.scenario.levers import LeverError, apply_levers
+    except ImportError:  # a build without levers: nothing applies them
+        return []
+
+    found = []
+    for i, lv in enumerate(s.levers):
+        try:
+            apply_levers(s, {lv.id: None})
+        except LeverError as exc:
+            found.append(Problem(("levers", i), str(exc)))
+    return found
+
+
+_LIST_HEADS = ("principals", "clients", "offices", "events", "calendar", "milestones")
+
+
+def set_value_problem(start: str, end: str, path: str, value: Any, quantity: bool
+                      ) -> str | None:
+    """What is wrong with a lever setting ``path`` (``events.ID.month``, ``offices.ID.weight``)
+    to ``value``: a month outside the span, a number that is not finite or outside its
+    declared range; None when nothing is. Cheap, for every world an experiment makes."""
+    if isinstance(value, str) and re.fullmatch(_MONTH, value) and not start <= value <= end:
+        return f"expected a month between {start} and {end}, got {value}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        parts = path.split(".")
+        if parts[0] in _LIST_HEADS and len(parts) > 1:
+            parts[1] = "*"
+        return _in_range(tuple(parts) + (("value",) if quantity else ()), float(value))
+    return None
+
+
+def describe(found: list[Problem]) -> str:
+    """Problems as one line each, ``field: message``, without file or line (for levers)."""
+    return "; ".join(f"{_pattern(p.loc)}: {p.message}" for p in found)
+
