@@ -10,13 +10,12 @@ chromium``; set ``CHROMIUM`` to use another binary).
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from _browser import guarded_page
 from typer.testing import CliRunner
 
 from politburo import plots
@@ -28,8 +27,6 @@ from politburo.scenario.loader import load_scenario
 
 RUNS = 2000  # enough for stable charts, small enough to keep the suite fast
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 runner = CliRunner()
 
 
@@ -50,49 +47,22 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def chromium() -> str:
-    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not Path(path).exists():
-        pytest.fail(f"Chromium not found at {path}: install Debian's chromium "
-                    "(apt-get install -y chromium) or set CHROMIUM to its path")
-    return path
-
 
 def test_report_renders_in_chromium_with_every_chart_drawn(page_file: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROME_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-
-            def guard(route: Any) -> None:
-                if not route.request.url.startswith("file:"):
-                    requests.append(route.request.url)
-                    route.abort()
-                else:
-                    route.continue_()
-
-            page.route("**/*", guard)
-            page.goto(page_file.as_uri(), wait_until="load")
-            charts = page.eval_on_selector_all("figure svg", """svgs => svgs.map(s => {
-                const box = s.getBoundingClientRect();
-                const drawn = [...s.querySelectorAll('path')].filter(p => {
-                    const b = p.getBBox();
-                    return (p.getAttribute('d') || '').length > 0 && (b.width > 0 || b.height > 0);
-                });
-                return {id: s.closest('figure').id, w: box.width, h: box.height,
-                        paths: drawn.length, text: s.querySelectorAll('text').length};
-            })""")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-            title = page.title()
-        finally:
-            browser.close()
+    with guarded_page(lambda url: url.startswith("file:"), width=1200) as (page, errors, requests):
+        page.goto(page_file.as_uri(), wait_until="load")
+        charts = page.eval_on_selector_all("figure svg", """svgs => svgs.map(s => {
+            const box = s.getBoundingClientRect();
+            const drawn = [...s.querySelectorAll('path')].filter(p => {
+                const b = p.getBBox();
+                return (p.getAttribute('d') || '').length > 0 && (b.width > 0 || b.height > 0);
+            });
+            return {id: s.closest('figure').id, w: box.width, h: box.height,
+                    paths: drawn.length, text: s.querySelectorAll('text').length};
+        })""")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        title = page.title()
     assert errors == [], f"console errors: {errors}"
     assert requests == [], f"the report tried to fetch {requests}"
     assert [c["id"] for c in charts] == [f"chart-{k}" for k in rp.KINDS]

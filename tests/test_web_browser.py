@@ -17,12 +17,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _browser import guarded_page
 
-CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "web"
 SERVER = """
 import uvicorn
@@ -33,14 +31,6 @@ uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning")
 """
 SLOW = 90_000  # ms: a page's job on a busy 2-core machine
 
-
-def chromium() -> str:
-    """Debian's Chromium, as test_report.py launches it (a failure, not a skip, if missing)."""
-    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not Path(path).exists():
-        pytest.fail(f"Chromium not found at {path}: install Debian's chromium "
-                    "(apt-get install -y chromium) or set CHROMIUM to its path")
-    return path
 
 
 def free_port() -> int:
@@ -82,113 +72,94 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_a_lesson_in_the_browser(server: str) -> None:
-    from playwright.sync_api import sync_playwright
 
-    errors: list[str] = []
-    outside: list[str] = []
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROME_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+    with guarded_page(lambda url: url.startswith(server + "/")) as (page, errors, outside):
 
-            def guard(route: Any) -> None:
-                if route.request.url.startswith(server + "/"):
-                    route.continue_()
-                else:
-                    outside.append(route.request.url)
-                    route.abort()
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-            page.route("**/*", guard)
+        # Odds: who comes to rule, beside history.
+        page.goto(server + "/?runs=400")
+        page.wait_for_selector("table.odds", timeout=SLOW)
+        rows = page.locator("table.odds tbody tr")
+        assert rows.count() == 8  # seven leaders and "no one"
+        assert "history: 1926-10" in page.inner_text("table.falls")
+        shot("odds")
 
-            def shot(name: str) -> None:
-                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        # What if: toggle a lever, run it, watch the progress bar, see the result.
+        page.goto(server + "/whatif")
+        assert page.locator("fieldset.lever").count() >= 10
+        page.check("input[name=lever][value=lenin_lives]")
+        page.fill("input[name=runs]", "400")
+        page.fill("input[name=seed]", "11")
+        with page.expect_response(lambda r: "/whatif?" in r.url) as first:
+            page.click("#run-whatif")
+        assert "<progress" in first.value.text(), "a fresh job shows a progress bar"
+        if page.locator(".job progress").count():
+            shot("whatif-progress")  # unless the job finished before the page drew
+        page.wait_for_selector("table.whatif", timeout=SLOW)
+        flipped = page.inner_text("p.flipped")
+        assert "a different leader comes to rule" in flipped
+        shot("whatif")
 
-            # Odds: who comes to rule, beside history.
-            page.goto(server + "/?runs=400")
-            page.wait_for_selector("table.odds", timeout=SLOW)
-            rows = page.locator("table.odds tbody tr")
-            assert rows.count() == 8  # seven leaders and "no one"
-            assert "history: 1926-10" in page.inner_text("table.falls")
-            shot("odds")
+        # A history that flipped, in the changed world: causes in words, numbers on demand.
+        page.click("a.flip-link >> nth=0")
+        page.wait_for_selector("article.story", timeout=SLOW)
+        assert "Lenin stays able to act" in page.inner_text("p.changes")
+        story = page.inner_text("article.story")
+        assert "perceived powers" not in story.split("the numbers")[0]
+        page.click("article.story details summary >> nth=0")
+        assert page.locator("article.story details[open] dd").count() >= 1
+        shot("chronicle-flipped")
 
-            # What if: toggle a lever, run it, watch the progress bar, see the result.
-            page.goto(server + "/whatif")
-            assert page.locator("fieldset.lever").count() >= 10
-            page.check("input[name=lever][value=lenin_lives]")
-            page.fill("input[name=runs]", "400")
-            page.fill("input[name=seed]", "11")
-            with page.expect_response(lambda r: "/whatif?" in r.url) as first:
-                page.click("#run-whatif")
-            assert "<progress" in first.value.text(), "a fresh job shows a progress bar"
-            if page.locator(".job progress").count():
-                shot("whatif-progress")  # unless the job finished before the page drew
-            page.wait_for_selector("table.whatif", timeout=SLOW)
-            flipped = page.inner_text("p.flipped")
-            assert "a different leader comes to rule" in flipped
-            shot("whatif")
+        # Find a world where ...
+        page.goto(server + "/chronicle")
+        page.fill("input[name=where]", "winner != stalin")
+        page.click("#run-chronicle")
+        page.wait_for_selector("article.story", timeout=SLOW)
+        assert "match" in page.inner_text("p.found")
+        shot("chronicle-where")
 
-            # A history that flipped, in the changed world: causes in words, numbers on demand.
-            page.click("a.flip-link >> nth=0")
-            page.wait_for_selector("article.story", timeout=SLOW)
-            assert "Lenin stays able to act" in page.inner_text("p.changes")
-            story = page.inner_text("article.story")
-            assert "perceived powers" not in story.split("the numbers")[0]
-            page.click("article.story details summary >> nth=0")
-            assert page.locator("article.story details[open] dd").count() >= 1
-            shot("chronicle-flipped")
+        # Weights of two factors on Stalin's chance.
+        page.goto(server + "/weights")
+        page.check("input[name=lever][value=lenin_lives]")
+        page.check("input[name=lever][value=trotsky_attends_funeral]")
+        page.fill("input[name=runs]", "80")
+        page.click("#run-weights")
+        page.wait_for_selector("table.weights", timeout=SLOW)
+        assert page.locator("table.weights tbody tr").count() == 2
+        shot("weights")
 
-            # Find a world where ...
-            page.goto(server + "/chronicle")
-            page.fill("input[name=where]", "winner != stalin")
-            page.click("#run-chronicle")
-            page.wait_for_selector("article.story", timeout=SLOW)
-            assert "match" in page.inner_text("p.found")
-            shot("chronicle-where")
+        # An essay's ranking beside the model's.
+        page.goto(server + "/essay")
+        page.select_option("select[name=rank_lenin_lives]", "main")
+        page.select_option("select[name=rank_trotsky_attends_funeral]", "main")
+        page.fill("input[name=runs]", "80")
+        page.click("#run-essay")
+        page.wait_for_selector("table.compare", timeout=SLOW)
+        verdicts = page.inner_text("table.compare")
+        assert "agree" in verdicts and "trotsky" not in page.url.split("?")[0]
+        shot("essay")
 
-            # Weights of two factors on Stalin's chance.
-            page.goto(server + "/weights")
-            page.check("input[name=lever][value=lenin_lives]")
-            page.check("input[name=lever][value=trotsky_attends_funeral]")
-            page.fill("input[name=runs]", "80")
-            page.click("#run-weights")
-            page.wait_for_selector("table.weights", timeout=SLOW)
-            assert page.locator("table.weights tbody tr").count() == 2
-            shot("weights")
+        # The fit: where the model is weak.
+        page.goto(server + "/fit?runs=200")
+        page.wait_for_selector("table.fit", timeout=SLOW)
+        assert page.locator("table.fit >> nth=0").locator("tbody tr").count() >= 8
+        shot("fit")
 
-            # An essay's ranking beside the model's.
-            page.goto(server + "/essay")
-            page.select_option("select[name=rank_lenin_lives]", "main")
-            page.select_option("select[name=rank_trotsky_attends_funeral]", "main")
-            page.fill("input[name=runs]", "80")
-            page.click("#run-essay")
-            page.wait_for_selector("table.compare", timeout=SLOW)
-            verdicts = page.inner_text("table.compare")
-            assert "agree" in verdicts and "trotsky" not in page.url.split("?")[0]
-            shot("essay")
+        # A student's phone: the what-if result (from the cache) still reads.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(server + "/whatif?lever=lenin_lives&value_lenin_lives=1925-06&runs=400"
+                  "&seed=11")
+        page.wait_for_selector("table.whatif", timeout=SLOW)
+        shot("whatif-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
-            # The fit: where the model is weak.
-            page.goto(server + "/fit?runs=200")
-            page.wait_for_selector("table.fit", timeout=SLOW)
-            assert page.locator("table.fit >> nth=0").locator("tbody tr").count() >= 8
-            shot("fit")
-
-            # A student's phone: the what-if result (from the cache) still reads.
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.goto(server + "/whatif?lever=lenin_lives&value_lenin_lives=1925-06&runs=400"
-                      "&seed=11")
-            page.wait_for_selector("table.whatif", timeout=SLOW)
-            shot("whatif-phone")
-            page.set_viewport_size({"width": 1280, "height": 900})
-
-            page.goto(server + "/sources")
-            assert page.locator("ul.sources li").count() >= 10
-            shot("sources")
-            title = page.title()
-        finally:
-            browser.close()
+        page.goto(server + "/sources")
+        assert page.locator("ul.sources li").count() >= 10
+        shot("sources")
+        title = page.title()
     assert errors == [], f"console errors: {errors}"
     assert outside == [], f"the pages asked other origins for {outside}"
     assert "Sources" in title
@@ -197,17 +168,11 @@ def test_a_lesson_in_the_browser(server: str) -> None:
 
 
 def test_a_mistake_is_shown_as_a_page_not_a_traceback(server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROME_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 700})
-            response = page.goto(server + "/whatif?lever=lenin_lives&value_lenin_lives=1940-01")
-            assert response is not None and response.status == 400
-            text = page.inner_text("main")
-            page.screenshot(path=str(SHOTS / "error.png"), full_page=True)
-        finally:
-            browser.close()
+    same_origin = lambda url: url.startswith(server + "/")  # noqa: E731
+    with guarded_page(same_origin, height=700) as (page, _errors, _outside):
+        response = page.goto(server + "/whatif?lever=lenin_lives&value_lenin_lives=1940-01")
+        assert response is not None and response.status == 400
+        text = page.inner_text("main")
+        page.screenshot(path=str(SHOTS / "error.png"), full_page=True)
     assert "expects a month between 1922-12 and 1930-12" in text
     assert "Traceback" not in text
