@@ -107,16 +107,21 @@ def test_a_lever_that_sets_a_month_outside_the_span_is_refused(tmp_path: Path) -
     refused(tmp_path, d, "levers.0", "1900-01", "between 1922-12 and 1930-12")
 
 
+def first_congress(d: dict[str, Any]) -> int:
+    """Index of the built-in calendar's first congress (the calendar lists every plenum)."""
+    return next(i for i, m in enumerate(d["calendar"]) if m["kind"] == "congress")
+
+
 @pytest.mark.parametrize("edit,needles", [
     (lambda d: d["constants"]["power_weight_cc"].__setitem__("value", -1e308),
      ("constants.power_weight_cc.value", "-1e+308")),
     (lambda d: d["parameters"]["standing_noise"].update(family="lognormal", median=float("inf"),
                                                         sigma=0.5),
      ("parameters.standing_noise.median", "finite")),
-    (lambda d: d["calendar"][1]["cc_size"].__setitem__("value", 2),
-     ("calendar.1.cc_size.value", "Politburo")),
-    (lambda d: d["calendar"][1]["voting_delegates"].__setitem__("value", 408.5),
-     ("calendar.1.voting_delegates.value", "whole number")),
+    (lambda d: d["calendar"][first_congress(d)]["cc_size"].__setitem__("value", 2),
+     ("calendar.{congress}.cc_size.value", "Politburo")),
+    (lambda d: d["calendar"][first_congress(d)]["voting_delegates"].__setitem__("value", 408.5),
+     ("calendar.{congress}.voting_delegates.value", "whole number")),
     (lambda d: d["offices"][0]["weight"].__setitem__("value", float("nan")),
      ("offices.0.weight.value", "finite")),
 ])
@@ -124,7 +129,7 @@ def test_non_finite_and_absurd_numbers_are_refused(tmp_path: Path, edit: Any,
                                                    needles: tuple[str, ...]) -> None:
     d = builtin()
     edit(d)
-    refused(tmp_path, d, *needles)
+    refused(tmp_path, d, *(n.format(congress=first_congress(d)) for n in needles))
 
 
 def test_a_repeated_yaml_key_is_refused(tmp_path: Path) -> None:

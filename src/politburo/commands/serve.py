@@ -12,7 +12,6 @@ import os
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from politburo.cli import ScenarioOpt, err, fail, load_or_fail
 
@@ -36,9 +35,10 @@ def serve(
     """Serve the web app: odds, what-ifs, weights, histories and an essay check, for a class."""
     missing = missing_web_packages()
     if missing:
-        fail(escape(f"politburo serve needs the web extra ({', '.join(missing)} missing): "
-                    "install it with  pip install 'politburo[web]'  (in a checkout: "
-                    ".venv/bin/pip install -e '.[web]', or ./dev run, which installs it)"))
+        # fail() escapes its message for Rich, so the brackets print as they are
+        fail(f"politburo serve needs the web extra ({', '.join(missing)} missing): "
+             "install it with  pip install 'politburo[web]'  (in a checkout: "
+             ".venv/bin/pip install -e '.[web]', or ./dev run, which installs it)")
     s = load_or_fail(scenario)
     import uvicorn
 
