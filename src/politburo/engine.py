@@ -146,7 +146,8 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     # (a client's disloyal share of his vote is his own).
     pb = clients.politburo_votes(state, ctx) / np.maximum(
         clients.seats_filled(state)[:, None], 1e-12)
-    offices = office_holdings(state.holder, m.office_weight, P) / m.office_weight.sum()
+    offices = state.by_holder("offices", lambda: office_holdings(
+        state.holder, m.office_weight, P) / m.office_weight.sum())
     st = eff * alive
     st = st / np.maximum(rsum(st)[:, None], 1e-12)
     # Prestige takes the share ``prestige_weight`` of power; the institutional rest is split

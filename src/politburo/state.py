@@ -7,6 +7,7 @@ per-history parameter draws, the seed and the history indices.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,17 @@ class State:
     cons_since: NDArray[np.int64]  # (H,) step since which he has ruled, -1 none
     first_rule: NDArray[np.int64]  # (H,) first step anyone ruled alone, -1 never
     log: list[list[dict[str, Any]]] | None = None  # per-history event records when recording
+    memo: dict[str, Any] = field(default_factory=dict)  # results that depend only on `holder`
+
+    def by_holder(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered until the office holders change (they change only when a
+        motion passes or Lenin's offices are shared out, so most months reuse it)."""
+        if not np.array_equal(self.memo.get("holder", ()), self.holder):
+            self.memo.clear()
+            self.memo["holder"] = self.holder.copy()
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @property
     def H(self) -> int:

@@ -137,7 +137,7 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     exposed = ((~inside | state.threatened) & may_oppose)[:, :, None]
     # What an opportunist follows: the line, tempered by his bases, while he is secure in the
     # coalition; his bases alone once he is exposed (his convictions where he leads none).
-    interest, has = base_interest(state, ctx)
+    interest, has = state.by_holder("interest", lambda: base_interest(state, ctx))
     beta = ctx.params["base_pull"][:, None, None] * has
     secure_pull = (1 - beta) * state.line[:, None, :] + beta * interest
     exposed_pull = np.where(has, interest, state.ideal)
