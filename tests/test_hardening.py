@@ -285,9 +285,9 @@ def test_an_empty_list_argument_is_an_error(args: list[str], needle: str) -> Non
 
 # --- outputs -----------------------------------------------------------------------------------
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, which refuses "
+                    "new files")
 def test_an_output_in_a_folder_that_refuses_files_is_a_clean_error() -> None:
-    if not Path("/proc/self").exists():
-        pytest.skip("needs /proc")
     clean_error(invoke("report", "-o", "/proc/politburo-test.html", "-n", "20"),
                 "cannot write /proc/politburo-test.html")
 
