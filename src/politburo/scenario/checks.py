@@ -123,21 +123,26 @@ def _walk(obj: Any, loc: Loc) -> Iterator[tuple[Loc, str, Any, tuple[bool, bool]
             yield from _walk(item, (*loc, str(k)))
 
 
-def _numbers(obj: Any, loc: Loc) -> Iterator[tuple[Loc, float]]:
-    """Every number inside ``obj`` (booleans are not numbers)."""
-    if isinstance(obj, bool):
-        return
-    if isinstance(obj, (int, float)):
-        yield loc, obj
-    elif isinstance(obj, BaseModel):
+def _nodes(obj: Any, loc: Loc) -> Iterator[tuple[Loc, Any]]:
+    """Every value inside ``obj`` (models, their fields, list items, dict values), with its
+    location; the one traversal the checks below filter."""
+    yield loc, obj
+    if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
-            yield from _numbers(getattr(obj, name), (*loc, name))
+            yield from _nodes(getattr(obj, name), (*loc, name))
     elif isinstance(obj, (tuple, list)):
         for i, item in enumerate(obj):
-            yield from _numbers(item, (*loc, i))
+            yield from _nodes(item, (*loc, i))
     elif isinstance(obj, dict):
         for k, item in obj.items():
-            yield from _numbers(item, (*loc, str(k)))
+            yield from _nodes(item, (*loc, str(k)))
+
+
+def _numbers(obj: Any, loc: Loc) -> Iterator[tuple[Loc, float]]:
+    """Every number inside ``obj`` (booleans are not numbers here)."""
+    for where, value in _nodes(obj, loc):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield where, value
 
 
 def _pattern(loc: Loc) -> str:
@@ -226,16 +231,10 @@ def problems(s: Scenario) -> list[Problem]:
 
 
 def _models(obj: Any, loc: Loc) -> Iterator[tuple[Loc, BaseModel]]:
-    if isinstance(obj, BaseModel):
-        yield loc, obj
-        for name in type(obj).model_fields:
-            yield from _models(getattr(obj, name), (*loc, name))
-    elif isinstance(obj, (tuple, list)):
-        for i, item in enumerate(obj):
-            yield from _models(item, (*loc, i))
-    elif isinstance(obj, dict):
-        for k, item in obj.items():
-            yield from _models(item, (*loc, str(k)))
+    """Every model inside ``obj``, itself included."""
+    for where, value in _nodes(obj, loc):
+        if isinstance(value, BaseModel):
+            yield where, value
 
 
 def _sizes(s: Scenario) -> list[Problem]:
