@@ -232,7 +232,7 @@ def test_a_crisis_moves_the_line_by_the_response_the_coalition_prefers(model: Co
     line nearest his position, the power-weighted majority decides (no noise here), and the
     line then has inertia."""
     H = 4
-    ctx = _ctx(model, H, line_adjustment=0.1, response_noise=0.0)
+    ctx = _ctx(model, H, line_adjustment=0.1, response_noise=0.0, wedge_weight=0.0)
     s = _state(model, H)
     grain = next(e for e in model.events if e.id == "grain_crisis")
     (_, up, _), (_, down, _) = grain.responses[0], grain.responses[1]
@@ -406,6 +406,65 @@ def test_an_alliance_is_an_offer_that_enmity_can_refuse(scenario: Scenario) -> N
     s3.coalition[:] = (1 << model.P) - 1
     coalitions.update_bloc(s3, loyal, ev.start)
     assert not ((s3.bloc >> k) & 1).any()
+
+
+def test_rulers_weigh_how_far_an_answer_leaves_the_line_from_their_rivals(model: Compiled) -> None:
+    """Riker's heresthetic: each coalition member scores a response by his own distance from
+    the line it leaves, less wedge_weight times the power-weighted distance of those outside
+    the coalition. With no weight the rulers keep the line near themselves; with enough, they
+    pick the answer that strands their rival, though it costs them."""
+    grain = next(e for e in model.events if e.id == "grain_crisis")
+    (_, up, _), (_, down, _) = grain.responses[0], grain.responses[1]
+    t = model.index("trotsky")
+
+    def chosen(wedge: float) -> np.ndarray:
+        ctx = _ctx(model, 2, line_adjustment=0.0, response_noise=0.0, wedge_weight=wedge)
+        s = _state(model, 2)
+        s.line[:] = 0.0
+        s.salience[:] = 1.0
+        s.position[:] = 0.0
+        s.position[:, t, 0] = -0.5  # the rival stands on the side of the small step
+        s.power[:] = 0.1
+        s.coalition[:] = ((1 << model.P) - 1) & ~(1 << t)
+        policy.events(s, ctx, grain.start)
+        return s.line[:, 0]
+
+    assert np.allclose(chosen(0.0), down)  # nearest the rulers
+    # up leaves them 0.6 away but Trotsky 1.1; down leaves them 0.1 and him 0.4:
+    # up wins once 0.6 - 1.1 w < 0.1 - 0.4 w, that is w > 5/7
+    assert np.allclose(chosen(0.7), down)
+    assert np.allclose(chosen(0.75), up)
+
+
+def test_a_standing_partner_may_follow_a_mover_out_of_the_coalition(model: Compiled) -> None:
+    """A tie (Zinoviev and Kamenev): when one partner, outside the coalition, moves to
+    organise, the other follows him out with chance tie_pull times the tie's strength, unless
+    enmity stops him; a leader with no tie never follows, and with no pull nobody does."""
+    H = 4000
+    i = {a: model.index(a) for a in model.principals}
+    z, k, b = i["zinoviev"], i["kamenev"], i["bukharin"]
+    assert model.tie[z, k] == model.tie[k, z] == 1.0 and model.tie[z, b] == 0.0
+
+    def run(pull: float, enmity: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        ctx = replace(_ctx(model, H, opposition_formation=1.0, tie_pull=pull),
+                      attrs={"aloofness": np.zeros((H, model.P))})
+        s = _state(model, H)
+        s.position[:] = 0.0
+        s.coalition[:] = ((1 << model.P) - 1) & ~(1 << z)  # Zinoviev alone outside
+        s.enmity[:, k, z] = enmity
+        coalitions.update_bloc(s, ctx, 40)
+        bits_ = lambda m: ((m[:, None] >> np.arange(model.P)) & 1).astype(bool)  # noqa: E731
+        return bits_(s.bloc), bits_(s.coalition)
+
+    bloc, coal = run(0.5)
+    share = bloc[:, k].mean()
+    assert 0.47 < share < 0.53  # binomial sd about 0.008
+    assert (bloc[:, z] == bloc[:, k]).all()  # a bloc needs two: Zinoviev organises with him
+    assert not (bloc[:, k] & coal[:, k]).any()  # who follows leaves the coalition
+    assert (coal[~bloc[:, k], k]).all()  # who stays, stays
+    assert not bloc[:, b].any()  # no tie, no following
+    assert not run(0.0)[0].any()
+    assert not run(0.5, enmity=1.0)[0].any()
 
 
 def test_an_organised_leader_stays_organised_when_his_partners_are_gone(model: Compiled) -> None:

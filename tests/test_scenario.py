@@ -165,3 +165,23 @@ def test_schema_command_prints_json_schema() -> None:
     assert res.exit_code == 0
     schema = json.loads(res.output)
     assert "principals" in schema["properties"] and "$defs" in schema
+
+
+@pytest.mark.parametrize("between,expected", [
+    (["zinoviev", "lenin"], "'lenin' is not a principal (expected one of bukharin, kamenev"),
+    (["kamenev", "kamenev"], "cannot be tied to himself"),
+])
+def test_a_bad_tie_is_refused_with_what_was_expected(tmp_path: Path, between: list[str],
+                                                      expected: str) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["ties"][0]["between"] = between
+    p = _broken(tmp_path, edit)
+    msg = str(pytest.raises(ScenarioError, load_scenario, p).value)
+    assert str(p) in msg and expected in msg
+
+
+def test_two_ties_between_one_pair_are_refused(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["ties"].append({**d["ties"][0], "between": ["kamenev", "zinoviev"]})
+    msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
+    assert "one tie at most" in msg

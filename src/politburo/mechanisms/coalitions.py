@@ -385,7 +385,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     u = ctx.u_actors(t, "bloc")
     u_enmity = ctx.u_actors(t, "bloc:enmity")
     join = np.zeros_like(outsider)
-    rows = np.flatnonzero(rsum(outsider) >= 2)  # a bloc needs two
+    # a bloc needs two: two outsiders, or one whose standing partner may follow him out
+    rows = np.flatnonzero(rsum(outsider) >= (1 if ctx.model.tie.any() else 2))
     if rows.size:
         out_r = outsider[rows]
         p = (ctx.params["opposition_formation"][rows, None]
@@ -399,11 +400,22 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             # each mover is within the span of himself, so he is among his own recruits
             recruits[m] = np.any(moving[m, :, None] & near, axis=1)
         recruits &= out_r & ~bloc[rows]
+        # A standing partner inside the coalition may follow a mover out (tie_pull times the
+        # tie's strength): Kamenev beside Zinoviev in 1925, as in October 1917 (S10, S11).
+        partner = np.zeros_like(out_r)
+        if m.size and ctx.model.tie.any():
+            mates = coal[rows[m]] & state.in_party()[rows[m]] & may & ~bits(state.bloc[rows[m]], P)
+            pull = np.max(moving[m, :, None] * ctx.model.tie[None, :, :], axis=1)  # (M, P)
+            chance = ctx.params["tie_pull"][rows[m], None] * pull
+            partner[m] = mates & (ctx.u_actors(t, "bloc:tie")[rows[m]] < chance)
+        recruits |= partner
         group = recruits | bloc[rows]
         # enmity is never negative and nobody is his own enemy, so masking by multiplication
         # keeps the maximum over the others in the group
         worst = rmax(state.enmity[rows] * group[:, None, :])
         join[rows] = recruits & (u_enmity[rows] >= worst)
+        left = np.zeros_like(join)
+        left[rows] = join[rows] & partner
     for e in ctx.model.events:
         if e.kind == "alliance" and e.start == t and e.actor >= 0 and e.targets:
             offer = np.zeros(P, dtype=bool)
@@ -420,6 +432,10 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             bloc &= ~front
     # A new bloc needs two; an organised leader stays organised when his partners are gone.
     join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
+    if rows.size:
+        gone = to_mask(left & join)  # partners who followed a mover leave the coalition
+        state.coalition &= ~gone
+        state.core &= ~gone
     mask = to_mask(bloc | join)
     if state.log is not None:
         for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):

@@ -82,7 +82,14 @@ def respond(state: State, ctx: Context, t: int, crisis: str,
     w = np.where(rsum(inside)[:, None] > 0, state.power * inside, state.power)
     sal = state.salience[:, None, None, :]
     dist = apart(state.position[:, :, None, :], after[:, None, :, :], sal)  # (H, P, R)
-    favourite = np.argmin(dist, axis=2)  # each member's preferred answer
+    # Heresthetic (Riker): a member also values an answer by how far it leaves the line from
+    # those outside the coalition, since distance from the line costs them standing.
+    out = state.in_party() & ~inside & (rsum(inside) > 0)[:, None]
+    wo = state.power * out
+    wo /= np.maximum(rsum(wo)[:, None], 1e-12)
+    rivals = np.einsum("hp,hpr->hr", wo, dist)  # (H, R)
+    score = dist - ctx.params["wedge_weight"][:, None, None] * rivals[:, None, :]
+    favourite = np.argmin(score, axis=2)  # each member's preferred answer
     support = np.stack([rsum(w * (favourite == r)) for r in range(len(responses))], axis=1)
     support /= np.maximum(rsum(support)[:, None], 1e-12)
     # Gumbel noise: how the coalition's deliberations go on the day.

@@ -82,6 +82,7 @@ class Compiled:
     client_patron: NDArray[np.int64]
     client_loyalty: NDArray[np.float64]  # (C,) each client's loyalty to his first patron
     opposition: NDArray[np.bool_]  # (P,) whether each principal may turn to opposition
+    tie: NDArray[np.float64]  # (P, P) symmetric strength of standing partnerships, zero diagonal
     meetings: tuple[MeetingC, ...]
     events: tuple[EventC, ...]
     constants: dict[str, float]
@@ -127,6 +128,10 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         dtype=np.int64,
     )
     gensec = next((i for i, o in enumerate(s.offices) if o.patronage), -1)
+    tie = np.zeros((len(ids), len(ids)))
+    for t in s.ties:
+        i, j = who(t.between[0]), who(t.between[1])
+        tie[i, j] = tie[j, i] = t.strength.value
     seen: dict[tuple[int, int], int] = {}
 
     def order(m: Meeting) -> int:
@@ -199,6 +204,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
                                  s.constants["client_loyalty"].value for c in s.clients],
                                 dtype=np.float64),
         opposition=np.array([p.opposition for p in s.principals], dtype=bool),
+        tie=tie,
         meetings=meetings,
         events=events,
         constants={k: q.value for k, q in s.constants.items()},

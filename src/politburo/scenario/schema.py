@@ -44,7 +44,7 @@ ENGINE_PARAMETERS = (
     "polemic_backlash", "polemic_enmity", "enmity_decay", "illness_activity", "prejudice_penalty",
     "outsider_penalty", "aloofness_cost", "opposition_formation", "policy_cost", "policy_drift",
     "line_adjustment", "lenin_restraint", "enrolment_apparatus_loyalty", "standing_noise",
-    "base_pull", "salience_before", "response_noise", "client_drift",
+    "base_pull", "salience_before", "response_noise", "client_drift", "tie_pull", "wedge_weight",
 )
 """Every parameter the engine reads: a scenario must give each a prior (``tests`` check this
 list against the engine's source)."""
@@ -190,6 +190,29 @@ class Client(Frozen):
         return self
 
 
+class Tie(Frozen):
+    """A standing political partnership between two principals, formed before the scenario
+    opens: each pulls the other's line toward his own, by ``strength`` (in [0, 1]) times the
+    ``tie_pull`` parameter. It sets no position and forms no bloc."""
+
+    between: tuple[Ident, Ident]
+    strength: Quantity
+    source: str | None = None
+    assumption: str | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _sane(self) -> Self:
+        if self.between[0] == self.between[1]:
+            raise ValueError(f"tie: a leader cannot be tied to himself ({self.between[0]})")
+        if not 0.0 <= self.strength.value <= 1.0:
+            raise ValueError(f"tie {self.between[0]}-{self.between[1]}: strength must lie in "
+                             f"[0, 1], got {self.strength.value}")
+        if not (self.source or self.assumption):
+            raise ValueError("tie: needs 'source:' or 'assumption:'")
+        return self
+
+
 class Interest(Cited):
     """Where an institutional base pulls its leader on each policy axis, in [-1, 1]; an axis
     left out is one the base has no stake in."""
@@ -317,6 +340,7 @@ class Scenario(Frozen):
     end: Month
     principals: tuple[Principal, ...]
     clients: tuple[Client, ...] = ()
+    ties: tuple[Tie, ...] = ()
     offices: tuple[Office, ...]
     calendar: tuple[Meeting, ...]
     events: tuple[Event, ...] = ()
@@ -354,6 +378,14 @@ class Scenario(Frozen):
         for c in self.clients:
             if c.patron not in known:
                 raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal")
+        for tie in self.ties:
+            for who in tie.between:
+                if who not in ids:
+                    raise ValueError(f"tie {'-'.join(tie.between)}: {who!r} is not a principal "
+                                     f"(expected one of {', '.join(sorted(ids))})")
+        pairs = [frozenset(tie.between) for tie in self.ties]
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("each pair of principals may have one tie at most")
         for o in self.offices:
             if o.holder is not None and o.holder not in known:
                 raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal")
@@ -399,6 +431,7 @@ def _cited_tags(s: Scenario) -> set[str]:
 
     walk(s.principals)
     walk(s.clients)
+    walk(s.ties)
     walk(s.offices)
     walk(s.calendar)
     walk(s.events)
