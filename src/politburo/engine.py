@@ -25,6 +25,7 @@ from politburo import rng
 from politburo._rows import rany, rargmax, rsum
 from politburo.mechanisms import circular_flow, clients, coalitions, policy, standing, votes
 from politburo.scenario.compile import FOUNDER, VACANT, Compiled, MeetingC
+from politburo.scenario.schema import RISE_STEPS
 from politburo.state import LADDER, RUNG, Context, State, bits, record
 
 
@@ -43,6 +44,7 @@ class Histories:
     power: NDArray[np.float32] | None  # (H, T, P) monthly power shares, when kept
     log: list[list[dict[str, Any]]] | None  # per-history events, when recorded
     first_rule: NDArray[np.int64] | None = None  # (H,) first step anyone ruled alone, -1 never
+    rises: NDArray[np.int64] | None = None  # (H, P, len(RISE_STEPS) + O), see ``record_rises``
 
     @property
     def H(self) -> int:
@@ -328,6 +330,7 @@ def simulate(
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
+    rises = np.full((H, P, len(RISE_STEPS) + len(model.offices)), -1, dtype=np.int64)
     death = next((e for e in model.events if e.kind == "founder_death"), None)
     # The founder acts until he is incapacitated; without that event, until he dies; a scenario
     # with neither has no founder at all, so nobody restrains the motions or moves the Testament.
@@ -381,15 +384,38 @@ def simulate(
         state.power = _shares(power_parts(state, ctx, eff, act))
         _consolidate(state, ctx, t)
         coalition_out[:, t] = state.coalition
+        record_rises(rises, model, t, state.holder, state.rung, state.falls)
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
+
     return Histories(
         seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
         falls=state.falls,
         tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
         coalition=coalition_out, power=power_out, log=state.log, first_rule=state.first_rule,
+        rises=rises,
     )
+
+
+def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
+                 rung: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
+    """Mark the first step of each rise in ``out`` (H, P, len(RISE_STEPS) + O), -1 never.
+
+    Column 0: he holds an office he did not hold at the start; columns 1-3: he is back in the
+    leadership body, the committee, the party after a fall from it; then one column per
+    office: he holds that office, not having held it at the start. The mechanisms decide who
+    rises; this only reads the office holders and the ladder at the end of a month."""
+    P = model.P
+    holds = holder[:, :, None] == np.arange(P)[None, None, :]  # (H, O, P)
+    new = np.transpose(holds & (model.holder0[None, :, None] != np.arange(P)), (0, 2, 1))
+    first = out[:, :, len(RISE_STEPS):]
+    first[(first < 0) & new] = t
+    out[:, :, 0] = np.where((out[:, :, 0] < 0) & new.any(axis=2), t, out[:, :, 0])
+    for k, step in enumerate(RISE_STEPS[1:], start=1):
+        r = RUNG[step]
+        back = (rung < r) & (falls[:, :, r - 1] >= 0)
+        out[:, :, k] = np.where((out[:, :, k] < 0) & back, t, out[:, :, k])
 
 
 def _consolidate(state: State, ctx: Context, t: int) -> None:

@@ -570,19 +570,25 @@ class Scenario(Frozen):
             raise ValueError("principal ids must be unique")
         known = set(ids) | ({self.founder.id} if self.founder is not None else set())
         everyone = known | {c.id for c in self.clients}
+        allowed = f"expected one of {', '.join(sorted(known))}"
         for c in self.clients:
             if c.patron not in known:
-                raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal")
+                raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal or "
+                                 f"the founder ({allowed})")
         for o in self.offices:
             if o.holder is not None and o.holder not in known:
-                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal")
+                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
+                                 f"the founder ({allowed}, or null for a vacant office)")
         for e in self.events:
             for who in (e.actor, *e.targets, *e.present):
                 if who is not None and who not in everyone:
-                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario")
+                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario "
+                                     f"(expected a principal, a client or the founder: "
+                                     f"{', '.join(sorted(everyone))})")
         for m in self.milestones:
             if m.actor not in known:
-                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal")
+                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal "
+                                 f"({allowed})")
         if not self.start < self.end:
             raise ValueError("start must come before end")
         months = [m.month for m in self.calendar]
