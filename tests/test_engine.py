@@ -72,12 +72,12 @@ def test_a_scenario_without_founder_events_has_no_founder(scenario: Scenario) ->
     """With neither founder event, no founder restrains the motions: the histories do not
     depend on how strongly he would (before, an invisible founder held them back throughout)."""
     events = tuple(e for e in scenario.events
-                   if e.kind not in ("lenin_incapacitated", "lenin_death"))
+                   if e.kind not in ("founder_incapacitated", "founder_death"))
     bare = scenario.model_copy(update={"events": events})
     idx = np.arange(300)
     worlds = []
     for restraint in (0.0, 1.0):
-        model = compile_scenario(bare, {"lenin_restraint": restraint})
+        model = compile_scenario(bare, {"founder_restraint": restraint})
         worlds.append(simulate(model, 5, idx))
     assert np.array_equal(worlds[0].falls, worlds[1].falls)
     assert np.array_equal(worlds[0].winner, worlds[1].winner)

@@ -140,10 +140,12 @@ def test_posterior_keeps_contingency(scenario: Scenario, model: Compiled) -> Non
 
 
 def test_alignment_match_counts_the_months_of_its_window(model: Compiled) -> None:
-    from politburo.calibration.targets import HISTORICAL_ALIGNMENTS, alignment_match
+    from politburo.calibration.targets import alignment_match
     from politburo.dates import parse_month
 
-    troika = HISTORICAL_ALIGNMENTS[0]
+    from politburo.scenario.loader import load_scenario
+
+    troika = load_scenario("soviet-1922").fit.alignments[0]
     a = parse_month(troika.start) - model.start
     b = parse_month(troika.end) - model.start
     bit = {x: 1 << model.index(x) for x in model.principals}
@@ -163,12 +165,14 @@ def test_alignment_match_counts_the_months_of_its_window(model: Compiled) -> Non
 
 def test_fit_reports_alignments_from_the_recorded_coalitions(scenario: Scenario,
                                                             model: Compiled) -> None:
-    from politburo.calibration.targets import HISTORICAL_ALIGNMENTS, alignment_match
+    from politburo.calibration.targets import alignment_match
 
     d = fit_report(scenario, runs=300, seed=6, posterior=None).to_dict()
-    assert [r["name"] for r in d["alignments"]] == [a.name for a in HISTORICAL_ALIGNMENTS]
+    declared = scenario.fit.alignments
+    assert len(declared) == 2
+    assert [r["name"] for r in d["alignments"]] == [a.name for a in declared]
     h = simulate(model, 6, np.arange(300))
-    for row, a in zip(d["alignments"], HISTORICAL_ALIGNMENTS, strict=True):
+    for row, a in zip(d["alignments"], declared, strict=True):
         match = alignment_match(h.coalition, model, a)
         assert match is not None
         assert row["prior"]["months"] == pytest.approx(match.mean())

@@ -3,7 +3,7 @@
 The opening sets out the world at the scenario's first month, written from its data.
 
 Why generated rather than written once: the opening must be true of the scenario actually run.
-A lever that keeps Lenin able to act, publishes the Testament or moves an office changes what
+A lever that keeps the founder able to act, publishes the Testament or moves an office changes what
 the reader should be told at the start, and a scenario file for another party has other men and
 other posts. So every clause below is chosen from the scenario's structured data (who holds which
 office, each principal's coded attributes and policy position, clients, the calendar, the
@@ -26,12 +26,17 @@ from politburo._prose import Words, because, join, office_phrase, title_of
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
 from politburo.scenario.compile import Compiled
-from politburo.scenario.schema import Principal, Scenario
+from politburo.scenario.schema import Axis, Principal, Scenario
 from politburo.state import LADDER
 
-FATE = dict(zip(LADDER, ("was censured", "lost his offices", "was removed from the Politburo",
-                         "was expelled from the Central Committee", "was expelled from the party",
-                         "was sent into internal exile", "was deported"), strict=True))
+
+def fates(words: Words) -> dict[str, str]:
+    """'was removed from the Politburo' for each step of the ladder, in the scenario's names."""
+    return dict(zip(LADDER, ("was censured", "lost his offices",
+                             f"was removed from the {words.bodies.leadership}",
+                             f"was expelled from the {words.bodies.committee}",
+                             "was expelled from the party", "was sent into internal exile",
+                             "was deported"), strict=True))
 
 
 @dataclass(frozen=True)
@@ -57,13 +62,14 @@ def _count(n: int) -> str:
     return words[n] if 0 <= n < len(words) else str(n)
 
 
-def _policy(p: Principal) -> str:
-    econ, rev = p.position.economy, p.position.revolution
-    e = ("the market and the NEP" if econ <= -0.3 else
-         "faster industry and planning" if econ >= 0.3 else "the middle course on the economy")
-    r = ("socialism built in one country" if rev <= -0.2 else
-         "revolution carried abroad" if rev >= 0.5 else "caution on world revolution")
-    return f"he leans toward {e} and {r}"
+def _lean(axis: Axis, x: float) -> str:
+    return (axis.leans_low if x <= axis.low_at else
+            axis.leans_high if x >= axis.high_at else axis.leans_middle)
+
+
+def _policy(scenario: Scenario, p: Principal) -> str:
+    leans = [_lean(a, p.position.on(a.id) or 0.0) for a in scenario.axes]
+    return f"he leans toward {join(leans)}"
 
 
 def _offices(scenario: Scenario, actor: str) -> str:
@@ -93,12 +99,13 @@ def _principal(scenario: Scenario, p: Principal, words: Words) -> str:
     s.append("; ".join(traits) + ".")
     marks = []
     if a.outsider.value >= 0.5:
-        marks.append("a latecomer to the Bolsheviks")
+        marks.append(scenario.traits.outsider)
     if a.prejudice_target.value >= 0.5:
-        marks.append("a Jew in a party where some hold that against him")
+        marks.append(scenario.traits.prejudice_target)
     if marks:
         s.append(f"He is {join(marks)}.")
-    s.append(_policy(p)[0].upper() + _policy(p)[1:] + ".")
+    policy = _policy(scenario, p)
+    s.append(policy[0].upper() + policy[1:] + ".")
     clients = [c for c in scenario.clients if c.patron == p.id]
     if clients:
         verb = "looks" if len(clients) == 1 else "look"
@@ -111,25 +118,39 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     """Paragraphs describing the scenario's first month."""
     start = month_name(model.start)
     enabled = {e.kind: e for e in scenario.events if e.enabled}
-    stroke = enabled.get("lenin_incapacitated")
-    lenin_posts = [office_phrase(o.name) for o in scenario.offices if o.holder == "lenin"]
+    stroke = enabled.get("founder_incapacitated")
+    death = enabled.get("founder_death")
+    founder = words.founder
+    founder_posts = [office_phrase(o.name) for o in scenario.offices
+                     if founder and o.holder == model.founder]
     names = [words.name(p.id) for p in scenario.principals]
     c = model.constants
     first = [f"{start}."]
-    if stroke is not None and parse_month(stroke.month) == model.start:
-        first.append("Lenin has had another stroke and can no longer lead.")
+    if not founder or (stroke is None and death is None):
+        pass  # no founder, or one who never leaves the stage: nothing to tell of him
+    elif stroke is not None and parse_month(stroke.month) == model.start:
+        how = scenario.founder.incapacity if scenario.founder else ""
+        first.append(f"{founder} {how} and can no longer lead.")
+    elif death is not None and parse_month(death.month) == model.start and stroke is None:
+        first.append(f"{founder} is dying.")
     else:
-        first.append("Lenin is ill, but he can still act.")
-    if lenin_posts:
-        first.append(f"He keeps {join(lenin_posts)} in name, but who leads the party now "
+        first.append(f"{founder} is ill, but he can still act.")
+    if founder_posts:
+        first.append(f"He keeps {join(founder_posts)} in name, but who leads the party now "
                      f"lies between {_count(len(names))} men: {join(names)}.")
+    elif founder and (stroke is not None or death is not None):
+        first.append(f"Who leads the party after him lies between {_count(len(names))} men: "
+                     f"{join(names)}.")
+    else:
+        first.append(f"Who leads the party lies between {_count(len(names))} men: "
+                     f"{join(names)}.")
     sizes = []
     if "membership_start" in c:
         sizes.append(f"about {c['membership_start']:,.0f} members")
     if "cc_size_start" in c:
-        sizes.append(f"a Central Committee of {c['cc_size_start']:.0f}")
+        sizes.append(f"a {words.bodies.committee} of {c['cc_size_start']:.0f}")
     if "politburo_size_start" in c:
-        sizes.append(f"a Politburo of {c['politburo_size_start']:.0f}")
+        sizes.append(f"a {words.bodies.leadership} of {c['politburo_size_start']:.0f}")
     if sizes:
         first.append(f"The party has {join(sizes)}.")
     testament = enabled.get("testament")
@@ -139,14 +160,16 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
                     "suppressed": f"kept from the delegates (in {when})",
                     "delegations": f"read to the delegations in {when} but not published"}.get(
             testament.handling or "", f"made known in {when}")
-        first.append(f"In these weeks Lenin dictates a letter to the next congress that would "
+        author = words.name(testament.actor) if testament.actor else founder or "the founder"
+        first.append(f"In these weeks {author} dictates a letter to the next congress that would "
                      f"remove {words.names_of(testament.targets)} from his post; in this world "
                      f"it will be {handling}.")
     paragraphs = [" ".join(first)]
     paragraphs += [_principal(scenario, p, words) for p in scenario.principals]
     congress = next((m for m in scenario.calendar if m.kind == "congress"
                      and parse_month(m.month) >= model.start), None)
-    close = ("From here the contest runs month by month: the Secretariat places its men in "
+    close = (f"From here the contest runs month by month: the {words.bodies.secretariat} "
+             "places its men in "
              "the provinces, congresses and plenums vote, and the leaders make and break "
              "alliances as each judges the others' strength.")
     if congress is not None:
@@ -165,11 +188,12 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         step = parse_month(e.month) - model.start
         if not e.enabled or not 0 <= step < model.steps:
             continue
-        if e.kind in ("polemic", "lenin_death") or (e.kind == "lenin_incapacitated" and step == 0):
+        if e.kind in ("polemic", "founder_death") or (e.kind == "founder_incapacitated"
+                                                       and step == 0):
             continue  # the engine logs the polemic and the funeral; the opening tells the stroke
         src = e.source or f"assumption: {e.assumption}"
         out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
-                                                              if a and a != "lenin"],
+                                                              if a and a != model.founder],
                     "body": "", "because": "", "scenario_event": e.id, "source": src,
                     "text": _exogenous(e, words)})
     return out
@@ -187,7 +211,7 @@ def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> 
             continue
         for e in scenario.events:
             if e.kind == "polemic" and parse_month(e.month) - model.start == ev["step"]:
-                ev["title"] = title_of(e.id)
+                ev["title"] = title_of(e.id, scenario.abbreviations)
                 ev.setdefault("source", e.source)
 
 
@@ -204,21 +228,26 @@ def _exogenous(e: Any, words: Words) -> str:
             e.handling or "", "was made known")
         target = f", with its proposal to remove {words.names_of(e.targets)} from his post" if (
             e.targets) else ""
-        return f"Lenin's letter to the congress{target}, {how}."
+        author = f"{words.name(e.actor)}'s" if e.actor else "The"
+        return f"{author} letter to the congress{target}, {how}."
     if e.kind == "enrolment":
         by = f" by {month_name(parse_month(e.until))}" if e.until else ""
-        return (f"The party opened its doors in a mass recruitment, the {title_of(e.id)}, "
+        return (f"The party opened its doors in a mass recruitment, the "
+                f"{title_of(e.id, words.abbreviations)}, "
                 f"taking in {e.size or 0:,.0f} new members{by}.")
     if e.kind == "crisis":
-        return f"{e.description or title_of(e.id)} The rulers must choose how to answer."
+        return (f"{e.description or title_of(e.id, words.abbreviations)} The rulers must "
+                "choose how to answer.")
     if e.kind == "salience":
-        return (f"{e.description or title_of(e.id)} From now on the leaders measure one "
+        return (f"{e.description or title_of(e.id, words.abbreviations)} From now on the "
+                f"leaders measure one "
                 f"another by where they stand on it.")
     if e.kind == "alliance":
         return f"{who} offered {words.names_of(e.targets)} a common front."
-    if e.kind == "lenin_incapacitated":
-        return "Lenin was struck down and could take no further part in politics."
-    return f"{title_of(e.id)}."
+    if e.kind == "founder_incapacitated":
+        return f"{words.name(e.actor) if e.actor else 'The founder'} was struck down and could "\
+               "take no further part in politics."
+    return f"{title_of(e.id, words.abbreviations)}."
 
 
 def outcome(model: Compiled, h: Histories, words: Words) -> str:
@@ -242,7 +271,8 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
             parts.append(f"The strongest was {words.name(model.principals[a])}, with "
                          f"{last[a]:.0%} of power as the model measures it, ahead of "
                          f"{words.name(model.principals[b])} ({last[b]:.0%}).")
-    fates, kept = [], []
+    fate = fates(words)
+    lowest, kept = [], []
     for actor in sorted(model.principals, key=lambda a: words.order.get(a, 0)):
         i = model.index(actor)
         if i == w:
@@ -251,12 +281,12 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
         if steps.size:
             k = int(steps.max())
             when = month_name(model.start + int(h.falls[0, i, k]))
-            fates.append(f"{words.name(actor)} {FATE[LADDER[k]]} ({when})")
+            lowest.append(f"{words.name(actor)} {fate[LADDER[k]]} ({when})")
         else:
             kept.append(words.name(actor))
-    if fates:
+    if lowest:
         whom = "his rivals" if w < P else "the contenders"
-        parts.append(f"As for {whom}, each at the lowest point he reached: {join(fates)}.")
+        parts.append(f"As for {whom}, each at the lowest point he reached: {join(lowest)}.")
     if kept:
         parts.append(f"{join(kept)} {'was' if len(kept) == 1 else 'were'} never moved against "
                      "successfully.")

@@ -23,7 +23,7 @@ from politburo.dates import format_month
 from politburo.engine import Histories
 from politburo.results import fall_months, wilson
 from politburo.scenario.compile import Compiled
-from politburo.scenario.levers import ESSAY_CLAIMS, lever
+from politburo.scenario.levers import lever
 from politburo.scenario.loader import scenario_hash
 from politburo.scenario.schema import Scenario
 from politburo.sensitivity import SobolResult
@@ -171,9 +171,10 @@ class ExplainResult(_LeverRun):
         ci = dict(zip(self.shapley.names, self.shapley.ci.tolist(), strict=True))
         val = dict(zip(self.shapley.names, self.shapley.value.tolist(), strict=True))
         rows = []
+        claims = {c.number: c.text for c in self.scenario.claims}
         for name in self.shapley.names:
             for claim in lever(self.scenario, name).essay_claims:
-                rows.append({"claim": claim, "paraphrase": ESSAY_CLAIMS.get(claim, ""),
+                rows.append({"claim": claim, "paraphrase": claims.get(claim, ""),
                              "lever": name, "weight": val[name], "ci": ci[name]})
         return sorted(rows, key=lambda r: (r["claim"], -abs(r["weight"])))
 

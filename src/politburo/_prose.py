@@ -14,36 +14,44 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from politburo.scenario.schema import Scenario
+from politburo.scenario.schema import Bodies, Scenario
 
 MECHANISM = {  # which mechanism of the model brief speaks through each kind of event
     "coalition": "coalitions without commitment (Acemoglu, Egorov and Sonin 2008)",
-    "bloc": "coalitions: the excluded organise (ban on factions, 1921)",
+    "bloc": "coalitions: the excluded organise",
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
-    "promotion": "clients: Politburo seats by the patrons' CC followings",
+    "promotion": "clients: seats in the leadership by the patrons' CC followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
     "exile": "administrative repression after expulsion",
     "deportation": "administrative repression after expulsion",
     "readmitted": "votes and the removal ladder: readmission after recanting",
-    "funeral": "standing and legitimacy: Lenin's funeral",
-    "funeral_absent": "standing and legitimacy: Lenin's funeral",
+    "funeral": "standing and legitimacy: the founder's funeral",
+    "funeral_absent": "standing and legitimacy: the founder's funeral",
     "polemic": "standing and legitimacy: polemics",
-    "consolidation": "who rules: one leader's own majorities in the Politburo and the CC",
+    "consolidation": "who rules: one leader's own majorities in the leadership and the CC",
     "crisis": "policy: a crisis answered by the ruling coalition",
     "client_switch": "clients: loyalty follows the patron's fortunes",
 }
-PAST = {"censure": "censured", "office": "stripped of his offices",
-        "politburo": "removed from the Politburo",
-        "central_committee": "expelled from the Central Committee",
-        "party": "expelled from the party", "general_secretary": "removed as General Secretary"}
-INF = {"censure": "censure", "office": "strip of his offices", "politburo": "remove from the "
-       "Politburo", "central_committee": "expel from the Central Committee",
-       "party": "expel from the party", "general_secretary": "remove as General Secretary"}
+
+
+def step_words(bodies: Bodies) -> tuple[dict[str, str], dict[str, str]]:
+    """The past participle and the infinitive of each step of the removal ladder, in the
+    scenario's names of its bodies."""
+    past = {"censure": "censured", "office": "stripped of his offices",
+            "politburo": f"removed from the {bodies.leadership}",
+            "central_committee": f"expelled from the {bodies.committee}",
+            "party": "expelled from the party"}
+    inf = {"censure": "censure", "office": "strip of his offices",
+           "politburo": f"remove from the {bodies.leadership}",
+           "central_committee": f"expel from the {bodies.committee}",
+           "party": "expel from the party"}
+    return past, inf
+
 NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _TITLES = ("Chairman", "Commissar", "Editor", "General Secretary", "Secretary")
 _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enforcing coalition "
@@ -54,20 +62,36 @@ _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enf
 class Words:
     """How ids, offices and bodies are spoken of in one scenario."""
 
-    names: dict[str, str]  # id -> surname (principals, clients, Lenin)
+    names: dict[str, str]  # id -> surname (principals, clients, the founder)
     full: dict[str, str]  # id -> full name
     pattern: re.Pattern[str]
     order: dict[str, int]  # the scenario's order of people, for listing them
+    founder: str = ""  # the founder's surname, "" when the scenario has none
+    bodies: Bodies = Bodies()
+    offices: dict[str, str] = field(default_factory=dict)  # office id -> name
+    past: dict[str, str] = field(default_factory=dict)  # ladder step -> "removed from the ..."
+    inf: dict[str, str] = field(default_factory=dict)  # ladder step -> "remove from the ..."
+    abbreviations: tuple[str, ...] = ("CC",)
 
     @classmethod
     def of(cls, scenario: Scenario) -> Words:
         people = [(p.id, p.name) for p in scenario.principals]
-        people += [(c.id, c.name) for c in scenario.clients] + [("lenin", "Vladimir Lenin")]
+        people += [(c.id, c.name) for c in scenario.clients]
+        if scenario.founder is not None:
+            people.append((scenario.founder.id, scenario.founder.name))
         names = {i: n.split()[-1] for i, n in people}
         ids = sorted(names, key=len, reverse=True)
+        past, inf = step_words(scenario.bodies)
+        offices = {o.id: re.sub(r"\s*\(.*?\)", "", o.name) for o in scenario.offices}
+        for o, name in offices.items():  # a motion to remove a leader from one office
+            past.setdefault(o, f"removed as {name}")
+            inf.setdefault(o, f"remove as {name}")
         return cls(names=names, full=dict(people),
                    pattern=re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b"),
-                   order={i: k for k, (i, _) in enumerate(people)})
+                   order={i: k for k, (i, _) in enumerate(people)},
+                   founder=names.get(scenario.founder.id, "") if scenario.founder else "",
+                   bodies=scenario.bodies, offices=offices, past=past, inf=inf,
+                   abbreviations=scenario.abbreviations)
 
     def name(self, actor: str) -> str:
         return self.names.get(actor, actor.replace("_", " ").title())
@@ -147,12 +171,12 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-_ABBREVIATIONS = {"nep": "NEP", "cc": "CC", "ccc": "CCC"}
-
-
-def title_of(event_id: str) -> str:
-    return " ".join(_ABBREVIATIONS.get(w) or (w.capitalize() if w not in ("of", "in", "one")
-                                              else w) for w in event_id.split("_"))
+def title_of(event_id: str, abbreviations: Iterable[str] = ("CC",)) -> str:
+    """'Lessons of October' for ``lessons_of_october``; the scenario's abbreviations in
+    capitals."""
+    caps = {a.lower(): a for a in abbreviations}
+    return " ".join(caps.get(w) or (w.capitalize() if w not in ("of", "in", "one")
+                                    else w) for w in event_id.split("_"))
 
 
 _VOTE_RE = re.compile(r"^the ruling coalition \((?P<coal>[\w, ]*)\) moved against him; "
@@ -190,8 +214,9 @@ def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str
         tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''))}"
     why = _vote_cause(ev, words, set() if seen is None else seen)
     if ev.get("passed"):
-        return f"{who} was {PAST.get(motion, motion)} at {body}, carried by {tally}, because {why}."
-    verb = INF.get(motion, motion)
+        return (f"{who} was {words.past.get(motion, motion)} at {body}, carried by {tally}, "
+                f"because {why}.")
+    verb = words.inf.get(motion, motion)
     head, _, tail = verb.partition(" ")
     return (f"A motion at {body} to {head} {who} {tail} failed, with only {tally} for it, "
             f"although {why}.").replace("  ", " ")
@@ -241,19 +266,20 @@ def _offices(group: list[dict[str, Any]], words: Words) -> str:
 def _promotions(group: list[dict[str, Any]], words: Words) -> str:
     n, patron = len(group), words.names_of(group[0]["actors"])
     why = because(group[0], words)
-    if why.startswith("a vacant Politburo seat went to a client of the coalition member with "
-                      "the largest following"):
+    if why.startswith(f"a vacant {words.bodies.leadership} seat went to a client of the "
+                      "coalition member with the largest following"):
         why = f"{patron} had the largest following in the CC of anyone in the ruling coalition"
     seats = "A vacant seat" if n == 1 else f"{NUMBERS[min(n, 9)]} vacant seats"
     named = [words.name(str(e["client"])) for e in group if e.get("client")]
     whom = (join(named) + f", {'a client' if n == 1 else 'clients'} of {patron}'s" if named
             else f"{'a client' if n == 1 else 'clients'} of {patron}'s")
-    return f"{seats} in the Politburo went to {whom}, because {why}."
+    return f"{seats} in the {words.bodies.leadership} went to {whom}, because {why}."
 
 
 def _crisis(ev: dict[str, Any], words: Words) -> str:
     title = " ".join(w if w.isupper() else w.lower()
-                     for w in title_of(str(ev.get("crisis") or "crisis")).split())
+                     for w in title_of(str(ev.get("crisis") or "crisis"),
+                                       words.abbreviations).split())
     answer = str(ev.get("answer") or ev.get("response") or "answer").replace("_", " ")
     backers = words.names_of(ev.get("actors") or [])
     against = words.names_of(ev.get("targets") or [])
@@ -305,7 +331,8 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         stood = f"{who} stood at his funeral" if who else "none of the leaders was at his funeral"
         on = "on" if str(ev.get("body") or "").endswith("Square") else "in"
         where = f" {on} {ev['body']}" if ev.get("body") else ""
-        return (f"Lenin died, and {stood}{where}." if why == "Lenin died"
+        died = f"{words.founder or 'The founder'} died"
+        return (f"{died}, and {stood}{where}." if why == died
                 else f"{stood.capitalize()}{where}, because {why}.")
     if kind == "polemic":
         targets = words.names_of(ev.get("targets") or [])
@@ -363,7 +390,7 @@ def paragraph(when: str, sentences: list[str], words: Words) -> str:
         return ""
     first = sentences[0]
     word = re.split(r"[\s',:]", first, maxsplit=1)[0]
-    if word in words.names.values() or word == "Lenin":
+    if word in words.names.values():
         lead = f"In {when} {first}"
     elif word in ("The", "A", "An"):
         lead = f"In {when} {first[0].lower()}{first[1:]}"

@@ -9,7 +9,7 @@ the priors (or taken from a posterior, or passed in by the caller for calibratio
 Order of a month: exogenous events (salience, crises answered by the rulers); policy line and
 drift; the Secretariat's appointments; standing shocks; power; then each meeting of the month
 (delegates and CC elections at congresses, the AES ruling coalition, Politburo seats for named
-clients, the Testament's motion, motions against outsiders); administrative exile and
+clients, the founder's Testament motion, motions against outsiders); administrative exile and
 readmission; clients' loyalty; opposition blocs; who rules alone.
 """
 
@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 from politburo import rng
 from politburo._rows import rany, rargmax, rsum
 from politburo.mechanisms import circular_flow, clients, coalitions, policy, standing, votes
-from politburo.scenario.compile import LENIN, VACANT, Compiled, MeetingC
+from politburo.scenario.compile import FOUNDER, VACANT, Compiled, MeetingC
+from politburo.scenario.schema import RISE_STEPS
 from politburo.state import LADDER, RUNG, Context, State, bits, record
 
 
@@ -43,6 +44,7 @@ class Histories:
     power: NDArray[np.float32] | None  # (H, T, P) monthly power shares, when kept
     log: list[list[dict[str, Any]]] | None  # per-history events, when recorded
     first_rule: NDArray[np.int64] | None = None  # (H,) first step anyone ruled alone, -1 never
+    rises: NDArray[np.int64] | None = None  # (H, P, len(RISE_STEPS) + O), see ``record_rises``
 
     @property
     def H(self) -> int:
@@ -59,7 +61,7 @@ def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray
 
     # One stream per parameter name, so adding a parameter leaves the others' draws alone.
     u = np.concatenate([rng.uniforms(seed, index, -1, f"parameter:{name}")
-                        for name in model.priors.names], axis=1)
+                        for name in (model.streams or model.priors.names)], axis=1)
     theta = model.priors.ppf(u)
     for name, value in model.fixed.items():
         theta[:, model.priors.index(name)] = value
@@ -71,8 +73,8 @@ def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],
     """Per-history principal attributes: the scenario's coding, blurred on the logit scale.
 
     The attributes code historians' qualitative judgements; how far to trust the coding is
-    itself uncertain (``attribute_noise``). Values of exactly 0 or 1 are facts (joined in
-    1917 or not) and stay fixed. Draws are keyed by attribute name and principal id.
+    itself uncertain (``attribute_noise``). Values of exactly 0 or 1 are facts (a newcomer
+    or not) and stay fixed. Draws are keyed by attribute name and principal id.
     """
 
     out = {}
@@ -91,7 +93,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
     if attrs is None:
         attrs = {k: np.broadcast_to(v, (H, P)) for k, v in model.attrs.items()}
     org, st0 = attrs["organisation"], attrs["standing"]
-    lean = org / org.sum(axis=1, keepdims=True)  # followings built before December 1922
+    lean = org / org.sum(axis=1, keepdims=True)  # followings built before the start
     sec = np.empty((H, P + 1))
     sec[:, :P] = (1 - c["secretaries_unaligned"]) * lean
     sec[:, P] = c["secretaries_unaligned"]
@@ -103,7 +105,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         standing=np.array(st0, dtype=np.float64),
         position=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         ideal=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
-        line=np.tile([c["line_economy_start"], c["line_revolution_start"]], (H, 1)),
+        line=np.tile([c[f"line_{a}_start"] for a in model.axes], (H, 1)),
         salience=np.ones((H, 2)),
         holder=np.tile(model.holder0, (H, 1)),
         rung=np.zeros((H, P), dtype=np.int64),
@@ -166,14 +168,14 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
                      loser: int, only: int | None = None) -> None:
     """Offices of a fallen leader go to the coalition member holding least (AES spoils).
 
-    ``only`` restricts the transfer to one office (the Testament's motion concerns the General
-    Secretaryship alone). With no eligible successor the office falls vacant.
+    ``only`` restricts the transfer to one office (the Testament's motion concerns the
+    patronage office alone). ``loser`` -1 is the founder. With no eligible successor the office falls vacant.
     """
     m, P = ctx.model, ctx.model.P
     rows = np.flatnonzero(where)
     if rows.size == 0:
         return
-    code = loser if loser >= 0 else LENIN
+    code = loser if loser >= 0 else FOUNDER
     holder = state.holder[rows]
     mine = holder == code
     if only is not None:
@@ -209,8 +211,8 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
                 state.log[rows[k]].append({
                     "kind": "office", "step": t, "office": m.office_names[o],
                     "actors": [m.principals[new[k]]] if new[k] >= 0 else [],
-                    "from": m.principals[loser] if loser >= 0 else "lenin",
-                    "body": "Central Committee",
+                    "from": m.principals[loser] if loser >= 0 else m.founder,
+                    "body": m.bodies.committee,
                     "because": "the post fell vacant and went to a member of the ruling "
                                "coalition",
                 })
@@ -229,7 +231,7 @@ def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np
 
 
 def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
-             lenin_active: bool, testament_motion: tuple[int, float] | None,
+             founder_active: bool, testament_motion: tuple[int, float] | None,
              tallies: list[NDArray[np.float64]]) -> None:
     eff = standing.effective(state, ctx)
     if mt.kind >= 2:
@@ -253,15 +255,15 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     if testament_motion is not None and mt.kind >= 1:
         target, shift = testament_motion
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
-    # An active Lenin holds back motions against his colleagues.
-    restraint = ctx.params["lenin_restraint"] if lenin_active else 0.0
+    # An active founder holds back motions against his colleagues.
+    restraint = ctx.params["founder_restraint"] if founder_active else 0.0
     votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
 
 
 def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
                     body: NDArray[np.float64], eff: NDArray[np.float64],
                     act: NDArray[np.float64], target: int, shift: float) -> None:
-    """Lenin's proposal: remove the Testament's target from the General Secretaryship."""
+    """The founder's proposal: remove the Testament's target from the patronage office."""
     g = ctx.model.gensec
     if g < 0:
         return
@@ -270,7 +272,7 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
         return
     support = ctx.params["testament_removal_support"] * shift
     saved = state.coalition.copy()
-    state.coalition = np.zeros_like(saved)  # Lenin's motion, not the coalition's
+    state.coalition = np.zeros_like(saved)  # the founder's motion, not the coalition's
     expect = votes.yes_share(state, ctx, body, target, eff, shift=support, act=act)
     state.coalition = saved
     z = ctx.z(t, "testament_vote")[:, 0]
@@ -280,10 +282,10 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
         if state.log is not None:
             state.log[h].append({
                 "kind": "vote", "step": t, "actors": [ctx.model.principals[target]],
-                "body": mt.name, "motion": "general_secretary", "yes": float(share[h]),
+                "body": mt.name, "motion": ctx.model.offices[g], "yes": float(share[h]),
                 "passed": bool(passed[h]), "votes": None, "of": None,
-                "because": "the Testament proposed removing him from the post of General "
-                           "Secretary (not from the party)",
+                "because": f"the Testament proposed removing him from the post of "
+                           f"{ctx.model.office_names[g].split(' (')[0]} (not from the party)",
             })
     if passed.any():
         transfer_offices(state, ctx, t, passed, target, only=g)
@@ -308,12 +310,14 @@ def simulate(
     H, P, T = index.shape[0], model.P, model.steps
     theta = draw_params(model, seed, index) if params is None else np.asarray(params, float)
     params_h = {n: theta[:, j] for j, n in enumerate(model.priors.names)}
+    # A feature's parameters that the scenario leaves out are read by nothing it contains.
+    params_h.update({n: np.zeros(H) for n in model.absent})
     attrs = draw_attributes(model, seed, index, params_h["attribute_noise"])
     ctx = Context(model=model, seed=seed, index=index, params=params_h,
                   const=model.constants, attrs=attrs)
     state = initial_state(model, H, record_log, attrs)
     # The coding of each leader's starting position is a judgement too: blur it per history.
-    for k, axis in enumerate(("economy", "revolution")):
+    for k, axis in enumerate(model.axes):
         z = rng.normals(seed, index, -1, f"position:{axis}", P)
         state.position[:, :, k] = np.clip(
             state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
@@ -326,17 +330,18 @@ def simulate(
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
-    death = next((e for e in model.events if e.kind == "lenin_death"), None)
-    # Lenin acts until he is incapacitated; without that event, until he dies; a scenario with
-    # neither has no founder at all, so nobody restrains the motions or moves the Testament.
-    lenin_until = next((e.start for e in model.events if e.kind == "lenin_incapacitated"),
-                       death.start if death is not None else 0)
+    rises = np.full((H, P, len(RISE_STEPS) + len(model.offices)), -1, dtype=np.int64)
+    death = next((e for e in model.events if e.kind == "founder_death"), None)
+    # The founder acts until he is incapacitated; without that event, until he dies; a scenario
+    # with neither has no founder at all, so nobody restrains the motions or moves the Testament.
+    founder_until = next((e.start for e in model.events if e.kind == "founder_incapacitated"),
+                         death.start if death is not None else 0)
     testament = next((e for e in model.events if e.kind == "testament"), None)
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
         meetings_at.setdefault(mt.month, []).append(mt)
     for t in range(T):
-        lenin_active = t < lenin_until
+        founder_active = t < founder_until
         act = circular_flow.activity(state, ctx, t)
         if death is not None and death.start == t:
             standing.funeral(state, ctx, t, death.present)
@@ -366,12 +371,12 @@ def simulate(
         for mt in meetings_at.get(t, []):
             motion = None
             if testament is not None and testament.targets:
-                if lenin_active and mt.kind == 3:
+                if founder_active and mt.kind == 3:
                     motion = (testament.targets[0], 2.0)
                 elif (testament.handling == "published" and mt.month == testament.start
                       and mt.kind >= 2):
                     motion = (testament.targets[0], 1.0)
-            _meeting(state, ctx, t, mt, act, lenin_active, motion, tallies)
+            _meeting(state, ctx, t, mt, act, founder_active, motion, tallies)
         votes.administrative(state, ctx, t)
         clients.drift(state, ctx, t)
         coalitions.update_bloc(state, ctx, t)
@@ -379,15 +384,38 @@ def simulate(
         state.power = _shares(power_parts(state, ctx, eff, act))
         _consolidate(state, ctx, t)
         coalition_out[:, t] = state.coalition
+        record_rises(rises, model, t, state.holder, state.rung, state.falls)
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
+
     return Histories(
         seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
         falls=state.falls,
         tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
         coalition=coalition_out, power=power_out, log=state.log, first_rule=state.first_rule,
+        rises=rises,
     )
+
+
+def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
+                 rung: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
+    """Mark the first step of each rise in ``out`` (H, P, len(RISE_STEPS) + O), -1 never.
+
+    Column 0: he holds an office he did not hold at the start; columns 1-3: he is back in the
+    leadership body, the committee, the party after a fall from it; then one column per
+    office: he holds that office, not having held it at the start. The mechanisms decide who
+    rises; this only reads the office holders and the ladder at the end of a month."""
+    P = model.P
+    holds = holder[:, :, None] == np.arange(P)[None, None, :]  # (H, O, P)
+    new = np.transpose(holds & (model.holder0[None, :, None] != np.arange(P)), (0, 2, 1))
+    first = out[:, :, len(RISE_STEPS):]
+    first[(first < 0) & new] = t
+    out[:, :, 0] = np.where((out[:, :, 0] < 0) & new.any(axis=2), t, out[:, :, 0])
+    for k, step in enumerate(RISE_STEPS[1:], start=1):
+        r = RUNG[step]
+        back = (rung < r) & (falls[:, :, r - 1] >= 0)
+        out[:, :, k] = np.where((out[:, :, k] < 0) & back, t, out[:, :, k])
 
 
 def _consolidate(state: State, ctx: Context, t: int) -> None:
@@ -422,9 +450,10 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
             w = who[h]
             state.log[h].append({
                 "kind": "consolidation", "step": t, "actors": [ctx.model.principals[w]],
-                "body": "Politburo",
-                "because": f"he and his clients held {pb[h, w]:.1f} of the Politburo's "
-                           f"{seats[h]:.0f} votes and his followers {cc[h, w]:.0%} of the "
-                           f"Central Committee: he needed no partners with bases of their own",
+                "body": ctx.model.bodies.leadership,
+                "because": f"he and his clients held {pb[h, w]:.1f} of the "
+                           f"{ctx.model.bodies.leadership}'s {seats[h]:.0f} votes and his "
+                           f"followers {cc[h, w]:.0%} of the {ctx.model.bodies.committee}: he "
+                           f"needed no partners with bases of their own",
             })
     state.cons_who = who

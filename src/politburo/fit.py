@@ -6,10 +6,12 @@ which it happened at all, whether history lies inside the 10%-90% range, and ``|
 in months. A milestone that never happens in a history counts as happening after the horizon, so
 the quantiles are over *all* histories: a step that happens in fewer than half of them has the
 median "never" (reported as None) and fails the check. Vote shares at the congresses and
-conferences are set beside what the sources give (the 14th Congress's 559 to 65 is UNVERIFIED).
-The historical alignments (the troika against Trotsky, 1923-25; Stalin and the Right against the
-Left, 1926-27) check the coalition mechanism itself: the share of those months in which the
-simulated ruling coalition held the allies and none of their opponents.
+conferences are set beside what the sources give (``fit.tallies``).
+The historical alignments the scenario declares (``fit.alignments``; in the built-in scenario the
+troika against Trotsky, 1923-25, and Stalin with the Right against the Left, 1926-27) check the
+coalition mechanism itself: the share of those months in which the simulated ruling coalition
+held the allies and none of their opponents. Which milestones and tallies are main is the
+scenario's ``fit.main`` and ``fit.main_tallies``.
 
 Both ensembles run the same histories (same seed and indices, so the same monthly draws: common
 random numbers); only the parameters differ, so the columns are a paired comparison. Winner
@@ -28,7 +30,6 @@ from numpy.typing import NDArray
 from politburo.abc import Posterior
 from politburo.calibration.posterior import draw_posterior_params
 from politburo.calibration.targets import (
-    HISTORICAL_ALIGNMENTS,
     TALLY_FLOOR,
     Targets,
     alignment_match,
@@ -42,10 +43,6 @@ from politburo.runner import Progress, run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.schema import Scenario
 
-MAIN = ("trotsky_removed_war_commissar", "zinoviev_removed_politburo", "trotsky_removed_politburo",
-        "trotsky_expelled_party", "zinoviev_expelled_party", "trotsky_exiled", "trotsky_deported")
-"""The issue's main milestones (issue 3: 'how we will know it works')."""
-MAIN_TALLIES = ("14th Party Congress",)
 WITHIN = 4  # months: the median must lie this close to history
 
 
@@ -147,22 +144,25 @@ def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior
     rows = []
     for m in targets.milestones:
         row: dict[str, Any] = {"id": m.id, "actor": m.actor, "step": m.step,
-                               "historical": m.month, "weight": m.weight, "main": m.id in MAIN,
+                               "direction": m.direction,
+                               "historical": m.month, "weight": m.weight,
+                               "main": m.id in scenario.fit.main,
                                "held_out": until is not None
                                and parse_month(m.month) > parse_month(until)}
         for e, h in hs.items():
-            row[e] = month_stats(milestone_months(h.falls, (m,))[:, 0], m.t, model.start)
+            row[e] = month_stats(milestone_months(h.falls, (m,), h.rises)[:, 0], m.t,
+                                 model.start)
         rows.append(row)
     tallies = []
     for t in targets.tallies:
         row = {"assembly": t.name, "month": t.month, "historical": t.value,
-               "verified": t.verified, "note": t.note, "main": t.name in MAIN_TALLIES,
+               "verified": t.verified, "note": t.note, "main": t.name in scenario.fit.main_tallies,
                "held_out": until is not None and parse_month(t.month) > parse_month(until)}
         for e, h in hs.items():
             row[e] = tally_stats(h.tallies[:, t.column], t.value)
         tallies.append(row)
     alignments = []
-    for a in HISTORICAL_ALIGNMENTS:
+    for a in scenario.fit.alignments:
         arow: dict[str, Any] = {"name": a.name, "start": a.start, "end": a.end,
                                 "together": list(a.together), "against": list(a.against),
                                 "source": a.source}

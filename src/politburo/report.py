@@ -21,21 +21,27 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from politburo import plots
-from politburo.calibration.targets import HISTORICAL_TALLIES
 from politburo.chronicle import Chronicle
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
 from politburo.results import Summary, fall_months
 from politburo.scenario.compile import Compiled
-from politburo.scenario.schema import Scenario
+from politburo.scenario.schema import RISE_STEPS, Scenario
 from politburo.state import LADDER
 
 KINDS = ("winners", "power", "milestones", "orders", "tallies")
 """Chart kinds shared by the report and ``politburo plot``."""
 
-STEP_WORDS = {"office": "loses an office", "politburo": "removed from the Politburo",
-              "central_committee": "expelled from the CC", "party": "expelled from the party",
-              "exile": "sent into exile", "deportation": "deported"}
+def step_words(scenario: Scenario, direction: str = "fall") -> dict[str, str]:
+    """'removed from the Politburo' for each step, in the scenario's names of its bodies."""
+    b = scenario.bodies
+    if direction == "rise":
+        return {"office": "gains an office", "politburo": f"returns to the {b.leadership}",
+                "central_committee": f"returns to the {b.committee}",
+                "party": "is readmitted to the party"}
+    return {"office": "loses an office", "politburo": f"removed from the {b.leadership}",
+            "central_committee": "expelled from the CC", "party": "expelled from the party",
+            "exile": "sent into exile", "deportation": "deported"}
 
 
 @dataclass(frozen=True)
@@ -144,17 +150,26 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
     for m in scenario.milestones:
         if m.actor not in model.principals:
             continue
-        step = (fall_months(h, "exile") if m.step == "exile"
-                else h.falls[:, :, LADDER.index(m.step)])
-        col = step[:, model.index(m.actor)]
+        if m.direction == "rise":
+            col = (h.rises[:, model.index(m.actor), len(RISE_STEPS) + model.offices.index(m.office)]
+                   if m.office is not None and h.rises is not None else
+                   h.rises[:, model.index(m.actor), RISE_STEPS.index(m.step)]
+                   if h.rises is not None else np.full(h.H, -1))
+        else:
+            step = (fall_months(h, "exile") if m.step == "exile"
+                    else h.falls[:, :, LADDER.index(m.step)])
+            col = step[:, model.index(m.actor)]
         ok = col >= 0
         q = (np.percentile(col[ok] + model.start, [10, 25, 50, 75, 90], method="nearest")
              if ok.any() else np.full(5, np.nan))
-        label = f"{names[order.index(model.index(m.actor))]} {STEP_WORDS.get(m.step, m.step)}"
+        words = step_words(scenario, m.direction)
+        what = (f"gains the post of {model.office_names[model.offices.index(m.office)]}"
+                if m.office is not None else words.get(m.step, m.step))
+        label = f"{names[order.index(model.index(m.actor))]} {what}"
         milestones.append(MilestoneRow(label, parse_month(m.month), float(ok.mean()), q))
     hist_pb = np.full(len(order), -1)
     for m in scenario.milestones:
-        if m.step == "politburo" and m.actor in model.principals:
+        if m.step == "politburo" and m.direction == "fall" and m.actor in model.principals:
             pos = order.index(model.index(m.actor))
             hist_pb[pos] = parse_month(m.month) if hist_pb[pos] < 0 else hist_pb[pos]
     historical_order = order_label(hist_pb, names, 3) if (hist_pb >= 0).any() else None
@@ -162,13 +177,15 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
     orders, distinct, other = elimination_orders(pb, names, keep=historical_order)
     assemblies = [mt for mt in model.meetings if mt.kind >= 2]
     tallies = []
+    known = {t.assembly: t for t in scenario.fit.tallies}
     if len(assemblies) == h.tallies.shape[1]:
         for j, mt in enumerate(assemblies):
-            hist = HISTORICAL_TALLIES.get(mt.name)
+            hist = known.get(mt.name)
             tallies.append(TallyRow(
                 mt.name, model.start + mt.month, mt.delegates,
                 np.quantile(h.tallies[:, j], [0.1, 0.5, 0.9]),
-                hist.share if hist else None, f"{hist.what} ({hist.source})" if hist else "",
+                hist.value() if hist else None,
+                f"{hist.what} ({hist.source or hist.assumption})" if hist else "",
                 hist.verified if hist else None))
     return ReportData(
         title=scenario.title, scenario=model.scenario_id, seed=h.seed, runs=h.H,

@@ -40,6 +40,8 @@ def concat(parts: list[Histories]) -> Histories:
         log=None,
         first_rule=(np.concatenate([p.first_rule for p in parts])  # type: ignore[misc]
                     if first.first_rule is not None else None),
+        rises=(np.concatenate([p.rises for p in parts])  # type: ignore[misc]
+               if first.rises is not None else None),
     )
 
 

@@ -27,7 +27,12 @@ from politburo.calibration.checkpoint import CachedSimulator
 from politburo.calibration.posterior import baseline_hash, engine_hash
 from politburo.calibration.simulator import EngineDistance
 from politburo.calibration.space import FreeParameters, OnFreeScale, screen
-from politburo.calibration.targets import RECORD_END, Targets, Weights, build_targets
+from politburo.calibration.targets import (
+    Targets,
+    Weights,
+    build_targets,
+    scenario_record_end,
+)
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import scenario_hash
 from politburo.scenario.schema import Scenario
@@ -51,7 +56,7 @@ class CalibrationSpec:
     generations: int = 6
     alpha: float = 0.5
     until: str | None = None
-    record_end: str = RECORD_END
+    record_end: str | None = None  # None: the scenario's own (fit.record_end, else its end)
     batch_size: int | None = None  # None: 10,000 for rejection; the particle count for SMC
     weights: Weights = field(default_factory=Weights)
     free: tuple[str, ...] | Literal["auto", "all"] = "auto"
@@ -101,7 +106,9 @@ def fingerprint(scenario: Scenario, spec: CalibrationSpec) -> dict[str, Any]:
     """What every cached distance depends on (the checkpoint is refused if any differs)."""
     return {"scenario": scenario.id, "baseline_hash": baseline_hash(scenario),
             "engine_hash": engine_hash(), "version": __version__, "seed": spec.seed,
-            "until": spec.until, "record_end": spec.record_end, "weights": asdict(spec.weights)}
+            "until": spec.until,
+            "record_end": spec.record_end or scenario_record_end(scenario),
+            "weights": asdict(spec.weights)}
 
 
 def calibrate(scenario: Scenario, spec: CalibrationSpec, *, workers: int = 1,
@@ -144,7 +151,8 @@ def calibrate(scenario: Scenario, spec: CalibrationSpec, *, workers: int = 1,
         meta = {
             "scenario": scenario.id, "baseline_hash": baseline_hash(scenario),
             "scenario_hash": scenario_hash(scenario), "engine_hash": engine_hash(),
-            "version": __version__, "until": spec.until or "", "record_end": spec.record_end,
+            "version": __version__, "until": spec.until or "",
+            "record_end": spec.record_end or scenario_record_end(scenario),
             "weights": json.dumps(asdict(spec.weights)), "command": command,
             "free": ",".join(space.names),
         }

@@ -29,7 +29,7 @@ def score(model: Compiled, targets: Targets, theta: NDArray[np.float64], seed: i
           indices: NDArray[np.int64]) -> NDArray[np.float64]:
     """Distances of histories ``indices`` of ``seed`` run with ``theta`` (in this process)."""
     h = simulate(model, seed, np.asarray(indices, dtype=np.int64), np.asarray(theta, float))
-    return distance(h.falls, h.tallies, targets)
+    return distance(h.falls, h.tallies, targets, h.rises)
 
 
 def _job(args: tuple[Compiled, Targets, NDArray[np.float64], int, NDArray[np.int64]]

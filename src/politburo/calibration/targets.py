@@ -3,7 +3,10 @@
 A scenario milestone ``(actor, step, month, weight)`` becomes a predicate over a history: the
 history's month for it is the first step at which ``actor`` reached rung ``step`` of the removal
 ladder (``falls[:, actor, rung]``; ``exile`` is internal exile and ``deportation`` the
-deportation rung), or "never". The fit score of a history (the distance ABC keeps small;
+deportation rung), or "never". A milestone with ``direction: rise`` is read from
+``Histories.rises`` instead: the first step at which he held an office he did not hold at the
+start (that office, when the milestone names one), or was back in the leadership, the committee
+or the party after a fall from it. The fit score of a history (the distance ABC keeps small;
 Pritchard et al. 1999, Beaumont et al. 2009) adds four parts, each in units of the month
 tolerance ``tau`` (default 6 months) or of a share:
 
@@ -14,18 +17,18 @@ with weights 1, 0.5 and 0.25 by default (``Weights``; recorded in every posterio
 - **months**: the weighted mean over milestones of ``|t_sim - t_hist| / tau``; a milestone that
   never happens costs ``(last step - t_hist + 12) / tau``, more than any month inside the horizon.
 - **order**: over the pairs of principals whose falls history orders strictly (removal from the
-  Politburo and expulsion from the party, each judged at the record's end: the Right and Stalin
-  had not fallen by June 1928), the share of pairs the history orders the other way (a tie counts
-  half). Kendall's discordance, so it is blind to months and sees only who fell first.
+  leadership body and expulsion from the party, each judged at the record's end), the share of
+  pairs the history orders the other way (a tie counts half). Kendall's discordance, so it is blind to months and sees only who fell first.
 - **survival**: for each principal and step that history says had not happened by the end of
-  the record (``record_end``, June 1928 for the built-in scenario, clipped to ``--until``), how
+  the record (the scenario's ``fit.record_end``, default its end, clipped to ``--until``), how
   many months before that end the simulated fall came, ``max(0, end - t + 1) / tau``, averaged.
-  This is what penalises the early purges of Rykov and Tomsky.
-- **tallies**: congresses and conferences up to the record's end were won by the leadership
-  with large majorities (facts.md 8.2 and 4), coded as a hinge ``max(0, floor - share) / 0.1``
-  with ``floor`` 0.8; the 14th Congress's "559 to 65" (share 0.896) is UNVERIFIED in every
-  consulted source, so it enters as ``|share - 0.896| / 0.1`` at a quarter of the weight of a
-  verified one.
+  In the built-in scenario this is what penalises the early purges of Rykov and Tomsky.
+- **tallies**: congresses and conferences up to the record's end are taken to have been won by
+  the leadership with a large majority, coded as a hinge ``max(0, floor - share) / 0.1`` with
+  ``floor`` 0.8, unless the scenario's ``fit.tallies`` gives an exact figure: then it enters as
+  ``|share - figure| / 0.1``, at a quarter of the weight where the figure is not verified.
+
+Rise milestones enter the months part only (order and survival are about falls).
 
 ``until`` restricts everything to what was known by that month: milestones after it are held
 out, the order and survival checks are judged at ``until``, and only assemblies up to it count.
@@ -40,75 +43,14 @@ from numpy.typing import NDArray
 
 from politburo.dates import format_month, parse_month
 from politburo.scenario.compile import Compiled
-from politburo.scenario.schema import Scenario
+from politburo.scenario.schema import RISE_STEPS, FitAlignment, Scenario
 from politburo.state import LADDER
-
-RECORD_END = "1928-06"
-"""The fact base deliberately stops in June 1928 (milestones.yaml header): after it, no fall of
-the Right or of Stalin is known to the model, so the order and survival checks stop there."""
 
 ORDER_STEPS = ("politburo", "party")
 TALLY_FLOOR = 0.8
 TALLY_SCALE = 0.1
-@dataclass(frozen=True)
-class HistoricalTally:
-    """What the sources say of a vote at an assembly (the scenario format has no field for it).
-
-    ``exact``: the share is the share of the floor backing the leadership, and the fit compares
-    it; otherwise it is shown beside the simulation but the fit only asks for a large majority.
-    """
-
-    share: float
-    what: str
-    source: str
-    verified: bool
-    exact: bool
-
-
-HISTORICAL_TALLIES: dict[str, HistoricalTally] = {
-    # A unanimous condemnation of a platform says the leadership won big, not by how much.
-    "13th Party Congress": HistoricalTally(
-        1.0, "the opposition's platform condemned unanimously", "S18", True, exact=False),
-    "14th Party Congress": HistoricalTally(
-        559 / (559 + 65), "559 to 65 on the CC report",
-        "commonly cited but UNVERIFIED in every source of the fact base (facts.md section 4)",
-        False, exact=True),
-}
-
-
-@dataclass(frozen=True)
-class HistoricalAlignment:
-    """Who ruled together against whom over a span of months (facts.md sections 3, 4 and 9).
-
-    A simulated month matches when the ruling coalition holds every leader of ``together`` and
-    none of ``against``. This is a check of the coalition mechanism, shown beside the milestones
-    by ``politburo fit``; it is not part of the ABC distance.
-    """
-
-    name: str
-    start: str
-    end: str
-    together: tuple[str, ...]
-    against: tuple[str, ...]
-    source: str
-
-
-HISTORICAL_ALIGNMENTS: tuple[HistoricalAlignment, ...] = (
-    # The triumvirs emerged as the ruling group at the 12th Congress (Hallas, S25; Cliff, S22b)
-    # and held until Trotsky lost the War Commissariat (S27).
-    HistoricalAlignment("the troika against Trotsky", "1923-04", "1925-01",
-                        ("stalin", "zinoviev", "kamenev"), ("trotsky",),
-                        "troika_formed; S25, S22b, S42"),
-    # After the 14th Congress: Stalin with Bukharin, Rykov and Tomsky against the New, then the
-    # United, Opposition, until its expulsion (facts.md section 9, alignment sequence).
-    HistoricalAlignment("Stalin and the Right against the Left", "1926-01", "1927-11",
-                        ("stalin", "bukharin", "rykov", "tomsky"),
-                        ("zinoviev", "kamenev", "trotsky"), "troika_split; S52, S82, S100"),
-)
-
-
 def alignment_match(coalition: NDArray[np.integer], model: Compiled,
-                    alignment: HistoricalAlignment) -> NDArray[np.float64] | None:
+                    alignment: FitAlignment) -> NDArray[np.float64] | None:
     """Per history, the share of the alignment's months whose ruling coalition matches it.
 
     ``coalition`` is ``Histories.coalition`` (H, T). None when the scenario lacks one of the
@@ -148,8 +90,9 @@ class MilestoneTarget:
     weight: float
     source: str
     p: int  # principal index
-    rung: int  # index into LADDER
+    rung: int  # index into LADDER (a fall), or column of Histories.rises (a rise)
     t: int  # historical step index
+    direction: str = "fall"
 
 
 @dataclass(frozen=True)
@@ -178,23 +121,35 @@ class Targets:
     weights: Weights = field(default_factory=Weights)
 
 
+def scenario_record_end(scenario: Scenario) -> str:
+    """The last month of the scenario's record: ``fit.record_end``, else its end."""
+    return scenario.fit.record_end or scenario.end
+
+
 def build_targets(scenario: Scenario, model: Compiled, *, until: str | None = None,
-                  record_end: str = RECORD_END, weights: Weights | None = None) -> Targets:
-    """The targets of ``scenario``'s milestones known by ``until`` (all when None)."""
+                  record_end: str | None = None, weights: Weights | None = None) -> Targets:
+    """The targets of ``scenario``'s milestones known by ``until`` (all when None).
+
+    ``record_end`` overrides the scenario's own (``fit.record_end``, else its end)."""
     w = weights or Weights()
     cut = parse_month(until) if until else None
     last = model.steps - 1
-    end_abs = min(parse_month(record_end), model.start + last)
+    end_abs = min(parse_month(record_end or scenario_record_end(scenario)), model.start + last)
     if cut is not None:
         end_abs = min(end_abs, cut)
     end = end_abs - model.start
     known: list[MilestoneTarget] = []
     held: list[MilestoneTarget] = []
     for m in scenario.milestones:
+        if m.direction == "rise":
+            col = (len(RISE_STEPS) + model.offices.index(m.office) if m.office is not None
+                   else RISE_STEPS.index(m.step))
+        else:
+            col = LADDER.index(m.step)
         tgt = MilestoneTarget(
             id=m.id, actor=m.actor, step=m.step, month=m.month, weight=m.weight,
-            source=m.source, p=model.index(m.actor), rung=LADDER.index(m.step),
-            t=parse_month(m.month) - model.start)
+            source=m.source, p=model.index(m.actor), rung=col,
+            t=parse_month(m.month) - model.start, direction=m.direction)
         (known if cut is None or parse_month(m.month) <= cut else held).append(tgt)
     pairs: list[tuple[int, int, int]] = []
     survival: list[tuple[int, int]] = []
@@ -206,14 +161,16 @@ def build_targets(scenario: Scenario, model: Compiled, *, until: str | None = No
                   if (sa := status[a]) is not None and (sb := status[b]) is not None and sa < sb]
     tallies = []
     assemblies = [mt for mt in model.meetings if mt.kind >= 2]
+    known_tallies = {t.assembly: t for t in scenario.fit.tallies}
     for col, mt in enumerate(assemblies):
         if mt.month > end:
             continue
         month = format_month(model.start + mt.month)
-        said = HISTORICAL_TALLIES.get(mt.name)
+        said = known_tallies.get(mt.name)
         if said is not None and said.exact:
-            tallies.append(TallyTarget(mt.name, month, col, mt.month, said.share,
-                                       said.verified, f"{said.what}: {said.source}"))
+            tallies.append(TallyTarget(mt.name, month, col, mt.month, said.value(),
+                                       said.verified,
+                                       f"{said.what}: {said.source or said.assumption}"))
         else:
             tallies.append(TallyTarget(mt.name, month, col, mt.month, None, True,
                                        "won by the leadership with a large majority"))
@@ -225,32 +182,36 @@ def _status(p: int, r: int, end: int, record: tuple[MilestoneTarget, ...]) -> fl
     """When principal ``p`` reached rung ``r`` as far as the record tells at step ``end``: the
     step if by ``end``, inf if he had not by then, None if the record cannot say (he reached a
     later rung but the record gives no month for this one)."""
-    own = [m.t for m in record if m.p == p and m.rung == r]
+    falls = [m for m in record if m.direction == "fall"]
+    own = [m.t for m in falls if m.p == p and m.rung == r]
     if own:
         return float(min(own)) if min(own) <= end else np.inf
-    if any(m.p == p and m.rung > r for m in record):
+    if any(m.p == p and m.rung > r for m in falls):
         return None
     return np.inf
 
 
-def milestone_months(falls: NDArray[np.int64], targets: tuple[MilestoneTarget, ...]
-                     ) -> NDArray[np.int64]:
-    """(H, M) simulated step of each milestone, -1 when it never happened."""
-    if not targets:
-        return np.zeros((falls.shape[0], 0), dtype=np.int64)
-    p = np.array([m.p for m in targets])
-    r = np.array([m.rung for m in targets])
-    return falls[:, p, r]
+def milestone_months(falls: NDArray[np.int64], targets: tuple[MilestoneTarget, ...],
+                     rises: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+    """(H, M) simulated step of each milestone, -1 when it never happened (a rise milestone
+    reads ``rises``, ``Histories.rises``; without it a rise never happens)."""
+    out = np.full((falls.shape[0], len(targets)), -1, dtype=np.int64)
+    for j, m in enumerate(targets):
+        if m.direction == "fall":
+            out[:, j] = falls[:, m.p, m.rung]
+        elif rises is not None:
+            out[:, j] = rises[:, m.p, m.rung]
+    return out
 
 
-def components(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: Targets
-               ) -> dict[str, NDArray[np.float64]]:
+def components(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: Targets,
+               rises: NDArray[np.int64] | None = None) -> dict[str, NDArray[np.float64]]:
     """The four parts of the distance, each (H,), before weighting."""
     H, w = falls.shape[0], targets.weights
     out: dict[str, NDArray[np.float64]] = {}
     ms = targets.milestones
     if ms:
-        sim = milestone_months(falls, ms).astype(np.float64)
+        sim = milestone_months(falls, ms, rises).astype(np.float64)
         hist = np.array([m.t for m in ms], dtype=np.float64)
         wt = np.array([m.weight for m in ms])
         err = np.where(sim >= 0, np.abs(sim - hist), targets.last_step - hist + 12.0) / w.tau
@@ -290,9 +251,9 @@ def _by_end(t: NDArray[np.int64], end: int) -> NDArray[np.float64]:
     return np.where((t >= 0) & (t <= end), t.astype(np.float64), np.inf)
 
 
-def distance(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: Targets
-             ) -> NDArray[np.float64]:
+def distance(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: Targets,
+             rises: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
     """The fit score of each history (H,), >= 0; 0 is a perfect match (see module docstring)."""
-    c, w = components(falls, tallies, targets), targets.weights
+    c, w = components(falls, tallies, targets, rises), targets.weights
     return (c["months"] + w.order * c["order"] + w.survival * c["survival"]
             + w.tallies * c["tallies"])

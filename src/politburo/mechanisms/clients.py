@@ -92,9 +92,9 @@ def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:
             for h, w, c in zip(rows, who, pick, strict=True):
                 state.log[h].append({
                     "kind": "promotion", "step": t, "actors": [ctx.model.principals[w]],
-                    "client": ctx.model.clients[c], "body": "Central Committee",
-                    "because": "a vacant Politburo seat went to a client of the coalition member "
-                               "with the largest following in the CC",
+                    "client": ctx.model.clients[c], "body": ctx.model.bodies.committee,
+                    "because": f"a vacant {ctx.model.bodies.leadership} seat went to a client of "
+                               "the coalition member with the largest following in the CC",
                 })
         live = rows[state.pb_size[rows] - seats_filled(state)[rows] > 0]
 

@@ -105,7 +105,7 @@ def respond(state: State, ctx: Context, t: int, crisis: str,
             against = [names[i] for i in range(P) if inside[h, i] and favourite[h, i] != c]
             state.log[h].append({
                 "kind": "crisis", "step": t, "crisis": crisis, "response": responses[c][0],
-                "actors": backers, "targets": against, "body": "Politburo",
+                "actors": backers, "targets": against, "body": ctx.model.bodies.leadership,
                 "support": float(support[h, c]),
                 "because": "the ruling coalition chose the answer that most of its weight "
                            "preferred, the one that left the line nearest their own positions",
@@ -137,8 +137,7 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     state.line = np.clip((1 - adj) * state.line + adj * centre, -1.0, 1.0)
     opp = ctx.attr("opportunism")
     rate = ctx.params["policy_drift"][:, None] * opp
-    noise = 0.02 * np.stack([ctx.z_actors(t, "policy:economy"),
-                             ctx.z_actors(t, "policy:revolution")], axis=2)
+    noise = 0.02 * np.stack([ctx.z_actors(t, f"policy:{a}") for a in ctx.model.axes], axis=2)
     inside = bits(state.coalition, P)
     may_oppose = ctx.model.opposition[None, :]
     exposed = ((~inside | state.threatened) & may_oppose)[:, :, None]

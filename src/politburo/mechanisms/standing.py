@@ -35,8 +35,9 @@ def drift(state: State, ctx: Context, t: int) -> None:
 
 
 def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...]) -> None:
-    """Lenin's funeral: those present claim his mantle; the absent are resented."""
-    P = ctx.model.P
+    """The founder's funeral: those present claim his mantle; the absent are resented."""
+    m, P = ctx.model, ctx.model.P
+    died = f"{m.founder_name.split()[-1] if m.founder_name else 'the founder'} died"
     ill = np.zeros((state.H, P), dtype=bool)
     for e in ctx.model.events:
         if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:
@@ -53,14 +54,14 @@ def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...])
     for i in range(P):
         record(state, ctx, absent[:, i], {
             "kind": "funeral_absent", "step": t, "actors": [ctx.model.principals[i]],
-            "body": "Red Square",
-            "because": "ill and away from Moscow when Lenin died; he did not return for the "
-                       "funeral, and his absence was resented",
+            "body": m.funeral_place,
+            "because": f"ill and away{f' from {m.capital}' if m.capital else ''} when {died}; "
+                       "he did not return for the funeral, and his absence was resented",
         })
     record(state, ctx, np.ones(state.H, dtype=bool), {
         "kind": "funeral", "step": t,
         "actors": lambda h: [ctx.model.principals[i] for i in range(P) if present[h, i]],
-        "body": "Red Square", "because": "Lenin died",
+        "body": m.funeral_place, "because": died,
     })
 
 

@@ -236,7 +236,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     for i in range(P):
         record(state, ctx, cap[:, i], {
             "kind": "recant", "step": t, "actors": [ctx.model.principals[i]],
-            "body": "the party press",
+            "body": ctx.model.bodies.press,
             "because": "expelled, he renounced his views and asked to be taken back"})
     exile = expelled & ~state.recanted & due & (u[:, 0] < ctx.params["exile_rate"][:, None])
     readmit = expelled & state.recanted & due & ~cap & (
@@ -257,7 +257,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
         for i in range(P):
             record(state, ctx, mask[:, i], {"kind": kind, "step": t,
                                             "actors": [ctx.model.principals[i]],
-                                            "body": "OGPU", "because": why})
+                                            "body": ctx.model.bodies.police, "because": why})
     rows, cols = np.nonzero(readmit)
     state.rung[rows, cols] = RUNG["central_committee"]
     state.last_step[rows, cols] = t
@@ -266,5 +266,5 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     for i in range(P):
         record(state, ctx, readmit[:, i], {
             "kind": "readmitted", "step": t, "actors": [ctx.model.principals[i]],
-            "body": "Central Control Commission",
+            "body": ctx.model.bodies.control,
             "because": "he had recanted; the party took him back as a rank-and-file member"})

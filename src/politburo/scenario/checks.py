@@ -11,11 +11,15 @@ added to the schema later are covered without being named here:
 * every field typed as a month (``schema.Month``) lies inside ``start .. end``, and an ``until``
   does not come before its item's ``month``;
 * every field typed as an identifier (``schema.Ident``), other than an item's own ``id``, names
-  an id declared somewhere in the scenario (or ``lenin``, who is not a principal);
+  an id declared somewhere in the scenario (or the founder's, who is not a principal);
 * every number is finite and no larger in size than ``ABSURD``; numbers named in ``RANGES``
   lie in their declared range (and are whole where the range says so);
 * every required list (a field with no default) is non-empty;
-* every lever's paths name something and its default value is acceptable.
+* every lever's paths name something and its default value is acceptable;
+* the scenario gives a prior for every parameter the engine reads for the features it has
+  (``schema.CORE_PARAMETERS``, ``schema.FEATURE_PARAMETERS``) and a starting line per axis;
+* positions, interests and crisis responses are keyed by the scenario's own axes, and a
+  salience event names one of them.
 
 Each problem is a location (a pydantic-style path of field names and list positions, which the
 loader turns into a line of the file) and a message saying what was expected. Nothing here
@@ -34,7 +38,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from politburo.scenario.schema import _MONTH, Scenario
+from politburo.scenario.schema import (
+    _MONTH,
+    CORE_PARAMETERS,
+    FEATURE_PARAMETERS,
+    OnAxes,
+    Position,
+    Scenario,
+)
 
 Loc = tuple[str | int, ...]
 
@@ -44,7 +55,7 @@ membership, is under a million); a larger one is a typo or an attack, never data
 
 _IDENT = "^[a-z][a-z0-9_]*$"
 _PEOPLE = ("actor", "targets", "present", "holder", "patron")
-"""Fields that name a principal, a client or Lenin (rather than any item of the scenario)."""
+"""Fields that name a principal, a client or the founder (rather than any item of the scenario)."""
 
 
 @dataclass(frozen=True)
@@ -165,15 +176,17 @@ def _in_range(loc: Loc, x: float) -> str | None:
 
 
 def _ids(s: Scenario) -> tuple[set[str], set[str]]:
-    """Every id declared in the scenario, and the ids of people (principals, clients, Lenin)."""
-    every: set[str] = {"lenin"}
+    """Every id declared in the scenario, and the ids of people (principals, clients, the
+    founder)."""
+    founder = {s.founder.id} if s.founder is not None else set()
+    every: set[str] = set(founder)
     for _loc, name, _field, _typ, value in _walk(s, ()):
         if isinstance(value, (tuple, list)):
             every.update(getattr(x, "id") for x in value  # noqa: B009
                          if isinstance(x, BaseModel) and isinstance(getattr(x, "id", None), str))
         if name in ("parameters", "constants") and isinstance(value, dict):
             every.update(value)
-    people = {"lenin", *(p.id for p in s.principals), *(c.id for c in s.clients)}
+    people = {*founder, *(p.id for p in s.principals), *(c.id for c in s.clients)}
     return every, people
 
 
@@ -208,9 +221,10 @@ def problems(s: Scenario) -> list[Problem]:
             pool = people if name in _PEOPLE else every
             for r in refs:
                 if isinstance(r, str) and r not in pool:
-                    what = ("a principal, a client or lenin" if name in _PEOPLE
+                    what = ("a principal, a client or the founder" if name in _PEOPLE
                             else "an id declared in the scenario")
-                    found.append(Problem(loc, f"{r!r} names nothing: expected {what}"))
+                    found.append(Problem(loc, f"{r!r} names nothing: expected {what} "
+                                              f"({_allowed(pool)})"))
     for model_loc, model in _models(s, ()):
         until, month = getattr(model, "until", None), getattr(model, "month", None)
         if isinstance(until, str) and isinstance(month, str) and until < month:
@@ -226,7 +240,83 @@ def problems(s: Scenario) -> list[Problem]:
             found.append(Problem(("milestones", i, "actor"), f"{m.actor!r}: expected a "
                                  "principal (the fit follows a principal's removal ladder)"))
     found += _sizes(s)
+    found += _axes(s)
+    found += _needs(s)
     found += _levers(s)
+    return found
+
+
+def _allowed(names: set[str] | list[str] | tuple[str, ...], most: int = 40) -> str:
+    """'one of a, b, c' for a message that names the values allowed."""
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:most]) + (f", ... ({len(ordered)} in all)"
+                                         if len(ordered) > most else "")
+    return f"one of {shown}" if ordered else "none is declared"
+
+
+def _axes(s: Scenario) -> list[Problem]:
+    """Positions, interests and responses are keyed by the scenario's axes; each axis has a
+    starting line; a salience event names an axis."""
+    axes = tuple(a.id for a in s.axes)
+    found = []
+    for loc, model in _models(s, ()):
+        if not isinstance(model, OnAxes):
+            continue
+        keys = model.axes()
+        for k in keys:
+            if k not in axes:
+                found.append(Problem((*loc, k), f"{k!r} is not an axis of the scenario: "
+                                                f"expected {_allowed(axes)}"))
+        if isinstance(model, Position):
+            for a in axes:
+                if a not in keys:
+                    found.append(Problem(loc, f"expected a position on the axis {a!r} (every "
+                                              f"principal stands somewhere on each axis)"))
+    for i, e in enumerate(s.events):
+        if e.axis is not None and e.axis not in axes:
+            found.append(Problem(("events", i, "axis"), f"{e.axis!r} is not an axis of the "
+                                                        f"scenario: expected {_allowed(axes)}"))
+    for i, e in enumerate(s.events):
+        if e.kind in ("founder_incapacitated", "founder_death") and s.founder is None:
+            found.append(Problem(("events", i, "kind"), f"a {e.kind} event needs the founder "
+                                                        "declared: expected a 'founder:' section "
+                                                        "(id, name)"))
+    for a in axes:
+        if f"line_{a}_start" not in s.constants:
+            found.append(Problem(("constants",), f"expected line_{a}_start: where the party "
+                                                 f"line stands on the axis {a!r} at the start"))
+    return found
+
+
+def features(s: Scenario) -> dict[str, str]:
+    """The scenario's features that have parameters of their own, each with why it has it."""
+    out: dict[str, str] = {}
+    for e in s.events:
+        if e.kind in ("founder_incapacitated", "founder_death"):
+            out.setdefault("founder", f"the founder acts until event {e.id}")
+        if e.kind in FEATURE_PARAMETERS:
+            out.setdefault(e.kind, f"event {e.id} is of kind {e.kind}")
+    if s.ties:
+        out["tie"] = f"the ties section pairs {' and '.join(s.ties[0].between)}"
+    for attr in ("outsider", "prejudice_target"):
+        who = [p.id for p in s.principals if getattr(p.attributes, attr).value > 0]
+        if who:
+            out[attr] = f"{who[0]}'s attribute {attr} is above zero"
+    return out
+
+
+def _needs(s: Scenario) -> list[Problem]:
+    """A prior for every parameter the engine reads for what the scenario contains."""
+    found = []
+    for name in CORE_PARAMETERS:
+        if name not in s.parameters:
+            found.append(Problem(("parameters",), f"the engine needs a prior for {name}, "
+                                                  f"which every scenario needs"))
+    for feature, why in features(s).items():
+        for name in FEATURE_PARAMETERS[feature]:
+            if name not in s.parameters:
+                found.append(Problem(("parameters",), f"the engine needs a prior for {name}, "
+                                                      f"because {why}"))
     return found
 
 

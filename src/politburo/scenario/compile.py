@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from politburo.dates import parse_month
 from politburo.priors import PriorSet
-from politburo.scenario.schema import Interest, Meeting, Scenario
+from politburo.scenario.schema import FEATURE_PARAMETERS, Bodies, Meeting, OnAxes, Scenario
 
 ATTRIBUTES = (
     "organisation",
@@ -28,7 +28,7 @@ ATTRIBUTES = (
     "prejudice_target",
 )
 KIND_CODE = {"plenum": 1, "conference": 2, "congress": 3}
-LENIN = -2  # holder code for an office Lenin holds
+FOUNDER = -2  # holder code for an office the founder holds
 VACANT = -1
 
 
@@ -49,13 +49,13 @@ class EventC:
     kind: str
     start: int  # step index
     until: int  # step index, inclusive
-    actor: int  # principal index, or -1 (Lenin or none)
+    actor: int  # principal index, or -1 (the founder or none)
     targets: tuple[int, ...]
     present: tuple[int, ...]
     size: float
     handling: str
-    responses: tuple[tuple[str, float, float], ...] = ()  # a crisis: (id, economy, revolution)
-    axis: int = -1  # a salience event: 0 economy, 1 revolution
+    responses: tuple[tuple[str, float, float], ...] = ()  # a crisis: (id, move on axis 0, 1)
+    axis: int = -1  # a salience event: the index of its axis
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,14 @@ class Compiled:
     constants: dict[str, float]
     priors: PriorSet
     fixed: dict[str, float] = field(default_factory=dict)
+    axes: tuple[str, ...] = ("economy", "revolution")  # the policy axes' ids, in order
+    founder: str = ""  # the founder's id, "" when the scenario has none
+    founder_name: str = ""
+    funeral_place: str = ""
+    capital: str = ""
+    bodies: Bodies = field(default_factory=Bodies)
+    streams: tuple[str, ...] = ()  # the random stream of each parameter (default: its name)
+    absent: tuple[str, ...] = ()  # feature parameters the scenario leaves out (read as 0)
 
     @property
     def P(self) -> int:
@@ -97,9 +105,9 @@ class Compiled:
         return self.principals.index(actor)
 
 
-def _axis(interest: Interest | None, axis: str) -> float:
+def _axis(interest: OnAxes | None, axis: str) -> float:
     """An office base's interest on one axis, NaN where it has no stake."""
-    value = getattr(interest, axis) if interest is not None else None
+    value = interest.on(axis) if interest is not None else None
     return float("nan") if value is None else float(value)
 
 
@@ -122,8 +130,11 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
     attrs = {
         a: np.array([getattr(p.attributes, a).value for p in s.principals]) for a in ATTRIBUTES
     }
+    founder = s.founder.id if s.founder is not None else ""
+    axes = tuple(a.id for a in s.axes)
     holder0 = np.array(
-        [LENIN if o.holder == "lenin" else (VACANT if o.holder is None else who(o.holder))
+        [FOUNDER if founder and o.holder == founder
+         else (VACANT if o.holder is None else who(o.holder))
          for o in s.offices],
         dtype=np.int64,
     )
@@ -163,13 +174,14 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             present=tuple(who(t) for t in e.present if who(t) >= 0),
             size=float(e.size or 0.0),
             handling=e.handling or "",
-            responses=tuple((r.id, r.economy, r.revolution) for r in e.responses),
-            axis={"economy": 0, "revolution": 1}.get(e.axis or "", -1),
+            responses=tuple((r.id, r.on(axes[0]) or 0.0, r.on(axes[1]) or 0.0)
+                            for r in e.responses),
+            axis=axes.index(e.axis) if e.axis in axes else -1,
         )
         for e in s.events
         if e.enabled
     )
-    interest = np.array([[_axis(o.interest, a) for a in ("economy", "revolution")]
+    interest = np.array([[_axis(o.interest, a) for a in axes]
                          for o in s.offices]).reshape(len(s.offices), 2)
     names = tuple(s.parameters)
     priors = PriorSet(
@@ -181,6 +193,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
     unknown = set(fixed) - set(names)
     if unknown:
         raise ValueError(f"fixed values for unknown parameters: {sorted(unknown)}")
+    absent = tuple(n for ns in FEATURE_PARAMETERS.values() for n in ns if n not in names)
     return Compiled(
         scenario_id=s.id,
         start=start,
@@ -188,7 +201,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         principals=ids,
         names=tuple(p.name for p in s.principals),
         attrs=attrs,
-        position0=np.array([[p.position.economy, p.position.revolution] for p in s.principals]),
+        position0=np.array([[p.position.on(a) or 0.0 for a in axes] for p in s.principals]),
         offices=tuple(o.id for o in s.offices),
         office_names=tuple(o.name for o in s.offices),
         holder0=holder0,
@@ -210,4 +223,12 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         constants={k: q.value for k, q in s.constants.items()},
         priors=priors,
         fixed=fixed,
+        axes=axes,
+        founder=founder,
+        founder_name=s.founder.name if s.founder is not None else "",
+        funeral_place=s.founder.funeral_place if s.founder is not None else "",
+        capital=s.founder.capital if s.founder is not None else "",
+        bodies=s.bodies,
+        streams=tuple(s.parameters[n].stream or n for n in names),
+        absent=absent,
     )

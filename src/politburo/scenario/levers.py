@@ -49,55 +49,6 @@ PLACEHOLDER = "$value"
 _PATH_HEADS = ("parameters", "principals", "clients", "offices", "events", "constants")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-ESSAY_CLAIMS: dict[int, str] = {
-    1: "the race for power only began once Lenin was dead",
-    5: "Stalin allied with the left, then the right, and broke with each in turn",
-    14: "missing Lenin's funeral was one of the main reasons Trotsky lost",
-    16: "Trotsky was ill at the time",
-    17: "he had gone to rest in Sukhumi",
-    19: "Stalin gave Trotsky a false date for the funeral",
-    20: "Trotsky believed he could not get back in time",
-    21: "Trotsky could in fact have reached the funeral",
-    22: "Stalin turned the absence against him",
-    24: "the funeral was where Trotsky's decline began",
-    25: "Stalin cast himself as Lenin's disciple at the funeral",
-    27: "Stalin won votes by asking people to honour Lenin (no such slogan existed)",
-    28: "people voted for Stalin in great numbers (there was no popular vote)",
-    30: "Trotsky was seen as insecure",
-    31: "Trotsky shied away from a political fight and argued on paper",
-    32: "Trotsky was a Jew and knew it told against him",
-    33: "Stalin exploited prejudice against Trotsky's Jewish origin",
-    34: "Stalin joined Zinoviev and Kamenev to stop Trotsky",
-    36: "the three together outvoted Trotsky",
-    37: "Zinoviev and Kamenev raised Trotsky's past quarrels with Lenin",
-    38: "Trotsky hit back with Lessons of October (the order was the reverse)",
-    41: "while the others quarrelled, Stalin advanced unhindered",
-    42: "Trotsky's arrogance made colleagues dislike him",
-    44: "Trotsky was not liked in the party at all",
-    47: "Trotsky was treated as an outsider in the party",
-    52: "Stalin was lucky in when Lenin died",
-    53: "a healthy Lenin would have thrown Stalin out",
-    57: "the Testament was Lenin's written attempt to remove Stalin",
-    59: "the Testament was never read to the party",
-    60: "the Testament was kept quiet because the troika needed Stalin against Trotsky",
-    61: "Stalin's methods were clever but risky",
-    62: "Stalin controlled the party machine",
-    63: "masses of new members followed Stalin",
-    64: "members trusted Stalin as the most loyal Leninist",
-    65: "Zinoviev and Kamenev saw too late how far Stalin had come",
-    66: "in 1926 Trotsky, Zinoviev and Kamenev formed a bloc of their own",
-    67: "the three thought they outweighed Stalin together",
-    68: "Stalin branded the opposition as factionalists",
-    69: "the opposition looked like a separate party set up to attack him",
-    79: "luck played a large part in Stalin's rise",
-    80: "without Lenin's stroke and Trotsky's sick leave Stalin could hardly have risen",
-}
-"""Short paraphrases, in our own words, of the essay claims the built-in levers speak to.
-
-Numbers follow ``shared/history/essay-claims.md``; the verdict on each claim is in that file.
-"""
-
-
 class LeverError(ValueError):
     """A lever that cannot be applied, with a message fit to show a user."""
 

@@ -9,7 +9,7 @@ must say where it comes from: a ``Quantity`` carries either ``source`` (a fact-b
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -34,27 +34,47 @@ BODY_KINDS = ("plenum", "conference", "congress")
 PRINCIPALS = (2, 12)
 """How many principals a scenario may have (the coalition kernels enumerate their subsets)."""
 
-ENGINE_PARAMETERS = (
+CORE_PARAMETERS = (
     "attribute_noise", "position_noise", "prestige_weight", "patronage_rate", "network_rate",
     "delegate_apparatus_weight", "cc_retention", "winning_threshold", "coalition_span",
     "apparatus_blindness", "perception_learning", "motion_rate", "threat_focus", "ladder_gap",
     "vote_noise", "standing_sensitivity", "faction_ban_penalty", "recant_cost", "exile_rate",
-    "deport_rate", "capitulation_rate", "readmission_rate", "funeral_absence_penalty",
-    "absence_given_ill", "disciple_bonus", "testament_weight", "testament_removal_support",
-    "polemic_backlash", "polemic_enmity", "enmity_decay", "illness_activity", "prejudice_penalty",
-    "outsider_penalty", "aloofness_cost", "opposition_formation", "policy_cost", "policy_drift",
-    "line_adjustment", "lenin_restraint", "enrolment_apparatus_loyalty", "standing_noise",
-    "base_pull", "salience_before", "response_noise", "client_drift", "tie_pull", "wedge_weight",
+    "deport_rate", "capitulation_rate", "readmission_rate", "enmity_decay", "aloofness_cost",
+    "opposition_formation", "policy_cost", "policy_drift", "line_adjustment", "standing_noise",
+    "base_pull", "client_drift",
 )
-"""Every parameter the engine reads: a scenario must give each a prior (``tests`` check this
-list against the engine's source)."""
+"""The parameters every scenario needs: the mechanisms that read them run in every month."""
+
+FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "founder": ("founder_restraint",),
+    "founder_death": ("funeral_absence_penalty", "absence_given_ill", "disciple_bonus"),
+    "testament": ("testament_weight", "testament_removal_support"),
+    "polemic": ("polemic_backlash", "polemic_enmity"),
+    "illness": ("illness_activity",),
+    "enrolment": ("enrolment_apparatus_loyalty",),
+    "crisis": ("response_noise", "wedge_weight"),
+    "tie": ("tie_pull",),
+    "salience": ("salience_before",),
+    "outsider": ("outsider_penalty",),
+    "prejudice_target": ("prejudice_penalty",),
+}
+"""Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
+with an ``illness`` event needs ``illness_activity``), ``founder`` (a founder who acts: the file
+has a ``founder_incapacitated`` or ``founder_death`` event) or a principal attribute that is
+above zero for someone (``outsider``, ``prejudice_target``). A scenario without the feature may
+leave its parameters out; it may also give them (they are then drawn but read by nothing)."""
+
+ENGINE_PARAMETERS = CORE_PARAMETERS + tuple(
+    n for names in FEATURE_PARAMETERS.values() for n in names)
+"""Every parameter the engine reads (``tests`` check this list against the engine's source)."""
 
 ENGINE_CONSTANTS = (
     "membership_start", "secretaries_unaligned", "cc_unaligned", "cc_size_start",
     "politburo_size_start", "power_weight_cc", "power_weight_politburo", "power_weight_offices",
-    "line_economy_start", "line_revolution_start", "client_loyalty", "faction_ban",
+    "client_loyalty", "faction_ban",
 )
-"""Every constant the engine reads: a scenario must give each a value."""
+"""Every constant the engine reads: a scenario must give each a value, and also
+``line_<axis>_start`` for each of its two policy axes (where the party line starts)."""
 
 
 class Frozen(BaseModel):
@@ -94,6 +114,9 @@ class Prior(Cited):
     low: float | None = None
     high: float | None = None
     description: str = ""
+    stream: str | None = Field(
+        None, description="the name under which the parameter's random numbers are drawn "
+        "(default: its own name); set it only to keep the histories of a renamed parameter")
 
     _NEEDS = {
         "normal": ("mean", "sd"),
@@ -132,9 +155,11 @@ class Attributes(Frozen):
     aloofness: Quantity = Field(description="distance from colleagues; cost to alliances")
     defiance: Quantity = Field(description="reluctance to recant when a vote is lost")
     opportunism: Quantity = Field(description="readiness to move policy toward the winning line")
-    outsider: Quantity = Field(description="late entry into the Bolshevik party (1 = joined 1917)")
+    outsider: Quantity = Field(description="how far the leader is a late joiner, an outsider to "
+                               "the party's old guard (1 = a newcomer; 0 = of the old guard)")
     prejudice_target: Quantity = Field(
-        description="1 where sources record prejudice against the leader as a Jewish Bolshevik"
+        description="1 where sources record prejudice against the leader for his origin "
+                    "(ethnic, religious or social)"
     )
 
     @model_validator(mode="after")
@@ -146,15 +171,118 @@ class Attributes(Frozen):
         return self
 
 
-class Position(Cited):
-    """A point on the two policy axes of facts.md section 9, each in [-1, 1].
+class OnAxes(Cited):
+    """Numbers keyed by the scenario's policy axes (``axes:``), besides the provenance fields.
 
-    ``economy``: -1 NEP and market gradualism, +1 forced industrialisation and coercion.
-    ``revolution``: -1 socialism in one country, +1 permanent or world revolution.
-    """
+    The axis ids are the scenario's own, so they are extra keys here; ``Scenario`` checks that
+    they name its axes (all of them for a position, some for an interest or a response)."""
 
-    economy: float = Field(ge=-1, le=1)
-    revolution: float = Field(ge=-1, le=1)
+    model_config = ConfigDict(frozen=True, extra="allow")
+    LIMIT: ClassVar[float] = 1.0
+
+    @model_validator(mode="after")
+    def _numbers(self) -> Self:
+        for k, v in (self.model_extra or {}).items():
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{k}: expected a number on the axis {k!r}, got {v!r}")
+            if not -self.LIMIT <= v <= self.LIMIT:
+                raise ValueError(f"{k}: expected a number in [{-self.LIMIT:g}, "
+                                 f"{self.LIMIT:g}], got {v}")
+        return self
+
+    def on(self, axis: str) -> float | None:
+        """The value on ``axis``, None where this item leaves the axis out."""
+        v = (self.model_extra or {}).get(axis)
+        return None if v is None else float(v)
+
+    def axes(self) -> tuple[str, ...]:
+        return tuple(k for k, v in (self.model_extra or {}).items() if v is not None)
+
+
+class Position(OnAxes):
+    """A point on the scenario's two policy axes, each in [-1, 1] (``economy: -0.4``)."""
+
+
+class Axis(Cited):
+    """A policy axis: its id (used as the key of positions, interests and responses), its name,
+    what its two poles mean, and how the chronicle words a leader's leaning on it.
+
+    ``low_at`` and ``high_at`` are where the chronicle starts to say a leader leans toward a
+    pole; they are words, not mechanism (cite them as the modeller's assumption)."""
+
+    id: Ident
+    name: str = Field(description="what the axis is about, as in 'on the economy'")
+    low: str = Field(description="what -1 stands for")
+    high: str = Field(description="what +1 stands for")
+    leans_low: str = Field(description="'he leans toward ...' for a position at or below low_at")
+    leans_high: str = Field(description="the same for a position at or above high_at")
+    leans_middle: str = Field(description="the same for a position in between")
+    low_at: float = Field(-0.3, ge=-1, le=1)
+    high_at: float = Field(0.3, ge=-1, le=1)
+
+
+class Founder(Frozen):
+    """The leader whose incapacity or death opens the succession. He is no principal: he
+    cannot win, but he may hold offices (``holder:`` his id), be an event's actor, restrain
+    motions while he acts (``founder_incapacitated``) and have a funeral (``founder_death``)."""
+
+    id: Ident
+    name: str = Field(description="full name; the chronicle uses the last word of it")
+    funeral_place: str = Field("", description="where the funeral is held, as the chronicle "
+                               "names it (on a square, in a hall)")
+    capital: str = Field("", description="the city a leader is away from when ill")
+    incapacity: str = Field("has been struck down", description="how the opening words his "
+                            "incapacity after his name, when it comes in the first month")
+
+
+class Bodies(Frozen):
+    """How the scenario's bodies are named in every text the program prints. The engine's
+    institutions are fixed (a leadership body elected by a committee elected by congresses, a
+    secretariat that appoints, a control commission that readmits, a police that exiles); their
+    names are the scenario's."""
+
+    leadership: str = Field("leadership", description="the small ruling body: Politburo, "
+                            "Presidium, Standing Committee")
+    committee: str = Field("Central Committee", description="the body that elects it")
+    secretariat: str = Field("Secretariat", description="the apparatus that appoints "
+                             "provincial secretaries")
+    control: str = Field("control commission", description="the body that readmits the "
+                         "expelled")
+    police: str = Field("political police", description="the organ that exiles and deports")
+    press: str = Field("the party press", description="where recantations are printed")
+
+
+class Rules(Frozen):
+    """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``)."""
+
+    faction_ban: str = Field("", description="how the chronicle names the ban on factions, "
+                             "e.g. 'the ban on factions of 1921'; empty where none is in force")
+
+
+class Traits(Frozen):
+    """How the chronicle words two attributes of a leader when they are at least one half."""
+
+    outsider: str = Field("a latecomer to the party", description="for outsider")
+    prejudice_target: str = Field("the target of prejudice in the party",
+                                  description="for prejudice_target")
+
+
+class Question(Frozen):
+    """The question the scenario asks, for headings, and whose chance ``explain`` explains by
+    default (no leader is assumed where none is declared)."""
+
+    headline: str = Field("", description="a heading such as 'Who rules after Lenin?'")
+    essay: str = Field("", description="the question of the essay the levers speak to")
+    leader: Ident | None = Field(None, description="a principal: explain's default --target")
+
+
+class Claim(Frozen):
+    """A numbered claim of the essay the levers speak to (``levers.*.essay_claims``)."""
+
+    number: int = Field(ge=0)
+    text: str
 
 
 class Principal(Frozen):
@@ -192,8 +320,8 @@ class Client(Frozen):
 
 class Tie(Frozen):
     """A standing political partnership between two principals, formed before the scenario
-    opens: each pulls the other's line toward his own, by ``strength`` (in [0, 1]) times the
-    ``tie_pull`` parameter. It sets no position and forms no bloc."""
+    opens: when one, outside the ruling coalition, moves to organise, the other may follow him out
+    (chance ``tie_pull`` times ``strength``, in [0, 1]). It sets no position and forms no bloc."""
 
     between: tuple[Ident, Ident]
     strength: Quantity
@@ -213,12 +341,9 @@ class Tie(Frozen):
         return self
 
 
-class Interest(Cited):
+class Interest(OnAxes):
     """Where an institutional base pulls its leader on each policy axis, in [-1, 1]; an axis
     left out is one the base has no stake in."""
-
-    economy: float | None = Field(None, ge=-1, le=1)
-    revolution: float | None = Field(None, ge=-1, le=1)
 
 
 class Office(Frozen):
@@ -244,10 +369,9 @@ class Meeting(Cited):
 
 
 EVENT_KINDS = (
-    "lenin_incapacitated",
-    "lenin_death",
+    "founder_incapacitated",
+    "founder_death",
     "illness",
-    "funeral",
     "testament",
     "polemic",
     "enrolment",
@@ -257,12 +381,12 @@ EVENT_KINDS = (
 )
 
 
-class Response(Cited):
-    """One answer the rulers may give to a crisis, and how far it moves the party line."""
+class Response(OnAxes):
+    """One answer the rulers may give to a crisis, and how far it moves the party line on each
+    axis (in [-2, 2]; an axis left out is not moved)."""
 
+    LIMIT: ClassVar[float] = 2.0
     id: Ident
-    economy: float = Field(0.0, ge=-2, le=2)
-    revolution: float = Field(0.0, ge=-2, le=2)
     description: str = ""
 
 
@@ -279,8 +403,9 @@ class Event(Cited):
     size: float | None = Field(None, description="kind-specific magnitude (e.g. recruits)")
     responses: tuple[Response, ...] = Field(
         (), description="a crisis: the answers the ruling coalition chooses among")
-    axis: Literal["economy", "revolution"] | None = Field(
-        None, description="a salience event: the policy axis that becomes contested")
+    axis: Ident | None = Field(
+        None, description="a salience event: the policy axis (an id of axes) that becomes "
+        "contested")
     handling: Literal["suppressed", "delegations", "published"] | None = None
     present: tuple[Ident, ...] = Field((), description="principals sure to attend (a funeral)")
     description: str = ""
@@ -292,21 +417,98 @@ class Event(Cited):
             raise ValueError(f"event {self.id}: a crisis needs at least two responses to "
                              f"choose between")
         if self.kind == "salience" and self.axis is None:
-            raise ValueError(f"event {self.id}: a salience event needs 'axis' (economy or "
-                             f"revolution)")
+            raise ValueError(f"event {self.id}: a salience event needs 'axis' (the id of "
+                             f"one of the scenario's axes)")
+        if self.kind == "alliance" and not self.targets:
+            raise ValueError(f"event {self.id}: an alliance needs 'targets' (the principals "
+                             f"the actor joins forces with)")
         return self
 
 
+RISE_STEPS = ("office", "politburo", "central_committee", "party")
+"""The steps a leader can rise to: an office he did not hold at the start (or the office a
+milestone names), and a seat in the leadership, the committee or the party regained."""
+
+
 class Milestone(Frozen):
-    """A historical fact the model can express, for the fit (issue 3) and the tables."""
+    """A historical fact the model can express, for the fit and the tables: the first month a
+    principal fell to a step of the removal ladder (``direction: fall``, the default), or rose
+    to one (``direction: rise``: gained an office, regained a seat or his membership)."""
 
     id: Ident
     month: Month
     actor: Ident
     step: Literal["office", "politburo", "central_committee", "party", "exile", "deportation"]
+    direction: Literal["fall", "rise"] = "fall"
+    office: Ident | None = Field(None, description="a rise to an office: which office (any "
+                                 "office he did not hold at the start when left out)")
     weight: float = Field(1.0, ge=0)
     source: str
     note: str = ""
+
+    @model_validator(mode="after")
+    def _rise(self) -> Self:
+        if self.direction == "rise" and self.step not in RISE_STEPS:
+            raise ValueError(f"milestone {self.id}: a rise is to one of {', '.join(RISE_STEPS)}"
+                             f"; got step {self.step!r}")
+        if self.office is not None and (self.direction, self.step) != ("rise", "office"):
+            raise ValueError(f"milestone {self.id}: 'office' names the office of a rise "
+                             f"(direction: rise, step: office)")
+        return self
+
+
+class FitTally(Cited):
+    """What the sources say of the vote at one congress or conference of the calendar.
+
+    ``exact``: the fit compares the simulated share backing the leadership with ``share`` (or
+    ``votes_for / (votes_for + votes_against)``); otherwise it only asks for a large majority
+    and shows the figure."""
+
+    assembly: str = Field(description="the name of a congress or conference of the calendar")
+    share: float | None = Field(None, ge=0, le=1)
+    votes_for: int | None = Field(None, ge=0)
+    votes_against: int | None = Field(None, ge=0)
+    what: str = Field(description="the vote in words, e.g. '559 to 65 on the CC report'")
+    verified: bool = True
+    exact: bool = False
+
+    @model_validator(mode="after")
+    def _a_share(self) -> Self:
+        a, b = self.votes_for, self.votes_against
+        if self.share is None and (a is None or b is None or a + b == 0):
+            raise ValueError(f"tally {self.assembly!r}: needs 'share', or 'votes_for' and "
+                             f"'votes_against'")
+        return self
+
+    def value(self) -> float:
+        if self.share is not None:
+            return float(self.share)
+        assert self.votes_for is not None and self.votes_against is not None
+        return self.votes_for / (self.votes_for + self.votes_against)
+
+
+class FitAlignment(Frozen):
+    """Who ruled together against whom over a span of months: a simulated month matches when
+    the ruling coalition holds every leader of ``together`` and none of ``against``."""
+
+    name: str
+    start: Month
+    end: Month
+    together: tuple[Ident, ...] = Field(min_length=1)
+    against: tuple[Ident, ...] = ()
+    source: str
+
+
+class Fit(Frozen):
+    """What ``fit`` and ``calibrate`` compare besides the milestones."""
+
+    record_end: Month | None = Field(None, description="the last month the fact base covers: "
+                                     "order and survival are judged there (default: the end)")
+    main: tuple[Ident, ...] = Field((), description="ids of the milestones the fit's verdict "
+                                    "rests on")
+    main_tallies: tuple[str, ...] = Field((), description="assemblies whose tally is main")
+    tallies: tuple[FitTally, ...] = ()
+    alignments: tuple[FitAlignment, ...] = ()
 
 
 class LeverValue(Frozen):
@@ -338,6 +540,16 @@ class Scenario(Frozen):
     description: str = ""
     start: Month
     end: Month
+    founder: Founder | None = Field(None, description="the leader whose incapacity or death "
+                                    "opens the succession; none where the file has no "
+                                    "founder_incapacitated or founder_death event")
+    question: Question = Question()
+    axes: tuple[Axis, ...] = Field(description="the two policy axes")
+    bodies: Bodies = Bodies()
+    rules: Rules = Rules()
+    traits: Traits = Traits()
+    abbreviations: tuple[str, ...] = Field(("CC",), description="words that titles made from "
+                                           "ids (nep_shortfall) print in capitals (NEP)")
     principals: tuple[Principal, ...]
     clients: tuple[Client, ...] = ()
     ties: tuple[Tie, ...] = ()
@@ -347,7 +559,9 @@ class Scenario(Frozen):
     constants: dict[str, Quantity] = Field(default_factory=dict)
     parameters: dict[str, Prior]
     milestones: tuple[Milestone, ...] = ()
+    fit: Fit = Fit()
     levers: tuple[Lever, ...] = ()
+    claims: tuple[Claim, ...] = ()
     bibliography: tuple[Source, ...] = ()
 
     @field_validator("principals")
@@ -358,14 +572,20 @@ class Scenario(Frozen):
                              f"got {len(v)}")
         return v
 
-    @field_validator("parameters", "constants")
+    @field_validator("axes")
+    @classmethod
+    def _two_axes(cls, v: tuple[Axis, ...]) -> tuple[Axis, ...]:
+        if len(v) != 2:
+            raise ValueError(f"expected two policy axes (the engine's policy space is a "
+                             f"plane), got {len(v)}")
+        return v
+
+    @field_validator("constants")
     @classmethod
     def _engine_needs(cls, v: dict[str, object], info: ValidationInfo) -> dict[str, object]:
-        need, what = ((ENGINE_PARAMETERS, "a prior") if info.field_name == "parameters"
-                      else (ENGINE_CONSTANTS, "a value"))
-        missing = [n for n in need if n not in v]
+        missing = [n for n in ENGINE_CONSTANTS if n not in v]
         if missing:
-            raise ValueError(f"the engine needs {what} for each of {', '.join(missing)}")
+            raise ValueError(f"the engine needs a value for each of {', '.join(missing)}")
         return v
 
     @model_validator(mode="after")
@@ -373,11 +593,13 @@ class Scenario(Frozen):
         ids = [p.id for p in self.principals]
         if len(set(ids)) != len(ids):
             raise ValueError("principal ids must be unique")
-        known = set(ids) | {"lenin"}
+        known = set(ids) | ({self.founder.id} if self.founder is not None else set())
         everyone = known | {c.id for c in self.clients}
+        allowed = f"expected one of {', '.join(sorted(known))}"
         for c in self.clients:
             if c.patron not in known:
-                raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal")
+                raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal or "
+                                 f"the founder ({allowed})")
         for tie in self.ties:
             for who in tie.between:
                 if who not in ids:
@@ -388,14 +610,18 @@ class Scenario(Frozen):
             raise ValueError("each pair of principals may have one tie at most")
         for o in self.offices:
             if o.holder is not None and o.holder not in known:
-                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal")
+                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
+                                 f"the founder ({allowed}, or null for a vacant office)")
         for e in self.events:
             for who in (e.actor, *e.targets, *e.present):
                 if who is not None and who not in everyone:
-                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario")
+                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario "
+                                     f"(expected a principal, a client or the founder: "
+                                     f"{', '.join(sorted(everyone))})")
         for m in self.milestones:
             if m.actor not in known:
-                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal")
+                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal "
+                                 f"({allowed})")
         if not self.start < self.end:
             raise ValueError("start must come before end")
         months = [m.month for m in self.calendar]
@@ -438,5 +664,6 @@ def _cited_tags(s: Scenario) -> set[str]:
     walk(s.constants)
     walk(s.parameters)
     walk(s.milestones)
+    walk(s.fit)
     walk(s.levers)
     return found

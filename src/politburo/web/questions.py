@@ -19,7 +19,7 @@ from politburo.attribution import exact_shapley
 from politburo.chronicle import outcome_arrays
 from politburo.experiment import ExplainResult, WhatIfResult
 from politburo.results import historical_falls, summarise
-from politburo.scenario.levers import ESSAY_CLAIMS, lever_table
+from politburo.scenario.levers import lever_table
 from politburo.web.compute import Engine
 from politburo.web.jobs import UserError, cache_key
 from politburo.where import WhereError, compile_where, describe
@@ -231,10 +231,11 @@ def levers_info(engine: Engine) -> list[dict[str, Any]]:
     """Every lever with its sources resolved to titles and addresses, and its essay claims."""
     bib = {b.id: b for b in engine.scenario.bibliography}
     rows = lever_table(engine.scenario)
+    claims = {c.number: c.text for c in engine.scenario.claims}
     for r in rows:
         r["source_links"] = [{"id": s, "title": bib[s].title if s in bib else None,
                               "url": bib[s].url if s in bib else None} for s in r["sources"]]
-        r["claims"] = [{"number": c, "text": ESSAY_CLAIMS.get(c, "")} for c in r["essay_claims"]]
+        r["claims"] = [{"number": c, "text": claims.get(c, "")} for c in r["essay_claims"]]
     return rows
 
 
