@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from politburo.dates import parse_month
 from politburo.engine import simulate
 from politburo.runner import run
 from politburo.scenario.compile import Compiled, compile_scenario
@@ -82,3 +83,26 @@ def test_a_scenario_without_founder_events_has_no_founder(scenario: Scenario) ->
     assert np.array_equal(worlds[0].falls, worlds[1].falls)
     assert np.array_equal(worlds[0].winner, worlds[1].winner)
     assert (worlds[0].falls[:, :, 0] >= 0).any()  # and motions do pass
+
+
+def test_the_founder_restrains_motions_while_he_lives_not_only_while_he_acts(
+        scenario: Scenario) -> None:
+    """Lenin is incapacitated in the first month but lives until January 1924: with full
+    restraint nobody falls a rung before his death, and without it, some do."""
+    death = next(e for e in scenario.events if e.kind == "founder_death")
+    cut = parse_month(death.month) - parse_month(scenario.start)
+    idx = np.arange(400)
+    held = simulate(compile_scenario(scenario, {"founder_restraint": 1.0}), 2, idx)
+    free = simulate(compile_scenario(scenario, {"founder_restraint": 0.0}), 2, idx)
+    early = lambda h: ((h.falls >= 0) & (h.falls < cut)).any(axis=(1, 2))  # noqa: E731
+    assert not early(held).any()
+    assert early(free).mean() > 0.2
+
+
+def test_a_rivalry_starts_the_pairs_enmity_and_nothing_else(scenario: Scenario) -> None:
+    model = compile_scenario(scenario)
+    z, t, s = (model.index(a) for a in ("zinoviev", "trotsky", "stalin"))
+    assert model.enmity0[z, t] == model.enmity0[t, z] == 0.5
+    assert model.enmity0[s].sum() == 0 and np.trace(model.enmity0) == 0
+    calm = compile_scenario(scenario.model_copy(update={"rivalries": ()}))
+    assert not calm.enmity0.any()

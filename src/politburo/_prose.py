@@ -289,7 +289,8 @@ def _crisis(ev: dict[str, Any], words: Words) -> str:
     if against:
         split += f"; {against} would have chosen otherwise"
     return (f"Facing the {title}, the ruling coalition chose to {answer}: {split}, because "
-            f"each member backed the answer that would leave the line nearest his own.")
+            f"each member weighed how near an answer would leave the line to himself against "
+            f"how far it would leave it from those outside the coalition.")
 
 
 def _switch(ev: dict[str, Any], words: Words) -> str:

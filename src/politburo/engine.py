@@ -117,7 +117,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         threatened=np.zeros((H, P), dtype=bool),
         players=np.zeros(H, dtype=np.int64),
         bloc=np.zeros(H, dtype=np.int64),
-        enmity=np.zeros((H, P, P)),
+        enmity=np.tile(model.enmity0, (H, 1, 1)),
         client_patron=np.tile(model.client_patron, (H, 1)),
         client_loyalty=np.tile(model.client_loyalty, (H, 1)),
         client_seat=np.zeros((H, len(model.clients)), dtype=bool),
@@ -231,7 +231,7 @@ def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np
 
 
 def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
-             founder_active: bool, testament_motion: tuple[int, float] | None,
+             founder_alive: bool, testament_motion: tuple[int, float] | None,
              tallies: list[NDArray[np.float64]]) -> None:
     eff = standing.effective(state, ctx)
     if mt.kind >= 2:
@@ -256,7 +256,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         target, shift = testament_motion
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
     # An active founder holds back motions against his colleagues.
-    restraint = ctx.params["founder_restraint"] if founder_active else 0.0
+    restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
     votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
 
 
@@ -336,6 +336,9 @@ def simulate(
     # with neither has no founder at all, so nobody restrains the motions or moves the Testament.
     founder_until = next((e.start for e in model.events if e.kind == "founder_incapacitated"),
                          death.start if death is not None else 0)
+    # His colleagues hold back from moving against one another while he lives, incapacitated
+    # or not: nobody knew he would not recover (the Letter was held back in hope of it, S9).
+    founder_alive = death.start if death is not None else founder_until
     testament = next((e for e in model.events if e.kind == "testament"), None)
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
@@ -376,7 +379,7 @@ def simulate(
                 elif (testament.handling == "published" and mt.month == testament.start
                       and mt.kind >= 2):
                     motion = (testament.targets[0], 1.0)
-            _meeting(state, ctx, t, mt, act, founder_active, motion, tallies)
+            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies)
         votes.administrative(state, ctx, t)
         clients.drift(state, ctx, t)
         coalitions.update_bloc(state, ctx, t)

@@ -432,18 +432,27 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             bloc &= ~front
     # A new bloc needs two; an organised leader stays organised when his partners are gone.
     join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
+    gone = np.zeros(state.H, dtype=np.int64)
     if rows.size:
         gone = to_mask(left & join)  # partners who followed a mover leave the coalition
         state.coalition &= ~gone
         state.core &= ~gone
     mask = to_mask(bloc | join)
     if state.log is not None:
+        names = ctx.model.principals
         for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
-            members = [ctx.model.principals[i] for i in range(P) if (mask[h] >> i) & 1]
+            members = [names[i] for i in range(P) if (mask[h] >> i) & 1]
+            because = "left outside the ruling coalition, they organised a common platform"
+            followed = [i for i in range(P) if (gone[h] >> i) & 1]
+            full = ctx.model.names
+            for i in followed:
+                mates = [full[j] for j in range(P)
+                         if (mask[h] >> j) & 1 and ctx.model.tie[i, j] > 0]
+                because += (f", {full[i]} leaving the coalition to stand with his partner "
+                            f"{' and '.join(mates)}")
             state.log[h].append({
                 "kind": "bloc", "step": t, "actors": members, "body": "the party",
-                "because": "left outside the ruling coalition, they organised a common "
-                           "platform",
+                "because": because,
             })
     state.bloc = mask
 

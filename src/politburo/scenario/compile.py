@@ -83,6 +83,7 @@ class Compiled:
     client_loyalty: NDArray[np.float64]  # (C,) each client's loyalty to his first patron
     opposition: NDArray[np.bool_]  # (P,) whether each principal may turn to opposition
     tie: NDArray[np.float64]  # (P, P) symmetric strength of standing partnerships, zero diagonal
+    enmity0: NDArray[np.float64]  # (P, P) symmetric enmity of rivalries older than the scenario
     meetings: tuple[MeetingC, ...]
     events: tuple[EventC, ...]
     constants: dict[str, float]
@@ -143,6 +144,10 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
     for t in s.ties:
         i, j = who(t.between[0]), who(t.between[1])
         tie[i, j] = tie[j, i] = t.strength.value
+    enmity0 = np.zeros((len(ids), len(ids)))
+    for r in s.rivalries:
+        i, j = who(r.between[0]), who(r.between[1])
+        enmity0[i, j] = enmity0[j, i] = r.enmity.value
     seen: dict[tuple[int, int], int] = {}
 
     def order(m: Meeting) -> int:
@@ -218,6 +223,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
                                 dtype=np.float64),
         opposition=np.array([p.opposition for p in s.principals], dtype=bool),
         tie=tie,
+        enmity0=enmity0,
         meetings=meetings,
         events=events,
         constants={k: q.value for k, q in s.constants.items()},

@@ -341,6 +341,29 @@ class Tie(Frozen):
         return self
 
 
+class Rivalry(Frozen):
+    """An enmity between two principals that predates the scenario: it starts ``State.enmity``
+    for the pair at ``enmity`` (in [0, 1]), both ways, and fades like any enmity."""
+
+    between: tuple[Ident, Ident]
+    enmity: Quantity
+    source: str | None = None
+    assumption: str | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _sane(self) -> Self:
+        a, b = self.between
+        if a == b:
+            raise ValueError(f"rivalry: a leader cannot be his own rival ({a})")
+        if not 0.0 <= self.enmity.value <= 1.0:
+            raise ValueError(f"rivalry {a}-{b}: enmity must lie in [0, 1], got "
+                             f"{self.enmity.value}")
+        if not (self.source or self.assumption):
+            raise ValueError("rivalry: needs 'source:' or 'assumption:'")
+        return self
+
+
 class Interest(OnAxes):
     """Where an institutional base pulls its leader on each policy axis, in [-1, 1]; an axis
     left out is one the base has no stake in."""
@@ -553,6 +576,7 @@ class Scenario(Frozen):
     principals: tuple[Principal, ...]
     clients: tuple[Client, ...] = ()
     ties: tuple[Tie, ...] = ()
+    rivalries: tuple[Rivalry, ...] = ()
     offices: tuple[Office, ...]
     calendar: tuple[Meeting, ...]
     events: tuple[Event, ...] = ()
@@ -600,14 +624,15 @@ class Scenario(Frozen):
             if c.patron not in known:
                 raise ValueError(f"client {c.id}: patron {c.patron!r} is not a principal or "
                                  f"the founder ({allowed})")
-        for tie in self.ties:
-            for who in tie.between:
-                if who not in ids:
-                    raise ValueError(f"tie {'-'.join(tie.between)}: {who!r} is not a principal "
-                                     f"(expected one of {', '.join(sorted(ids))})")
-        pairs = [frozenset(tie.between) for tie in self.ties]
-        if len(set(pairs)) != len(pairs):
-            raise ValueError("each pair of principals may have one tie at most")
+        for what, items in (("tie", self.ties), ("rivalry", self.rivalries)):
+            for item in items:
+                for who in item.between:
+                    if who not in ids:
+                        raise ValueError(f"{what} {'-'.join(item.between)}: {who!r} is not a "
+                                         f"principal (expected one of {', '.join(sorted(ids))})")
+            pairs = [frozenset(item.between) for item in items]
+            if len(set(pairs)) != len(pairs):
+                raise ValueError(f"each pair of principals may have one {what} at most")
         for o in self.offices:
             if o.holder is not None and o.holder not in known:
                 raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
@@ -658,6 +683,7 @@ def _cited_tags(s: Scenario) -> set[str]:
     walk(s.principals)
     walk(s.clients)
     walk(s.ties)
+    walk(s.rivalries)
     walk(s.offices)
     walk(s.calendar)
     walk(s.events)
