@@ -229,7 +229,8 @@ class Founder(Frozen):
 
     id: Ident
     name: str = Field(description="full name; the chronicle uses the last word of it")
-    funeral_place: str = Field(default="", description="where the funeral is held, as the chronicle "
+    funeral_place: str = Field(default="",
+        description="where the funeral is held, as the chronicle "
                                "names it (on a square, in a hall)")
     capital: str = Field(default="", description="the city a leader is away from when ill")
     incapacity: str = Field(default="has been struck down", description="how the opening words his "
@@ -274,7 +275,8 @@ class Question(Frozen):
 
     headline: str = Field(default="", description="a heading such as 'Who rules after Lenin?'")
     essay: str = Field(default="", description="the question of the essay the levers speak to")
-    leader: Ident | None = Field(default=None, description="a principal: explain's default --target")
+    leader: Ident | None = Field(default=None,
+        description="a principal: explain's default --target")
 
 
 class Claim(Frozen):
@@ -340,8 +342,10 @@ class Meeting(Cited):
     kind: Literal["plenum", "conference", "congress"]
     name: str
     voting_delegates: Quantity | None = None
-    cc_size: Quantity | None = Field(default=None, description="full CC members elected (congress only)")
-    politburo_size: Quantity | None = Field(default=None, description="full Politburo seats after it")
+    cc_size: Quantity | None = Field(default=None,
+        description="full CC members elected (congress only)")
+    politburo_size: Quantity | None = Field(default=None,
+        description="full Politburo seats after it")
 
 
 EVENT_KINDS = (
@@ -383,7 +387,8 @@ class Event(Cited):
         None, description="a salience event: the policy axis (an id of axes) that becomes "
         "contested")
     handling: Literal["suppressed", "delegations", "published"] | None = None
-    present: tuple[Ident, ...] = Field(default=(), description="principals sure to attend (a funeral)")
+    present: tuple[Ident, ...] = Field(default=(),
+        description="principals sure to attend (a funeral)")
     description: str = ""
 
     @model_validator(mode="after")
@@ -478,9 +483,11 @@ class FitAlignment(Frozen):
 class Fit(Frozen):
     """What ``fit`` and ``calibrate`` compare besides the milestones."""
 
-    record_end: Month | None = Field(default=None, description="the last month the fact base covers: "
+    record_end: Month | None = Field(default=None,
+        description="the last month the fact base covers: "
                                      "order and survival are judged there (default: the end)")
-    main: tuple[Ident, ...] = Field(default=(), description="ids of the milestones the fit's verdict "
+    main: tuple[Ident, ...] = Field(default=(),
+        description="ids of the milestones the fit's verdict "
                                     "rests on")
     main_tallies: tuple[str, ...] = Field(default=(), description="assemblies whose tally is main")
     tallies: tuple[FitTally, ...] = ()
@@ -516,7 +523,8 @@ class Scenario(Frozen):
     description: str = ""
     start: Month
     end: Month
-    founder: Founder | None = Field(default=None, description="the leader whose incapacity or death "
+    founder: Founder | None = Field(default=None,
+        description="the leader whose incapacity or death "
                                     "opens the succession; none where the file has no "
                                     "founder_incapacitated or founder_death event")
     question: Question = Question()
