@@ -142,7 +142,6 @@ def test_posterior_keeps_contingency(scenario: Scenario, model: Compiled) -> Non
 def test_alignment_match_counts_the_months_of_its_window(model: Compiled) -> None:
     from politburo.calibration.targets import alignment_match
     from politburo.dates import parse_month
-
     from politburo.scenario.loader import load_scenario
 
     troika = load_scenario("soviet-1922").fit.alignments[0]

@@ -94,8 +94,8 @@ def test_labels_come_from_the_file(tmp_path: Path) -> None:
 
 def test_record_rises_marks_a_new_office_and_a_return() -> None:
     model = compile_scenario(load_scenario("soviet-1922"))
-    H, P, O = 2, model.P, len(model.offices)
-    out = np.full((H, P, len(RISE_STEPS) + O), -1, dtype=np.int64)
+    H, P, n_offices = 2, model.P, len(model.offices)
+    out = np.full((H, P, len(RISE_STEPS) + n_offices), -1, dtype=np.int64)
     holder = np.tile(model.holder0, (H, 1))
     rung = np.zeros((H, P), dtype=np.int64)
     falls = np.full((H, P, 7), -1, dtype=np.int64)
@@ -135,3 +135,50 @@ def test_a_rise_to_exile_is_refused(scenario: Scenario) -> None:
                            "direction": "rise", "source": "S1"}]
     with pytest.raises(ValueError, match="a rise is to one of"):
         Scenario.model_validate(data)
+
+
+def _code_words(path: Path) -> str:
+    """The identifiers and the string literals of a module that are not docstrings (docstrings
+    and comments cite historians by name, as they should)."""
+    import ast
+
+    tree = ast.parse(path.read_text("utf-8"))
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)}
+    out = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            out.append(n.id)
+        elif isinstance(n, ast.Attribute):
+            out.append(n.attr)
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs:
+            out.append(n.value)
+    return "\n".join(out)
+
+
+def test_the_engine_knows_no_names_or_dates() -> None:
+    """Everything the built-in file needs is data: the engine, the state, the compiler and the
+    mechanisms name no principal, founder, event, office or body of it, and no year."""
+    import re
+
+    import politburo
+
+    root = Path(politburo.__file__).parent
+    files = [root / "engine.py", root / "state.py", root / "scenario" / "compile.py",
+             *(root / "mechanisms").glob("*.py")]
+    s = load_scenario("soviet-1922")
+    assert s.founder is not None
+    names = {p.id for p in s.principals} | {c.id for c in s.clients} | {s.founder.id}
+    names |= {e.id for e in s.events} - {"testament"}  # the event kind of the same name
+    words = {*(n.split()[-1].lower() for n in (s.founder.name, *(p.name for p in s.principals))),
+             "ogpu", "red square", "moscow", "nep", "bolshevik", "soviet"}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names | words))) + r")\b"
+                         r"|\b(1[89]\d\d)\b", re.I)
+    for f in files:
+        code = _code_words(f)
+        found = sorted({m.group(0) for m in pattern.finditer(code)})
+        # the ladder's step ids (politburo, central_committee) are the format's; labels are not
+        found += re.findall(r"Politburo|Central Committee|Secretariat", code)
+        assert not found, (f.name, found)

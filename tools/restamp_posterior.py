@@ -6,7 +6,8 @@ parameter columns (``--rename OLD=NEW``) and records the scenario's new ``baseli
 ``restamped`` note saying why. Run it only after checking that the histories are unchanged; a
 change of mechanism needs the shipping calibration instead (``SHIP_COMMAND``).
 
-    .venv/bin/python tools/restamp_posterior.py soviet-1922 --rename lenin_restraint=founder_restraint
+    .venv/bin/python tools/restamp_posterior.py soviet-1922 \
+        --rename lenin_restraint=founder_restraint
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from politburo import __version__
+from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
 from politburo.results import Summary, historical_falls, summarise
 from politburo.runner import Progress, run
@@ -32,7 +33,9 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         d = self.summary.to_dict()
         d.update({"scenario_hash": scenario_hash(self.scenario), "version": __version__,
-                  "parameters": self.parameters})
+                  "parameters": self.parameters,
+                  "horizon": month_name(parse_month(self.scenario.end)),
+                  "leadership": self.scenario.bodies.leadership})
         return d
 
 

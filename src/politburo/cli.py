@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from politburo.abc import Posterior
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Monte Carlo histories of the struggle to succeed Lenin, 1922-1930.")
+                  help="Monte Carlo histories of succession struggles in a ruling party's "
+                       "leadership (built in: the Soviet succession, 1922-1930).")
 out = Console()
 err = Console(stderr=True)
 
@@ -50,12 +51,14 @@ def leader_label(actor: str) -> str:
 
 
 def falls_table(title: str, rows: dict[str, dict[str, Any]],
-                cell: Callable[[str, dict[str, Any], str], str]) -> Table:
-    """A row per leader, a column each for removal from the Politburo and expulsion from the
-    party; ``cell(leader, entry, step)`` formats one entry of ``rows[leader][step]``."""
+                cell: Callable[[str, dict[str, Any], str], str],
+                leadership: str = "leadership") -> Table:
+    """A row per leader, a column each for removal from the leadership body (the scenario's
+    name for it) and expulsion from the party; ``cell(leader, entry, step)`` formats one entry
+    of ``rows[leader][step]``."""
     f = Table(title=title)
     f.add_column("leader")
-    f.add_column("removed from the Politburo")
+    f.add_column(f"removed from the {leadership}")
     f.add_column("expelled from the party")
     for a, steps in rows.items():
         f.add_row(a, *(cell(a, steps[step], step) for step in ("politburo", "party")))
@@ -264,12 +267,14 @@ def _print_run(d: dict[str, Any]) -> None:
             return f"never{h}"
         return f"{e['median']} [{e['p10']} - {e['p90']}], {e['share']:.0%}{h}"
 
+    leadership = d.get("leadership", "leadership")
     out.print(falls_table("When each leader falls: median month [10%-90%], share of histories "
-                          "by December 1930; history in brackets", d["falls"], cell))
+                          f"by {d.get('horizon', 'the end')}; history in brackets", d["falls"],
+                          cell, leadership))
     r = d.get("rules_alone") or {}
     if r.get("median"):
         out.print(f"Someone first rules alone (his own and his clients' votes carry the "
-                  f"Politburo, his followers the CC) in {r['share']:.0%} of histories: median "
+                  f"{leadership}, his followers the CC) in {r['share']:.0%} of histories: median "
                   f"{r['median']} [{r['p10']} - {r['p90']}].")
     out.print(f"{d['histories_per_second']:,.0f} histories per second; scenario hash "
               f"{d['scenario_hash']}, politburo {d['version']}")

@@ -169,7 +169,8 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
     """Offices of a fallen leader go to the coalition member holding least (AES spoils).
 
     ``only`` restricts the transfer to one office (the Testament's motion concerns the
-    patronage office alone). ``loser`` -1 is the founder. With no eligible successor the office falls vacant.
+    patronage office alone). ``loser`` -1 is the founder. With no eligible successor the office
+    falls vacant.
     """
     m, P = ctx.model, ctx.model.P
     rows = np.flatnonzero(where)

@@ -8,7 +8,7 @@ Two kinds of question, named plainly (model brief, section 3; Pearl's three step
 counterfactual: abduction, action, prediction):
 
 ``"ex-ante"``
-    From December 1922, with fresh randomness: histories ``0 .. runs-1`` of ``seed``, their
+    From the scenario's start, with fresh randomness: histories ``0 .. runs-1`` of ``seed``, their
     parameters drawn from the calibrated posterior when one is available
     (``politburo.calibration``), otherwise from the priors. The result records which.
 ``"counterfactual"``
@@ -332,9 +332,16 @@ class Experiment:
                 target: int = 0) -> _WorldRunner:
         return _WorldRunner(self.scenario, names, values, base, draws, target, self.batch_size)
 
-    def _target(self, target: str) -> int:
-        """Index of ``target`` in the compiled order (``Histories.winner``), ``P`` for none."""
+    def _target(self, target: str | None) -> int:
+        """Index of ``target`` in the compiled order (``Histories.winner``), ``P`` for none;
+        None is the leader the scenario's question names (``question.leader``)."""
         ids = compile_scenario(self.scenario).principals
+        if target is None:
+            if self.scenario.question.leader is None:
+                raise ExperimentError(f"scenario {self.scenario.id} declares no leader in its "
+                                      f"question; name a target: one of {', '.join(ids)} or "
+                                      f"none")
+            target = self.scenario.question.leader
         if target == "none":
             return len(ids)
         if target not in ids:
@@ -365,7 +372,8 @@ class Experiment:
                             scenario=self.scenario, model=base_model, baseline=base,
                             intervened=new)
 
-    def explain(self, levers: LeverSettings | Sequence[str] | None = None, target: str = "stalin",
+    def explain(self, levers: LeverSettings | Sequence[str] | None = None,
+                target: str | None = None,
                 *, n_boot: int = 1000, n_permutations: int = 64, boot_seed: int | None = None
                 ) -> ExplainResult:
         """Shapley weight of each lever on ``target``'s chance to come to rule.
@@ -385,6 +393,7 @@ class Experiment:
             raise ExperimentError(f"scenario {self.scenario.id} has no levers to weigh")
         names = list(chosen)
         who = self._target(target)
+        target = (list(compile_scenario(self.scenario).principals) + ["none"])[who]
         draws = self.draws()
         runner = self._runner(names, chosen, {}, draws, who)
         runner.model(chosen)  # fail early on a bad combination
@@ -421,7 +430,7 @@ class Experiment:
                              baseline=base_p, all_levers=all_p, alone=alone, worlds=worlds,
                              seconds=time.perf_counter() - t0)
 
-    def sensitivity(self, target: str = "stalin", *, parameters: Sequence[str] | None = None,
+    def sensitivity(self, target: str | None = None, *, parameters: Sequence[str] | None = None,
                     n_base: int = 64, histories_per_row: int = 100,
                     second_order: bool = False) -> SensitivityResult:
         """Sobol' first and total indices of ``P(target rules)`` over continuous parameters.
@@ -442,6 +451,7 @@ class Experiment:
         s, fixed = apply_levers(self.scenario, settings)
         model = compile_scenario(s, fixed=fixed)
         who = self._target(target)
+        target = (list(compile_scenario(self.scenario).principals) + ["none"])[who]
         priors = model.priors
         free = [n for n in priors.names if n not in fixed]
         names = list(parameters) if parameters else free

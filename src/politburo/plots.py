@@ -64,7 +64,8 @@ def _figure(width: float, height: float) -> Figure:
 
 @_styled
 def winners_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArray[np.float64],
-                  hi: NDArray[np.float64], colours: Sequence[str]) -> Figure:
+                  hi: NDArray[np.float64], colours: Sequence[str],
+                  horizon: str = "the end") -> Figure:
     """Probability that each leader comes to rule, with its 95% interval, as horizontal bars."""
     fig = _figure(7.5, 0.4 * len(labels) + 1.1)
     ax = fig.add_subplot()
@@ -84,7 +85,7 @@ def winners_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArray[np.
                   "whiskers: 95% interval")
     ax.set_xlim(0, min(100, max(10.0, float(100 * np.max(hi)) * 1.15)))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Who comes to rule by December 1930?")
+    ax.set_title(f"Who comes to rule by {horizon}?")
     return fig
 
 
@@ -160,7 +161,8 @@ def milestones_chart(labels: Sequence[str], q: NDArray[np.float64], happened: ND
 
 @_styled
 def orders_chart(labels: Sequence[str], shares: NDArray[np.float64],
-                 historical: str | None = None, other: float = 0.0) -> Figure:
+                 historical: str | None = None, other: float = 0.0,
+                 leadership: str = "leadership") -> Figure:
     """How often each order of elimination occurs; the historical order is drawn in orange.
 
     ``other`` is the share of histories with orders not drawn; it goes in the axis label rather
@@ -181,7 +183,7 @@ def orders_chart(labels: Sequence[str], shares: NDArray[np.float64],
     ax.set_xlabel(f"share of simulated histories (%){rest}")
     ax.set_xlim(0, max(5.0, float(np.max(pct, initial=0)) * 1.2))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Order of removal from the Politburo (first three; orange: history)")
+    ax.set_title(f"Order of removal from the {leadership} (first three; orange: history)")
     return fig
 
 

@@ -86,6 +86,9 @@ class ReportData:
     chronicle: Chronicle | None
     fit: dict[str, Any] | None = None
     weights: dict[str, Any] | None = None
+    horizon: str = "the end"  # the scenario's last month, in words
+    leadership: str = "leadership"  # the scenario's name of its leadership body
+    headline: str = ""  # the scenario's question, for the heading
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -194,7 +197,9 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
         months=months, power_q=power_q, milestones=tuple(milestones), orders=tuple(orders),
         orders_distinct=distinct, orders_other=other, historical_order=historical_order,
         tallies=tuple(tallies),
-        chronicle=chronicle, fit=fit, weights=weights)
+        chronicle=chronicle, fit=fit, weights=weights,
+        horizon=month_name(parse_month(scenario.end)), leadership=scenario.bodies.leadership,
+        headline=scenario.question.headline or scenario.title)
 
 
 def figures(d: ReportData, kinds: tuple[str, ...] = KINDS) -> dict[str, Figure]:
@@ -204,7 +209,7 @@ def figures(d: ReportData, kinds: tuple[str, ...] = KINDS) -> dict[str, Figure]:
         out["winners"] = plots.winners_chart(
             [w[0] for w in d.winners], np.array([w[1] for w in d.winners]),
             np.array([w[2] for w in d.winners]), np.array([w[3] for w in d.winners]),
-            [*d.colours, plots.NO_ONE])
+            [*d.colours, plots.NO_ONE], d.horizon)
     if "power" in kinds and d.power_q is not None:
         q10, q50, q90 = d.power_q
         out["power"] = plots.power_fan(d.months, d.names, q10, q50, q90, d.colours)
@@ -215,7 +220,7 @@ def figures(d: ReportData, kinds: tuple[str, ...] = KINDS) -> dict[str, Figure]:
     if "orders" in kinds and d.orders:
         out["orders"] = plots.orders_chart([o[0] for o in d.orders],
                                            np.array([o[1] for o in d.orders]),
-                                           d.historical_order, d.orders_other)
+                                           d.historical_order, d.orders_other, d.leadership)
     if "tallies" in kinds and d.tallies:
         out["tallies"] = plots.tallies_chart(
             [f"{t.name}\n{month_name(t.month)}" for t in d.tallies],
@@ -378,7 +383,7 @@ def render_html(d: ReportData, version: str) -> str:
     svgs = {k: plots.to_svg(f, salt=f"politburo-{k}") for k, f in
             figures(d, (*KINDS, "weights")).items()}
     start, end = month_name(int(d.months[0])), month_name(int(d.months[-1]))
-    head = (f"<h1>Who rules after Lenin?</h1><p class=\"meta\">{_e(d.title)}: "
+    head = (f"<h1>{_e(d.headline)}</h1><p class=\"meta\">{_e(d.title)}: "
             f"{d.runs:,} simulated histories of scenario <code>{_e(d.scenario)}</code>, seed "
             f"{d.seed}, parameters drawn from the {_e(d.parameters)}; monthly from {start} to "
             f"{end}. Made by politburo {_e(version)}.</p>")

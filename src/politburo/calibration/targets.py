@@ -18,7 +18,8 @@ with weights 1, 0.5 and 0.25 by default (``Weights``; recorded in every posterio
   never happens costs ``(last step - t_hist + 12) / tau``, more than any month inside the horizon.
 - **order**: over the pairs of principals whose falls history orders strictly (removal from the
   leadership body and expulsion from the party, each judged at the record's end), the share of
-  pairs the history orders the other way (a tie counts half). Kendall's discordance, so it is blind to months and sees only who fell first.
+  pairs the history orders the other way (a tie counts half). Kendall's discordance, so it is
+  blind to months and sees only who fell first.
 - **survival**: for each principal and step that history says had not happened by the end of
   the record (the scenario's ``fit.record_end``, default its end, clipped to ``--until``), how
   many months before that end the simulated fall came, ``max(0, end - t + 1) / tau``, averaged.

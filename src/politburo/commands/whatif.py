@@ -43,14 +43,22 @@ from politburo.experiment import Experiment, ExperimentError
 from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
 from politburo.scenario.schema import Scenario
 
-HISTORICAL_WINNER = "stalin"
-"""Default ``--target`` of ``explain``: the essay asks why Stalin, and not Trotsky, came to rule,
-so the weights are of Stalin's chance. This is the question's answer in history, used only as a
-default for the command; no rule of the model names a winner, and any principal (or ``none``)
-can be the target."""
+
+def default_target(s: Scenario, target: str | None) -> str:
+    """``--target`` of ``explain`` and ``sensitivity``: the one given, else the leader the
+    scenario's question names (``question.leader``: the built-in scenario asks why Stalin, and
+    not Trotsky, came to rule). No rule of the model names a winner; with neither, the command
+    asks for one."""
+    if target is not None:
+        return target
+    if s.question.leader is None:
+        fail(f"scenario {s.id} declares no leader in its question; name one with --target "
+             f"(one of {', '.join(p.id for p in s.principals)}, or none)")
+    return str(s.question.leader)
 
 ModeOpt = Annotated[str, typer.Option(
-    "--mode", "-m", help="ex-ante: fresh histories from December 1922; counterfactual: re-run "
+    "--mode", "-m", help="ex-ante: fresh histories from the scenario's start; counterfactual: "
+                         "re-run "
                          "the calibration's accepted histories")]
 SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the histories")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
@@ -279,10 +287,10 @@ def register(app: typer.Typer) -> None:
         levers: Annotated[str | None, typer.Option(
             "--levers", "-l", help="comma-separated levers to weigh, NAME or NAME=VALUE "
                                    "(default: all of the scenario's)")] = None,
-        target: Annotated[str, typer.Option(
-            "--target", "-t", help="whose chance to rule is explained (default: stalin, "
-                                   "the essay's question; any principal or none)")]
-        = HISTORICAL_WINNER,
+        target: Annotated[str | None, typer.Option(
+            "--target", "-t", help="whose chance to rule is explained (default: the leader "
+                                   "of the scenario's question; any principal or none)")]
+        = None,
         mode: ModeOpt = "ex-ante",
         runs: Annotated[int | None, typer.Option(
             "--runs", "-n", min=1, help="histories per lever combination (default 1000 ex "
@@ -311,8 +319,7 @@ def register(app: typer.Typer) -> None:
             fail("--permutations must be even (antithetic pairs)")
         if runs is None and mode == "ex-ante":
             runs = 1000
-        if target == HISTORICAL_WINNER and HISTORICAL_WINNER not in {p.id for p in s.principals}:
-            fail(f"scenario {s.id} has no principal {HISTORICAL_WINNER!r}; name one with --target")
+        target = default_target(s, target)
         bar = _Bar("lever combinations", lines=True)
         d = _run(bar, lambda: _experiment(s, {}, runs, seed, mode, prior, posterior, workers,
                                           bar).explain(names, target, n_boot=boot,
@@ -322,8 +329,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def sensitivity(
-        target: Annotated[str, typer.Option(
-            "--target", "-t", help="whose chance to rule is the output")] = HISTORICAL_WINNER,
+        target: Annotated[str | None, typer.Option(
+            "--target", "-t", help="whose chance to rule is the output (default: the leader "
+                                   "of the scenario's question)")] = None,
         params: Annotated[str | None, typer.Option(
             "--params", help="comma-separated parameters to vary (default: all not pinned)")]
         = None,
@@ -343,6 +351,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sobol' indices of a leader's odds over the continuous parameters (SALib)."""
         s = _scenario(scenario)
+        target = default_target(s, target)
         lv = _names("--levers", levers) or []
         names = _names("--params", params)
         _guard(s, histories, 1, "--histories")

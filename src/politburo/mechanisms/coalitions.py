@@ -346,7 +346,8 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
                     f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
                     if (players[h] >> i) & 1) + f"; {rule}, joined by those who share its line"
             state.log[h].append({
-                "kind": "coalition", "step": t, "actors": members, "body": ctx.model.bodies.leadership,
+                "kind": "coalition", "step": t, "actors": members,
+                "body": ctx.model.bodies.leadership,
                 "because": because,
             })
     state.coalition = coal

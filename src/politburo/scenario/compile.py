@@ -94,7 +94,7 @@ class Compiled:
     founder_name: str = ""
     funeral_place: str = ""
     capital: str = ""
-    bodies: Bodies = field(default_factory=Bodies)
+    bodies: Bodies = field(default_factory=lambda: Bodies())
     streams: tuple[str, ...] = ()  # the random stream of each parameter (default: its name)
     absent: tuple[str, ...] = ()  # feature parameters the scenario leaves out (read as 0)
 

@@ -9,7 +9,7 @@ must say where it comes from: a ``Quantity`` carries either ``source`` (a fact-b
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -84,8 +84,8 @@ class Frozen(BaseModel):
 class Cited(Frozen):
     """Anything that must say where it comes from."""
 
-    source: str | None = Field(None, description="fact-base tag (S18), or a milestone id")
-    assumption: str | None = Field(None, description="why this value was assumed")
+    source: str | None = Field(default=None, description="fact-base tag (S18), or a milestone id")
+    assumption: str | None = Field(default=None, description="why this value was assumed")
     note: str | None = None
 
     @model_validator(mode="after")
@@ -106,11 +106,11 @@ class Prior(Cited):
 
     family: Literal["normal", "lognormal", "beta", "uniform", "truncnormal"]
     mean: float | None = None
-    sd: float | None = Field(None, gt=0)
-    median: float | None = Field(None, gt=0)
-    sigma: float | None = Field(None, gt=0)
-    a: float | None = Field(None, gt=0)
-    b: float | None = Field(None, gt=0)
+    sd: float | None = Field(default=None, gt=0)
+    median: float | None = Field(default=None, gt=0)
+    sigma: float | None = Field(default=None, gt=0)
+    a: float | None = Field(default=None, gt=0)
+    b: float | None = Field(default=None, gt=0)
     low: float | None = None
     high: float | None = None
     description: str = ""
@@ -219,8 +219,8 @@ class Axis(Cited):
     leans_low: str = Field(description="'he leans toward ...' for a position at or below low_at")
     leans_high: str = Field(description="the same for a position at or above high_at")
     leans_middle: str = Field(description="the same for a position in between")
-    low_at: float = Field(-0.3, ge=-1, le=1)
-    high_at: float = Field(0.3, ge=-1, le=1)
+    low_at: float = Field(default=-0.3, ge=-1, le=1)
+    high_at: float = Field(default=0.3, ge=-1, le=1)
 
 
 class Founder(Frozen):
@@ -230,10 +230,11 @@ class Founder(Frozen):
 
     id: Ident
     name: str = Field(description="full name; the chronicle uses the last word of it")
-    funeral_place: str = Field("", description="where the funeral is held, as the chronicle "
+    funeral_place: str = Field(default="",
+        description="where the funeral is held, as the chronicle "
                                "names it (on a square, in a hall)")
-    capital: str = Field("", description="the city a leader is away from when ill")
-    incapacity: str = Field("has been struck down", description="how the opening words his "
+    capital: str = Field(default="", description="the city a leader is away from when ill")
+    incapacity: str = Field(default="has been struck down", description="how the opening words his "
                             "incapacity after his name, when it comes in the first month")
 
 
@@ -243,29 +244,29 @@ class Bodies(Frozen):
     secretariat that appoints, a control commission that readmits, a police that exiles); their
     names are the scenario's."""
 
-    leadership: str = Field("leadership", description="the small ruling body: Politburo, "
+    leadership: str = Field(default="leadership", description="the small ruling body: Politburo, "
                             "Presidium, Standing Committee")
-    committee: str = Field("Central Committee", description="the body that elects it")
-    secretariat: str = Field("Secretariat", description="the apparatus that appoints "
+    committee: str = Field(default="Central Committee", description="the body that elects it")
+    secretariat: str = Field(default="Secretariat", description="the apparatus that appoints "
                              "provincial secretaries")
-    control: str = Field("control commission", description="the body that readmits the "
+    control: str = Field(default="control commission", description="the body that readmits the "
                          "expelled")
-    police: str = Field("political police", description="the organ that exiles and deports")
-    press: str = Field("the party press", description="where recantations are printed")
+    police: str = Field(default="political police", description="the organ that exiles and deports")
+    press: str = Field(default="the party press", description="where recantations are printed")
 
 
 class Rules(Frozen):
     """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``)."""
 
-    faction_ban: str = Field("", description="how the chronicle names the ban on factions, "
+    faction_ban: str = Field(default="", description="how the chronicle names the ban on factions, "
                              "e.g. 'the ban on factions of 1921'; empty where none is in force")
 
 
 class Traits(Frozen):
     """How the chronicle words two attributes of a leader when they are at least one half."""
 
-    outsider: str = Field("a latecomer to the party", description="for outsider")
-    prejudice_target: str = Field("the target of prejudice in the party",
+    outsider: str = Field(default="a latecomer to the party", description="for outsider")
+    prejudice_target: str = Field(default="the target of prejudice in the party",
                                   description="for prejudice_target")
 
 
@@ -273,9 +274,10 @@ class Question(Frozen):
     """The question the scenario asks, for headings, and whose chance ``explain`` explains by
     default (no leader is assumed where none is declared)."""
 
-    headline: str = Field("", description="a heading such as 'Who rules after Lenin?'")
-    essay: str = Field("", description="the question of the essay the levers speak to")
-    leader: Ident | None = Field(None, description="a principal: explain's default --target")
+    headline: str = Field(default="", description="a heading such as 'Who rules after Lenin?'")
+    essay: str = Field(default="", description="the question of the essay the levers speak to")
+    leader: Ident | None = Field(default=None,
+        description="a principal: explain's default --target")
 
 
 class Claim(Frozen):
@@ -387,8 +389,10 @@ class Meeting(Cited):
     kind: Literal["plenum", "conference", "congress"]
     name: str
     voting_delegates: Quantity | None = None
-    cc_size: Quantity | None = Field(None, description="full CC members elected (congress only)")
-    politburo_size: Quantity | None = Field(None, description="full Politburo seats after it")
+    cc_size: Quantity | None = Field(default=None,
+        description="full CC members elected (congress only)")
+    politburo_size: Quantity | None = Field(default=None,
+        description="full Politburo seats after it")
 
 
 EVENT_KINDS = (
@@ -421,16 +425,17 @@ class Event(Cited):
     month: Month
     until: Month | None = None
     enabled: bool = True
-    actor: Ident | None = Field(None, description="the actor the event is about or by")
+    actor: Ident | None = Field(default=None, description="the actor the event is about or by")
     targets: tuple[Ident, ...] = ()
-    size: float | None = Field(None, description="kind-specific magnitude (e.g. recruits)")
+    size: float | None = Field(default=None, description="kind-specific magnitude (e.g. recruits)")
     responses: tuple[Response, ...] = Field(
         (), description="a crisis: the answers the ruling coalition chooses among")
     axis: Ident | None = Field(
         None, description="a salience event: the policy axis (an id of axes) that becomes "
         "contested")
     handling: Literal["suppressed", "delegations", "published"] | None = None
-    present: tuple[Ident, ...] = Field((), description="principals sure to attend (a funeral)")
+    present: tuple[Ident, ...] = Field(default=(),
+        description="principals sure to attend (a funeral)")
     description: str = ""
 
     @model_validator(mode="after")
@@ -463,9 +468,9 @@ class Milestone(Frozen):
     actor: Ident
     step: Literal["office", "politburo", "central_committee", "party", "exile", "deportation"]
     direction: Literal["fall", "rise"] = "fall"
-    office: Ident | None = Field(None, description="a rise to an office: which office (any "
+    office: Ident | None = Field(default=None, description="a rise to an office: which office (any "
                                  "office he did not hold at the start when left out)")
-    weight: float = Field(1.0, ge=0)
+    weight: float = Field(default=1.0, ge=0)
     source: str
     note: str = ""
 
@@ -488,9 +493,9 @@ class FitTally(Cited):
     and shows the figure."""
 
     assembly: str = Field(description="the name of a congress or conference of the calendar")
-    share: float | None = Field(None, ge=0, le=1)
-    votes_for: int | None = Field(None, ge=0)
-    votes_against: int | None = Field(None, ge=0)
+    share: float | None = Field(default=None, ge=0, le=1)
+    votes_for: int | None = Field(default=None, ge=0)
+    votes_against: int | None = Field(default=None, ge=0)
     what: str = Field(description="the vote in words, e.g. '559 to 65 on the CC report'")
     verified: bool = True
     exact: bool = False
@@ -525,11 +530,13 @@ class FitAlignment(Frozen):
 class Fit(Frozen):
     """What ``fit`` and ``calibrate`` compare besides the milestones."""
 
-    record_end: Month | None = Field(None, description="the last month the fact base covers: "
+    record_end: Month | None = Field(default=None,
+        description="the last month the fact base covers: "
                                      "order and survival are judged there (default: the end)")
-    main: tuple[Ident, ...] = Field((), description="ids of the milestones the fit's verdict "
+    main: tuple[Ident, ...] = Field(default=(),
+        description="ids of the milestones the fit's verdict "
                                     "rests on")
-    main_tallies: tuple[str, ...] = Field((), description="assemblies whose tally is main")
+    main_tallies: tuple[str, ...] = Field(default=(), description="assemblies whose tally is main")
     tallies: tuple[FitTally, ...] = ()
     alignments: tuple[FitAlignment, ...] = ()
 
@@ -563,7 +570,8 @@ class Scenario(Frozen):
     description: str = ""
     start: Month
     end: Month
-    founder: Founder | None = Field(None, description="the leader whose incapacity or death "
+    founder: Founder | None = Field(default=None,
+        description="the leader whose incapacity or death "
                                     "opens the succession; none where the file has no "
                                     "founder_incapacitated or founder_death event")
     question: Question = Question()
