@@ -438,20 +438,23 @@ def test_rulers_weigh_how_far_an_answer_leaves_the_line_from_their_rivals(model:
 
 def test_a_standing_partner_may_follow_a_mover_out_of_the_coalition(model: Compiled) -> None:
     """A tie (Zinoviev and Kamenev): when one partner, outside the coalition, moves to
-    organise, the other follows him out with chance tie_pull times the tie's strength, unless
-    enmity stops him; a leader with no tie never follows, and with no pull nobody does."""
+    organise, the other follows him out with chance tie_pull times the tie's strength if the
+    coalition can spare him (threatened), unless enmity stops him; a partner it needs stays, a
+    leader with no tie never follows, and with no pull nobody does."""
     H = 4000
     i = {a: model.index(a) for a in model.principals}
     z, k, b = i["zinoviev"], i["kamenev"], i["bukharin"]
     assert model.tie[z, k] == model.tie[k, z] == 1.0 and model.tie[z, b] == 0.0
 
-    def run(pull: float, enmity: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def run(pull: float, enmity: float = 0.0, spare: bool = True
+            ) -> tuple[np.ndarray, np.ndarray]:
         ctx = replace(_ctx(model, H, opposition_formation=1.0, tie_pull=pull),
                       attrs={"aloofness": np.zeros((H, model.P))})
         s = _state(model, H)
         s.position[:] = 0.0
         s.coalition[:] = ((1 << model.P) - 1) & ~(1 << z)  # Zinoviev alone outside
         s.enmity[:, k, z] = enmity
+        s.threatened[:] = spare
         coalitions.update_bloc(s, ctx, 40)
         bits_ = lambda m: ((m[:, None] >> np.arange(model.P)) & 1).astype(bool)  # noqa: E731
         return bits_(s.bloc), bits_(s.coalition)
@@ -465,6 +468,7 @@ def test_a_standing_partner_may_follow_a_mover_out_of_the_coalition(model: Compi
     assert not bloc[:, b].any()  # no tie, no following
     assert not run(0.0)[0].any()
     assert not run(0.5, enmity=1.0)[0].any()
+    assert not run(0.5, spare=False)[0].any()
 
 
 def test_an_organised_leader_stays_organised_when_his_partners_are_gone(model: Compiled) -> None:

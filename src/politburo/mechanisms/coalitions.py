@@ -401,11 +401,15 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             # each mover is within the span of himself, so he is among his own recruits
             recruits[m] = np.any(moving[m, :, None] & near, axis=1)
         recruits &= out_r & ~bloc[rows]
-        # A standing partner inside the coalition may follow a mover out (tie_pull times the
-        # tie's strength): Kamenev beside Zinoviev in 1925, as in October 1917 (S10, S11).
+        # A standing partner inside the coalition whom it can spare may follow a mover out
+        # (tie_pull times the tie's strength): Kamenev beside Zinoviev in 1925, as in October
+        # 1917 (S10, S11).
         partner = np.zeros_like(out_r)
         if m.size and ctx.model.tie.any():
-            mates = coal[rows[m]] & state.in_party()[rows[m]] & may & ~bits(state.bloc[rows[m]], P)
+            # only a partner the coalition can spare (threatened, AES's dispensable member)
+            # follows: one it needs, and a ruler, stay where their power lies
+            mates = (state.threatened[rows[m]] & state.in_party()[rows[m]] & may
+                     & ~bits(state.bloc[rows[m]], P))
             pull = np.max(moving[m, :, None] * ctx.model.tie[None, :, :], axis=1)  # (M, P)
             chance = ctx.params["tie_pull"][rows[m], None] * pull
             partner[m] = mates & (ctx.u_actors(t, "bloc:tie")[rows[m]] < chance)
