@@ -389,6 +389,7 @@ def test_an_alliance_is_an_offer_that_enmity_can_refuse(scenario: Scenario) -> N
     s = _state(model, H)
     t, (z, k) = ev.actor, ev.targets
     s.coalition[:] = (1 << model.P) - 1
+    s.enmity[:] = 0.0  # no rivalry from the scenario's start
     s.enmity[:, z, t] = 0.5  # Zinoviev refuses half the time; Kamenev never does
     coalitions.update_bloc(s, ctx, ev.start)
     in_bloc = ((s.bloc[:, None] >> np.arange(model.P)) & 1).astype(bool)

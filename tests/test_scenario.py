@@ -185,3 +185,10 @@ def test_two_ties_between_one_pair_are_refused(tmp_path: Path) -> None:
         d["ties"].append({**d["ties"][0], "between": ["kamenev", "zinoviev"]})
     msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
     assert "one tie at most" in msg
+
+
+def test_a_rivalry_naming_a_stranger_is_refused(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["rivalries"][0]["between"] = ["zinoviev", "molotov"]
+    msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
+    assert "rivalry zinoviev-molotov: 'molotov' is not a principal" in msg

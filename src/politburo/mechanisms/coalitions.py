@@ -451,10 +451,10 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             followed = [i for i in range(P) if (gone[h] >> i) & 1]
             full = ctx.model.names
             for i in followed:
-                mates = [full[j] for j in range(P)
-                         if (mask[h] >> j) & 1 and ctx.model.tie[i, j] > 0]
+                partners = [full[j] for j in range(P)
+                            if (mask[h] >> j) & 1 and ctx.model.tie[i, j] > 0]
                 because += (f", {full[i]} leaving the coalition to stand with his partner "
-                            f"{' and '.join(mates)}")
+                            f"{' and '.join(partners)}")
             state.log[h].append({
                 "kind": "bloc", "step": t, "actors": members, "body": "the party",
                 "because": because,

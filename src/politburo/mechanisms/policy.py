@@ -34,11 +34,11 @@ toward the power-weighted position of the ruling coalition. A dated *crisis* (th
 crisis of 1923, B52; the grain shortfall of 1927-28, B56, B57) moves nothing by itself: it puts
 a choice to the rulers. Each member of the ruling coalition prefers the response that would
 leave the line nearest his own position, less ``wedge_weight`` times how far it would leave it
-from the leaders outside the coalition (Riker's heresthetic, RIKER1986: an answer can be chosen
-to strand one's rivals, since distance from the line costs them standing; Stalin's own account
-of his turn to socialism in one country, STALIN1926); the coalition adopts the response with the most
-power-weighted support, up to noise (``response_noise``), and the response, not the shock,
-moves the line. Distance from the line costs standing each month.
+from the leaders outside the coalition (Riker's heresthetic, RIKER1986: an answer can be
+chosen to strand one's rivals, since distance from the line costs them standing; Stalin's own
+account of his turn to socialism in one country, STALIN1926); the coalition adopts the response
+with the most power-weighted support, up to noise (``response_noise``), and the response, not
+the shock, moves the line. Distance from the line costs standing each month.
 """
 
 from __future__ import annotations

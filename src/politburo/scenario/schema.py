@@ -634,9 +634,9 @@ class Scenario(Frozen):
                                  f"the founder ({allowed})")
         for what, items in (("tie", self.ties), ("rivalry", self.rivalries)):
             for item in items:
-                for who in item.between:
-                    if who not in ids:
-                        raise ValueError(f"{what} {'-'.join(item.between)}: {who!r} is not a "
+                for name in item.between:
+                    if name not in ids:
+                        raise ValueError(f"{what} {'-'.join(item.between)}: {name!r} is not a "
                                          f"principal (expected one of {', '.join(sorted(ids))})")
             pairs = [frozenset(item.between) for item in items]
             if len(set(pairs)) != len(pairs):
