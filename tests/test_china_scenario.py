@@ -26,7 +26,7 @@ from politburo.state import RUNG
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT / "src/politburo/scenarios/china-1976.yaml"
 FACTS = ROOT / "data/history/china-1976"
-CAUSES = {"lenin_incapacitated", "lenin_death", "crisis", "salience"}
+CAUSES = {"founder_incapacitated", "founder_death", "crisis", "salience"}
 """Event kinds that act on the founder, the line or an axis's weight, never on a named leader."""
 
 
@@ -107,11 +107,11 @@ def test_events_are_causes_not_outcomes(china: Scenario) -> None:
     names = {p.id for p in china.principals} | {p.name for p in china.principals}
     for e in china.events:
         assert e.kind in CAUSES, e.id
-        assert e.actor in (None, "lenin") and not e.targets and not e.present, e.id
+        assert e.actor in (None, china.founder.id) and not e.targets and not e.present, e.id
         text = " ".join([e.description, *(r.description for r in e.responses)])
         assert not any(re.search(rf"\b{re.escape(n)}\b", text) for n in names), e.id
         if e.kind == "crisis":
-            shifts = {(r.economy, r.revolution) for r in e.responses}
+            shifts = {tuple(r.on(a.id) or 0.0 for a in china.axes) for r in e.responses}
             assert len(shifts) >= 2, f"{e.id}: a choice needs answers that differ"
     for lv in china.levers:
         assert not any(path.startswith("principals.") for path in lv.set), lv.id
@@ -119,9 +119,10 @@ def test_events_are_causes_not_outcomes(china: Scenario) -> None:
 
 def test_no_office_or_position_hands_down_a_founders_succession(china: Scenario) -> None:
     """Mao's chairmanships start with the founder: the model, not the file, chooses his heir."""
+    assert china.founder is not None
     chairs = {o.id: o.holder for o in china.offices}
-    assert chairs["party_chairman"] == "lenin" and chairs["mac_chairman"] == "lenin"
-    death = next(e for e in china.events if e.kind == "lenin_death")
+    assert chairs["party_chairman"] == chairs["mac_chairman"] == china.founder.id
+    death = next(e for e in china.events if e.kind == "founder_death")
     # After step 0, so the offices pass by the coalition of the first month (compile/engine:
     # at step 0 there is no coalition yet, and the tie-break would pick the first id).
     assert death.month > china.start
@@ -132,6 +133,23 @@ def test_milestones_are_dated_as_their_source_milestones(china: Scenario) -> Non
     for m in china.milestones:
         assert facts[m.source][:7] == m.month, m.id
         assert m.month <= china.end
+    ids = {m.id for m in china.milestones}
+    assert set(china.fit.main) <= ids
+
+
+def test_no_prose_of_the_soviet_scenario_is_left(raw: dict[str, Any]) -> None:
+    """What the program prints from the file (the founder, axes, bodies, traits, offices,
+    meetings and events) speaks of Mao and 1976-81: no Soviet name survives in it. Notes and
+    assumptions may compare with the Soviet scenario."""
+    printed = {k: raw.get(k) for k in ("title", "description", "founder", "question", "axes",
+                                       "bodies", "rules", "traits")}
+    printed["offices"] = [o["name"] for o in raw["offices"]]
+    printed["calendar"] = [m["name"] for m in raw["calendar"]]
+    printed["events"] = [(e["description"], [r["description"] for r in e.get("responses", ())])
+                         for e in raw["events"]]
+    text = yaml.safe_dump(printed)
+    for word in ("Lenin", "lenin", "Stalin", "Trotsky", "NEP", "Bolshevik", "1921", "Sovnarkom"):
+        assert word not in text, word
 
 
 def test_weights_of_offices_sum_to_one(china: Scenario) -> None:
