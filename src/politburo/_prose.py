@@ -277,7 +277,9 @@ def _promotions(group: list[dict[str, Any]], words: Words) -> str:
 
 
 def _crisis(ev: dict[str, Any], words: Words) -> str:
-    title = " ".join(w if w.isupper() else w.lower()
+    # Common words go in lower case after "the"; the scenario's abbreviations and proper
+    # names (NEP, Tiananmen) keep the case the file gives them.
+    title = " ".join(w if w.isupper() or w in words.abbreviations else w.lower()
                      for w in title_of(str(ev.get("crisis") or "crisis"),
                                        words.abbreviations).split())
     answer = str(ev.get("answer") or ev.get("response") or "answer").replace("_", " ")
