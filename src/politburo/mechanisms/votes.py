@@ -91,6 +91,21 @@ def yes_share(
     return rsum(body[r] * prob)
 
 
+def threat_keenness(state: State, ctx: Context, chosen: NDArray[np.bool_]
+                    ) -> NDArray[np.float64]:
+    """(H, P) how keenly the ruling coalition moves to take power from each leader in
+    ``chosen``: his power relative to the strongest member of the ruling coalition (at most
+    1), raised to ``threat_focus``; a bloc's members count its power together and draw the
+    full rate (Svolik 2012)."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    bloc = bits(state.bloc, P)
+    threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
+    ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
+    rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
+    return np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+
+
 def next_rung(state: State, target: int) -> NDArray[np.int64]:
     """The next step for ``target``; the office step is skipped by those holding no office."""
     r = state.rung[:, target] + 1
@@ -126,13 +141,11 @@ def motions(
     # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
     # is no offence, and everyone draws the tenth for these steps.
     faction = 0.1 + 0.9 * ctx.const["faction_ban"] * bloc.astype(np.float64)
-    # For the loss of office, keenness is his power relative to the strongest member of the
-    # ruling coalition (at most 1), raised to ``threat_focus``; a bloc's members count its power
-    # together and draw the full rate.
-    threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
-    ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
-    rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
-    power = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+    # A leader under arrest stands charged (mechanisms/arrest): the party's steps against him
+    # draw the full rate, with or without a ban on factions.
+    if state.arrested.any():
+        faction = np.where(state.arrested, 1.0, faction)
+    power = threat_keenness(state, ctx, chosen)
     u_recant = ctx.u_actors(t, f"recant:{key}")
     z_vote = ctx.z_actors(t, f"vote:{key}")
     for i in range(P):
@@ -263,6 +276,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     state.last_step[rows, cols] = t
     state.recanted[rows, cols] = False
     state.recant_used[rows, cols] = False
+    state.arrested[rows, cols] = False  # the charge ends with readmission
     for i in range(P):
         record(state, ctx, readmit[:, i], {
             "kind": "readmitted", "step": t, "actors": [ctx.model.principals[i]],

@@ -28,6 +28,7 @@ ATTRIBUTES = (
     "prejudice_target",
 )
 KIND_CODE = {"plenum": 1, "conference": 2, "congress": 3}
+_OUTSIDE = {"politburo": 3, "central_committee": 4}  # the rung of one who starts outside
 FOUNDER = -2  # holder code for an office the founder holds
 VACANT = -1
 
@@ -96,6 +97,19 @@ class Compiled:
     bodies: Bodies = field(default_factory=Bodies)
     streams: tuple[str, ...] = ()  # the random stream of each parameter (default: its name)
     absent: tuple[str, ...] = ()  # feature parameters the scenario leaves out (read as 0)
+    # (P,) the rung each principal starts on (0 in good standing; 3 outside the leadership,
+    # 4 outside the committee); empty means all 0
+    rung0: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # (O,) offices that command the security forces; empty means none
+    security: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def start_rungs(self) -> NDArray[np.int64]:
+        """(P,) each principal's starting rung."""
+        return self.rung0 if self.rung0.size else np.zeros(self.P, dtype=np.int64)
+
+    def security_offices(self) -> NDArray[np.bool_]:
+        """(O,) whether each office commands the security forces."""
+        return self.security if self.security.size else np.zeros(len(self.offices), bool)
 
     @property
     def P(self) -> int:
@@ -231,4 +245,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         bodies=s.bodies,
         streams=tuple(s.parameters[n].stream or n for n in names),
         absent=absent,
+        rung0=np.array([_OUTSIDE.get(p.outside or "", 0) for p in s.principals],
+                       dtype=np.int64),
+        security=np.array([o.security for o in s.offices], dtype=bool),
     )

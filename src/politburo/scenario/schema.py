@@ -57,11 +57,15 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "salience": ("salience_before",),
     "outsider": ("outsider_penalty",),
     "prejudice_target": ("prejudice_penalty",),
+    "security": ("arrest_rate", "arrest_window"),
+    "outside": ("return_rate",),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
 with an ``illness`` event needs ``illness_activity``), ``founder`` (a founder who acts: the file
 has a ``founder_incapacitated`` or ``founder_death`` event) or a principal attribute that is
-above zero for someone (``outsider``, ``prejudice_target``). A scenario without the feature may
+above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
+security forces (``security``: arrests) or a principal who starts outside the leadership
+(``outside``: his return, and any fallen leader's). A scenario without the feature may
 leave its parameters out; it may also give them (they are then drawn but read by nothing)."""
 
 ENGINE_PARAMETERS = CORE_PARAMETERS + tuple(
@@ -293,6 +297,10 @@ class Principal(Frozen):
     opposition: bool = Field(
         True, description="whether he may turn to opposition: hedge toward his base when "
         "threatened and organise outside the ruling coalition (false only in a lever's world)")
+    outside: Literal["politburo", "central_committee"] | None = Field(
+        None, description="a body he sits outside at the start: 'politburo' (a committee "
+        "member without a seat in the leadership) or 'central_committee' (a party member "
+        "without a committee seat, and so without a following in it); cite why in the note")
     note: str = ""
 
 
@@ -352,6 +360,9 @@ class Office(Frozen):
     holder: Ident | None = Field(description="principal id at the start, or null if vacant")
     weight: Quantity = Field(description="contribution to its holder's power")
     patronage: bool = Field(False, description="whether the holder appoints provincial secretaries")
+    security: bool = Field(False, description="whether the office commands forces that can "
+                           "detain leaders (a guard, the police): a ruling coalition holding "
+                           "it may arrest an outsider at once")
     fiefdom: Quantity | None = Field(
         None, description="share of congress delegates the holder's organisation controls"
     )
@@ -549,7 +560,9 @@ class Scenario(Frozen):
     rules: Rules = Rules()
     traits: Traits = Traits()
     abbreviations: tuple[str, ...] = Field(("CC",), description="words that titles made from "
-                                           "ids (nep_shortfall) print in capitals (NEP)")
+                                           "ids (nep_shortfall) print as written here: "
+                                           "abbreviations in capitals (NEP), proper names "
+                                           "capitalised (Tiananmen)")
     principals: tuple[Principal, ...]
     clients: tuple[Client, ...] = ()
     ties: tuple[Tie, ...] = ()
