@@ -211,3 +211,70 @@ def test_a_crisis_keeps_the_proper_names_the_file_gives(china: Scenario) -> None
     text = _crisis({"crisis": "tiananmen_verdict", "response": "reverse_the_verdict",
                     "actors": [], "targets": []}, words)
     assert text.startswith("Facing the Tiananmen verdict,")
+
+
+def _office_world(model: Compiled, H: int, ruler: str, target: str,
+                  offices_lost: str) -> tuple[Compiled, State, Context]:
+    """``ruler`` rules alone with the whole committee behind him; ``target`` is an outsider
+    on rung ``censure`` holding a party office and a state office; every motion is brought and
+    passes."""
+    m = dataclasses.replace(model, offices_lost=offices_lost, rung0=np.zeros(model.P, np.int64))
+    ctx = _ctx(m, H, vote_noise=0.0, motion_rate=1.0, threat_focus=1.0)
+    s = initial_state(m, H, record_log=False)
+    s.holder[:] = np.where(s.holder == FOUNDER, -1, s.holder)
+    i, r = m.index(target), m.index(ruler)
+    party = int(np.flatnonzero(~m.state_office)[0])
+    state = np.flatnonzero(m.state_office)
+    s.holder[:, party] = i
+    s.holder[:, state[0]] = i
+    s.holder[:, state[1]] = i
+    s.coalition[:] = 1 << r
+    s.rung[:] = RUNG["party"]
+    s.rung[:, [i, r]] = [RUNG["censure"], 0]
+    s.power[:] = 0.0
+    s.power[:, [i, r]] = [0.5, 0.5]
+    s.last_step[:] = -100
+    return m, s, ctx
+
+
+def _vote(m: Compiled, s: State, ctx: Context, kind: int, ruler: str) -> None:
+    from politburo.mechanisms import votes
+    from politburo.scenario.compile import MeetingC
+
+    body = np.zeros((s.H, m.P + 1))
+    body[:, m.index(ruler)] = 1.0
+    votes.motions(s, ctx, 5, MeetingC(5, kind, "meeting", 0, 0, 0), body,
+                  np.full((s.H, m.P), 0.5), np.ones((s.H, m.P)), 0.0, transfer_offices)
+
+
+def test_a_state_session_takes_only_state_offices_and_a_plenum_only_party_ones(
+        model: Compiled) -> None:
+    assert model.state_office.any() and (~model.state_office).any()
+    m, s, ctx = _office_world(model, 20, "ye", "hua", "all")
+    i = m.index("hua")
+    _vote(m, s, ctx, 0, "ye")  # a session
+    mine = s.holder == i
+    assert not (mine & m.state_office[None, :]).any()
+    assert (mine & ~m.state_office[None, :]).any(axis=1).all()
+    assert (s.rung[:, i] == RUNG["office"]).all()
+    m, s, ctx = _office_world(model, 20, "ye", "hua", "all")
+    _vote(m, s, ctx, 1, "ye")  # a plenum
+    mine = s.holder == i
+    assert not (mine & ~m.state_office[None, :]).any()
+    assert (mine & m.state_office[None, :]).sum(axis=1).min() == 2
+
+
+def test_under_offices_lost_one_a_motion_takes_the_weightiest_office_only(
+        model: Compiled) -> None:
+    m, s, ctx = _office_world(model, 20, "ye", "hua", "one")
+    i = m.index("hua")
+    state = np.flatnonzero(m.state_office)
+    held = [o for o in state[:2]]
+    heavy = max(held, key=lambda o: m.office_weight[o])
+    light = min(held, key=lambda o: m.office_weight[o])
+    _vote(m, s, ctx, 0, "ye")
+    assert (s.holder[:, heavy] != i).all() and (s.holder[:, light] == i).all()
+    # He still holds an office the session can change: the next motion is for it, not his seat.
+    s.last_step[:] = -100
+    _vote(m, s, ctx, 0, "ye")
+    assert (s.holder[:, light] != i).all() and (s.rung[:, i] == RUNG["office"]).all()

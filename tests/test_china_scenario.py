@@ -123,10 +123,10 @@ def test_no_office_or_position_hands_down_a_founders_succession(china: Scenario)
     assert china.founder is not None
     chairs = {o.id: o.holder for o in china.offices}
     assert chairs["party_chairman"] == chairs["mac_chairman"] == china.founder.id
+    # The death may fall in the first month: the engine plays the first coalition game before
+    # it shares out his offices (tests/test_arrest_return.py checks the rule).
     death = next(e for e in china.events if e.kind == "founder_death")
-    # After step 0, so the offices pass by the coalition of the first month (compile/engine:
-    # at step 0 there is no coalition yet, and the tie-break would pick the first id).
-    assert death.month > china.start
+    assert death.month >= china.start
 
 
 def test_milestones_are_dated_as_their_source_milestones(china: Scenario) -> None:

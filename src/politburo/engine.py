@@ -182,12 +182,14 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
 
 
 def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
-                     loser: int, only: int | None = None) -> None:
+                     loser: int, only: int | None = None,
+                     offices: NDArray[np.bool_] | None = None) -> None:
     """Offices of a fallen leader go to the coalition member holding least (AES spoils).
 
     ``only`` restricts the transfer to one office (the Testament's motion concerns the
-    patronage office alone). ``loser`` -1 is the founder. With no eligible successor the office
-    falls vacant.
+    patronage office alone); ``offices`` (H, O) to the offices marked in each history (a
+    session's state offices, or one office under ``offices_lost: one``). ``loser`` -1 is the
+    founder. With no eligible successor the office falls vacant.
     """
     m, P = ctx.model, ctx.model.P
     rows = np.flatnonzero(where)
@@ -198,6 +200,8 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
     mine = holder == code
     if only is not None:
         mine[:, [o for o in range(len(m.offices)) if o != only]] = False
+    if offices is not None:
+        mine &= offices[rows]
     had_office = rany(mine)
     if not had_office.any():
         return
@@ -258,6 +262,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             circular_flow.elect_cc(state, ctx, body, mt.cc_size)
         # The tally is taken after the coalition forms (below) to use the current lineup.
     else:
+        # A plenum's votes are the committee's; so are a state session's, which approves the
+        # appointments the party's committee proposes.
         body = state.cc
     parts = power_parts(state, ctx, eff, act)
     state.power = _shares(parts)
@@ -271,7 +277,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             "yes": lambda h, s=tallies[-1]: float(s[h]), "of": mt.delegates,
             "because": "delegates chosen through the provincial secretaries",
         })
-    clients.fill_seats(state, ctx, t, mt.politburo_size)
+    if mt.kind >= 1:  # leadership seats are the party's to fill, not a state session's
+        clients.fill_seats(state, ctx, t, mt.politburo_size)
     if testament_motion is not None and mt.kind >= 1:
         target, shift = testament_motion
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)

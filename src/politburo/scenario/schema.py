@@ -29,7 +29,7 @@ Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="a lower-
 LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile", "deportation")
 """The removal ladder, in order. ``office`` is loss of a state or party office."""
 
-BODY_KINDS = ("plenum", "conference", "congress")
+BODY_KINDS = ("plenum", "conference", "congress", "session")
 
 PRINCIPALS = (2, 12)
 """How many principals a scenario may have (the coalition kernels enumerate their subsets)."""
@@ -259,10 +259,15 @@ class Bodies(Frozen):
 
 
 class Rules(Frozen):
-    """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``)."""
+    """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``),
+    and how offices are lost."""
 
     faction_ban: str = Field("", description="how the chronicle names the ban on factions, "
                              "e.g. 'the ban on factions of 1921'; empty where none is in force")
+    offices_lost: Literal["all", "one"] = Field(
+        "all", description="what a passed motion for the loss of office takes: 'all' the "
+        "offices the meeting can change that he holds, or 'one', the weightiest of them (he "
+        "keeps the rest, and may be moved against for each in turn before his seat)")
 
 
 class Traits(Frozen):
@@ -360,6 +365,9 @@ class Office(Frozen):
     holder: Ident | None = Field(description="principal id at the start, or null if vacant")
     weight: Quantity = Field(description="contribution to its holder's power")
     patronage: bool = Field(False, description="whether the holder appoints provincial secretaries")
+    state: bool = Field(False, description="whether it is an office of the state, which "
+                        "changes hands at a 'session' of the state's organs and not at a party "
+                        "meeting (only where the file has such offices)")
     security: bool = Field(False, description="whether the office commands forces that can "
                            "detain leaders (a guard, the police): a ruling coalition holding "
                            "it may arrest an outsider at once")
@@ -372,7 +380,11 @@ class Office(Frozen):
 
 class Meeting(Cited):
     month: Month
-    kind: Literal["plenum", "conference", "congress"]
+    kind: Literal["plenum", "conference", "congress", "session"] = Field(
+        description="plenum: the committee, which may change party offices and leadership "
+        "seats; conference: may condemn or expel; congress: elects the committee, may condemn "
+        "or expel; session: of the state's organs (a parliament), where only the state's "
+        "offices change hands")
     name: str
     voting_delegates: Quantity | None = None
     cc_size: Quantity | None = Field(None, description="full CC members elected (congress only)")
