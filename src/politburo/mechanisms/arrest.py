@@ -84,10 +84,10 @@ def apply(state: State, ctx: Context, t: int, succession: int,
         state.last_step[rows, i] = t
         state.arrested[rows, i] = True
         if state.log is not None:
-            for h in rows:
+            for k, h in enumerate(rows):
                 state.log[h].append({
                     "kind": "arrest", "step": t, "actors": [m.principals[i]],
-                    "body": m.bodies.police,
+                    "body": m.bodies.police, "office": bool(held_office[k]),
                     "because": "the ruling coalition commanded the security forces and "
                                "feared his power; he was detained without a vote",
                 })
