@@ -136,7 +136,7 @@ SHIP_COMMAND = ("politburo calibrate --scenario soviet-1922 --method rejection -
 
 SHIP_COMMANDS = {
     "soviet-1922": SHIP_COMMAND,
-    "china-1976": ("politburo calibrate --scenario china-1976 --method rejection --runs 60000 "
+    "china-1976": ("politburo calibrate --scenario china-1976 --method rejection --runs 100000 "
                    "--seed 1976 --quantile 0.02 --workers 2 --ship"),
 }
 """The command that made each built-in scenario's shipped posterior."""
