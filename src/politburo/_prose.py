@@ -36,6 +36,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "consolidation": "who rules: one leader's own majorities in the leadership and the CC",
     "crisis": "policy: a crisis answered by the ruling coalition",
     "client_switch": "clients: loyalty follows the patron's fortunes",
+    "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
+    "return": "return: co-optation of an outsider (Gandhi and Przeworski 2006)",
 }
 
 
@@ -277,7 +279,9 @@ def _promotions(group: list[dict[str, Any]], words: Words) -> str:
 
 
 def _crisis(ev: dict[str, Any], words: Words) -> str:
-    title = " ".join(w if w.isupper() else w.lower()
+    # Common words go in lower case after "the"; the scenario's abbreviations and proper
+    # names (NEP, Tiananmen) keep the case the file gives them.
+    title = " ".join(w if w.isupper() or w in words.abbreviations else w.lower()
                      for w in title_of(str(ev.get("crisis") or "crisis"),
                                        words.abbreviations).split())
     answer = str(ev.get("answer") or ev.get("response") or "answer").replace("_", " ")
@@ -349,6 +353,13 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
             return _cap(told) + at + "."
     if kind == "funeral_absent":
         return f"{who} was absent: {why}."
+    if kind == "arrest":
+        lost = "his offices and his seats" if ev.get("office") else "his seats"
+        return (f"{who} was arrested by the {ev.get('body') or 'security forces'} and lost "
+                f"{lost} at once: {why}.")
+    if kind == "return":
+        return (f"{who} was brought back into the {words.bodies.leadership} at "
+                f"{body_phrase(str(ev.get('body')))}, because {why}.")
     label = kind.replace("_", " ")
     return f"{_cap(label)}: {who or 'the party'}" + (f", because {why}." if why else ".")
 

@@ -23,7 +23,16 @@ from numpy.typing import NDArray
 
 from politburo import rng
 from politburo._rows import rany, rargmax, rsum
-from politburo.mechanisms import circular_flow, clients, coalitions, policy, standing, votes
+from politburo.mechanisms import (
+    arrest,
+    circular_flow,
+    clients,
+    coalitions,
+    policy,
+    returns,
+    standing,
+    votes,
+)
 from politburo.scenario.compile import FOUNDER, VACANT, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
 from politburo.state import LADDER, RUNG, Context, State, bits, record
@@ -100,6 +109,13 @@ def initial_state(model: Compiled, H: int, record_log: bool,
     cc = np.empty((H, P + 1))
     cc[:, :P] = (1 - c["cc_unaligned"]) * lean
     cc[:, P] = c["cc_unaligned"]
+    # A leader who starts outside the committee has no following in it, nor among the
+    # secretaries: as if he had been removed from it (``purge_followers``) before the start.
+    out = model.start_rungs() >= RUNG["central_committee"]
+    if out.any():
+        for body in (sec, cc):
+            body[:, P] += body[:, :P][:, out].sum(axis=1)
+            body[:, :P][:, out] = 0.0
     return State(
         sec=sec, cc=cc,
         standing=np.array(st0, dtype=np.float64),
@@ -108,7 +124,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         line=np.tile([c[f"line_{a}_start"] for a in model.axes], (H, 1)),
         salience=np.ones((H, 2)),
         holder=np.tile(model.holder0, (H, 1)),
-        rung=np.zeros((H, P), dtype=np.int64),
+        rung=np.tile(model.start_rungs(), (H, 1)),
         last_step=np.full((H, P), -1000, dtype=np.int64),
         falls=np.full((H, P, len(LADDER)), -1, dtype=np.int64),
         recanted=np.zeros((H, P), dtype=bool), recant_used=np.zeros((H, P), dtype=bool),
@@ -128,6 +144,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         power=np.full((H, P), 1.0 / P),
         cons_who=np.full(H, -1, dtype=np.int64), cons_since=np.full(H, -1, dtype=np.int64),
         first_rule=np.full(H, -1, dtype=np.int64),
+        arrested=np.zeros((H, P), dtype=bool),
         log=[[] for _ in range(H)] if record_log else None,
     )
 
@@ -165,12 +182,14 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
 
 
 def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
-                     loser: int, only: int | None = None) -> None:
+                     loser: int, only: int | None = None,
+                     offices: NDArray[np.bool_] | None = None) -> None:
     """Offices of a fallen leader go to the coalition member holding least (AES spoils).
 
     ``only`` restricts the transfer to one office (the Testament's motion concerns the
-    patronage office alone). ``loser`` -1 is the founder. With no eligible successor the office
-    falls vacant.
+    patronage office alone); ``offices`` (H, O) to the offices marked in each history (a
+    session's state offices, or one office under ``offices_lost: one``). ``loser`` -1 is the
+    founder. With no eligible successor the office falls vacant.
     """
     m, P = ctx.model, ctx.model.P
     rows = np.flatnonzero(where)
@@ -181,6 +200,8 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
     mine = holder == code
     if only is not None:
         mine[:, [o for o in range(len(m.offices)) if o != only]] = False
+    if offices is not None:
+        mine &= offices[rows]
     had_office = rany(mine)
     if not had_office.any():
         return
@@ -241,10 +262,14 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             circular_flow.elect_cc(state, ctx, body, mt.cc_size)
         # The tally is taken after the coalition forms (below) to use the current lineup.
     else:
+        # A plenum's votes are the committee's; so are a state session's, which approves the
+        # appointments the party's committee proposes.
         body = state.cc
     parts = power_parts(state, ctx, eff, act)
     state.power = _shares(parts)
     coalitions.form(state, ctx, t, parts, replay=mt.kind == 3)
+    if mt.kind == 1:  # the committee that elects the leadership may co-opt a man back into it
+        returns.apply(state, ctx, t, eff, mt.name)
     if mt.kind >= 2:
         tallies.append(_tally(state, ctx, body))
         record(state, ctx, np.ones(state.H, dtype=bool), {
@@ -252,7 +277,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             "yes": lambda h, s=tallies[-1]: float(s[h]), "of": mt.delegates,
             "because": "delegates chosen through the provincial secretaries",
         })
-    clients.fill_seats(state, ctx, t, mt.politburo_size)
+    if mt.kind >= 1:  # leadership seats are the party's to fill, not a state session's
+        clients.fill_seats(state, ctx, t, mt.politburo_size)
     if testament_motion is not None and mt.kind >= 1:
         target, shift = testament_motion
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
@@ -290,6 +316,14 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
             })
     if passed.any():
         transfer_offices(state, ctx, t, passed, target, only=g)
+
+
+def _first_game(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> None:
+    """Power and the first coalition game, before any meeting."""
+    eff = standing.effective(state, ctx)
+    parts = power_parts(state, ctx, eff, act)
+    state.power = _shares(parts)
+    coalitions.form(state, ctx, t, parts)
 
 
 def _shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
@@ -341,6 +375,7 @@ def simulate(
     # or not: nobody knew he would not recover (the Letter was held back in hope of it, S9).
     founder_alive = death.start if death is not None else founder_until
     testament = next((e for e in model.events if e.kind == "testament"), None)
+    arrests = bool(model.security_offices().any())
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
         meetings_at.setdefault(mt.month, []).append(mt)
@@ -348,6 +383,11 @@ def simulate(
         founder_active = t < founder_until
         act = circular_flow.activity(state, ctx, t)
         if death is not None and death.start == t:
+            if t == 0:
+                # A founder who dies in the first month leaves his offices to a coalition that
+                # must exist first: play the first game now, not after the transfer (which
+                # would otherwise fall back on the first principal by id).
+                _first_game(state, ctx, t, act)
             standing.funeral(state, ctx, t, death.present)
             transfer_offices(state, ctx, t, np.ones(H, dtype=bool), -1)
         for e in model.events:
@@ -368,10 +408,14 @@ def simulate(
         standing.decay_enmity(state, ctx)
         state.blind *= 1 - ctx.params["perception_learning"]
         if t == 0:
-            eff = standing.effective(state, ctx)
-            parts = power_parts(state, ctx, eff, act)
-            state.power = _shares(parts)
-            coalitions.form(state, ctx, t, parts)
+            _first_game(state, ctx, t, act)
+        if arrests:  # a coalition that commands the security forces may arrest a rival
+            chosen = (~bits(state.coalition, P) & state.in_party()
+                      & (state.rung < RUNG["party"]))
+            arrest.apply(state, ctx, t, death.start if death is not None else 0,
+                         votes.threat_keenness(state, ctx, chosen),
+                         ctx.params["founder_restraint"] if t < founder_alive else 0.0,
+                         transfer_offices)
         for mt in meetings_at.get(t, []):
             motion = None
             if testament is not None and testament.targets:
@@ -388,7 +432,8 @@ def simulate(
         state.power = _shares(power_parts(state, ctx, eff, act))
         _consolidate(state, ctx, t)
         coalition_out[:, t] = state.coalition
-        record_rises(rises, model, t, state.holder, state.rung, state.falls)
+        record_rises(rises, model, t, state.holder, state.rung, state.falls,
+                     model.start_rungs())
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
@@ -403,11 +448,13 @@ def simulate(
 
 
 def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
-                 rung: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
+                 rung: NDArray[np.int64], falls: NDArray[np.int64],
+                 rung0: NDArray[np.int64] | None = None) -> None:
     """Mark the first step of each rise in ``out`` (H, P, len(RISE_STEPS) + O), -1 never.
 
     Column 0: he holds an office he did not hold at the start; columns 1-3: he is back in the
-    leadership body, the committee, the party after a fall from it; then one column per
+    leadership body, the committee, the party after a fall from it or after starting outside
+    it (``rung0``, each principal's starting rung); then one column per
     office: he holds that office, not having held it at the start. The mechanisms decide who
     rises; this only reads the office holders and the ladder at the end of a month."""
     P = model.P
@@ -418,7 +465,10 @@ def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArra
     out[:, :, 0] = np.where((out[:, :, 0] < 0) & new.any(axis=2), t, out[:, :, 0])
     for k, step in enumerate(RISE_STEPS[1:], start=1):
         r = RUNG[step]
-        back = (rung < r) & (falls[:, :, r - 1] >= 0)
+        was_out = falls[:, :, r - 1] >= 0
+        if rung0 is not None and (rung0 >= r).any():
+            was_out = was_out | (rung0 >= r)[None, :]
+        back = (rung < r) & was_out
         out[:, :, k] = np.where((out[:, :, k] < 0) & back, t, out[:, :, k])
 
 

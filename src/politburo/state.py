@@ -55,6 +55,7 @@ class State:
     cons_who: NDArray[np.int64]  # (H,) consolidated ruler, -1 none
     cons_since: NDArray[np.int64]  # (H,) step since which he has ruled, -1 none
     first_rule: NDArray[np.int64]  # (H,) first step anyone ruled alone, -1 never
+    arrested: NDArray[np.bool_]  # (H, P) detained by the security forces (mechanisms/arrest)
     log: list[list[dict[str, Any]]] | None = None  # per-history event records when recording
     memo: dict[str, Any] = field(default_factory=dict)  # results that depend only on `holder`
 

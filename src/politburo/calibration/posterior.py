@@ -32,7 +32,8 @@ from politburo.scenario.schema import Scenario
 
 ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/circular_flow.py",
                   "mechanisms/clients.py", "mechanisms/coalitions.py", "mechanisms/policy.py",
-                  "mechanisms/standing.py", "mechanisms/votes.py")
+                  "mechanisms/standing.py", "mechanisms/votes.py", "mechanisms/arrest.py",
+                  "mechanisms/returns.py")
 
 
 def baseline_hash(scenario: Scenario) -> str:
@@ -86,7 +87,8 @@ def load_posterior(path: str | Path, scenario: Scenario) -> Posterior:
     except PosteriorError as exc:
         raise PosteriorError(
             f"{exc}. Re-make it with the command in its 'command' metadata (for the built-in "
-            f"scenario: {SHIP_COMMAND}), or run with --prior to draw from the priors instead"
+            f"scenario: {SHIP_COMMANDS.get(scenario.id, SHIP_COMMAND)}), or run with --prior "
+            f"to draw from the priors instead"
         ) from None
 
 
@@ -131,3 +133,10 @@ def draw_posterior_params(model: Compiled, posterior: Posterior, seed: int,
 SHIP_COMMAND = ("politburo calibrate --scenario soviet-1922 --method rejection --runs 200000 "
                 "--seed 1922 --quantile 0.02 --workers 2 --ship")
 """The command that made the shipped posterior (kept in step with politburo.calibration)."""
+
+SHIP_COMMANDS = {
+    "soviet-1922": SHIP_COMMAND,
+    "china-1976": ("politburo calibrate --scenario china-1976 --method rejection --runs 100000 "
+                   "--seed 1976 --quantile 0.02 --workers 2 --ship"),
+}
+"""The command that made each built-in scenario's shipped posterior."""

@@ -43,7 +43,7 @@ from politburo.scenario.compile import MeetingC
 from politburo.state import RUNG, Context, State, bits, record
 
 _NAMES = {1: "censure", 2: "office", 3: "politburo", 4: "central_committee", 5: "party"}
-_KIND = {1: "plenum", 2: "conference", 3: "congress"}
+_KIND = {0: "session", 1: "plenum", 2: "conference", 3: "congress"}
 
 
 def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -91,11 +91,54 @@ def yes_share(
     return rsum(body[r] * prob)
 
 
-def next_rung(state: State, target: int) -> NDArray[np.int64]:
-    """The next step for ``target``; the office step is skipped by those holding no office."""
+def threat_keenness(state: State, ctx: Context, chosen: NDArray[np.bool_]
+                    ) -> NDArray[np.float64]:
+    """(H, P) how keenly the ruling coalition moves to take power from each leader in
+    ``chosen``: his power relative to the strongest member of the ruling coalition (at most
+    1), raised to ``threat_focus``; a bloc's members count its power together and draw the
+    full rate (Svolik 2012)."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    bloc = bits(state.bloc, P)
+    threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
+    ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
+    rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
+    return np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+
+
+def next_rung(state: State, target: int, offices: NDArray[np.bool_] | None = None,
+              again: bool = False) -> NDArray[np.int64]:
+    """The next step for ``target``; the office step is skipped by those holding no office
+    (of ``offices``, where only those can change). With ``again``, a leader who has lost an
+    office but still holds one of ``offices`` faces the office step again before his seat
+    (the rule ``offices_lost: one``, or offices split between party and state)."""
     r = state.rung[:, target] + 1
-    holds = rany(state.holder == target)
+    mine = state.holder == target
+    if offices is not None:
+        mine = mine & offices[None, :]
+    holds = rany(mine)
+    if again:
+        r = np.where((r == RUNG["politburo"]) & holds, RUNG["office"], r)
     return np.where((r == RUNG["office"]) & ~holds, RUNG["politburo"], r)
+
+
+def offices_taken(state: State, ctx: Context, target: int, offices: NDArray[np.bool_] | None
+                  ) -> NDArray[np.bool_] | None:
+    """(H, O) the offices a passed motion for loss of office takes from ``target``, or None
+    for all he holds: those the meeting can change (``offices``), and under the rule
+    ``offices_lost: one`` only the weightiest of them."""
+    m = ctx.model
+    if offices is None and m.offices_lost != "one":
+        return None
+    ok = np.ones(len(m.offices), dtype=bool) if offices is None else offices
+    mine = (state.holder == target) & ok[None, :]
+    if m.offices_lost != "one":
+        return mine
+    w = np.where(mine, m.office_weight[None, :], -np.inf)
+    top = np.argmax(w, axis=1)
+    out = np.zeros_like(mine)
+    out[np.arange(state.H), top] = rany(mine)
+    return out
 
 
 def motions(
@@ -126,19 +169,28 @@ def motions(
     # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
     # is no offence, and everyone draws the tenth for these steps.
     faction = 0.1 + 0.9 * ctx.const["faction_ban"] * bloc.astype(np.float64)
-    # For the loss of office, keenness is his power relative to the strongest member of the
-    # ruling coalition (at most 1), raised to ``threat_focus``; a bloc's members count its power
-    # together and draw the full rate.
-    threat = np.where(bloc, rsum(state.power * bloc)[:, None], state.power) * chosen
-    ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
-    rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
-    power = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+    # A leader under arrest stands charged (mechanisms/arrest): the party's steps against him
+    # draw the full rate, with or without a ban on factions.
+    if state.arrested.any():
+        faction = np.where(state.arrested, 1.0, faction)
+    power = threat_keenness(state, ctx, chosen)
     u_recant = ctx.u_actors(t, f"recant:{key}")
     z_vote = ctx.z_actors(t, f"vote:{key}")
+    changeable = ctx.model.changeable(meeting.kind)
+    again = changeable is not None or ctx.model.offices_lost == "one"
     for i in range(P):
-        step = next_rung(state, i)
+        step = next_rung(state, i, changeable, again) if again else next_rung(state, i)
+        if meeting.kind == 0:
+            # A session of the state's organs changes only the state's offices, whatever his
+            # standing in the party: a man out of the leadership may still hold one.
+            holds_state = (rany((state.holder == i) & changeable[None, :])
+                           if changeable is not None else np.zeros(state.H, dtype=bool))
+            step = np.where(holds_state & (state.rung[:, i] < RUNG["party"]),
+                            RUNG["office"], step)
         allowed = step <= RUNG["party"]
-        if meeting.kind == 2:  # a conference condemns and expels but does not unseat
+        if meeting.kind == 0:
+            allowed &= step == RUNG["office"]
+        elif meeting.kind == 2:  # a conference condemns and expels but does not unseat
             allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
         elif meeting.kind == 3:  # offices and Politburo seats are the CC plenum's to give
             allowed &= (step != RUNG["office"]) & (step != RUNG["politburo"])
@@ -191,7 +243,9 @@ def motions(
         if passed.any():
             rows = np.flatnonzero(passed)
             new = step[rows]
-            state.rung[rows, i] = new
+            # The rung never rises by a motion (a session may take an office from a man
+            # already out of the leadership).
+            state.rung[rows, i] = np.maximum(state.rung[rows, i], new)
             state.last_step[rows, i] = t
             for r, n in zip(rows, new, strict=True):
                 if state.falls[r, i, n - 1] < 0:
@@ -202,7 +256,11 @@ def motions(
                 purge_followers(state, ctx, out_of_cc)
             lose_office = passed & (step >= RUNG["office"])
             if lose_office.any():
-                transfer(state, ctx, t, lose_office, i)  # type: ignore[operator]
+                taken = offices_taken(state, ctx, i, changeable) if again else None
+                if taken is None:
+                    transfer(state, ctx, t, lose_office, i)  # type: ignore[operator]
+                else:
+                    transfer(state, ctx, t, lose_office, i, offices=taken)  # type: ignore[operator]
 
 
 def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.float64],
@@ -263,6 +321,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     state.last_step[rows, cols] = t
     state.recanted[rows, cols] = False
     state.recant_used[rows, cols] = False
+    state.arrested[rows, cols] = False  # the charge ends with readmission
     for i in range(P):
         record(state, ctx, readmit[:, i], {
             "kind": "readmitted", "step": t, "actors": [ctx.model.principals[i]],

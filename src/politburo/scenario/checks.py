@@ -298,6 +298,12 @@ def features(s: Scenario) -> dict[str, str]:
             out.setdefault(e.kind, f"event {e.id} is of kind {e.kind}")
     if s.ties:
         out["tie"] = f"the ties section pairs {' and '.join(s.ties[0].between)}"
+    security = [o.id for o in s.offices if o.security]
+    if security:
+        out["security"] = f"office {security[0]} commands the security forces"
+    outside = [p.id for p in s.principals if p.outside]
+    if outside:
+        out["outside"] = f"{outside[0]} starts outside a body he may return to"
     for attr in ("outsider", "prejudice_target"):
         who = [p.id for p in s.principals if getattr(p.attributes, attr).value > 0]
         if who:

@@ -27,7 +27,8 @@ ATTRIBUTES = (
     "outsider",
     "prejudice_target",
 )
-KIND_CODE = {"plenum": 1, "conference": 2, "congress": 3}
+KIND_CODE = {"session": 0, "plenum": 1, "conference": 2, "congress": 3}
+_OUTSIDE = {"politburo": 3, "central_committee": 4}  # the rung of one who starts outside
 FOUNDER = -2  # holder code for an office the founder holds
 VACANT = -1
 
@@ -35,7 +36,7 @@ VACANT = -1
 @dataclass(frozen=True)
 class MeetingC:
     month: int  # step index
-    kind: int  # 1 plenum, 2 conference, 3 congress
+    kind: int  # 0 session of the state's organs, 1 plenum, 2 conference, 3 congress
     name: str
     delegates: int
     cc_size: int  # 0 when the meeting elects no CC
@@ -97,6 +98,29 @@ class Compiled:
     bodies: Bodies = field(default_factory=lambda: Bodies())
     streams: tuple[str, ...] = ()  # the random stream of each parameter (default: its name)
     absent: tuple[str, ...] = ()  # feature parameters the scenario leaves out (read as 0)
+    # (P,) the rung each principal starts on (0 in good standing; 3 outside the leadership,
+    # 4 outside the committee); empty means all 0
+    rung0: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # (O,) offices that command the security forces; empty means none
+    security: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # (O,) offices of the state, changed only at sessions; empty means none
+    state_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    offices_lost: str = "all"  # "all" or "one": what a passed office motion takes
+
+    def start_rungs(self) -> NDArray[np.int64]:
+        """(P,) each principal's starting rung."""
+        return self.rung0 if self.rung0.size else np.zeros(self.P, dtype=np.int64)
+
+    def changeable(self, kind: int) -> NDArray[np.bool_] | None:
+        """(O,) the offices a meeting of this kind can change, or None for all of them (a
+        scenario with no state offices: every office is the plenum's)."""
+        if not self.state_office.size or not self.state_office.any():
+            return None
+        return self.state_office.copy() if kind == 0 else ~self.state_office
+
+    def security_offices(self) -> NDArray[np.bool_]:
+        """(O,) whether each office commands the security forces."""
+        return self.security if self.security.size else np.zeros(len(self.offices), bool)
 
     @property
     def P(self) -> int:
@@ -237,4 +261,9 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         bodies=s.bodies,
         streams=tuple(s.parameters[n].stream or n for n in names),
         absent=absent,
+        rung0=np.array([_OUTSIDE.get(p.outside or "", 0) for p in s.principals],
+                       dtype=np.int64),
+        security=np.array([o.security for o in s.offices], dtype=bool),
+        state_office=np.array([o.state for o in s.offices], dtype=bool),
+        offices_lost=s.rules.offices_lost,
     )

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from politburo.scenario.checks import Problem, lever_problems, problems
 from politburo.scenario.schema import PRINCIPALS, Scenario
 
-BUILTIN = ("soviet-1922",)
+BUILTIN = ("soviet-1922", "china-1976")
 DEFAULT = "soviet-1922"
 
 

@@ -29,7 +29,7 @@ Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="a lower-
 LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile", "deportation")
 """The removal ladder, in order. ``office`` is loss of a state or party office."""
 
-BODY_KINDS = ("plenum", "conference", "congress")
+BODY_KINDS = ("plenum", "conference", "congress", "session")
 
 PRINCIPALS = (2, 12)
 """How many principals a scenario may have (the coalition kernels enumerate their subsets)."""
@@ -57,11 +57,15 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "salience": ("salience_before",),
     "outsider": ("outsider_penalty",),
     "prejudice_target": ("prejudice_penalty",),
+    "security": ("arrest_rate", "arrest_window"),
+    "outside": ("return_rate",),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
 with an ``illness`` event needs ``illness_activity``), ``founder`` (a founder who acts: the file
 has a ``founder_incapacitated`` or ``founder_death`` event) or a principal attribute that is
-above zero for someone (``outsider``, ``prejudice_target``). A scenario without the feature may
+above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
+security forces (``security``: arrests) or a principal who starts outside the leadership
+(``outside``: his return, and any fallen leader's). A scenario without the feature may
 leave its parameters out; it may also give them (they are then drawn but read by nothing)."""
 
 ENGINE_PARAMETERS = CORE_PARAMETERS + tuple(
@@ -256,10 +260,15 @@ class Bodies(Frozen):
 
 
 class Rules(Frozen):
-    """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``)."""
+    """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``),
+    and how offices are lost."""
 
     faction_ban: str = Field(default="", description="how the chronicle names the ban on factions, "
                              "e.g. 'the ban on factions of 1921'; empty where none is in force")
+    offices_lost: Literal["all", "one"] = Field(
+        "all", description="what a passed motion for the loss of office takes: 'all' the "
+        "offices the meeting can change that he holds, or 'one', the weightiest of them (he "
+        "keeps the rest, and may be moved against for each in turn before his seat)")
 
 
 class Traits(Frozen):
@@ -295,6 +304,10 @@ class Principal(Frozen):
     opposition: bool = Field(
         True, description="whether he may turn to opposition: hedge toward his base when "
         "threatened and organise outside the ruling coalition (false only in a lever's world)")
+    outside: Literal["politburo", "central_committee"] | None = Field(
+        None, description="a body he sits outside at the start: 'politburo' (a committee "
+        "member without a seat in the leadership) or 'central_committee' (a party member "
+        "without a committee seat, and so without a following in it); cite why in the note")
     note: str = ""
 
 
@@ -377,6 +390,12 @@ class Office(Frozen):
     holder: Ident | None = Field(description="principal id at the start, or null if vacant")
     weight: Quantity = Field(description="contribution to its holder's power")
     patronage: bool = Field(False, description="whether the holder appoints provincial secretaries")
+    state: bool = Field(False, description="whether it is an office of the state, which "
+                        "changes hands at a 'session' of the state's organs and not at a party "
+                        "meeting (only where the file has such offices)")
+    security: bool = Field(False, description="whether the office commands forces that can "
+                           "detain leaders (a guard, the police): a ruling coalition holding "
+                           "it may arrest an outsider at once")
     fiefdom: Quantity | None = Field(
         None, description="share of congress delegates the holder's organisation controls"
     )
@@ -386,7 +405,11 @@ class Office(Frozen):
 
 class Meeting(Cited):
     month: Month
-    kind: Literal["plenum", "conference", "congress"]
+    kind: Literal["plenum", "conference", "congress", "session"] = Field(
+        description="plenum: the committee, which may change party offices and leadership "
+        "seats; conference: may condemn or expel; congress: elects the committee, may condemn "
+        "or expel; session: of the state's organs (a parliament), where only the state's "
+        "offices change hands")
     name: str
     voting_delegates: Quantity | None = None
     cc_size: Quantity | None = Field(default=None,
@@ -580,7 +603,9 @@ class Scenario(Frozen):
     rules: Rules = Rules()
     traits: Traits = Traits()
     abbreviations: tuple[str, ...] = Field(("CC",), description="words that titles made from "
-                                           "ids (nep_shortfall) print in capitals (NEP)")
+                                           "ids (nep_shortfall) print as written here: "
+                                           "abbreviations in capitals (NEP), proper names "
+                                           "capitalised (Tiananmen)")
     principals: tuple[Principal, ...]
     clients: tuple[Client, ...] = ()
     ties: tuple[Tie, ...] = ()
