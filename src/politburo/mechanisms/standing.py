@@ -35,7 +35,8 @@ def drift(state: State, ctx: Context, t: int) -> None:
 
 
 def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...]) -> None:
-    """The founder's funeral: those present claim his mantle; the absent are resented."""
+    """The founder's funeral: those of the leadership present claim his mantle; the absent are
+    resented. Leaders outside the leadership body take no part."""
     m, P = ctx.model, ctx.model.P
     died = f"{m.founder_name.split()[-1] if m.founder_name else 'the founder'} died"
     ill = np.zeros((state.H, P), dtype=bool)
@@ -46,9 +47,12 @@ def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...])
     absent = ill & (u < ctx.params["absence_given_ill"][:, None])
     for i in present_forced:
         absent[:, i] = False
-    absent &= state.in_party()
+    # The mantle is claimed, and the absence resented, among the leadership: a leader who has
+    # lost his seat (Deng in September 1976) is not on the platform.
+    leading = state.in_politburo()
+    absent &= leading
     org = ctx.attr("organisation")
-    present = ~absent & state.in_party()
+    present = ~absent & leading
     state.standing += present * ctx.params["disciple_bonus"][:, None] * org
     state.standing -= absent * ctx.params["funeral_absence_penalty"][:, None]
     for i in range(P):
