@@ -62,11 +62,11 @@ _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enf
 class Words:
     """How ids, offices and bodies are spoken of in one scenario."""
 
-    names: dict[str, str]  # id -> surname (principals, clients, the founder)
+    names: dict[str, str]  # id -> name in running text (principals, clients, founder)
     full: dict[str, str]  # id -> full name
     pattern: re.Pattern[str]
     order: dict[str, int]  # the scenario's order of people, for listing them
-    founder: str = ""  # the founder's surname, "" when the scenario has none
+    founder: str = ""  # the founder's name in running text, "" when there is none
     bodies: Bodies = Bodies()
     offices: dict[str, str] = field(default_factory=dict)  # office id -> name
     past: dict[str, str] = field(default_factory=dict)  # ladder step -> "removed from the ..."
@@ -75,11 +75,10 @@ class Words:
 
     @classmethod
     def of(cls, scenario: Scenario) -> Words:
-        people = [(p.id, p.name) for p in scenario.principals]
-        people += [(c.id, c.name) for c in scenario.clients]
-        if scenario.founder is not None:
-            people.append((scenario.founder.id, scenario.founder.name))
-        names = {i: n.split()[-1] for i, n in people}
+        persons = [*scenario.principals, *scenario.clients,
+                   *([scenario.founder] if scenario.founder is not None else [])]
+        people = [(x.id, x.name) for x in persons]
+        names = {x.id: x.called for x in persons}
         ids = sorted(names, key=len, reverse=True)
         past, inf = step_words(scenario.bodies)
         offices = {o.id: re.sub(r"\s*\(.*?\)", "", o.name) for o in scenario.offices}

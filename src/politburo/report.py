@@ -139,7 +139,7 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
             weights: dict[str, Any] | None = None, parameters: str = "prior") -> ReportData:
     """Reduce an ensemble to what the report shows."""
     order = display_order(scenario, model)
-    names = [p.name.split()[-1] for p in scenario.principals]
+    names = [p.called for p in scenario.principals]
     colours = tuple(plots.colour(i) for i in range(len(order)))
     winners = [(names[i], summary.winners[model.principals[k]],
                 *summary.winner_ci[model.principals[k]]) for i, k in enumerate(order)]
