@@ -91,6 +91,7 @@ class Named(Frozen):
     """A person the texts name: in full (``name``) or in running text (``short``)."""
 
     if TYPE_CHECKING:
+        id: str
         name: str
         short: str | None
 
@@ -677,9 +678,9 @@ class Scenario(Frozen):
                 raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
                                  f"the founder ({allowed}, or null for a vacant office)")
         for e in self.events:
-            for who in (e.actor, *e.targets, *e.present):
-                if who is not None and who not in everyone:
-                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario "
+            for named in (e.actor, *e.targets, *e.present):
+                if named is not None and named not in everyone:
+                    raise ValueError(f"event {e.id}: actor {named!r} is not in the scenario "
                                      f"(expected a principal, a client or the founder: "
                                      f"{', '.join(sorted(everyone))})")
         for m in self.milestones:
