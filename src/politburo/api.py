@@ -10,6 +10,7 @@ import numpy as np
 from politburo import __version__
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
+from politburo.labels import committee
 from politburo.results import Summary, historical_falls, summarise
 from politburo.runner import Progress, run
 from politburo.scenario.compile import Compiled, compile_scenario
@@ -35,7 +36,8 @@ class RunResult:
         d.update({"scenario_hash": scenario_hash(self.scenario), "version": __version__,
                   "parameters": self.parameters,
                   "horizon": month_name(parse_month(self.scenario.end)),
-                  "leadership": self.scenario.bodies.leadership})
+                  "leadership": self.scenario.bodies.leadership,
+                  "committee": committee(self.scenario)})
         return d
 
 

@@ -78,9 +78,9 @@ RANGES: dict[str, Range] = {
     "constants.*_size_start.value": Range(1, 10_000, whole=True, why="a number of seats"),
     "constants.membership_start.value": Range(1, 1e8, whole=True, why="a number of members"),
     "calendar.*.voting_delegates.value": Range(1, 1e6, whole=True, why="a number of delegates"),
-    "calendar.*.cc_size.value": Range(1, 10_000, whole=True, why="a number of CC members"),
+    "calendar.*.cc_size.value": Range(1, 10_000, whole=True, why="a number of committee members"),
     "calendar.*.politburo_size.value": Range(1, 1000, whole=True,
-                                             why="a number of Politburo seats"),
+                                             why="a number of seats in the leadership"),
     "events.*.size": Range(0, 1e8, why="a size such as a number of recruits"),
     "events.*.economy": Range(-2, 2, why="a move along the economy axis, which spans [-1, 1]"),
     "events.*.revolution": Range(-2, 2,
@@ -328,22 +328,22 @@ def _models(obj: Any, loc: Loc) -> Iterator[tuple[Loc, BaseModel]]:
 
 
 def _sizes(s: Scenario) -> list[Problem]:
-    """The Politburo is elected from the Central Committee: no CC smaller than it."""
+    """The leadership is elected from the committee: no committee smaller than it."""
     found = []
     start_pb = s.constants.get("politburo_size_start")
     start_cc = s.constants.get("cc_size_start")
     pb = start_pb.value if start_pb is not None else 1.0
     if start_cc is not None and start_cc.value < pb:
         found.append(Problem(("constants", "cc_size_start", "value"),
-                             f"expected at least the Politburo's {pb:g} seats, got "
+                             f"expected at least the {s.bodies.leadership}'s {pb:g} seats, got "
                              f"{start_cc.value:g}"))
     for i, m in enumerate(s.calendar):
         if m.politburo_size is not None:
             pb = m.politburo_size.value
         if m.cc_size is not None and m.cc_size.value < pb:
             found.append(Problem(("calendar", i, "cc_size", "value"),
-                                 f"expected at least the Politburo's {pb:g} seats, got "
-                                 f"{m.cc_size.value:g}"))
+                                 f"expected at least the {s.bodies.leadership}'s {pb:g} "
+                                 f"seats, got {m.cc_size.value:g}"))
     return found
 
 

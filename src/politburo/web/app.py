@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from politburo import __version__
 from politburo.dates import format_month, month_name, parse_month
-from politburo.scenario.loader import ScenarioError, load_scenario
+from politburo.scenario.loader import DEFAULT, ScenarioError, load_scenario
 from politburo.scenario.schema import Bodies, Scenario
 from politburo.web import essay as essay_mod
 from politburo.web import narrative
@@ -101,7 +101,7 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
+def create_app(scenario: str | Scenario = DEFAULT, *, workers: int = 2,
                max_jobs: int = 2, queue_limit: int = 32, limits: q.Limits | None = None,
                warm: bool = True, chunk: int = 2000) -> FastAPI:
     """The app for one scenario.

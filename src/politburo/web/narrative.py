@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from politburo._prose import Words
 from politburo.dates import month_name, parse_month
+from politburo.labels import called, motions
 from politburo.scenario.schema import Bodies, Scenario
 
 FEARED = 0.05
@@ -52,14 +52,15 @@ class Names:
 
     @classmethod
     def of(cls, scenario: Scenario) -> Names:
-        w = Words.of(scenario)
         ban = scenario.constants.get("faction_ban")
         appointer = next((re.sub(r"\s*\(.*?\)", "", o.name).strip()
                           for o in scenario.offices if o.patronage), "")
-        return cls(dict(w.names), bodies=scenario.bodies, founder=w.founder,
-                   capital=scenario.founder.capital if scenario.founder else "",
+        done, to_do = motions(scenario)
+        f = scenario.founder
+        return cls(called(scenario), bodies=scenario.bodies, founder=f.called if f else "",
+                   capital=f.capital if f else "",
                    faction_ban=scenario.rules.faction_ban if ban and ban.value else "",
-                   appointer=appointer, done=dict(w.past), to_do=dict(w.inf))
+                   appointer=appointer, done=done, to_do=to_do)
 
     def one(self, actor: Any) -> str:
         a = str(actor)
