@@ -56,6 +56,8 @@ membership, is under a million); a larger one is a typo or an attack, never data
 _IDENT = "^[a-z][a-z0-9_]*$"
 _PEOPLE = ("actor", "targets", "present", "holder", "patron")
 """Fields that name a principal, a client or the founder (rather than any item of the scenario)."""
+_PRINCIPALS = ("together", "against", "between", "leader")
+"""Fields that name a principal (and the milestones' ``actor``)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ RANGES: dict[str, Range] = {
 class Problem:
     loc: Loc
     message: str
+    at: Loc | None = None
+    """Where the file should be read for it, when that is not ``loc``: the item that needs a
+    missing value (the event that needs a parameter's prior, the axis that needs a starting
+    line), since a missing value has no line of its own."""
 
 
 def _declared(field: Any, pattern: str) -> bool:
@@ -212,19 +218,19 @@ def problems(s: Scenario) -> list[Problem]:
                     seen[ident] = i
         if name not in ("start", "end") and is_month:
             months = value if isinstance(value, tuple) else (value,)
-            for m in months:
+            for k, m in enumerate(months):
                 if isinstance(m, str) and not s.start <= m <= s.end:
-                    found.append(Problem(loc, f"expected a month between {s.start} and {s.end} "
-                                              f"(the scenario's span), got {m}"))
+                    at = (*loc, k) if isinstance(value, tuple) else loc
+                    found.append(Problem(at, f"expected a month between {s.start} and {s.end} "
+                                             f"(the scenario's span), got {m}"))
         if name != "id" and is_ident:
             refs = value if isinstance(value, tuple) else (value,)
-            pool = people if name in _PEOPLE else every
-            for r in refs:
+            pool, what = _pool(s, loc, name, every, people)
+            for k, r in enumerate(refs):
                 if isinstance(r, str) and r not in pool:
-                    what = ("a principal, a client or the founder" if name in _PEOPLE
-                            else "an id declared in the scenario")
-                    found.append(Problem(loc, f"{r!r} names nothing: expected {what} "
-                                              f"({_allowed(pool)})"))
+                    at = (*loc, k) if isinstance(value, tuple) else loc  # the item, not the list
+                    found.append(Problem(at, f"{r!r} names nothing: expected {what} "
+                                             f"({_allowed(pool)}){_near(r, pool)}"))
     for model_loc, model in _models(s, ()):
         until, month = getattr(model, "until", None), getattr(model, "month", None)
         if isinstance(until, str) and isinstance(month, str) and until < month:
@@ -238,12 +244,38 @@ def problems(s: Scenario) -> list[Problem]:
     for i, m in enumerate(s.milestones):
         if m.actor not in principals:
             found.append(Problem(("milestones", i, "actor"), f"{m.actor!r}: expected a "
-                                 "principal (the fit follows a principal's removal ladder)"))
+                                 "principal (the fit follows a principal's removal ladder: "
+                                 f"{_allowed(principals)}){_near(m.actor, principals)}"))
     found += _sizes(s)
     found += _axes(s)
     found += _needs(s)
     found += _levers(s)
     return found
+
+
+def _pool(s: Scenario, loc: Loc, name: str, every: set[str], people: set[str]
+          ) -> tuple[set[str], str]:
+    """The ids a reference field may name, and those ids in words: the narrowest the field's
+    meaning allows, so that a message lists the names that would do, not every id of the file."""
+    if name in _PEOPLE and loc[:1] != ("milestones",):
+        return people, "a principal, a client or the founder"
+    if name in _PRINCIPALS or loc[:1] == ("milestones",) and name == "actor":
+        return {p.id for p in s.principals}, "a principal"
+    if loc[:2] == ("fit", "main"):
+        return {m.id for m in s.milestones}, "a milestone's id"
+    if name == "office":
+        return {o.id for o in s.offices}, "an office"
+    if name == "axis":
+        return {a.id for a in s.axes}, "an axis"
+    return every, "an id declared in the scenario"
+
+
+def _near(name: str, pool: set[str] | tuple[str, ...]) -> str:
+    """'; did you mean 'zinoviev'?' when one allowed name is close to a misspelt one."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(pool), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _allowed(names: set[str] | list[str] | tuple[str, ...], most: int = 40) -> str:
@@ -281,27 +313,34 @@ def _axes(s: Scenario) -> list[Problem]:
             found.append(Problem(("events", i, "kind"), f"a {e.kind} event needs the founder "
                                                         "declared: expected a 'founder:' section "
                                                         "(id, name)"))
-    for a in axes:
+    for i, a in enumerate(axes):
         if f"line_{a}_start" not in s.constants:
-            found.append(Problem(("constants",), f"expected line_{a}_start: where the party "
-                                                 f"line stands on the axis {a!r} at the start"))
+            found.append(Problem(("constants",), f"expected line_{a}_start, where the party "
+                                                 f"line stands at the start on the axis {a!r}",
+                                     at=("axes", i)))
     return found
 
 
 def features(s: Scenario) -> dict[str, str]:
     """The scenario's features that have parameters of their own, each with why it has it."""
-    out: dict[str, str] = {}
-    for e in s.events:
+    return {k: why for k, (why, _loc) in _features(s).items()}
+
+
+def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
+    """:func:`features`, each with the location of the first item that brings it in."""
+    out: dict[str, tuple[str, Loc]] = {}
+    for i, e in enumerate(s.events):
         if e.kind in ("founder_incapacitated", "founder_death"):
-            out.setdefault("founder", f"the founder acts until event {e.id}")
+            out.setdefault("founder", (f"the founder acts until event {e.id}", ("events", i)))
         if e.kind in FEATURE_PARAMETERS:
-            out.setdefault(e.kind, f"event {e.id} is of kind {e.kind}")
+            out.setdefault(e.kind, (f"event {e.id} is of kind {e.kind}", ("events", i)))
     if s.ties:
-        out["tie"] = f"the ties section pairs {' and '.join(s.ties[0].between)}"
+        out["tie"] = (f"the ties section pairs {' and '.join(s.ties[0].between)}", ("ties", 0))
     for attr in ("outsider", "prejudice_target"):
-        who = [p.id for p in s.principals if getattr(p.attributes, attr).value > 0]
+        who = [i for i, p in enumerate(s.principals) if getattr(p.attributes, attr).value > 0]
         if who:
-            out[attr] = f"{who[0]}'s attribute {attr} is above zero"
+            out[attr] = (f"{s.principals[who[0]].id}'s attribute {attr} is above zero",
+                         ("principals", who[0], "attributes", attr))
     return out
 
 
@@ -312,11 +351,12 @@ def _needs(s: Scenario) -> list[Problem]:
         if name not in s.parameters:
             found.append(Problem(("parameters",), f"the engine needs a prior for {name}, "
                                                   f"which every scenario needs"))
-    for feature, why in features(s).items():
+    for feature, (why, where) in _features(s).items():
         for name in FEATURE_PARAMETERS[feature]:
             if name not in s.parameters:
                 found.append(Problem(("parameters",), f"the engine needs a prior for {name}, "
-                                                      f"because {why}"))
+                                                      f"because {why}",
+                                     at=where))
     return found
 
 

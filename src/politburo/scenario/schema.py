@@ -678,15 +678,16 @@ class Scenario(Frozen):
                 raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
                                  f"the founder ({allowed}, or null for a vacant office)")
         for e in self.events:
-            for named in (e.actor, *e.targets, *e.present):
+            for role, named in (("actor", e.actor), *(("target", t) for t in e.targets),
+                                *(("present", t) for t in e.present)):
                 if named is not None and named not in everyone:
-                    raise ValueError(f"event {e.id}: actor {named!r} is not in the scenario "
+                    raise ValueError(f"event {e.id}: {role} {named!r} is not in the scenario "
                                      f"(expected a principal, a client or the founder: "
                                      f"{', '.join(sorted(everyone))})")
         for m in self.milestones:
-            if m.actor not in known:
-                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal "
-                                 f"({allowed})")
+            if m.actor not in ids:
+                raise ValueError(f"milestone {m.id}: actor {m.actor!r}: expected a principal "
+                                 f"(one of {', '.join(sorted(ids))})")
         if not self.start < self.end:
             raise ValueError("start must come before end")
         months = [m.month for m in self.calendar]
