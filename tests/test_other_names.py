@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _scenarios import renamed, soviet_pattern
 from typer.testing import CliRunner
 
-from _scenarios import renamed, soviet_pattern
 from politburo.cli import app
 from politburo.scenario.loader import load_scenario
 
