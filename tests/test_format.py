@@ -207,7 +207,7 @@ def test_the_front_ends_know_no_names_or_dates() -> None:
 
     root = Path(politburo.__file__).parent
     files = [root / n for n in ("cli.py", "_prose.py", "_frame.py", "chronicle.py", "report.py",
-                                "plots.py", "where.py", "api.py", "labels.py", "results.py",
+                                "plots.py", "where.py", "api.py", "_labels.py", "results.py",
                                 "experiment.py", "_lever_results.py", "fit.py")]
     files += [*(root / "commands").glob("*.py"), *(root / "web").glob("*.py")]
     pattern = _builtin_words()

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from politburo.labels import called, committee, motions
+from politburo._labels import called, committee, motions
 from politburo.scenario.schema import Bodies, Scenario
 
 MECHANISM = {  # which mechanism of the model brief speaks through each kind of event

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from politburo import __version__
+from politburo._labels import committee
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
-from politburo.labels import committee
 from politburo.results import Summary, historical_falls, summarise
 from politburo.runner import Progress, run
 from politburo.scenario.compile import Compiled, compile_scenario

@@ -20,7 +20,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from politburo import labels, plots
+from politburo import _labels as labels
+from politburo import plots
 from politburo.chronicle import Chronicle
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from politburo._labels import called, motions
 from politburo.dates import month_name, parse_month
-from politburo.labels import called, motions
 from politburo.scenario.schema import Bodies, Scenario
 
 FEARED = 0.05
