@@ -26,7 +26,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
-    "promotion": "clients: seats in the leadership by the patrons' followings in the {committee}",
+    "promotion": "clients: seats in the leadership by the patrons' {committee} followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
     "exile": "administrative repression after expulsion",
     "deportation": "administrative repression after expulsion",
