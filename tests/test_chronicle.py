@@ -257,3 +257,30 @@ def test_default_chronicle_tells_the_history_that_run_simulated(tmp_path) -> Non
         code, text, _ = invoke("chronicle", "--seed", "2", "--history", str(k), "--format", "json")
         assert code == 0
         assert json.loads(text)["winner"] == winners[k]
+
+
+def test_a_name_written_surname_first_is_called_by_its_short(world: tuple[object, object]
+                                                               ) -> None:
+    """``short`` is the name of running text: write every name surname first ("Stalin Joseph")
+    with ``short`` the surname, and the chronicle is the same text, but for the full names."""
+    from politburo.scenario.schema import Scenario
+
+    s, _ = world
+    data = s.model_dump()  # type: ignore[attr-defined]
+    flipped: dict[str, str] = {}
+    for person in [*data["principals"], *data["clients"], data["founder"]]:
+        *given, surname = person["name"].split()
+        person["name"] = " ".join([surname, *given])
+        person["short"] = surname
+        flipped[" ".join([*given, surname])] = person["name"]
+    other = Scenario.model_validate(data)
+    assert other.principals[0].called == s.principals[0].called  # type: ignore[attr-defined]
+    story = ch.write_chronicle(other, compile_scenario(other), ch.rerun(
+        compile_scenario(other), 1, 0))
+    want = ch.to_text(tell(world, 1, 0))
+    for full, reversed_ in flipped.items():
+        want = want.replace(full, reversed_)
+    assert ch.to_text(story) == want
+    data["principals"][0]["short"] = None  # without it, the last word: here the given name
+    assert Scenario.model_validate(data).principals[0].called == \
+        data["principals"][0]["name"].split()[-1]

@@ -3,6 +3,7 @@ the fit's targets) and what it may leave out."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,15 +139,15 @@ def test_a_rise_to_exile_is_refused(scenario: Scenario) -> None:
 
 
 def _code_words(path: Path) -> str:
-    """The identifiers and the string literals of a module that are not docstrings (docstrings
-    and comments cite historians by name, as they should)."""
+    """The identifiers and the string literals of a module that are not docstrings (docstrings,
+    the strings standing alone after a constant, and comments cite historians and give
+    examples by name, as they should)."""
     import ast
 
     tree = ast.parse(path.read_text("utf-8"))
-    docs = {id(n.body[0].value) for n in ast.walk(tree)
-            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and n.body and isinstance(n.body[0], ast.Expr)
-            and isinstance(n.body[0].value, ast.Constant)}
+    docs = {id(n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+            and isinstance(n.value.value, str)}
     out = []
     for n in ast.walk(tree):
         if isinstance(n, ast.Name):
@@ -158,27 +159,66 @@ def _code_words(path: Path) -> str:
     return "\n".join(out)
 
 
+def _builtin_words() -> re.Pattern[str]:
+    """The built-in scenario's people (every word of their names, their ids), its founder, its
+    events, its places and a few words of its time, and any year from 1800 to 1999."""
+    s = load_scenario("soviet-1922")
+    assert s.founder is not None
+    people = [*s.principals, *s.clients, s.founder]
+    names = {p.id for p in people} | {w.lower() for p in people for w in p.name.split()}
+    names |= {e.id for e in s.events} - {"testament"}  # the event kind of the same name
+    words = {s.founder.funeral_place.lower(), s.founder.capital.lower(), s.bodies.police.lower(),
+             "nep", "bolshevik", "soviet", "comintern", "sovnarkom", "kremlin"}
+    return re.compile(r"\b(" + "|".join(map(re.escape, sorted(names | words))) + r")\b"
+                      r"|\b(1[89]\d\d)\b", re.I)
+
+
+# The bodies' names and abbreviations of the built-in file: with a capital, a label (the ladder's
+# step ids, politburo and central_committee, are the format's, and politburo the program's name).
+_LABELS = re.compile(r"Politburo|Central Committee|Secretariat|Control Commission|\bCCC?\b")
+
+
+def _found(pattern: re.Pattern[str], code: str) -> list[str]:
+    return sorted({m.group(0) for m in pattern.finditer(code)} | set(_LABELS.findall(code)))
+
+
 def test_the_engine_knows_no_names_or_dates() -> None:
     """Everything the built-in file needs is data: the engine, the state, the compiler and the
     mechanisms name no principal, founder, event, office or body of it, and no year."""
-    import re
-
     import politburo
 
     root = Path(politburo.__file__).parent
     files = [root / "engine.py", root / "state.py", root / "scenario" / "compile.py",
              *(root / "mechanisms").glob("*.py")]
-    s = load_scenario("soviet-1922")
-    assert s.founder is not None
-    names = {p.id for p in s.principals} | {c.id for c in s.clients} | {s.founder.id}
-    names |= {e.id for e in s.events} - {"testament"}  # the event kind of the same name
-    words = {*(n.split()[-1].lower() for n in (s.founder.name, *(p.name for p in s.principals))),
-             "ogpu", "red square", "moscow", "nep", "bolshevik", "soviet"}
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names | words))) + r")\b"
-                         r"|\b(1[89]\d\d)\b", re.I)
+    pattern = _builtin_words()
     for f in files:
         code = _code_words(f)
         found = sorted({m.group(0) for m in pattern.finditer(code)})
-        # the ladder's step ids (politburo, central_committee) are the format's; labels are not
         found += re.findall(r"Politburo|Central Committee|Secretariat", code)
         assert not found, (f.name, found)
+
+
+def test_the_front_ends_know_no_names_or_dates() -> None:
+    """What the CLI, the chronicle's prose, the report, the plots and the web app print about a
+    party comes from its file: their code (docstrings aside) and the web app's templates name
+    no person, event, place, body or year of the built-in scenario. Only the name of the default
+    scenario itself is allowed, and that lives in the loader."""
+    import politburo
+
+    root = Path(politburo.__file__).parent
+    files = [root / n for n in ("cli.py", "_prose.py", "_frame.py", "chronicle.py", "report.py",
+                                "plots.py", "where.py", "api.py", "_labels.py", "results.py",
+                                "experiment.py", "_lever_results.py", "fit.py")]
+    files += [*(root / "commands").glob("*.py"), *(root / "web").glob("*.py")]
+    pattern = _builtin_words()
+    for f in files:
+        assert not _found(pattern, _code_words(f)), (f.relative_to(root), _found(
+            pattern, _code_words(f)))
+    for t in sorted((root / "web" / "templates").glob("*.html")):
+        text = t.read_text("utf-8")
+        assert not _found(pattern, text), (t.name, _found(pattern, text))
+    static = sorted((root / "web" / "static").glob("*.js"))
+    assert static
+    for js in static:
+        text = js.read_text("utf-8")
+        assert not _found(pattern, text), (js.name, _found(pattern, text))

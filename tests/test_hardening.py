@@ -157,7 +157,8 @@ def test_a_person_who_is_not_in_the_scenario_is_refused(tmp_path: Path) -> None:
     d["events"][3]["present"] = ["beria"]
     out = refused(tmp_path, d, "'beria'", "not in the scenario")
     lines = (tmp_path / "s.yaml").read_text().splitlines()
-    assert f"(line {lines.index('- id: testament') + 1})" in out  # the item's line
+    first = lines.index("- id: testament")  # the item; the line of the name inside it
+    assert f"events.3.present.0 (line {lines.index('  - beria', first) + 1})" in out
     d = builtin()
     d["milestones"][0]["actor"] = "lenin"
     refused(tmp_path, d, "milestones.0.actor", "expected a principal")

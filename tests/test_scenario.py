@@ -187,6 +187,81 @@ def test_two_ties_between_one_pair_are_refused(tmp_path: Path) -> None:
     assert "one tie at most" in msg
 
 
+# -- validate points at the offending item --------------------------------------------------------
+
+
+def _problem_line(text: str) -> tuple[str, int]:
+    """The one problem ``parse_scenario`` reports for ``text``: its line, and the line number."""
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(text, "edited.yaml")
+    listed = [x for x in str(exc.value).splitlines() if x.startswith("  - ")]
+    assert len(listed) == 1, str(exc.value)
+    line = re.search(r"\(line (\d+)\)", listed[0])
+    assert line, listed[0]
+    return listed[0], int(line.group(1))
+
+
+def _line_with(text: str, needle: str) -> int:
+    """The number of the one line of ``text`` that holds ``needle``."""
+    hits = [k for k, x in enumerate(text.splitlines(), 1) if needle in x]
+    assert len(hits) == 1, (needle, hits)
+    return hits[0]
+
+
+def _without_block(text: str, key: str) -> str:
+    """``text`` without the two-space-indented mapping entry ``key:`` and its body."""
+    lines = text.split("\n")
+    i = lines.index(f"  {key}:")
+    j = i + 1
+    while lines[j].startswith("    "):
+        j += 1
+    return "\n".join(lines[:i] + lines[j:])
+
+
+def test_a_missing_parameter_points_at_the_item_that_needs_it() -> None:
+    text = builtin_text("soviet-1922")
+    said, line = _problem_line(_without_block(text, "illness_activity"))
+    assert line == _line_with(text, "{id: trotsky_illness, kind: illness")
+    assert said.startswith("  - parameters, for events.")
+    assert "illness_activity" in said and "trotsky_illness is of kind illness" in said
+
+
+def test_a_missing_starting_line_points_at_its_axis() -> None:
+    text = builtin_text("soviet-1922")
+    edited = re.sub(r"\n  line_revolution_start:[^\n]*", "", text)
+    said, line = _problem_line(edited)
+    assert line == _line_with(edited, "  - id: revolution")
+    assert "line_revolution_start" in said and "axes.1" in said
+
+
+@pytest.mark.parametrize(("old", "new", "field", "allowed", "near"), [
+    # a misspelt principal in a flow list on one line, and in the list of a fit alignment
+    ("targets: [zinoviev, kamenev], source: lessons_of_october",
+     "targets: [zinoviev, kamenevv], source: lessons_of_october",
+     "events.5.targets.1", "kamenev", None),
+    ("together: [stalin, zinoviev, kamenev]", "together: [stalin, zinovyev, kamenev]",
+     "fit.alignments.0.together.1", "expected a principal (one of bukharin, kamenev, rykov, "
+     "stalin, tomsky, trotsky, zinoviev)", "zinoviev"),
+    # the second line of a list that spans two
+    ("trotsky_exiled, trotsky_deported]", "trotsky_exiled, trotsky_deportedd]",
+     "fit.main.6", "expected a milestone's id", "trotsky_deported"),
+    # a field inside a multi-line item
+    ("holder: stalin", "holder: nobodyx", "offices.0.holder", "expected one of bukharin", None),
+])
+def test_an_unknown_name_points_at_itself_and_names_what_would_do(
+        old: str, new: str, field: str, allowed: str, near: str | None) -> None:
+    text = builtin_text("soviet-1922")
+    assert text.count(old) >= 1
+    edited = text.replace(old, new, 1)
+    said, line = _problem_line(edited)
+    wrong = next(w for w in re.findall(r"[a-z_]+", new) if w not in re.findall(r"[a-z_]+", old))
+    assert line == _line_with(edited, wrong), said
+    assert said.startswith(f"  - {field} (line {line}): "), said
+    assert allowed in said
+    if near:
+        assert f"did you mean {near!r}?" in said
+
+
 def test_a_rivalry_naming_a_stranger_is_refused(tmp_path: Path) -> None:
     def edit(d):  # type: ignore[no-untyped-def]
         d["rivalries"][0]["between"] = ["zinoviev", "molotov"]

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from politburo._labels import called, committee, motions
 from politburo.scenario.schema import Bodies, Scenario
 
 MECHANISM = {  # which mechanism of the model brief speaks through each kind of event
@@ -25,7 +26,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
-    "promotion": "clients: seats in the leadership by the patrons' CC followings",
+    "promotion": "clients: seats in the leadership by the patrons' {committee} followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
     "exile": "administrative repression after expulsion",
     "deportation": "administrative repression after expulsion",
@@ -33,7 +34,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "funeral": "standing and legitimacy: the founder's funeral",
     "funeral_absent": "standing and legitimacy: the founder's funeral",
     "polemic": "standing and legitimacy: polemics",
-    "consolidation": "who rules: one leader's own majorities in the leadership and the CC",
+    "consolidation": "who rules: one leader's own majorities in the leadership and the "
+                     "{committee}",
     "crisis": "policy: a crisis answered by the ruling coalition",
     "client_switch": "clients: loyalty follows the patron's fortunes",
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
@@ -41,18 +43,6 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
 }
 
 
-def step_words(bodies: Bodies) -> tuple[dict[str, str], dict[str, str]]:
-    """The past participle and the infinitive of each step of the removal ladder, in the
-    scenario's names of its bodies."""
-    past = {"censure": "censured", "office": "stripped of his offices",
-            "politburo": f"removed from the {bodies.leadership}",
-            "central_committee": f"expelled from the {bodies.committee}",
-            "party": "expelled from the party"}
-    inf = {"censure": "censure", "office": "strip of his offices",
-           "politburo": f"remove from the {bodies.leadership}",
-           "central_committee": f"expel from the {bodies.committee}",
-           "party": "expel from the party"}
-    return past, inf
 
 NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _TITLES = ("Chairman", "Commissar", "Editor", "General Secretary", "Secretary")
@@ -64,36 +54,34 @@ _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enf
 class Words:
     """How ids, offices and bodies are spoken of in one scenario."""
 
-    names: dict[str, str]  # id -> surname (principals, clients, the founder)
+    names: dict[str, str]  # id -> name in running text (principals, clients, founder)
     full: dict[str, str]  # id -> full name
     pattern: re.Pattern[str]
     order: dict[str, int]  # the scenario's order of people, for listing them
-    founder: str = ""  # the founder's surname, "" when the scenario has none
+    founder: str = ""  # the founder's name in running text, "" when there is none
     bodies: Bodies = Bodies()
     offices: dict[str, str] = field(default_factory=dict)  # office id -> name
     past: dict[str, str] = field(default_factory=dict)  # ladder step -> "removed from the ..."
     inf: dict[str, str] = field(default_factory=dict)  # ladder step -> "remove from the ..."
-    abbreviations: tuple[str, ...] = ("CC",)
+    abbreviations: tuple[str, ...] = ()
+    committee: str = "committee"  # the committee in running text: its abbreviation if it has one
 
     @classmethod
     def of(cls, scenario: Scenario) -> Words:
-        people = [(p.id, p.name) for p in scenario.principals]
-        people += [(c.id, c.name) for c in scenario.clients]
-        if scenario.founder is not None:
-            people.append((scenario.founder.id, scenario.founder.name))
-        names = {i: n.split()[-1] for i, n in people}
+        persons = [*scenario.principals, *scenario.clients,
+                   *([scenario.founder] if scenario.founder is not None else [])]
+        people = [(x.id, x.name) for x in persons]
+        names = called(scenario)
         ids = sorted(names, key=len, reverse=True)
-        past, inf = step_words(scenario.bodies)
+        past, inf = motions(scenario)  # the ladder's steps, and removal from each office
         offices = {o.id: re.sub(r"\s*\(.*?\)", "", o.name) for o in scenario.offices}
-        for o, name in offices.items():  # a motion to remove a leader from one office
-            past.setdefault(o, f"removed as {name}")
-            inf.setdefault(o, f"remove as {name}")
         return cls(names=names, full=dict(people),
                    pattern=re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b"),
                    order={i: k for k, (i, _) in enumerate(people)},
                    founder=names.get(scenario.founder.id, "") if scenario.founder else "",
                    bodies=scenario.bodies, offices=offices, past=past, inf=inf,
-                   abbreviations=scenario.abbreviations)
+                   abbreviations=scenario.abbreviations,
+                   committee=committee(scenario))
 
     def name(self, actor: str) -> str:
         return self.names.get(actor, actor.replace("_", " ").title())
@@ -131,25 +119,29 @@ def body_phrase(body: str) -> str:
     return f"the {first} {rest}".strip()
 
 
-def electorate(body: str) -> str:
+def electorate(body: str, committee: str) -> str:
+    """Who votes at ``body``: the delegates of a congress or conference, else the committee."""
     b = body.lower()
-    return "delegates" if ("congress" in b or "conference" in b) else "CC"
+    return "delegates" if ("congress" in b or "conference" in b) else committee
 
 
-def among(body: str) -> str:
-    return "among the delegates" if electorate(body) == "delegates" else "in the CC"
+def among(body: str, committee: str) -> str:
+    voters = electorate(body, committee)
+    return "among the delegates" if voters == "delegates" else f"in the {voters}"
 
 
 def because(ev: dict[str, Any], words: Words) -> str:
     """The event's own ``because``, tidied: names for ids, no closing full stop."""
     text = words.sub(str(ev.get("because") or "")).strip().rstrip(".")
-    return text.replace("the body's loyalties", f"the loyalties {among(str(ev.get('body') or ''))}")
+    where = among(str(ev.get("body") or ""), words.committee)
+    return text.replace("the body's loyalties", f"the loyalties {where}")
 
 
 def causes(ev: dict[str, Any], words: Words) -> tuple[str, ...]:
     """Mechanism and state behind an event, for the JSON form; never empty."""
     kind = str(ev["kind"])
-    out = [f"mechanism: {MECHANISM.get(kind, ev.get('mechanism') or kind.replace('_', ' '))}"]
+    mechanism = MECHANISM.get(kind, "").format(committee=words.committee)
+    out = [f"mechanism: {mechanism or ev.get('mechanism') or kind.replace('_', ' ')}"]
     if ev.get("scenario_event"):
         out = [f"scenario event: {ev['scenario_event']} ({ev.get('source') or 'no source'})"]
     why = because(ev, words)
@@ -173,7 +165,7 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def title_of(event_id: str, abbreviations: Iterable[str] = ("CC",)) -> str:
+def title_of(event_id: str, abbreviations: Iterable[str] = ()) -> str:
     """'Lessons of October' for ``lessons_of_october``; the scenario's abbreviations in
     capitals."""
     caps = {a.lower(): a for a in abbreviations}
@@ -201,7 +193,7 @@ def _vote_cause(ev: dict[str, Any], words: Words, seen: set[str]) -> str:
     coal = words.names_of(c.strip() for c in m.group("coal").split(",") if c.strip())
     loyal = words.sub(m.group("loy")).replace("; ", ", ")
     return (f"the ruling coalition ({coal}) moved against him, and the loyalties "
-            f"{among(str(ev.get('body') or ''))} were {loyal}; his standing was "
+            f"{among(str(ev.get('body') or ''), words.committee)} were {loyal}; his standing was "
             f"{m.group('st')}{extra}")
 
 
@@ -213,7 +205,7 @@ def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str
     if ev.get("votes") is not None and ev.get("of"):
         tally = f"{int(ev['votes']):,} of {int(ev['of']):,} delegates"
     else:
-        tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''))}"
+        tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''), words.committee)}"
     why = _vote_cause(ev, words, set() if seen is None else seen)
     if ev.get("passed"):
         return (f"{who} was {words.past.get(motion, motion)} at {body}, carried by {tally}, "
@@ -270,7 +262,8 @@ def _promotions(group: list[dict[str, Any]], words: Words) -> str:
     why = because(group[0], words)
     if why.startswith(f"a vacant {words.bodies.leadership} seat went to a client of the "
                       "coalition member with the largest following"):
-        why = f"{patron} had the largest following in the CC of anyone in the ruling coalition"
+        why = (f"{patron} had the largest following in the {words.committee} of anyone in the "
+               "ruling coalition")
     seats = "A vacant seat" if n == 1 else f"{NUMBERS[min(n, 9)]} vacant seats"
     named = [words.name(str(e["client"])) for e in group if e.get("client")]
     whom = (join(named) + f", {'a client' if n == 1 else 'clients'} of {patron}'s" if named

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from politburo import __version__
+from politburo._labels import committee
 from politburo.dates import month_name, parse_month
 from politburo.engine import Histories
 from politburo.results import Summary, historical_falls, summarise
@@ -35,7 +36,8 @@ class RunResult:
         d.update({"scenario_hash": scenario_hash(self.scenario), "version": __version__,
                   "parameters": self.parameters,
                   "horizon": month_name(parse_month(self.scenario.end)),
-                  "leadership": self.scenario.bodies.leadership})
+                  "leadership": self.scenario.bodies.leadership,
+                  "committee": committee(self.scenario)})
         return d
 
 

@@ -22,7 +22,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from politburo.scenario.loader import ScenarioError, load_scenario, scenario_hash
+from politburo.scenario.loader import (
+    BUILTIN,
+    DEFAULT,
+    ScenarioError,
+    load_scenario,
+    scenario_hash,
+)
 from politburo.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -30,7 +36,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Monte Carlo histories of succession struggles in a ruling party's "
-                       "leadership (built in: the Soviet succession, 1922-1930).")
+                       f"leadership (built-in scenarios: {', '.join(BUILTIN)}).")
 out = Console()
 err = Console(stderr=True)
 
@@ -191,7 +197,7 @@ def schema() -> None:
 
 @app.command()
 def run(
-    scenario: ScenarioOpt = "soviet-1922",
+    scenario: ScenarioOpt = DEFAULT,
     runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 5000,
@@ -274,7 +280,8 @@ def _print_run(d: dict[str, Any]) -> None:
     r = d.get("rules_alone") or {}
     if r.get("median"):
         out.print(f"Someone first rules alone (his own and his clients' votes carry the "
-                  f"{leadership}, his followers the CC) in {r['share']:.0%} of histories: median "
+                  f"{leadership}, his followers the {d.get('committee', 'committee')}) in "
+                  f"{r['share']:.0%} of histories: median "
                   f"{r['median']} [{r['p10']} - {r['p90']}].")
     out.print(f"{d['histories_per_second']:,.0f} histories per second; scenario hash "
               f"{d['scenario_hash']}, politburo {d['version']}")

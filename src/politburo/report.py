@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from politburo import _labels as labels
 from politburo import plots
 from politburo.chronicle import Chronicle
 from politburo.dates import month_name, parse_month
@@ -33,14 +34,15 @@ KINDS = ("winners", "power", "milestones", "orders", "tallies")
 """Chart kinds shared by the report and ``politburo plot``."""
 
 def step_words(scenario: Scenario, direction: str = "fall") -> dict[str, str]:
-    """'removed from the Politburo' for each step, in the scenario's names of its bodies."""
+    """'removed from the leadership' for each step, in the scenario's names of its bodies."""
     b = scenario.bodies
     if direction == "rise":
         return {"office": "gains an office", "politburo": f"returns to the {b.leadership}",
                 "central_committee": f"returns to the {b.committee}",
                 "party": "is readmitted to the party"}
     return {"office": "loses an office", "politburo": f"removed from the {b.leadership}",
-            "central_committee": "expelled from the CC", "party": "expelled from the party",
+            "central_committee": f"expelled from the {labels.committee(scenario)}",
+            "party": "expelled from the party",
             "exile": "sent into exile", "deportation": "deported"}
 
 
@@ -88,6 +90,9 @@ class ReportData:
     weights: dict[str, Any] | None = None
     horizon: str = "the end"  # the scenario's last month, in words
     leadership: str = "leadership"  # the scenario's name of its leadership body
+    committee: str = "committee"  # and of the committee that elects it
+    committee_short: str = "committee"  # the committee in running text (CC where listed)
+    historical_order_month: int | None = None  # when history's order of elimination was complete
     headline: str = ""  # the scenario's question, for the heading
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -139,7 +144,7 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
             weights: dict[str, Any] | None = None, parameters: str = "prior") -> ReportData:
     """Reduce an ensemble to what the report shows."""
     order = display_order(scenario, model)
-    names = [p.name.split()[-1] for p in scenario.principals]
+    names = [p.called for p in scenario.principals]
     colours = tuple(plots.colour(i) for i in range(len(order)))
     winners = [(names[i], summary.winners[model.principals[k]],
                 *summary.winner_ci[model.principals[k]]) for i, k in enumerate(order)]
@@ -199,6 +204,9 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
         tallies=tuple(tallies),
         chronicle=chronicle, fit=fit, weights=weights,
         horizon=month_name(parse_month(scenario.end)), leadership=scenario.bodies.leadership,
+        committee=scenario.bodies.committee, committee_short=labels.committee(scenario),
+        historical_order_month=int(np.sort(hist_pb[hist_pb >= 0])[:3][-1])
+        if (hist_pb >= 0).any() else None,
         headline=scenario.question.headline or scenario.title)
 
 
@@ -280,11 +288,29 @@ def _month(m: float) -> str:
     return month_name(int(m)) if np.isfinite(m) else "never"
 
 
+def _count(n: int) -> str:
+    """'seven' for 7: numbers a sentence spells out."""
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten", "eleven", "twelve")
+    return words[n] if 0 <= n < len(words) else f"{n:,}"
+
+
+def _unverified(tallies: tuple[TallyRow, ...]) -> str:
+    """A sentence on the historical votes the scenario marks unverified, drawn hollow."""
+    doubtful = [t for t in tallies if t.verified is False and t.historical is not None]
+    if not doubtful:
+        return ""
+    named = "; ".join(f"the {_e(t.name)}: {_e(t.note)}" for t in doubtful)
+    return (f" Drawn hollow, the {'figure' if len(doubtful) == 1 else 'figures'} the scenario "
+            f"marks <strong>UNVERIFIED</strong>: {named}.")
+
+
 def _sections(d: ReportData, svgs: dict[str, str]) -> list[str]:
+    lead, cc, short = _e(d.leadership), _e(d.committee), _e(d.committee_short)
     out = ["<h2>Who comes to rule?</h2><p>A leader rules alone when the majorities of the "
-           "Politburo and the Central Committee follow him without partners who have bases of "
-           "their own: his own vote and his seated clients' loyal votes carry the Politburo, "
-           "and his followers are most of the CC. <em>No one</em> means that collective "
+           f"{lead} and the {cc} follow him without partners who have bases of "
+           f"their own: his own vote and his seated clients' loyal votes carry the {lead}, "
+           f"and his followers are most of the {short}. <em>No one</em> means that collective "
            "leadership lasted to the end. Intervals are 95% Wilson score intervals: they "
            "measure only how many histories were run, not doubt about the model.</p>",
            _figure(svgs, "winners", "Share of histories won by each leader, with 95% interval."),
@@ -292,8 +318,8 @@ def _sections(d: ReportData, svgs: dict[str, str]) -> list[str]:
                   [[a, _pct(p), f"{_pct(lo)} – {_pct(hi)}"] for a, p, lo, hi in d.winners],
                   {1, 2})]
     out += ["<h2>Power over time</h2><p>Each principal's share of power as the model measures "
-            "it (the Central Committee, Politburo seats, offices and standing, weighted); the "
-            "seven shares sum to 100% each month.</p>",
+            f"it (the {cc}, {lead} seats, offices and standing, weighted); the "
+            f"{_count(len(d.names))} shares sum to 100% each month.</p>",
             _figure(svgs, "power", "Median share (line) and the band holding the middle 80% "
                     "of histories (10th to 90th percentile), by month.")]
     out += ["<h2>Milestones: simulated months beside history</h2><p>For each historical "
@@ -306,11 +332,12 @@ def _sections(d: ReportData, svgs: dict[str, str]) -> list[str]:
                    [[m.label, month_name(m.historical), _month(m.q[2]),
                      f"{_month(m.q[0])} – {_month(m.q[4])}", _pct(m.happened)]
                     for m in d.milestones], {4})]
-    hist = (f" History's order was <strong>{_e(d.historical_order)}</strong> (1926); the fact "
-            "base leaves out the Right's fall after June 1928 on purpose."
-            if d.historical_order else "")
+    when = (f" ({month_name(d.historical_order_month)})"
+            if d.historical_order_month is not None else "")
+    hist = (f" History's order was <strong>{_e(d.historical_order)}</strong>{when}, as far as "
+            "the scenario's milestones record it." if d.historical_order else "")
     out += [f"<h2>Order of elimination</h2><p>The order in which the principals were first "
-            f"removed from the Politburo, counting the first three to go (those removed in the "
+            f"removed from the {lead}, counting the first three to go (those removed in the "
             f"same month share a place, joined by &amp;). {d.orders_distinct:,} different "
             f"orders occur.{hist}</p>",
             _figure(svgs, "orders", "Most common orders; orange marks the historical one."),
@@ -321,8 +348,7 @@ def _sections(d: ReportData, svgs: dict[str, str]) -> list[str]:
     out += ["<h2>Votes at conferences and congresses</h2><p>The share of each assembly's "
             "voting delegates who backed the leadership (all but the followers of those "
             "outside the ruling coalition), beside the historical vote where the fact base "
-            "gives one. The 14th Congress figure of 559 to 65 is commonly cited but "
-            "<strong>UNVERIFIED</strong> in the fact base, so it is drawn hollow.</p>",
+            f"gives one.{_unverified(d.tallies)}</p>",
             _figure(svgs, "tallies", "Dot: simulated median; bar: 10th to 90th percentile; "
                     "diamond: history (hollow: unverified)."),
             _table(["assembly", "month", "voting delegates", "simulated median",

@@ -335,8 +335,8 @@ def parse(expr: str, actors: Sequence[str]) -> Node:
         raise WhereError(f"expression is {len(expr)} characters long at position "
                          f"{MAX_LENGTH + 1}; expected at most {MAX_LENGTH}", MAX_LENGTH + 1)
     if not expr.strip():
-        raise WhereError("expected a condition such as 'winner == stalin' at position 1, "
-                         "got an empty expression", 1)
+        raise WhereError("expected a condition such as 'winner == none' or 'winner == ID' at "
+                         "position 1, got an empty expression", 1)
     return _Parser(expr, _check_actors(actors)).parse()
 
 

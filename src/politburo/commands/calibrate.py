@@ -45,6 +45,7 @@ from politburo.cli import (
     out,
     pct,
 )
+from politburo.scenario.loader import DEFAULT
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
@@ -206,7 +207,7 @@ def print_calibration(d: dict[str, Any]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def calibrate(
-        scenario: ScenarioOpt = "soviet-1922",
+        scenario: ScenarioOpt = DEFAULT,
         method: Annotated[str, typer.Option(help="rejection or smc")] = "smc",
         runs: Annotated[int, typer.Option(
             "--runs", "-n", min=1, help="simulations (rejection) or simulation budget (smc)")]
@@ -363,7 +364,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def fit(
-        scenario: ScenarioOpt = "soviet-1922",
+        scenario: ScenarioOpt = DEFAULT,
         runs: Annotated[int, typer.Option("--runs", "-n", min=1)] = 10_000,
         seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 1,
         posterior: Annotated[Path | None, typer.Option(

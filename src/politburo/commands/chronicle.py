@@ -18,6 +18,7 @@ import typer
 from rich.markup import escape
 
 from politburo.cli import MAX_INDEX, MAX_SEED, PriorOpt, err, fail, posterior_or_fail
+from politburo.scenario.loader import DEFAULT
 
 
 class Format(StrEnum):
@@ -40,7 +41,8 @@ def parse_levers(items: list[str]) -> dict[str, str | None]:
         name = name.strip()
         if not _NAME.match(name):
             raise ValueError(f"--lever {item!r}: expected NAME or NAME=VALUE with a lower-case "
-                             "name such as lenin_lives or lenin_lives=1925-06")
+                             "name such as no_faction_ban or a_lever=YYYY-MM (politburo whatif "
+                             "--list lists them)")
         if sep and not value.strip():
             raise ValueError(f"--lever {item!r}: a value is missing after '='")
         if name in out:
@@ -90,14 +92,14 @@ def _posterior_params(base: Any, model: Any, seed: int, prior: bool) -> Any:
 def chronicle(
     scenario: Annotated[str, typer.Option("--scenario", "-s",
                                           help="built-in scenario name or a YAML file")]
-    = "soviet-1922",
+    = DEFAULT,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")] = 1,
     history: Annotated[int | None, typer.Option("--history", "-k", min=0, max=MAX_INDEX - 1,
                                                 help="which history to tell (default 0)")]
     = None,
     where: Annotated[str | None, typer.Option(
         "--where", "-w", help="tell the first history whose outcome matches, e.g. "
-        "'winner == trotsky' or 'falls.trotsky.party > 1927-12'")] = None,
+        "'winner == ID' or 'falls.ID.party > YYYY-MM', ID a principal's id")] = None,
     search: Annotated[int, typer.Option(min=1, max=MAX_INDEX - 1,
                                         help="how many histories --where may search")]
     = 100_000,

@@ -28,6 +28,7 @@ from politburo.cli import (
     load_or_fail,
     posterior_or_fail,
 )
+from politburo.scenario.loader import DEFAULT
 
 RunsOpt = Annotated[int, typer.Option("--runs", "-n", min=1, help="histories to simulate")]
 SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")]
@@ -167,7 +168,7 @@ def report(
                                                          "standard output)")],
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
-    scenario: ScenarioOpt = "soviet-1922",
+    scenario: ScenarioOpt = DEFAULT,
     prior: PriorOpt = False,
     fit: Annotated[Path | None, typer.Option(
         "--fit", help="calibration result: posterior .parquet or JSON from calibrate/fit")]
@@ -213,7 +214,7 @@ def plot(
     out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png or FILE.svg")],
     runs: RunsOpt = 10_000,
     seed: SeedOpt = 1,
-    scenario: ScenarioOpt = "soviet-1922",
+    scenario: ScenarioOpt = DEFAULT,
     prior: PriorOpt = False,
 ) -> None:
     """Draw one chart of the report as PNG or SVG, for papers and slides."""

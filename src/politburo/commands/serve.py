@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from politburo.cli import ScenarioOpt, err, fail, load_or_fail
+from politburo.scenario.loader import DEFAULT
 
 NEEDS = ("fastapi", "uvicorn", "jinja2")
 
@@ -26,7 +27,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: the whole "
                                            "classroom network)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    scenario: ScenarioOpt = "soviet-1922",
+    scenario: ScenarioOpt = DEFAULT,
     workers: Annotated[int, typer.Option(min=1, help="simulation processes (default: all "
                                                      "cores)")] = max(1, os.cpu_count() or 1),
     queue: Annotated[int, typer.Option(min=1, help="jobs waiting or running before the "

@@ -41,6 +41,7 @@ from politburo.cli import (
 )
 from politburo.experiment import Experiment, ExperimentError
 from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
+from politburo.scenario.loader import DEFAULT
 from politburo.scenario.schema import Scenario
 
 
@@ -247,13 +248,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def whatif(
         levers: Annotated[list[str] | None, typer.Argument(
-            help="levers to set, as NAME or NAME=VALUE (e.g. lenin_lives=1925-06)")] = None,
+            help="levers to set, as NAME or NAME=VALUE (whatif --list lists the "
+                 "scenario's)")] = None,
         mode: ModeOpt = "ex-ante",
         runs: Annotated[int | None, typer.Option(
             "--runs", "-n", min=1, help="histories (default 4000 ex ante; every accepted "
                                         "history in counterfactual mode)")] = None,
         seed: SeedOpt = 1,
-        scenario: ScenarioOpt = "soviet-1922",
+        scenario: ScenarioOpt = DEFAULT,
         as_json: JsonOpt = False,
         workers: WorkersOpt = 1,
         prior: PriorOpt = False,
@@ -297,7 +299,7 @@ def register(app: typer.Typer) -> None:
                                         "ante; every accepted history in counterfactual "
                                         "mode)")] = None,
         seed: SeedOpt = 1,
-        scenario: ScenarioOpt = "soviet-1922",
+        scenario: ScenarioOpt = DEFAULT,
         as_json: JsonOpt = False,
         workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS,
                                              help="worker processes (default: all cores)")]
@@ -344,7 +346,7 @@ def register(app: typer.Typer) -> None:
             "--histories", min=1, help="histories per parameter row (same indices in every "
                                        "row)")] = 100,
         seed: SeedOpt = 1,
-        scenario: ScenarioOpt = "soviet-1922",
+        scenario: ScenarioOpt = DEFAULT,
         as_json: JsonOpt = False,
         workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
         = max(1, os.cpu_count() or 1),

@@ -38,7 +38,7 @@ def funeral(state: State, ctx: Context, t: int, present_forced: tuple[int, ...])
     """The founder's funeral: those of the leadership present claim his mantle; the absent are
     resented. Leaders outside the leadership body take no part."""
     m, P = ctx.model, ctx.model.P
-    died = f"{m.founder_name.split()[-1] if m.founder_name else 'the founder'} died"
+    died = f"{m.founder_called or 'the founder'} died"
     ill = np.zeros((state.H, P), dtype=bool)
     for e in ctx.model.events:
         if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:

@@ -56,6 +56,8 @@ membership, is under a million); a larger one is a typo or an attack, never data
 _IDENT = "^[a-z][a-z0-9_]*$"
 _PEOPLE = ("actor", "targets", "present", "holder", "patron")
 """Fields that name a principal, a client or the founder (rather than any item of the scenario)."""
+_PRINCIPALS = ("together", "against", "between", "leader")
+"""Fields that name a principal (and the milestones' ``actor``)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,12 @@ RANGES: dict[str, Range] = {
     "constants.*_size_start.value": Range(1, 10_000, whole=True, why="a number of seats"),
     "constants.membership_start.value": Range(1, 1e8, whole=True, why="a number of members"),
     "calendar.*.voting_delegates.value": Range(1, 1e6, whole=True, why="a number of delegates"),
-    "calendar.*.cc_size.value": Range(1, 10_000, whole=True, why="a number of CC members"),
+    "calendar.*.cc_size.value": Range(1, 10_000, whole=True, why="a number of committee members"),
     "calendar.*.politburo_size.value": Range(1, 1000, whole=True,
-                                             why="a number of Politburo seats"),
+                                             why="a number of seats in the leadership"),
     "events.*.size": Range(0, 1e8, why="a size such as a number of recruits"),
-    "events.*.economy": Range(-2, 2, why="a move along the economy axis, which spans [-1, 1]"),
-    "events.*.revolution": Range(-2, 2,
-                                 why="a move along the revolution axis, which spans [-1, 1]"),
+    # Moves along the axes (a crisis response's) are checked by schema.OnAxes, whose keys are
+    # the scenario's own axis ids: no path here can name them.
     "milestones.*.weight": Range(0, 100, why="a milestone's weight in the distance"),
 }
 """Declared ranges, by dotted path with ``*`` for any list position or name."""
@@ -94,6 +95,10 @@ RANGES: dict[str, Range] = {
 class Problem:
     loc: Loc
     message: str
+    at: Loc | None = None
+    """Where the file should be read for it, when that is not ``loc``: the item that needs a
+    missing value (the event that needs a parameter's prior, the axis that needs a starting
+    line), since a missing value has no line of its own."""
 
 
 def _declared(field: Any, pattern: str) -> bool:
@@ -212,19 +217,19 @@ def problems(s: Scenario) -> list[Problem]:
                     seen[ident] = i
         if name not in ("start", "end") and is_month:
             months = value if isinstance(value, tuple) else (value,)
-            for m in months:
+            for k, m in enumerate(months):
                 if isinstance(m, str) and not s.start <= m <= s.end:
-                    found.append(Problem(loc, f"expected a month between {s.start} and {s.end} "
-                                              f"(the scenario's span), got {m}"))
+                    at = (*loc, k) if isinstance(value, tuple) else loc
+                    found.append(Problem(at, f"expected a month between {s.start} and {s.end} "
+                                             f"(the scenario's span), got {m}"))
         if name != "id" and is_ident:
             refs = value if isinstance(value, tuple) else (value,)
-            pool = people if name in _PEOPLE else every
-            for r in refs:
+            pool, what = _pool(s, loc, name, every, people)
+            for k, r in enumerate(refs):
                 if isinstance(r, str) and r not in pool:
-                    what = ("a principal, a client or the founder" if name in _PEOPLE
-                            else "an id declared in the scenario")
-                    found.append(Problem(loc, f"{r!r} names nothing: expected {what} "
-                                              f"({_allowed(pool)})"))
+                    at = (*loc, k) if isinstance(value, tuple) else loc  # the item, not the list
+                    found.append(Problem(at, f"{r!r} names nothing: expected {what} "
+                                             f"({_allowed(pool)}){_near(r, pool)}"))
     for model_loc, model in _models(s, ()):
         until, month = getattr(model, "until", None), getattr(model, "month", None)
         if isinstance(until, str) and isinstance(month, str) and until < month:
@@ -238,12 +243,38 @@ def problems(s: Scenario) -> list[Problem]:
     for i, m in enumerate(s.milestones):
         if m.actor not in principals:
             found.append(Problem(("milestones", i, "actor"), f"{m.actor!r}: expected a "
-                                 "principal (the fit follows a principal's removal ladder)"))
+                                 "principal (the fit follows a principal's removal ladder: "
+                                 f"{_allowed(principals)}){_near(m.actor, principals)}"))
     found += _sizes(s)
     found += _axes(s)
     found += _needs(s)
     found += _levers(s)
     return found
+
+
+def _pool(s: Scenario, loc: Loc, name: str, every: set[str], people: set[str]
+          ) -> tuple[set[str], str]:
+    """The ids a reference field may name, and those ids in words: the narrowest the field's
+    meaning allows, so that a message lists the names that would do, not every id of the file."""
+    if name in _PEOPLE and loc[:1] != ("milestones",):
+        return people, "a principal, a client or the founder"
+    if name in _PRINCIPALS or loc[:1] == ("milestones",) and name == "actor":
+        return {p.id for p in s.principals}, "a principal"
+    if loc[:2] == ("fit", "main"):
+        return {m.id for m in s.milestones}, "a milestone's id"
+    if name == "office":
+        return {o.id for o in s.offices}, "an office"
+    if name == "axis":
+        return {a.id for a in s.axes}, "an axis"
+    return every, "an id declared in the scenario"
+
+
+def _near(name: str, pool: set[str] | tuple[str, ...]) -> str:
+    """'; did you mean 'zinoviev'?' when one allowed name is close to a misspelt one."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(pool), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _allowed(names: set[str] | list[str] | tuple[str, ...], most: int = 40) -> str:
@@ -281,33 +312,42 @@ def _axes(s: Scenario) -> list[Problem]:
             found.append(Problem(("events", i, "kind"), f"a {e.kind} event needs the founder "
                                                         "declared: expected a 'founder:' section "
                                                         "(id, name)"))
-    for a in axes:
+    for i, a in enumerate(axes):
         if f"line_{a}_start" not in s.constants:
-            found.append(Problem(("constants",), f"expected line_{a}_start: where the party "
-                                                 f"line stands on the axis {a!r} at the start"))
+            found.append(Problem(("constants",), f"expected line_{a}_start, where the party "
+                                                 f"line stands at the start on the axis {a!r}",
+                                     at=("axes", i)))
     return found
 
 
 def features(s: Scenario) -> dict[str, str]:
     """The scenario's features that have parameters of their own, each with why it has it."""
-    out: dict[str, str] = {}
-    for e in s.events:
+    return {k: why for k, (why, _loc) in _features(s).items()}
+
+
+def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
+    """:func:`features`, each with the location of the first item that brings it in."""
+    out: dict[str, tuple[str, Loc]] = {}
+    for i, e in enumerate(s.events):
         if e.kind in ("founder_incapacitated", "founder_death"):
-            out.setdefault("founder", f"the founder acts until event {e.id}")
+            out.setdefault("founder", (f"the founder acts until event {e.id}", ("events", i)))
         if e.kind in FEATURE_PARAMETERS:
-            out.setdefault(e.kind, f"event {e.id} is of kind {e.kind}")
+            out.setdefault(e.kind, (f"event {e.id} is of kind {e.kind}", ("events", i)))
     if s.ties:
-        out["tie"] = f"the ties section pairs {' and '.join(s.ties[0].between)}"
-    security = [o.id for o in s.offices if o.security]
+        out["tie"] = (f"the ties section pairs {' and '.join(s.ties[0].between)}", ("ties", 0))
+    security = [i for i, o in enumerate(s.offices) if o.security]
     if security:
-        out["security"] = f"office {security[0]} commands the security forces"
-    outside = [p.id for p in s.principals if p.outside]
+        out["security"] = (f"office {s.offices[security[0]].id} commands the security forces",
+                           ("offices", security[0]))
+    outside = [i for i, p in enumerate(s.principals) if p.outside]
     if outside:
-        out["outside"] = f"{outside[0]} starts outside a body he may return to"
+        out["outside"] = (f"{s.principals[outside[0]].id} starts outside a body he may return to",
+                          ("principals", outside[0]))
     for attr in ("outsider", "prejudice_target"):
-        who = [p.id for p in s.principals if getattr(p.attributes, attr).value > 0]
+        who = [i for i, p in enumerate(s.principals) if getattr(p.attributes, attr).value > 0]
         if who:
-            out[attr] = f"{who[0]}'s attribute {attr} is above zero"
+            out[attr] = (f"{s.principals[who[0]].id}'s attribute {attr} is above zero",
+                         ("principals", who[0], "attributes", attr))
     return out
 
 
@@ -318,11 +358,12 @@ def _needs(s: Scenario) -> list[Problem]:
         if name not in s.parameters:
             found.append(Problem(("parameters",), f"the engine needs a prior for {name}, "
                                                   f"which every scenario needs"))
-    for feature, why in features(s).items():
+    for feature, (why, where) in _features(s).items():
         for name in FEATURE_PARAMETERS[feature]:
             if name not in s.parameters:
                 found.append(Problem(("parameters",), f"the engine needs a prior for {name}, "
-                                                      f"because {why}"))
+                                                      f"because {why}",
+                                     at=where))
     return found
 
 
@@ -334,22 +375,22 @@ def _models(obj: Any, loc: Loc) -> Iterator[tuple[Loc, BaseModel]]:
 
 
 def _sizes(s: Scenario) -> list[Problem]:
-    """The Politburo is elected from the Central Committee: no CC smaller than it."""
+    """The leadership is elected from the committee: no committee smaller than it."""
     found = []
     start_pb = s.constants.get("politburo_size_start")
     start_cc = s.constants.get("cc_size_start")
     pb = start_pb.value if start_pb is not None else 1.0
     if start_cc is not None and start_cc.value < pb:
         found.append(Problem(("constants", "cc_size_start", "value"),
-                             f"expected at least the Politburo's {pb:g} seats, got "
+                             f"expected at least the {s.bodies.leadership}'s {pb:g} seats, got "
                              f"{start_cc.value:g}"))
     for i, m in enumerate(s.calendar):
         if m.politburo_size is not None:
             pb = m.politburo_size.value
         if m.cc_size is not None and m.cc_size.value < pb:
             found.append(Problem(("calendar", i, "cc_size", "value"),
-                                 f"expected at least the Politburo's {pb:g} seats, got "
-                                 f"{m.cc_size.value:g}"))
+                                 f"expected at least the {s.bodies.leadership}'s {pb:g} "
+                                 f"seats, got {m.cc_size.value:g}"))
     return found
 
 

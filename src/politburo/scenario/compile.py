@@ -92,7 +92,7 @@ class Compiled:
     fixed: dict[str, float] = field(default_factory=dict)
     axes: tuple[str, ...] = ("economy", "revolution")  # the policy axes' ids, in order
     founder: str = ""  # the founder's id, "" when the scenario has none
-    founder_name: str = ""
+    founder_called: str = ""  # the founder's name in running text ("Lenin")
     funeral_place: str = ""
     capital: str = ""
     bodies: Bodies = field(default_factory=lambda: Bodies())
@@ -255,7 +255,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         fixed=fixed,
         axes=axes,
         founder=founder,
-        founder_name=s.founder.name if s.founder is not None else "",
+        founder_called=s.founder.called if s.founder is not None else "",
         funeral_place=s.founder.funeral_place if s.founder is not None else "",
         capital=s.founder.capital if s.founder is not None else "",
         bodies=s.bodies,

@@ -65,7 +65,7 @@ def parse_lever_args(args: Sequence[str]) -> dict[str, str | None]:
         name = name.strip()
         if not _ID_RE.match(name):
             raise LeverError(f"{raw!r}: expected a lever as NAME or NAME=VALUE "
-                             "(NAME in lower case, e.g. lenin_lives=1925-06)")
+                             "(NAME in lower case, VALUE a number or a month YYYY-MM)")
         if name in out:
             raise LeverError(f"lever {name!r} is given twice")
         if sep and not value.strip():

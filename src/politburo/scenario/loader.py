@@ -57,29 +57,56 @@ def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _line_of_item(root: yaml.Node | None, message: str) -> int | None:
-    """The line of the item a whole-scenario message is about: the message names it as
-    ``<kind> <id>: ...`` (``event testament: ...``), and the item with that id is found in
-    any list of the file."""
-    named = re.match(r"^(?:Value error, )?[a-z]+ ([a-z][a-z0-9_]*):", message)
+def _line_of_item(root: yaml.Node | None, message: str) -> tuple[tuple[Any, ...], int | None]:
+    """The place a whole-scenario message is about, as a field path and a line: the message
+    names the item as ``<kind> <id>: ...`` (``office general_secretary: ...``), found by its id
+    in any list of the file, and quotes the offending value (``holder 'beria' ...``), found
+    inside that item. Without an item, the top of the file."""
+    top = root.start_mark.line + 1 if root is not None else None
+    named = re.match(r"^(?:Value error, )?[a-z]+ ([a-z][a-z0-9_]*):(.*)$", message, re.S)
     if named is None or not isinstance(root, yaml.MappingNode):
-        return root.start_mark.line + 1 if root is not None else None
-    for _key, seq in root.value:
-        if isinstance(seq, yaml.SequenceNode):
-            for item in seq.value:
-                if isinstance(item, yaml.MappingNode) and any(
-                        k.value == "id" and getattr(v, "value", None) == named.group(1)
-                        for k, v in item.value):
-                    return item.start_mark.line + 1
-    return root.start_mark.line + 1
+        return (), top
+    for key, seq in root.value:
+        if not isinstance(seq, yaml.SequenceNode):
+            continue
+        for i, item in enumerate(seq.value):
+            if isinstance(item, yaml.MappingNode) and any(
+                    k.value == "id" and getattr(v, "value", None) == named.group(1)
+                    for k, v in item.value):
+                quoted = re.search(r"'([^']+)'", named.group(2))
+                inner = _find_scalar(item, quoted.group(1)) if quoted else None
+                if inner is not None:
+                    path, node = inner
+                    return (key.value, i, *path), node.start_mark.line + 1
+                return (key.value, i), item.start_mark.line + 1
+    return (), top
+
+
+def _find_scalar(node: yaml.Node, value: str) -> tuple[tuple[Any, ...], yaml.Node] | None:
+    """The first scalar under ``node`` whose text is ``value`` (not a key), with its path."""
+    if isinstance(node, yaml.ScalarNode):
+        return ((), node) if node.value == value else None
+    children: list[tuple[Any, yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [(k.value, v) for k, v in node.value if k.value != "id"]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(enumerate(node.value))
+    for key, child in children:
+        found = _find_scalar(child, value)
+        if found is not None:
+            return (key, *found[0]), found[1]
+    return None
 
 
 def _format(path: str, err: ValidationError, root: yaml.Node | None) -> str:
     lines = [f"{path}: {err.error_count()} problem(s) in the scenario"]
     for e in err.errors(include_url=False):
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and "[" in x))
+        if loc:
+            where = _line_of(root, loc)
+        else:  # a check across the whole scenario: the message names the item
+            loc, where = _line_of_item(root, e["msg"])
         field = ".".join(str(x) for x in loc) or "(top level)"
-        where = _line_of(root, loc) if loc else _line_of_item(root, e["msg"])
         at = f" (line {where})" if where else ""
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
@@ -166,9 +193,12 @@ def _too_big(root: yaml.Node, path: str) -> str | None:
 def _problems(path: str, found: list[Problem], root: yaml.Node | None) -> str:
     lines = [f"{path}: {len(found)} problem(s) in the scenario"]
     for p in found:
-        where = _line_of(root, p.loc)
+        where = _line_of(root, p.at if p.at is not None else p.loc)
         at = f" (line {where})" if where else ""
-        lines.append(f"  - {'.'.join(str(x) for x in p.loc) or '(top level)'}{at}: {p.message}")
+        field = ".".join(str(x) for x in p.loc) or "(top level)"
+        if p.at is not None:  # a missing value: the line is of the item that needs it
+            field += f", for {'.'.join(str(x) for x in p.at)}"
+        lines.append(f"  - {field}{at}: {p.message}")
     return "\n".join(lines)
 
 

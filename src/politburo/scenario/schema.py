@@ -9,14 +9,16 @@ must say where it comes from: a ``Quantity`` carries either ``source`` (a fact-b
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -83,6 +85,33 @@ ENGINE_CONSTANTS = (
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+SHORT = ("the name running text calls him by; the last word of name when absent (right for "
+         "'Joseph Stalin', wrong for a name written surname first: 'Hua Guofeng' needs 'Hua')")
+
+
+class Named(Frozen):
+    """A person the texts name: in full (``name``) or in running text (``short``)."""
+
+    if TYPE_CHECKING:
+        id: str
+        name: str
+        short: str | None
+
+    @property
+    def called(self) -> str:
+        """The name used in running text: ``short``, or else the last word of ``name``."""
+        return self.short or self.name.split()[-1]
+
+    @model_serializer(mode="wrap")
+    def _without_unset_short(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A file that gives no ``short`` dumps (and hashes) as it did before the field was
+        # added, so posteriors made for it stay valid.
+        out = handler(self)
+        if isinstance(out, dict) and out.get("short") is None:
+            out.pop("short", None)
+        return out
 
 
 class Cited(Frozen):
@@ -227,13 +256,14 @@ class Axis(Cited):
     high_at: float = Field(default=0.3, ge=-1, le=1)
 
 
-class Founder(Frozen):
+class Founder(Named):
     """The leader whose incapacity or death opens the succession. He is no principal: he
     cannot win, but he may hold offices (``holder:`` his id), be an event's actor, restrain
     motions while he acts (``founder_incapacitated``) and have a funeral (``founder_death``)."""
 
     id: Ident
-    name: str = Field(description="full name; the chronicle uses the last word of it")
+    name: str = Field(description="full name, as the opening introduces him")
+    short: str | None = Field(default=None, description=SHORT)
     funeral_place: str = Field(default="",
         description="where the funeral is held, as the chronicle "
                                "names it (on a square, in a hall)")
@@ -266,7 +296,7 @@ class Rules(Frozen):
     faction_ban: str = Field(default="", description="how the chronicle names the ban on factions, "
                              "e.g. 'the ban on factions of 1921'; empty where none is in force")
     offices_lost: Literal["all", "one"] = Field(
-        "all", description="what a passed motion for the loss of office takes: 'all' the "
+        default="all", description="what a passed motion for the loss of office takes: 'all' the "
         "offices the meeting can change that he holds, or 'one', the weightiest of them (he "
         "keeps the rest, and may be moved against for each in turn before his seat)")
 
@@ -296,9 +326,10 @@ class Claim(Frozen):
     text: str
 
 
-class Principal(Frozen):
+class Principal(Named):
     id: Ident
     name: str
+    short: str | None = Field(default=None, description=SHORT)
     attributes: Attributes
     position: Position
     opposition: bool = Field(
@@ -311,12 +342,13 @@ class Principal(Frozen):
     note: str = ""
 
 
-class Client(Frozen):
-    """A named client: not a contender, but he can be raised to the Politburo and votes there
-    with his patron as far as his loyalty goes."""
+class Client(Named):
+    """A named client: not a contender, but he can be raised to the leadership body and votes
+    there with his patron as far as his loyalty goes."""
 
     id: Ident
     name: str
+    short: str | None = Field(default=None, description=SHORT)
     patron: Ident
     loyalty: Quantity | None = Field(
         None, description="chance he votes with his patron, in [0, 1]; the constant "
@@ -671,15 +703,16 @@ class Scenario(Frozen):
                 raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
                                  f"the founder ({allowed}, or null for a vacant office)")
         for e in self.events:
-            for who in (e.actor, *e.targets, *e.present):
-                if who is not None and who not in everyone:
-                    raise ValueError(f"event {e.id}: actor {who!r} is not in the scenario "
+            for role, named in (("actor", e.actor), *(("target", t) for t in e.targets),
+                                *(("present", t) for t in e.present)):
+                if named is not None and named not in everyone:
+                    raise ValueError(f"event {e.id}: {role} {named!r} is not in the scenario "
                                      f"(expected a principal, a client or the founder: "
                                      f"{', '.join(sorted(everyone))})")
         for m in self.milestones:
-            if m.actor not in known:
-                raise ValueError(f"milestone {m.id}: actor {m.actor!r} is not a principal "
-                                 f"({allowed})")
+            if m.actor not in ids:
+                raise ValueError(f"milestone {m.id}: actor {m.actor!r}: expected a principal "
+                                 f"(one of {', '.join(sorted(ids))})")
         if not self.start < self.end:
             raise ValueError("start must come before end")
         months = [m.month for m in self.calendar]

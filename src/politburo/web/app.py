@@ -30,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from politburo import __version__
-from politburo.scenario.loader import ScenarioError, load_scenario
-from politburo.scenario.schema import Scenario
+from politburo.dates import format_month, month_name, parse_month
+from politburo.scenario.loader import DEFAULT, ScenarioError, load_scenario
+from politburo.scenario.schema import Bodies, Scenario
 from politburo.web import essay as essay_mod
 from politburo.web import narrative
 from politburo.web import questions as q
@@ -43,10 +44,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
 log = logging.getLogger("politburo.web")
-STEP_WORDS = {"office": "lost an office", "politburo": "was removed from the Politburo",
-              "central_committee": "was expelled from the Central Committee",
-              "party": "was expelled from the party", "exile": "was sent into internal exile",
-              "deportation": "was deported abroad"}
+
+
+def step_words(bodies: Bodies) -> dict[str, str]:
+    """What befell a leader at each step of the ladder, in the scenario's names of its bodies."""
+    return {"office": "lost an office", "politburo": f"was removed from the {bodies.leadership}",
+            "central_committee": f"was expelled from the {bodies.committee}",
+            "party": "was expelled from the party", "exile": "was sent into internal exile",
+            "deportation": "was deported abroad"}
+
 
 Mode = Literal["ex-ante", "counterfactual"]
 Tier = Literal["main", "contributing", "minor"]
@@ -95,7 +101,7 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
+def create_app(scenario: str | Scenario = DEFAULT, *, workers: int = 2,
                max_jobs: int = 2, queue_limit: int = 32, limits: q.Limits | None = None,
                warm: bool = True, chunk: int = 2000) -> FastAPI:
     """The app for one scenario.
@@ -112,6 +118,9 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     engine = Engine(s, workers=workers, chunk=chunk)
     jobs = Jobs(max_jobs=max_jobs, queue_limit=queue_limit)
     leaders = [{"id": p.id, "name": p.name} for p in s.principals]
+    called = {p.id: p.called for p in s.principals}
+    # Whose chance the weights and the essay pages weigh unless asked: the scenario's question.
+    default_target = s.question.leader or s.principals[0].id
     lever_rows = q.levers_info(engine)
     titles = {r["id"]: r["title"] for r in lever_rows}
     bib = {b["id"]: b for b in q.sources_info(engine)}
@@ -133,8 +142,9 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
     app = FastAPI(title="politburo", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
-                  description="Calibrated Monte Carlo histories of the struggle to succeed "
-                              "Lenin, 1922-1930: odds, what-ifs, weights of factors, histories.")
+                  description=f"Calibrated Monte Carlo histories of {s.title}"
+                              f"{' (' + s.question.headline + ')' if s.question.headline else ''}"
+                              ": odds, what-ifs, weights of factors, histories.")
     app.state.engine, app.state.jobs, app.state.limits = engine, jobs, lim
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
@@ -144,7 +154,9 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
     env.filters["signed"] = _signed
     env.globals.update(leaders=leaders, levers=lever_rows, bib=bib, scenario=s,
                        version=__version__, limits=lim, name_of=_namer(s),
-                       max_weighed=q.MAX_WEIGHED, step_words=STEP_WORDS)
+                       max_weighed=q.MAX_WEIGHED, step_words=step_words(s.bodies),
+                       start_month=_month_words(s.start), end_month=_month_words(s.end),
+                       where_examples=_where_examples(s))
     templates = Jinja2Templates(env=env)
 
     # -- headers and errors -------------------------------------------------------------------
@@ -218,7 +230,7 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
     class ExplainIn(_Strict):
         levers: list[str] = Field(min_length=1, max_length=q.MAX_WEIGHED)
-        target: str = "stalin"
+        target: str = default_target
         runs: int = Field(min(300, lim.max_explain_runs), ge=1, le=lim.max_explain_runs,
                           description="histories per world")
         seed: int = Field(1, ge=0, le=lim.max_seed)
@@ -233,13 +245,13 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
         seed: int = Field(1, ge=0, le=lim.max_seed)
         history: int | None = Field(None, ge=0, le=10**9 - 1)
         where: str | None = Field(None, max_length=500,
-                                  description="a condition such as 'winner == trotsky'")
+                                  description="a condition such as 'winner == ID'")
         search: int = Field(min(2000, lim.max_runs), ge=1, le=lim.max_runs,
                             description="histories searched")
 
     class EssayIn(_Strict):
         ranks: dict[str, Tier] = Field(description="lever id -> main, contributing or minor")
-        target: str = "stalin"
+        target: str = default_target
         runs: int = Field(min(300, lim.max_explain_runs), ge=1, le=lim.max_explain_runs)
         seed: int = Field(1, ge=0, le=lim.max_seed)
 
@@ -260,8 +272,7 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
 
         def work(progress: q.Progress) -> dict[str, Any]:
             out = inner(progress)
-            out["comparison"] = essay_mod.compare(ranks, out, titles,
-                                                  _namer(s)(target).split()[-1])
+            out["comparison"] = essay_mod.compare(ranks, out, titles, called.get(target, target))
             return out
 
         from politburo.web.jobs import cache_key
@@ -367,7 +378,7 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
         return page(request, "whatif.html", ctx, plan)
 
     @app.get("/weights", response_class=HTMLResponse, include_in_schema=False)
-    def weights_page(request: Request, target: str = "stalin",
+    def weights_page(request: Request, target: str = default_target,
                      runs: Annotated[int, Query(ge=1, le=lim.max_explain_runs)] = min(
                          300, lim.max_explain_runs),
                      seed: Seed = 1) -> Response:
@@ -403,7 +414,7 @@ def create_app(scenario: str | Scenario = "soviet-1922", *, workers: int = 2,
         return response
 
     @app.get("/essay", response_class=HTMLResponse, include_in_schema=False)
-    def essay_page(request: Request, target: str = "stalin",
+    def essay_page(request: Request, target: str = default_target,
                    runs: Annotated[int, Query(ge=1, le=lim.max_explain_runs)] = min(
                          300, lim.max_explain_runs),
                    seed: Seed = 1) -> Response:
@@ -465,3 +476,23 @@ def _namer(s: Scenario) -> Callable[[str], str]:
     names = {p.id: p.name for p in s.principals}
     names["none"] = "no one (collective leadership)"
     return lambda a: names.get(a, a)
+
+
+def _month_words(ym: str) -> str:
+    """'1976-10' as 'October 1976'."""
+    return month_name(parse_month(ym))
+
+
+def _where_examples(s: Scenario) -> list[tuple[str, str]]:
+    """Conditions the chronicle page offers, each with its words, made from the scenario's own
+    principals: the question's leader (or the first principal) and the next in the file."""
+    by_id = {p.id: p for p in s.principals}
+    first = by_id.get(s.question.leader or "", s.principals[0])
+    rival = next(p for p in s.principals if p.id != first.id)
+    middle = format_month((parse_month(s.start) + parse_month(s.end)) // 2)
+    return [(f"winner == {rival.id}", f"{rival.called} comes to rule"),
+            ("winner == none", "no one wins"),
+            (f"falls.{rival.id}.party == never", f"{rival.called} is never expelled"),
+            (f"winner == {first.id} and falls.{rival.id}.politburo < {middle}",
+             f"{first.called} comes to rule, {rival.called} out of the {s.bodies.leadership} "
+             f"before {month_name(parse_month(middle))}")]

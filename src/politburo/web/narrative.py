@@ -1,7 +1,7 @@
 """A history told for a fifteen-year-old: who feared whom, who needed whom, who voted how.
 
 Why a layer of its own: the engine's own ``because`` texts name the mechanism's state ("perceived
-powers Bukharin 0.15, Kamenev 0.15, ..."), which is right for a modeller and opaque for a
+powers" of each leader), which is right for a modeller and opaque for a
 student. Here each event is told again from its *structured* fields (kind, actors, body, the
 motion and tally, the office, the ruling coalition before it, the month's power shares), in
 short sentences; the engine's wording and the numbers stay one click away (``numbers``).
@@ -18,20 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from politburo._labels import called, motions
 from politburo.dates import month_name, parse_month
-from politburo.scenario.schema import Scenario
-
-STEP_WORDS = {"censure": "to censure", "office": "to strip of his posts",
-              "politburo": "to remove from the Politburo",
-              "central_committee": "to expel from the Central Committee",
-              "party": "to expel from the party",
-              "general_secretary": "to remove as General Secretary"}
-DONE_WORDS = {"censure": "censured", "office": "stripped of his posts",
-              "politburo": "removed from the Politburo",
-              "central_committee": "expelled from the Central Committee",
-              "party": "expelled from the party",
-              "general_secretary": "removed as General Secretary"}
-
+from politburo.scenario.schema import Bodies, Scenario
 
 FEARED = 0.05
 """An outsider with less power than this is no threat worth naming."""
@@ -50,13 +39,28 @@ class Told:
 
 @dataclass(frozen=True)
 class Names:
+    """How one scenario's people, bodies and rules are spoken of (all from the file)."""
+
     names: dict[str, str]
+    bodies: Bodies = Bodies()
+    founder: str = ""  # the founder's name in running text; "" when there is none
+    capital: str = ""
+    faction_ban: str = ""  # the rule in words; "" when none is in force
+    appointer: str = ""  # the office that appoints the party secretaries; "" when none
+    done: dict[str, str] = field(default_factory=dict)  # motion -> "removed from the ..."
+    to_do: dict[str, str] = field(default_factory=dict)  # motion -> "remove from the ..."
 
     @classmethod
     def of(cls, scenario: Scenario) -> Names:
-        people = [(p.id, p.name) for p in scenario.principals]
-        people += [(c.id, c.name) for c in scenario.clients] + [("lenin", "Vladimir Lenin")]
-        return cls({i: n.split()[-1] for i, n in people})
+        ban = scenario.constants.get("faction_ban")
+        appointer = next((re.sub(r"\s*\(.*?\)", "", o.name).strip()
+                          for o in scenario.offices if o.patronage), "")
+        done, to_do = motions(scenario)
+        f = scenario.founder
+        return cls(called(scenario), bodies=scenario.bodies, founder=f.called if f else "",
+                   capital=f.capital if f else "",
+                   faction_ban=scenario.rules.faction_ban if ban and ban.value else "",
+                   appointer=appointer, done=done, to_do=to_do)
 
     def one(self, actor: Any) -> str:
         a = str(actor)
@@ -126,10 +130,18 @@ def _vote(ev: Mapping[str, Any], n: Names, ruling: Sequence[str]) -> str:
     else:
         by = f" The ruling group ({n.many(ruling)}) wanted him weakened." if ruling else ""
     if d.get("passed"):
-        done = DONE_WORDS.get(motion, motion or "punished")
+        done = n.done.get(motion, motion.replace("_", " ") or "punished")
         return f"At the {body}, {who} was {done}: {tally}.{by}"
-    return (f"At the {body}, a motion {STEP_WORDS.get(motion, 'against him')} {who} failed: "
+    return (f"At the {body}, a motion {_to(n.to_do.get(motion))} {who} failed: "
             f"only {tally}.{by}")
+
+
+def _to(verb: str | None) -> str:
+    return f"to {verb}" if verb else "against him"
+
+
+def _against_rules(n: Names) -> str:
+    return f", in defiance of {n.faction_ban}" if n.faction_ban else ""
 
 
 def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
@@ -146,15 +158,15 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
     if kind == "vote":
         return _vote(ev, n, ruling)
     if kind == "assembly" and d.get("yes") is not None:
+        owed = (f": the party secretaries who chose them owed their jobs to the {n.appointer}"
+                if n.appointer else "")
         return (f"The {ev.get('body') or 'congress'} met. {_pct(d.get('yes'))} of the delegates "
-                "backed the leadership: the party secretaries who chose them owed their jobs to "
-                "the General Secretary.")
+                f"backed the leadership{owed}.")
     if kind == "bloc" and len(actors) == 1:
-        return (f"Left out of power, {who} organised his followers against the ruling group, "
-                "although the party had banned factions in 1921.")
+        return (f"Left out of power, {who} organised his followers against the ruling "
+                f"group{_against_rules(n)}.")
     if kind == "bloc" and actors:
-        return (f"Left out of power, {who} teamed up against the ruling group, although the "
-                "party had banned factions in 1921.")
+        return f"Left out of power, {who} teamed up against the ruling group{_against_rules(n)}."
     if kind == "office" and d.get("office") and actors:
         loser = n.one(d.get("from") or "someone")
         office = re.sub(r"\s*\(.*?\)", "", str(d["office"])).strip()
@@ -163,9 +175,9 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
     if kind == "promotion" and actors:
         client = f"{n.one(d['client'])}, a follower of {who}" if d.get("client") else (
             f"a follower of {who}")
-        return (f"A free seat in the Politburo went to {client}: {who} had the most "
-                "supporters in the Central Committee among the rulers, and his man would vote "
-                "with him.")
+        return (f"A free seat in the {n.bodies.leadership} went to {client}: {who} had the most "
+                f"supporters in the {n.bodies.committee} among the rulers, and his man would "
+                "vote with him.")
     if kind == "client_switch" and actors:
         client = n.one(d.get("client") or "a follower")
         old = n.one(d.get("from") or "his patron")
@@ -180,12 +192,14 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         split += "." if split else ""
         return (f"Faced with the {problem}, the rulers decided to {answer}.{split} Each of "
                 "them backed the answer closest to his own views, and the stronger side won.")
+    founder = n.founder or "The founder"
     if kind == "funeral":
         if not actors:
-            return "Lenin died. None of the leaders stood at his funeral."
-        return f"Lenin died. {who} stood at his funeral, as his heirs."
+            return f"{founder} died. None of the leaders stood at his funeral."
+        return f"{founder} died. {who} stood at his funeral, as his heirs."
     if kind == "funeral_absent" and actors:
-        return f"{who} missed Lenin's funeral, and people held it against him."
+        whose = f"{n.founder}'s" if n.founder else "the founder's"
+        return f"{who} missed {whose} funeral, and people held it against him."
     if kind == "polemic" and actors:
         targets = n.many(d.get("targets") or []) or "his rivals"
         title = f" ({d['title']})" if d.get("title") else ""
@@ -196,10 +210,11 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
                 "organising against the leadership.")
     if kind == "consolidation" and actors:
         return (f"{who} now ruled the party: he and his followers held most of the votes in "
-                "the Politburo and in the Central Committee, so he no longer needed partners "
-                "who had followers of their own.")
+                f"the {n.bodies.leadership} and in the {n.bodies.committee}, so he no longer "
+                "needed partners who had followers of their own.")
     if kind == "exile" and actors:
-        return f"{who}, expelled and not sorry, was sent away from Moscow by the secret police."
+        away = f"sent away from {n.capital}" if n.capital else "sent into internal exile"
+        return f"{who}, expelled and not sorry, was {away} by the {n.bodies.police}."
     if kind == "deportation" and actors:
         return f"{who} kept opposing from exile, and was thrown out of the country."
     if kind == "readmitted" and actors:
