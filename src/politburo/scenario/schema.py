@@ -587,6 +587,22 @@ class Lever(Frozen):
     essay_claims: tuple[int, ...] = ()
 
 
+class Bundle(Frozen):
+    """A named combination of levers that tells one story (a historian's alternative).
+
+    ``levers`` maps lever ids to their values (``None`` for a switch or the lever's default).
+    A bundle is used wherever a lever is and means exactly its levers set one by one; the
+    levers, not the bundle, carry the overrides (``politburo.scenario.levers.expand_bundles``).
+    """
+
+    id: Ident
+    title: str
+    description: str
+    levers: dict[str, str | float | int | None]
+    sources: tuple[str, ...] = ()
+    essay_claims: tuple[int, ...] = ()
+
+
 class Scenario(Frozen):
     id: Ident | Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     title: str
@@ -618,6 +634,7 @@ class Scenario(Frozen):
     milestones: tuple[Milestone, ...] = ()
     fit: Fit = Fit()
     levers: tuple[Lever, ...] = ()
+    bundles: tuple[Bundle, ...] = ()
     claims: tuple[Claim, ...] = ()
     bibliography: tuple[Source, ...] = ()
 
@@ -725,4 +742,5 @@ def _cited_tags(s: Scenario) -> set[str]:
     walk(s.milestones)
     walk(s.fit)
     walk(s.levers)
+    walk(s.bundles)
     return found
