@@ -428,6 +428,8 @@ EVENT_KINDS = (
     "crisis",
     "salience",
     "alliance",
+    "resignation",
+    "platform",
 )
 
 
@@ -470,6 +472,12 @@ class Event(Cited):
         if self.kind == "salience" and self.axis is None:
             raise ValueError(f"event {self.id}: a salience event needs 'axis' (the id of "
                              f"one of the scenario's axes)")
+        if self.kind in ("resignation", "platform") and self.actor is None:
+            raise ValueError(f"event {self.id}: a {self.kind} needs 'actor' (the principal who "
+                             f"{'offers to resign' if self.kind == 'resignation' else 'organises'})")
+        if self.kind == "resignation" and not (self.size or 0) > 0:
+            raise ValueError(f"event {self.id}: a resignation needs 'size' > 0 (the support the "
+                             "offer brings to the motion, on the Testament's scale)")
         if self.kind == "alliance" and not self.targets:
             raise ValueError(f"event {self.id}: an alliance needs 'targets' (the principals "
                              f"the actor joins forces with)")
