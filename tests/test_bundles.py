@@ -142,3 +142,44 @@ def test_value_levers_at_the_baseline_value_change_nothing(base: Scenario) -> No
     s, fixed = apply_levers(base, at_base)
     assert fixed == {}
     assert _same(_histories(base, {}), _histories(s, fixed))
+
+
+# -- the new levers are causes, not outcomes ---------------------------------------------------
+
+
+def test_resignation_is_a_vote_not_a_removal(base: Scenario) -> None:
+    """The offer goes to a vote: Stalin loses the post in some histories, not in all."""
+    s, fixed = apply_levers(base, ["stalin_resignation_accepted"])
+    m = compile_scenario(s, fixed=fixed)
+    h = simulate(m, 5, np.arange(H), record_log=True)
+    votes = [e for log in h.log for e in log
+             if e["kind"] == "vote" and "offered to resign" in e["because"]]
+    assert votes and all(e["step"] == 17 for e in votes)  # May 1924, the eve of the congress
+    passed = sum(e["passed"] for e in votes)
+    assert 0 < passed < len(votes)
+
+
+def test_platform_is_a_draw_and_only_the_levers(base: Scenario) -> None:
+    """Trotsky leaves the ruling coalition in more histories, but not in all of them."""
+    s, fixed = apply_levers(base, ["opposition_of_1923"])
+    m = compile_scenario(s, fixed=fixed)
+    trotsky = m.principals.index("trotsky")
+    a = simulate(compile_scenario(base), 5, np.arange(H))
+    b = simulate(m, 5, np.arange(H))
+    outside = lambda h: ((h.coalition[:, 13].astype(np.int64) >> trotsky) & 1) == 0  # noqa: E731
+    assert outside(b).sum() > outside(a).sum()
+    assert not _same(a, b)
+    assert (a.winner == b.winner).mean() > 0.5
+
+
+@pytest.mark.parametrize("event, message", [
+    ({"id": "x", "kind": "resignation", "month": "1924-05", "actor": "stalin", "source": "S16"},
+     "needs 'size'"),
+    ({"id": "x", "kind": "platform", "month": "1923-10", "source": "S20"}, "needs 'actor'"),
+])
+def test_new_event_kinds_need_their_fields(base: Scenario, event: dict[str, Any],
+                                           message: str) -> None:
+    data = base.model_dump()
+    data["events"] = [*data["events"], event]
+    with pytest.raises(ValueError, match=message):
+        Scenario.model_validate(data)

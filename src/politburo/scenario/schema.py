@@ -473,8 +473,9 @@ class Event(Cited):
             raise ValueError(f"event {self.id}: a salience event needs 'axis' (the id of "
                              f"one of the scenario's axes)")
         if self.kind in ("resignation", "platform") and self.actor is None:
-            raise ValueError(f"event {self.id}: a {self.kind} needs 'actor' (the principal who "
-                             f"{'offers to resign' if self.kind == 'resignation' else 'organises'})")
+            does = "offers to resign" if self.kind == "resignation" else "organises"
+            raise ValueError(f"event {self.id}: a {self.kind} needs 'actor' (the principal "
+                             f"who {does})")
         if self.kind == "resignation" and not (self.size or 0) > 0:
             raise ValueError(f"event {self.id}: a resignation needs 'size' > 0 (the support the "
                              "offer brings to the motion, on the Testament's scale)")
