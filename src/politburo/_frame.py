@@ -248,7 +248,8 @@ def _exogenous(e: Any, words: Words) -> str:
         return (f"{who} offered to resign his post, and this time the offer was put to the "
                 "committee's vote.")
     if e.kind == "platform":
-        return f"{who} came out openly at the head of an opposition platform."
+        return (f"{who} stood ready to lead an opposition openly, whether or not he found "
+                "the moment.")
     if e.kind == "founder_incapacitated":
         return f"{words.name(e.actor) if e.actor else 'The founder'} was struck down and could "\
                "take no further part in politics."

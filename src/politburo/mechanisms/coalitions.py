@@ -466,6 +466,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
             members = [names[i] for i in range(P) if (mask[h] >> i) & 1]
             because = "left outside the ruling coalition, they organised a common platform"
+            if solo[h].any():
+                because = "ready to lead an opposition openly, they organised a platform"
             followed = [i for i in range(P) if (gone[h] >> i) & 1]
             full = ctx.model.names
             for i in followed:
