@@ -26,6 +26,8 @@ BRIEF_LEVERS = (
     "no_lenin_enrolment", "no_faction_ban", "no_lessons_of_october", "trotsky_conciliatory",
     "no_prejudice", "early_left_alliance", "no_new_opposition", "stalin_not_underestimated",
     "trotsky_healthy",
+    # issue 13
+    "stalin_resignation_accepted", "opposition_of_1923",
 )
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "history" / "essay-claims.md"
 

@@ -244,3 +244,15 @@ def test_fit_section_shows_the_alignments_of_a_fit_report() -> None:
     assert section["rows"][0][:2] == ["trotsky_exiled", "1928-01"]
     assert ("who ruled with whom: the troika against Trotsky, 1923-04 to 1925-01, matched in "
             "prior 19%, posterior 18% of the months") in section["notes"]
+
+
+def test_report_of_a_lever_world_names_it(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", "-o", str(out), "--runs", "60", "-l",
+                            "lewins_alternative"])
+    assert r.exit_code == 0, r.output
+    assert "a counterfactual world (lewins_alternative)" in out.read_text()
+    bad = runner.invoke(app, ["report", "-o", str(tmp_path / "b.html"), "--runs", "10", "-l",
+                              "lenin_lived"])
+    assert bad.exit_code == 2 and "--lever: unknown lever 'lenin_lived'" in bad.stderr
+    assert "known bundles: lewins_alternative" in bad.stderr

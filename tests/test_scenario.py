@@ -92,12 +92,12 @@ def test_a_crisis_needs_two_responses(tmp_path: Path) -> None:
 
 def test_no_event_sets_a_position_or_forms_a_bloc_in_the_baseline(scenario: Scenario) -> None:
     """Inputs are causes, never outcomes: no enabled event moves a named leader's line or
-    organises anyone (the only alliance is a lever's, disabled in the baseline)."""
+    organises anyone (the alliance and the platform are levers', disabled in the baseline)."""
     for e in scenario.events:
         if e.enabled:
-            assert e.kind not in ("alliance",), e.id
+            assert e.kind not in ("alliance", "platform", "resignation"), e.id
     kinds = {e.kind for e in scenario.events}
-    assert "platform" not in kinds and "policy_shock" not in kinds
+    assert "policy_shock" not in kinds
 
 
 @pytest.mark.parametrize("field,name", [("parameters", "motion_rate"),

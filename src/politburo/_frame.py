@@ -244,6 +244,12 @@ def _exogenous(e: Any, words: Words) -> str:
                 f"another by where they stand on it.")
     if e.kind == "alliance":
         return f"{who} offered {words.names_of(e.targets)} a common front."
+    if e.kind == "resignation":
+        return (f"{who} offered to resign his post, and this time the offer was put to the "
+                "committee's vote.")
+    if e.kind == "platform":
+        return (f"{who} stood ready to lead an opposition openly, whether or not he found "
+                "the moment.")
     if e.kind == "founder_incapacitated":
         return f"{words.name(e.actor) if e.actor else 'The founder'} was struck down and could "\
                "take no further part in politics."

@@ -43,10 +43,12 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, *, runs: int, seed: int, batch_size: int = 5000,
                  workers: int = 1, progress: Progress | None = None,
-                 keep_power: bool = False, posterior: Posterior | None = None) -> RunResult:
+                 keep_power: bool = False, posterior: Posterior | None = None,
+                 fixed: dict[str, float] | None = None) -> RunResult:
     """Histories ``0 .. runs-1`` of ``seed``; parameters from ``posterior`` when given (drawn
-    per history by ``politburo.calibration.draw_posterior_params``), else from the priors."""
-    model = compile_scenario(scenario)
+    per history by ``politburo.calibration.draw_posterior_params``), else from the priors.
+    ``fixed`` pins parameters, as ``apply_levers`` returns them for a lever's world."""
+    model = compile_scenario(scenario, fixed=fixed)
     params = None
     if posterior is not None:
         from politburo.calibration.posterior import draw_posterior_params

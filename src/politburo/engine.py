@@ -254,7 +254,7 @@ def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np
 
 def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
              founder_alive: bool, testament_motion: tuple[int, float] | None,
-             tallies: list[NDArray[np.float64]]) -> None:
+             tallies: list[NDArray[np.float64]], resignation: bool = False) -> None:
     eff = standing.effective(state, ctx)
     if mt.kind >= 2:
         body = circular_flow.delegates(state, ctx, eff)
@@ -281,7 +281,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         clients.fill_seats(state, ctx, t, mt.politburo_size)
     if testament_motion is not None and mt.kind >= 1:
         target, shift = testament_motion
-        _testament_vote(state, ctx, t, mt, body, eff, act, target, shift)
+        _testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation)
     # An active founder holds back motions against his colleagues.
     restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
     votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
@@ -289,8 +289,14 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
 
 def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
                     body: NDArray[np.float64], eff: NDArray[np.float64],
-                    act: NDArray[np.float64], target: int, shift: float) -> None:
-    """The founder's proposal: remove the Testament's target from the patronage office."""
+                    act: NDArray[np.float64], target: int, shift: float,
+                    resignation: bool = False) -> None:
+    """The founder's proposal: remove the Testament's target from the patronage office.
+
+    A ``resignation`` event (only in a lever's world) puts the same question by the holder's own
+    offer: the committee votes on accepting it, with the support the event's ``size`` gives, and
+    its own draw; whether it passes, and who takes the office, is the vote's and the coalition's.
+    """
     g = ctx.model.gensec
     if g < 0:
         return
@@ -302,7 +308,7 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
     state.coalition = np.zeros_like(saved)  # the founder's motion, not the coalition's
     expect = votes.yes_share(state, ctx, body, target, eff, shift=support, act=act)
     state.coalition = saved
-    z = ctx.z(t, "testament_vote")[:, 0]
+    z = ctx.z(t, "resignation_vote" if resignation else "testament_vote")[:, 0]
     share = np.clip(expect + ctx.params["vote_noise"] * z, 0, 1)
     passed = holds & (share > 0.5)
     for h in np.flatnonzero(holds):
@@ -311,8 +317,11 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
                 "kind": "vote", "step": t, "actors": [ctx.model.principals[target]],
                 "body": mt.name, "motion": ctx.model.offices[g], "yes": float(share[h]),
                 "passed": bool(passed[h]), "votes": None, "of": None,
-                "because": f"the Testament proposed removing him from the post of "
-                           f"{ctx.model.office_names[g].split(' (')[0]} (not from the party)",
+                "because": (f"he had offered to resign the post of "
+                            f"{ctx.model.office_names[g].split(' (')[0]} and the committee put "
+                            "the offer to a vote") if resignation else
+                           (f"the Testament proposed removing him from the post of "
+                            f"{ctx.model.office_names[g].split(' (')[0]} (not from the party)"),
             })
     if passed.any():
         transfer_offices(state, ctx, t, passed, target, only=g)
@@ -375,6 +384,8 @@ def simulate(
     # or not: nobody knew he would not recover (the Letter was held back in hope of it, S9).
     founder_alive = death.start if death is not None else founder_until
     testament = next((e for e in model.events if e.kind == "testament"), None)
+    # An offer to resign the patronage office goes to the first party meeting of its month.
+    resigning = {e.start: e for e in model.events if e.kind == "resignation" and e.actor >= 0}
     arrests = bool(model.security_offices().any())
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
@@ -424,7 +435,11 @@ def simulate(
                 elif (testament.handling == "published" and mt.month == testament.start
                       and mt.kind >= 2):
                     motion = (testament.targets[0], 1.0)
-            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies)
+            offer = False
+            if motion is None and mt.kind >= 1 and t in resigning:
+                e = resigning.pop(t)
+                motion, offer = (e.actor, e.size), True
+            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer)
         votes.administrative(state, ctx, t)
         clients.drift(state, ctx, t)
         coalitions.update_bloc(state, ctx, t)

@@ -9,8 +9,10 @@ history's own randomness (every month's draws) stays fresh, so calibration narro
 parameters without removing contingency.
 
 A posterior records the scenario it was calibrated on. ``baseline_hash`` is the scenario's
-content hash with its levers left out (levers are counterfactual overrides and do not change the
-baseline world; adding one must not invalidate the calibration). ``engine_hash`` fingerprints the
+content hash with its levers and bundles left out (levers are counterfactual overrides and do not
+change the baseline world; adding one must not invalidate the calibration; a bundle is a name for
+some levers, and the hash leaves out even the field, so a file without bundles keeps the hash it
+had before bundles existed). ``engine_hash`` fingerprints the
 source of the engine and mechanisms; a mismatch there is reported as a warning, not an error,
 because the numbers may still be close, but the posterior should then be re-made.
 """
@@ -18,6 +20,7 @@ because the numbers may still be close, but the posterior should then be re-made
 from __future__ import annotations
 
 import hashlib
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from numpy.typing import NDArray
 from politburo import rng
 from politburo.abc import Posterior, PosteriorError, read_posterior
 from politburo.scenario.compile import Compiled, compile_scenario
-from politburo.scenario.loader import BUILTIN, scenario_hash
+from politburo.scenario.loader import BUILTIN
 from politburo.scenario.schema import Scenario
 
 ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/circular_flow.py",
@@ -37,8 +40,12 @@ ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/ci
 
 
 def baseline_hash(scenario: Scenario) -> str:
-    """The scenario's content hash without its levers (see the module docstring)."""
-    return scenario_hash(scenario.model_copy(update={"levers": ()}))
+    """The scenario's content hash without its levers and bundles (see the module docstring)."""
+    data = scenario.model_dump(mode="json")
+    data["levers"] = []
+    data.pop("bundles", None)
+    blob = json.dumps(data, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def engine_hash() -> str:

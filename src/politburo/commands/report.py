@@ -42,17 +42,32 @@ class Kind(StrEnum):
     tallies = "tallies"
 
 
-def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple[Any, Any]:
+def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False,
+              levers: list[str] | None = None) -> tuple[Any, Any]:
     """The scenario and its ensemble with monthly power kept (for the fan chart); parameters
-    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``."""
+    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``.
+    With ``levers`` (or bundles), the lever's world: the baseline's posterior, the levers'
+    overrides and pins, and the title says which levers are set."""
     from politburo.api import run_scenario
     from politburo.runner import bytes_per_history
     from politburo.scenario.compile import compile_scenario
+    from politburo.scenario.levers import LeverError, apply_levers, parse_lever_args
 
     s = load_or_fail(scenario)
     guard_runs(runs, bytes_per_history(compile_scenario(s), keep_power=True))
-    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True,
-                           posterior=posterior_or_fail(s, prior))
+    posterior = posterior_or_fail(s, prior)  # the baseline's, as whatif draws it
+    fixed: dict[str, float] = {}
+    if levers:
+        try:
+            settings = parse_lever_args(levers)
+            world, fixed = apply_levers(s, settings)
+        except LeverError as exc:
+            fail(f"--lever: {exc}")
+            raise  # unreachable: fail exits
+        named = ", ".join(k if v is None else f"{k}={v}" for k, v in settings.items())
+        s = world.model_copy(update={"title": f"{s.title}: a counterfactual world ({named})"})
+    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior,
+                           fixed=fixed)
 
 
 def fit_section(data: Any, source: str) -> dict[str, Any]:
@@ -175,6 +190,9 @@ def report(
     = None,
     weights: Annotated[Path | None, typer.Option(
         "--weights", help="factor weights: JSON from 'politburo explain --json'")] = None,
+    lever: Annotated[list[str] | None, typer.Option(
+        "--lever", "-l", help="report the world of a lever or bundle: NAME or NAME=VALUE "
+                              "(repeatable)")] = None,
 ) -> None:
     """Write one self-contained HTML report of an ensemble (works offline)."""
     _need_matplotlib()
@@ -186,7 +204,7 @@ def report(
     if out.suffix.lower() not in (".html", ".htm") and str(out) != "-":
         fail(f"--out {out}: expected a file name ending in .html (or - for standard output)")
     check_output_or_fail(out)
-    s, result = _ensemble(scenario, runs, seed, prior)
+    s, result = _ensemble(scenario, runs, seed, prior, lever)
     extra: dict[str, Any] = {}
     for key, path in (("fit", fit), ("weights", weights)):
         if path is None:

@@ -40,7 +40,7 @@ from politburo.cli import (
     pct,
 )
 from politburo.experiment import Experiment, ExperimentError
-from politburo.scenario.levers import LeverError, lever_table, parse_lever_args
+from politburo.scenario.levers import LeverError, bundle_table, lever_table, parse_lever_args
 from politburo.scenario.loader import DEFAULT
 from politburo.scenario.schema import Scenario
 
@@ -171,6 +171,17 @@ def _print_levers(s: Scenario) -> None:
                   escape(row["title"]), escape(", ".join(row["sources"])),
                   ", ".join(str(c) for c in row["essay_claims"]))
     out.print(t)
+    if not s.bundles:
+        return
+    b = Table(title=f"Bundles of {s.id} (each means its levers set one by one)")
+    for col in ("bundle", "levers", "the story it tells", "sources", "essay claims"):
+        b.add_column(col)
+    for row in bundle_table(s):
+        levers = ", ".join(k if v is None else f"{k}={v}" for k, v in row["levers"].items())
+        b.add_row(row["id"], escape(levers), escape(row["title"]),
+                  escape(", ".join(row["sources"])),
+                  ", ".join(str(c) for c in row["essay_claims"]))
+    out.print(b)
 
 
 def _delta(x: float) -> str:

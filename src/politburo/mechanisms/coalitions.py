@@ -373,6 +373,14 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     enmity toward the actor stops him (the same draw as above); those who accept leave the
     ruling coalition and organise with him.
 
+    A ``platform`` event (only in a lever's world) is its actor's readiness to lead an
+    opposition openly: in each month from its ``month`` to its ``until`` he organises with the
+    chance an outsider has (``opposition_formation``) with no discount for aloofness, inside the
+    ruling coalition or not, and alone if need be, his clients following him as always (the
+    Declaration of the 46 of October 1923 was signed by Trotsky's followers, not by another
+    leader, S20). If the draw succeeds he leaves the ruling coalition; what the party then does
+    to an organised opponent is the model's.
+
     A new bloc needs two members, but a member stays organised when his partners are gone
     (expelled, or taken into the coalition): the faction is his, not the pair's. He leaves it
     by joining the ruling coalition or leaving the party.
@@ -421,7 +429,16 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         join[rows] = recruits & (u_enmity[rows] >= worst)
         left = np.zeros_like(join)
         left[rows] = join[rows] & partner
+    solo = np.zeros_like(join)
     for e in ctx.model.events:
+        if e.kind == "platform" and e.start <= t <= e.until and e.actor >= 0:
+            draw = ctx.u_actors(t, "bloc:platform")[:, e.actor]
+            solo[:, e.actor] = (state.in_party()[:, e.actor] & may[0, e.actor]
+                                & ~bits(state.bloc, P)[:, e.actor]
+                                & (draw < ctx.params["opposition_formation"]))
+            state.coalition &= ~to_mask(solo)
+            state.core &= ~to_mask(solo)
+            bloc &= ~solo
         if e.kind == "alliance" and e.start == t and e.actor >= 0 and e.targets:
             offer = np.zeros(P, dtype=bool)
             offer[list(e.targets)] = True
@@ -437,6 +454,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             bloc &= ~front
     # A new bloc needs two; an organised leader stays organised when his partners are gone.
     join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
+    join |= solo  # an open platform needs no partner
     gone = np.zeros(state.H, dtype=np.int64)
     if rows.size:
         gone = to_mask(left & join)  # partners who followed a mover leave the coalition
@@ -448,6 +466,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
             members = [names[i] for i in range(P) if (mask[h] >> i) & 1]
             because = "left outside the ruling coalition, they organised a common platform"
+            if solo[h].any():
+                because = "ready to lead an opposition openly, they organised a platform"
             followed = [i for i in range(P) if (gone[h] >> i) & 1]
             full = ctx.model.names
             for i in followed:

@@ -412,6 +412,17 @@ def _levers(s: Scenario) -> list[Problem]:
             overrides(s, {lv.id: None}, data)
         except LeverError as exc:
             found.append(Problem(("levers", i, "set"), str(exc)))
+    seen_bundles: set[str] = set()
+    for i, b in enumerate(s.bundles):
+        if b.id in seen or b.id in seen_bundles:
+            found.append(Problem(("bundles", i, "id"), f"{b.id!r} is already the id of a "
+                                 "lever or a bundle; a bundle needs a name of its own"))
+            continue
+        seen_bundles.add(b.id)
+        try:
+            overrides(s, {b.id: None}, data)
+        except LeverError as exc:
+            found.append(Problem(("bundles", i, "levers"), str(exc)))
     return found
 
 
@@ -429,6 +440,11 @@ def lever_problems(s: Scenario) -> list[Problem]:
             apply_levers(s, {lv.id: None})
         except LeverError as exc:
             found.append(Problem(("levers", i), str(exc)))
+    for i, b in enumerate(s.bundles):
+        try:
+            apply_levers(s, {b.id: None})
+        except LeverError as exc:
+            found.append(Problem(("bundles", i), str(exc)))
     return found
 
 

@@ -24,6 +24,12 @@ Items of a list (principals, clients, offices, events) are addressed by their ``
 inside the scenario's span, one with ``kind: number`` a finite number. Any mistake (an unknown
 lever, a bad value, a path that names nothing) raises :class:`LeverError` naming the lever and
 what was expected. Nothing here prints or reads files.
+
+A *bundle* (``bundles:`` in the scenario) is a named combination of levers that tells one story,
+such as Lewin's reading of Lenin's last struggle. It is a switch, accepted wherever a lever is,
+and it means exactly its levers set one by one: :func:`expand_bundles` replaces it by them
+before anything is applied, so a bundle adds no override of its own. A bundle and a lever (or
+two bundles) that give one lever different values are an error.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from pydantic import ValidationError
 from politburo.dates import parse_month
 from politburo.priors import frozen
 from politburo.scenario.checks import set_value_problem
-from politburo.scenario.schema import Lever, Scenario
+from politburo.scenario.schema import Bundle, Lever, Scenario
 
 LeverValueArg = str | float | int | None
 LeverSettings = Mapping[str, LeverValueArg]
@@ -74,14 +80,89 @@ def parse_lever_args(args: Sequence[str]) -> dict[str, str | None]:
     return out
 
 
+def _known(scenario: Scenario) -> str:
+    known = ", ".join(lv.id for lv in scenario.levers) or "none"
+    if scenario.bundles:
+        known += f"; known bundles: {', '.join(b.id for b in scenario.bundles)}"
+    return known
+
+
+def bundle(scenario: Scenario, bundle_id: str) -> Bundle | None:
+    """The scenario's bundle ``bundle_id``, or ``None`` when it has none of that name."""
+    return next((b for b in scenario.bundles if b.id == bundle_id), None)
+
+
 def lever(scenario: Scenario, lever_id: str) -> Lever:
-    """The scenario's lever ``lever_id``, or a :class:`LeverError` listing the known ones."""
+    """The scenario's lever ``lever_id``, or a :class:`LeverError` listing the known ones.
+
+    A bundle's id gives a lever with the bundle's title, description, sources and claims and no
+    overrides of its own (a bundle's overrides are its levers'), so that results can name it.
+    """
+    for lv in scenario.levers:
+        if lv.id == lever_id:
+            return lv
+    b = bundle(scenario, lever_id)
+    if b is not None:
+        return Lever(id=b.id, title=b.title, description=b.description, set={},
+                     sources=b.sources, essay_claims=b.essay_claims)
+    raise LeverError(f"unknown lever {lever_id!r} in scenario {scenario.id}; "
+                     f"known levers: {_known(scenario)}")
+
+
+def _real_lever(scenario: Scenario, lever_id: str, where: str = "") -> Lever:
     for lv in scenario.levers:
         if lv.id == lever_id:
             return lv
     known = ", ".join(lv.id for lv in scenario.levers) or "none"
-    raise LeverError(f"unknown lever {lever_id!r} in scenario {scenario.id}; "
-                     f"known levers: {known}")
+    raise LeverError(f"{where}unknown lever {lever_id!r} in scenario {scenario.id}; "
+                     f"expected one of: {known}")
+
+
+def bundle_levers(scenario: Scenario, b: Bundle) -> dict[str, str | float | None]:
+    """A bundle's levers with every value resolved, in the scenario's order of levers.
+
+    A bundle that names an unknown lever, a bundle, or a bad value raises :class:`LeverError`
+    naming the bundle and what is allowed.
+    """
+    where = f"bundle {b.id!r}: "
+    if not b.levers:
+        raise LeverError(f"{where}names no levers")
+    for name in b.levers:
+        if bundle(scenario, name) is not None:
+            raise LeverError(f"{where}{name!r} is a bundle; a bundle lists levers only")
+        _real_lever(scenario, name, where)
+    out: dict[str, str | float | None] = {}
+    for lv in scenario.levers:
+        if lv.id in b.levers:
+            try:
+                out[lv.id] = resolve_value(scenario, lv, b.levers[lv.id])
+            except LeverError as exc:
+                raise LeverError(f"{where}{exc}") from None
+    return out
+
+
+def expand_bundles(scenario: Scenario, resolved: Mapping[str, str | float | None]
+                   ) -> dict[str, str | float | None]:
+    """Resolved settings with each bundle replaced by its levers, in the scenario's order.
+
+    A lever set twice (by a bundle and by hand, or by two bundles) must take one value.
+    """
+    chosen: dict[str, tuple[str, str | float | None]] = {}
+    for name, value in resolved.items():
+        b = bundle(scenario, name)
+        if b is None:
+            items: dict[str, str | float | None] = {name: value}
+            who = f"lever {name!r}"
+        else:
+            items = bundle_levers(scenario, b)
+            who = f"bundle {name!r}"
+        for lever_id, v in items.items():
+            if lever_id in chosen and chosen[lever_id][1] != v:
+                raise LeverError(f"{chosen[lever_id][0]} and {who} give lever {lever_id!r} "
+                                 f"different values ({chosen[lever_id][1]!r} and {v!r}); "
+                                 "choose one")
+            chosen.setdefault(lever_id, (who, v))
+    return {lv.id: chosen[lv.id][1] for lv in scenario.levers if lv.id in chosen}
 
 
 def resolve_value(scenario: Scenario, lv: Lever, raw: LeverValueArg) -> str | float | None:
@@ -123,14 +204,25 @@ def resolve_settings(scenario: Scenario, settings: LeverSettings | Sequence[str]
     """Settings with every lever checked and every value resolved, in the scenario's order.
 
     ``settings`` is a mapping of lever id to value (``None`` for a switch or the default), or a
-    sequence of command-line strings (``name`` / ``name=value``).
+    sequence of command-line strings (``name`` / ``name=value``). Bundles stay whole (a
+    switch, value ``None``) after the levers, in the scenario's order of bundles, and each is
+    checked; :func:`expand_bundles` turns them into their levers.
     """
     if not isinstance(settings, Mapping):
         settings = parse_lever_args(list(settings))
     for name in settings:
         lever(scenario, name)
-    return {lv.id: resolve_value(scenario, lv, settings[lv.id])
-            for lv in scenario.levers if lv.id in settings}
+    out = {lv.id: resolve_value(scenario, lv, settings[lv.id])
+           for lv in scenario.levers if lv.id in settings}
+    for b in scenario.bundles:
+        if b.id in settings:
+            if settings[b.id] is not None:
+                raise LeverError(f"bundle {b.id!r} is a switch and takes no value (got "
+                                 f"{settings[b.id]!r}); write just {b.id}")
+            bundle_levers(scenario, b)
+            out[b.id] = None
+    expand_bundles(scenario, out)  # a conflict between bundles and levers is an error here
+    return out
 
 
 def _substitute(template: Any, value: str | float | None, lv: Lever, path: str) -> Any:
@@ -236,7 +328,7 @@ def apply_levers(scenario: Scenario, settings: LeverSettings | Sequence[str]
     is validated again, so an override that breaks the scenario's rules (an attribute outside
     [0, 1], an unknown principal in ``present``) is reported here, naming the lever.
     """
-    resolved = resolve_settings(scenario, settings)
+    resolved = expand_bundles(scenario, resolve_settings(scenario, settings))
     if not resolved:
         return scenario, {}
     data = scenario.model_dump()
@@ -309,7 +401,7 @@ def overrides(scenario: Scenario, settings: LeverSettings | Sequence[str],
     ``scenario.model_dump()``, passed in to save dumping it on every call. Paths are checked
     (unknown ones raise :class:`LeverError`); the result is not validated.
     """
-    resolved = resolve_settings(scenario, settings)
+    resolved = expand_bundles(scenario, resolve_settings(scenario, settings))
     data = scenario.model_dump() if data is None else data
     out: dict[str, str] = {}
     for lever_id, value in resolved.items():
@@ -331,9 +423,27 @@ def overrides(scenario: Scenario, settings: LeverSettings | Sequence[str],
 
 
 def check_levers(scenario: Scenario) -> None:
-    """Apply every lever of the scenario alone, at its default, or raise :class:`LeverError`."""
+    """Apply every lever and bundle of the scenario alone, at its default, or raise
+    :class:`LeverError`."""
     for lv in scenario.levers:
         apply_levers(scenario, {lv.id: None})
+    for b in scenario.bundles:
+        apply_levers(scenario, {b.id: None})
+
+
+def bundle_table(scenario: Scenario) -> list[dict[str, Any]]:
+    """One plain row per bundle: id, title, description, its levers, sources, essay claims."""
+    return [
+        {
+            "id": b.id,
+            "title": b.title,
+            "description": b.description,
+            "levers": dict(b.levers),
+            "sources": list(b.sources),
+            "essay_claims": list(b.essay_claims),
+        }
+        for b in scenario.bundles
+    ]
 
 
 def lever_table(scenario: Scenario) -> list[dict[str, Any]]:

@@ -460,6 +460,8 @@ EVENT_KINDS = (
     "crisis",
     "salience",
     "alliance",
+    "resignation",
+    "platform",
 )
 
 
@@ -502,6 +504,13 @@ class Event(Cited):
         if self.kind == "salience" and self.axis is None:
             raise ValueError(f"event {self.id}: a salience event needs 'axis' (the id of "
                              f"one of the scenario's axes)")
+        if self.kind in ("resignation", "platform") and self.actor is None:
+            does = "offers to resign" if self.kind == "resignation" else "organises"
+            raise ValueError(f"event {self.id}: a {self.kind} needs 'actor' (the principal "
+                             f"who {does})")
+        if self.kind == "resignation" and not (self.size or 0) > 0:
+            raise ValueError(f"event {self.id}: a resignation needs 'size' > 0 (the support the "
+                             "offer brings to the motion, on the Testament's scale)")
         if self.kind == "alliance" and not self.targets:
             raise ValueError(f"event {self.id}: an alliance needs 'targets' (the principals "
                              f"the actor joins forces with)")
@@ -619,6 +628,22 @@ class Lever(Frozen):
     essay_claims: tuple[int, ...] = ()
 
 
+class Bundle(Frozen):
+    """A named combination of levers that tells one story (a historian's alternative).
+
+    ``levers`` maps lever ids to their values (``None`` for a switch or the lever's default).
+    A bundle is used wherever a lever is and means exactly its levers set one by one; the
+    levers, not the bundle, carry the overrides (``politburo.scenario.levers.expand_bundles``).
+    """
+
+    id: Ident
+    title: str
+    description: str
+    levers: dict[str, str | float | int | None]
+    sources: tuple[str, ...] = ()
+    essay_claims: tuple[int, ...] = ()
+
+
 class Scenario(Frozen):
     id: Ident | Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     title: str
@@ -650,6 +675,7 @@ class Scenario(Frozen):
     milestones: tuple[Milestone, ...] = ()
     fit: Fit = Fit()
     levers: tuple[Lever, ...] = ()
+    bundles: tuple[Bundle, ...] = ()
     claims: tuple[Claim, ...] = ()
     bibliography: tuple[Source, ...] = ()
 
@@ -758,4 +784,5 @@ def _cited_tags(s: Scenario) -> set[str]:
     walk(s.milestones)
     walk(s.fit)
     walk(s.levers)
+    walk(s.bundles)
     return found
