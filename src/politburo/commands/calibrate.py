@@ -159,11 +159,12 @@ def print_fit(d: dict[str, Any]) -> None:
                               f"{pct(d['winners'][e][a]['ci'][0])} - "
                               f"{pct(d['winners'][e][a]['ci'][1])}]") for e in ens))
     out.print(w)
+    votes = [t["assembly"] for t in d.get("tallies", []) if t["main"]]
+    with_votes = f", with the {' and the '.join(votes)} vote" if votes else ""
     for e, tot in d["totals"].items():
         line = (f"{e}: {tot['inside']} of {tot['milestones']} milestones inside 10-90%, "
                 f"{tot['within']} with the median within {d['within_months']} months; main "
-                f"milestones (*, with the 14th Congress vote) passing: {tot['main_pass']} of "
-                f"{tot['main']}")
+                f"checks (*{with_votes}) passing: {tot['main_pass']} of {tot['main']}")
         if tot["held_out"]:
             line += (f"; held out (after {d['until']}): {tot['held_out_inside']} of "
                      f"{tot['held_out']} inside, {tot['held_out_within']} within")
