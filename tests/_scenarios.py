@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from politburo.engine import initial_state
 from politburo.scenario.compile import Compiled
+from politburo.scenario.loader import builtin_text
 from politburo.scenario.schema import Scenario
 from politburo.state import Context, State
+
+
+def edited_builtin(tmp_path: Path, edit: Callable[[dict[str, Any]], None],
+                   name: str = "edited.yaml") -> Path:
+    """The built-in Soviet file, loaded as plain data, changed by ``edit`` and written to
+    ``tmp_path / name``."""
+    data = yaml.safe_load(builtin_text("soviet-1922"))
+    edit(data)
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return p
 
 
 def mech_ctx(model: Compiled, H: int = 4, **params: float) -> Context:

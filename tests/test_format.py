@@ -9,21 +9,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from _scenarios import edited_builtin
 
 from politburo.calibration.targets import build_targets, milestone_months
 from politburo.engine import record_rises, simulate
 from politburo.scenario.compile import compile_scenario
-from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario
+from politburo.scenario.loader import ScenarioError, load_scenario
 from politburo.scenario.schema import RISE_STEPS, Scenario
 
 
 def _file(tmp_path: Path, edit: Any) -> Path:
-    data = yaml.safe_load(builtin_text("soviet-1922"))
-    edit(data)
-    p = tmp_path / "edited.yaml"
-    p.write_text(yaml.safe_dump(data, sort_keys=False))
-    return p
+    return edited_builtin(tmp_path, edit, "edited.yaml")
 
 
 def _error(p: Path) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from _scenarios import edited_builtin
 from typer.testing import CliRunner
 
 import politburo
@@ -17,12 +19,8 @@ from politburo.scenario.schema import ENGINE_CONSTANTS, ENGINE_PARAMETERS, Scena
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "history"
 
 
-def _broken(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
-    data = yaml.safe_load(builtin_text("soviet-1922"))
-    edit(data)
-    p = tmp_path / "broken.yaml"
-    p.write_text(yaml.safe_dump(data, sort_keys=False))
-    return p
+def _broken(tmp_path: Path, edit: Any) -> Path:
+    return edited_builtin(tmp_path, edit, "broken.yaml")
 
 
 def test_builtin_scenario_validates(scenario: Scenario) -> None:

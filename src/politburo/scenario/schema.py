@@ -365,50 +365,48 @@ class Client(Named):
         return self
 
 
-class Tie(Frozen):
-    """A standing political partnership between two principals, formed before the scenario
-    opens: when one, outside the ruling coalition, moves to organise, the other may follow him out
-    (chance ``tie_pull`` times ``strength``, in [0, 1]). It sets no position and forms no bloc."""
+class _Pair(Frozen):
+    """A relation between two principals that predates the scenario, with its level in [0, 1]
+    (the subclass names the level's field and how the messages speak of the pair)."""
 
     between: tuple[Ident, Ident]
-    strength: Quantity
     source: str | None = None
     assumption: str | None = None
     note: str = ""
 
-    @model_validator(mode="after")
-    def _sane(self) -> Self:
-        if self.between[0] == self.between[1]:
-            raise ValueError(f"tie: a leader cannot be tied to himself ({self.between[0]})")
-        if not 0.0 <= self.strength.value <= 1.0:
-            raise ValueError(f"tie {self.between[0]}-{self.between[1]}: strength must lie in "
-                             f"[0, 1], got {self.strength.value}")
-        if not (self.source or self.assumption):
-            raise ValueError("tie: needs 'source:' or 'assumption:'")
-        return self
-
-
-class Rivalry(Frozen):
-    """An enmity between two principals that predates the scenario: it starts ``State.enmity``
-    for the pair at ``enmity`` (in [0, 1]), both ways, and fades like any enmity."""
-
-    between: tuple[Ident, Ident]
-    enmity: Quantity
-    source: str | None = None
-    assumption: str | None = None
-    note: str = ""
+    _what: ClassVar[str]
+    _level: ClassVar[str]
+    _self: ClassVar[str]
 
     @model_validator(mode="after")
     def _sane(self) -> Self:
         a, b = self.between
         if a == b:
-            raise ValueError(f"rivalry: a leader cannot be his own rival ({a})")
-        if not 0.0 <= self.enmity.value <= 1.0:
-            raise ValueError(f"rivalry {a}-{b}: enmity must lie in [0, 1], got "
-                             f"{self.enmity.value}")
+            raise ValueError(f"{self._what}: a leader cannot {self._self} ({a})")
+        level = getattr(self, self._level).value
+        if not 0.0 <= level <= 1.0:
+            raise ValueError(f"{self._what} {a}-{b}: {self._level} must lie in [0, 1], got "
+                             f"{level}")
         if not (self.source or self.assumption):
-            raise ValueError("rivalry: needs 'source:' or 'assumption:'")
+            raise ValueError(f"{self._what}: needs 'source:' or 'assumption:'")
         return self
+
+
+class Tie(_Pair):
+    """A standing political partnership between two principals, formed before the scenario
+    opens: when one, outside the ruling coalition, moves to organise, the other may follow him out
+    (chance ``tie_pull`` times ``strength``, in [0, 1]). It sets no position and forms no bloc."""
+
+    strength: Quantity
+    _what, _level, _self = "tie", "strength", "be tied to himself"
+
+
+class Rivalry(_Pair):
+    """An enmity between two principals that predates the scenario: it starts ``State.enmity``
+    for the pair at ``enmity`` (in [0, 1]), both ways, and fades like any enmity."""
+
+    enmity: Quantity
+    _what, _level, _self = "rivalry", "enmity", "be his own rival"
 
 
 class Interest(OnAxes):
