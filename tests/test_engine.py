@@ -87,8 +87,8 @@ def test_a_scenario_without_founder_events_has_no_founder(scenario: Scenario) ->
 
 def test_the_founder_restrains_motions_while_he_lives_not_only_while_he_acts(
         scenario: Scenario) -> None:
-    """Lenin is incapacitated in the first month but lives until January 1924: with full
-    restraint nobody falls a rung before his death, and without it, some do."""
+    """Lenin is incapacitated in March 1923 but lives until January 1924: with full restraint
+    nobody falls a rung before his death, and without it, some do."""
     death = next(e for e in scenario.events if e.kind == "founder_death")
     cut = parse_month(death.month) - parse_month(scenario.start)
     idx = np.arange(400)

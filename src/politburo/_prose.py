@@ -230,7 +230,8 @@ def _coalition(ev: dict[str, Any], words: Words, prev: tuple[str, ...]) -> str:
     if not prev:
         return f"{words.names_of(new)} formed the ruling coalition, because{why}."
     came = [a for a in new if a not in prev]
-    gone = [a for a in prev if a not in new]
+    gone = [a for a in prev if a not in new
+            and not (ev.get("founder_out") and words.name(a) == words.founder)]
     parts = []
     if came:
         parts.append(f"{words.names_of(came)} {'was' if len(came) == 1 else 'were'} brought in")

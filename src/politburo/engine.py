@@ -305,7 +305,12 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
         return
     support = ctx.params["testament_removal_support"] * shift
     saved = state.coalition.copy()
-    state.coalition = np.zeros_like(saved)  # the founder's motion, not the coalition's
+    # The founder's motion, not the ruling coalition's: backed by his own allies (the leaders in
+    # a ruling coalition with him, when he plays and is in one) except its target.
+    allies = np.zeros_like(saved)
+    if state.founder_on and state.founder_in is not None and not resignation:
+        allies = np.where(state.founder_in, saved & ~(np.int64(1) << target), 0)
+    state.coalition = allies
     expect = votes.yes_share(state, ctx, body, target, eff, shift=support, act=act)
     state.coalition = saved
     z = ctx.z(t, "resignation_vote" if resignation else "testament_vote")[:, 0]
@@ -366,6 +371,11 @@ def simulate(
         state.position[:, :, k] = np.clip(
             state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
     state.ideal = state.position.copy()
+    if model.founder_position is not None:  # the founder's line, blurred like the others'
+        state.founder_pos = np.stack([np.clip(
+            model.founder_position[k] + params_h["position_noise"]
+            * rng.normals(seed, index, -1, f"founder_position:{axis}", 1)[:, 0], -1.0, 1.0)
+            for k, axis in enumerate(model.axes)], axis=1)
     state.blind = ctx.params["apparatus_blindness"].copy()
     # An axis that a dated event will make contested counts for little until then.
     for e in model.events:
@@ -392,6 +402,7 @@ def simulate(
         meetings_at.setdefault(mt.month, []).append(mt)
     for t in range(T):
         founder_active = t < founder_until
+        state.founder_on = founder_active
         act = circular_flow.activity(state, ctx, t)
         if death is not None and death.start == t:
             if t == 0:

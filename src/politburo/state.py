@@ -56,6 +56,11 @@ class State:
     cons_since: NDArray[np.int64]  # (H,) step since which he has ruled, -1 none
     first_rule: NDArray[np.int64]  # (H,) first step anyone ruled alone, -1 never
     arrested: NDArray[np.bool_]  # (H, P) detained by the security forces (mechanisms/arrest)
+    # The founder, while he plays in the coalition game (mechanisms/coalitions.py): where he
+    # stands (H, 2), whether he acts this month, and whether he is in the ruling coalition (H,).
+    founder_pos: NDArray[np.float64] | None = None
+    founder_on: bool = False
+    founder_in: NDArray[np.bool_] | None = None
     log: list[list[dict[str, Any]]] | None = None  # per-history event records when recording
     memo: dict[str, Any] = field(default_factory=dict)  # results that depend only on `holder`
 

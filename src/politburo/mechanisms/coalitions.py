@@ -221,10 +221,11 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
 
 
 def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64],
-                     gap: NDArray[np.float64]) -> NDArray[np.int64]:
+                     gap: NDArray[np.float64], founder: bool = False) -> NDArray[np.int64]:
     """The coalition ``core`` (a bitmask per history) with every Politburo member who shares
     its line: within ``coalition_span`` of each of its members by ``gap`` (``policy_gap`` of
-    every history), and not in an organised opposition.
+    every history), and not in an organised opposition. With ``founder``, ``gap`` has the
+    founder's column last (bit ``P``), and he joins like anyone else who shares the line.
 
     The winning core decides who rules; the like-minded join it because nothing divides them
     from it (Axelrod's coalitions of those who can agree on a line). So the troika governed as
@@ -233,16 +234,47 @@ def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64],
     S100) until the line moved away from them.
     """
     P = ctx.model.P
+    n = P + 1 if founder else P
     out = core.copy()
     rows = np.flatnonzero(core != 0)
     if rows.size == 0:
         return out
-    inside = bits(core[rows], P)
+    inside = bits(core[rows], n)
     worst = np.max(np.where(inside[:, :, None], gap[rows], 0.0), axis=1)
     near = worst <= ctx.params["coalition_span"][rows, None]
-    free = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
+    free = np.ones((rows.size, n), dtype=bool)
+    free[:, :P] = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
     out[rows] |= to_mask(near & free)
     return out
+
+
+def founder_player(state: State, ctx: Context, perc: NDArray[np.float64],
+                   gap: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Perceived powers (H, P+1) and distances (H, P+1, P+1) with the founder as player ``P``.
+
+    While he acts, the founder plays the coalition game like any leader, from where his last
+    writings place him (``founder.position``, blurred like every position): M. Lewin, *Lenin's
+    Last Struggle* (1968), reads his last months as an alliance sought for a cause (with Trotsky
+    on the foreign-trade monopoly in December 1922 and on the Georgian affair in March 1923,
+    LENINCW45), not as a judge above the factions. His power is the share ``founder_weight`` of
+    the leadership's power as his colleagues perceive it; whom he allies with is the game's.
+    Distances to him are stretched by the other man's aloofness only (he has no coded
+    aloofness of his own)."""
+    H, P = perc.shape
+    w = ctx.params["founder_weight"]
+    out = np.empty((H, P + 1))
+    out[:, :P] = perc
+    out[:, P] = w / np.maximum(1 - w, 1e-12) * rsum(perc)
+    pos = state.founder_pos
+    assert pos is not None
+    g = np.zeros((H, P + 1, P + 1))
+    g[:, :P, :P] = gap
+    sal = state.salience[:, None, :]
+    d = apart(pos[:, None, :], state.position, sal)
+    d = d * (1 + ctx.params["aloofness_cost"][:, None] * ctx.attr("aloofness") / 2)
+    g[:, P, :P] = d
+    g[:, :P, P] = d
+    return out, g
 
 
 def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
@@ -274,16 +306,24 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
         others = to_mask(bloc) & ~(np.int64(1) << lead)
         players = np.where(has_bloc, players & ~others, players)
     alpha = ctx.params["winning_threshold"]
+    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
+    # While the founder acts and has a line of his own, he is one more player (``P``).
+    plays = state.founder_on and state.founder_pos is not None
+    n, F = (P + 1, np.int64(1) << P) if plays else (P, np.int64(0))
+    was_in = state.founder_in if state.founder_in is not None else np.zeros(state.H, bool)
+    if plays:
+        perc, gap = founder_player(state, ctx, perc, gap)
+        players = players | F
     # AES: the game is played again only when the set of players changes (a purge, a new bloc)
     # or the sitting coalition no longer wins; otherwise the ruling coalition stands.
-    sitting = state.coalition & players
-    total = rsum(perc * bits(players, P))
-    held = rsum(perc * bits(sitting, P))
-    stands = (state.coalition != 0) & (players == state.players) & (held > alpha * total)
-    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
+    sitting = (state.coalition | np.where(was_in, F, 0)) & players
+    total = rsum(perc * bits(players, n))
+    held = rsum(perc * bits(sitting, n))
+    stands = (((state.coalition != 0) | was_in) & (players == state.players)
+              & (held > alpha * total))
     # Nor does a core that can no longer agree on a line (Axelrod): when two of its members
     # have moved farther apart than the span, the game is played again.
-    core = bits(state.core & players, P)
+    core = bits(state.core & players, n)
     widest = np.max(np.where(core[:, :, None] & core[:, None, :], gap, 0.0), axis=(1, 2))
     stands &= widest <= ctx.params["coalition_span"]
     if replay:
@@ -308,7 +348,10 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     # alpha times that of all the players needs no partners to win.
     real = (parts["apparatus"] + parts["visible"]) * state.in_politburo()
     top = rargmax(real)
-    alone = real[np.arange(state.H), top] > alpha * rsum(real)
+    everyone = rsum(real)
+    if plays:  # the founder's share of all power is founder_weight
+        everyone = everyone / np.maximum(1 - ctx.params["founder_weight"], 1e-12)
+    alone = real[np.arange(state.H), top] > alpha * everyone
     # So does one whose followers alone are a majority of the Central Committee, the body that
     # elects the Politburo and the General Secretary (Daniels): he wins every vote.
     cc = state.cc[:, :P] * ctx.const["client_loyalty"] * state.in_politburo()
@@ -318,21 +361,27 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     alone |= majority
     state.sole = np.where(alone, top, -1)
     state.core = np.where(alone, np.int64(1) << top, coal)
-    core_power = rsum(perc * bits(state.core & players, P))
+    core_power = rsum(perc * bits(state.core & players, n))
     minority = core_power <= alpha * total  # for the log
-    coal = with_like_minded(state, ctx, state.core, gap)
+    coal = with_like_minded(state, ctx, state.core, gap, founder=plays)
     if has_bloc.any():
         lead_in = (coal >> lead) & 1
         coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
     # A member is threatened when the core would still win without him (AES: the next round
     # may purge him): every member outside the core, and a core member who is not pivotal.
-    in_core = bits(state.core, P)
+    in_core = bits(state.core, n)
     spare = (core_power[:, None] - perc * in_core) > alpha[:, None] * total[:, None]
-    state.threatened = bits(coal, P) & (~in_core | (spare & (rsum(in_core) > 1)[:, None]))
-    changed = coal != state.coalition
+    state.threatened = bits(coal, P) & (~in_core[:, :P]
+                                        | (spare[:, :P] & (rsum(in_core) > 1)[:, None]))
+    founder_in = (coal & F) != 0
+    coal = coal & ~F
+    changed = (coal != state.coalition) | (founder_in != was_in)
     if state.log is not None:
+        ids = (*ctx.model.principals, ctx.model.founder)
         for h in np.flatnonzero(changed):
-            members = [ctx.model.principals[i] for i in range(P) if (coal[h] >> i) & 1]
+            members = [ids[i] for i in range(P) if (coal[h] >> i) & 1]
+            if founder_in[h]:
+                members.insert(0, ctx.model.founder)
             if state.sole[h] >= 0:
                 because = (f"{ctx.model.principals[state.sole[h]]} needed no partners to win "
                            f"and kept those who share his line")
@@ -343,14 +392,17 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
                         f"the smallest self-enforcing coalition with more than {a:.2f} of it "
                         f"rules")
                 because = "perceived powers " + ", ".join(
-                    f"{ctx.model.principals[i]} {perc[h, i]:.2f}" for i in range(P)
+                    f"{ids[i]} {perc[h, i]:.2f}" for i in range(n)
                     if (players[h] >> i) & 1) + f"; {rule}, joined by those who share its line"
             state.log[h].append({
                 "kind": "coalition", "step": t, "actors": members,
                 "body": ctx.model.bodies.leadership,
                 "because": because,
+                # he left because he stopped acting, not because an alliance broke
+                "founder_out": bool(was_in[h] and not plays),
             })
     state.coalition = coal
+    state.founder_in = founder_in
 
 
 def update_bloc(state: State, ctx: Context, t: int) -> None:

@@ -331,6 +331,9 @@ def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
     for i, e in enumerate(s.events):
         if e.kind in ("founder_incapacitated", "founder_death"):
             out.setdefault("founder", (f"the founder acts until event {e.id}", ("events", i)))
+            if s.founder is not None and s.founder.position is not None:
+                out.setdefault("founder_plays", (f"the founder has a position and plays until "
+                                                 f"event {e.id}", ("founder", "position")))
         if e.kind in FEATURE_PARAMETERS:
             out.setdefault(e.kind, (f"event {e.id} is of kind {e.kind}", ("events", i)))
     if s.ties:

@@ -93,6 +93,8 @@ class Compiled:
     axes: tuple[str, ...] = ("economy", "revolution")  # the policy axes' ids, in order
     founder: str = ""  # the founder's id, "" when the scenario has none
     founder_called: str = ""  # the founder's name in running text ("Lenin")
+    # (2,) where the founder stands on the axes when he plays in the coalition game, else None
+    founder_position: NDArray[np.float64] | None = None
     funeral_place: str = ""
     capital: str = ""
     bodies: Bodies = field(default_factory=lambda: Bodies())
@@ -256,6 +258,8 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         axes=axes,
         founder=founder,
         founder_called=s.founder.called if s.founder is not None else "",
+        founder_position=(np.array([s.founder.position.on(a) or 0.0 for a in axes])
+                          if s.founder is not None and s.founder.position is not None else None),
         funeral_place=s.founder.funeral_place if s.founder is not None else "",
         capital=s.founder.capital if s.founder is not None else "",
         bodies=s.bodies,

@@ -49,6 +49,7 @@ CORE_PARAMETERS = (
 
 FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "founder": ("founder_restraint",),
+    "founder_plays": ("founder_weight",),
     "founder_death": ("funeral_absence_penalty", "absence_given_ill", "disciple_bonus"),
     "testament": ("testament_weight", "testament_removal_support"),
     "polemic": ("polemic_backlash", "polemic_enmity"),
@@ -64,7 +65,8 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
 with an ``illness`` event needs ``illness_activity``), ``founder`` (a founder who acts: the file
-has a ``founder_incapacitated`` or ``founder_death`` event) or a principal attribute that is
+has a ``founder_incapacitated`` or ``founder_death`` event), ``founder_plays`` (that founder has
+a ``position``: he plays in the coalition game while he acts) or a principal attribute that is
 above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
 security forces (``security``: arrests) or a principal who starts outside the leadership
 (``outside``: his return, and any fallen leader's). A scenario without the feature may
@@ -270,6 +272,10 @@ class Founder(Named):
     capital: str = Field(default="", description="the city a leader is away from when ill")
     incapacity: str = Field(default="has been struck down", description="how the opening words his "
                             "incapacity after his name, when it comes in the first month")
+    position: Position | None = Field(
+        default=None, description="where his last writings place him on the policy axes; with "
+        "it he plays in the coalition game while he acts (the parameter founder_weight gives "
+        "his power), without it he only restrains and proposes")
 
 
 class Bodies(Frozen):
