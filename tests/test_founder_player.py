@@ -136,3 +136,31 @@ def test_his_testament_motion_is_backed_by_his_allies(scenario: Scenario) -> Non
         assert np.array_equal(state.coalition, np.full(4, (1 << model.P) - 1))  # restored
     assert len(shares[True]) == 4
     assert all(y > n + 0.05 for y, n in zip(shares[True], shares[False], strict=True))
+
+
+def test_a_letter_that_falls_due_while_its_author_acts_is_not_read_out(
+        scenario: Scenario) -> None:
+    """While the founder still acts in the Testament's month, he puts its proposal to the
+    congresses himself: the reading (and its cost in standing, ``testament_weight``) comes only
+    once he cannot, and the chronicle does not tell of it."""
+    from politburo._frame import scenario_events
+    from politburo._prose import Words
+    from politburo.scenario.levers import apply_levers, parse_lever_args
+
+    full = load_scenario("soviet-1922", levers=True)
+    world, fixed = apply_levers(full, parse_lever_args(["lenin_lives=1925-06"]))
+    idx = np.arange(150)
+    runs = [simulate(compile_scenario(world, {**fixed, "testament_weight": w}), 8, idx)
+            for w in (0.0, 0.3)]
+    assert np.array_equal(runs[0].falls, runs[1].falls)
+    assert np.array_equal(runs[0].coalition, runs[1].coalition)
+    model = compile_scenario(world, fixed)
+    kinds = [e["kind"] for e in scenario_events(world, model, Words.of(world))]
+    assert "testament" not in kinds
+    # in the baseline, where he is struck down first, the reading costs standing and is told
+    base = [simulate(compile_scenario(scenario, {"testament_weight": w}), 8, idx)
+            for w in (0.0, 0.3)]
+    assert not np.array_equal(base[0].coalition, base[1].coalition)
+    model = compile_scenario(scenario)
+    assert "testament" in [e["kind"] for e in scenario_events(scenario, model,
+                                                                Words.of(scenario))]

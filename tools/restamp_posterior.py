@@ -3,7 +3,9 @@ histories bit-identical (a renamed parameter, labels moved into the file).
 
 This is not a calibration: the particles, weights and distances are kept as they are. It renames
 parameter columns (``--rename OLD=NEW``) and records the scenario's new ``baseline_hash``, with a
-``restamped`` note saying why. Run it only after checking that the histories are unchanged; a
+``restamped`` note saying why; with ``--engine`` it also records the engine's new ``engine_hash``,
+for an edit of the engine's source that leaves the scenario's histories bit-identical (check it
+first: winner, falls, coalition and first rule of 1,500 histories against the old commit). Run it only after checking that the histories are unchanged; a
 change of mechanism needs the shipping calibration instead (``SHIP_COMMAND``).
 
     .venv/bin/python tools/restamp_posterior.py soviet-1922 \
@@ -16,7 +18,7 @@ import argparse
 import dataclasses
 
 from politburo.abc import read_posterior, write_posterior
-from politburo.calibration.posterior import baseline_hash, default_posterior_path
+from politburo.calibration.posterior import baseline_hash, default_posterior_path, engine_hash
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 
@@ -27,6 +29,8 @@ def main() -> None:
     ap.add_argument("--rename", action="append", default=[], metavar="OLD=NEW")
     ap.add_argument("--why", default="scenario format generalised (issue 12); histories "
                     "bit-identical, particles unchanged")
+    ap.add_argument("--engine", action="store_true",
+                    help="also record the current engine_hash (histories checked bit-identical)")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
     path = default_posterior_path(scenario.id)
@@ -37,6 +41,8 @@ def main() -> None:
     if tuple(names) != tuple(want):
         raise SystemExit(f"after renaming, the names {names} differ from the scenario's {want}")
     meta = dict(post.meta, baseline_hash=baseline_hash(scenario), restamped=args.why)
+    if args.engine:
+        meta["engine_hash"] = engine_hash()
     write_posterior(path, dataclasses.replace(post, names=names, meta=meta))
     print(f"re-stamped {path}: baseline_hash {meta['baseline_hash']}")
 

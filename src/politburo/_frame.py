@@ -156,14 +156,17 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     testament = enabled.get("testament")
     if testament is not None and testament.targets:
         when = month_name(parse_month(testament.month))
+        himself = parse_month(testament.month) - model.start < _founder_until(scenario, model)
         handling = {"published": f"read in open session and published in {when}",
                     "suppressed": f"kept from the delegates (in {when})",
                     "delegations": f"read to the delegations in {when} but not published"}.get(
             testament.handling or "", f"made known in {when}")
         author = words.name(testament.actor) if testament.actor else founder or "the founder"
+        fate = ("in this world he is still able to act when it falls due, and puts its "
+                "proposal to each congress himself" if himself else
+                f"in this world it will be {handling}")
         first.append(f"In these weeks {author} dictates a letter to the next congress that would "
-                     f"remove {words.names_of(testament.targets)} from his post; in this world "
-                     f"it will be {handling}.")
+                     f"remove {words.names_of(testament.targets)} from his post; {fate}.")
     paragraphs = [" ".join(first)]
     paragraphs += [_principal(scenario, p, words) for p in scenario.principals]
     congress = next((m for m in scenario.calendar if m.kind == "congress"
@@ -181,6 +184,13 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     return paragraphs
 
 
+def _founder_until(scenario: Scenario, model: Compiled) -> int:
+    """The step until which the founder acts (as ``engine.simulate`` reckons it)."""
+    enabled = {e.kind: e for e in scenario.events if e.enabled}
+    end = enabled.get("founder_incapacitated") or enabled.get("founder_death")
+    return parse_month(end.month) - model.start if end is not None else 0
+
+
 def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[dict[str, Any]]:
     """Dated events of the scenario that the engine does not log itself, as log-like dicts."""
     out: list[dict[str, Any]] = []
@@ -191,6 +201,8 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         if e.kind in ("polemic", "founder_death") or (e.kind == "founder_incapacitated"
                                                        and step == 0):
             continue  # the engine logs the polemic and the funeral; the opening tells the stroke
+        if e.kind == "testament" and step < _founder_until(scenario, model):
+            continue  # its author still acts and puts it to the congresses himself
         src = e.source or f"assumption: {e.assumption}"
         out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
                                                               if a and a != model.founder],

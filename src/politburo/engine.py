@@ -417,7 +417,9 @@ def simulate(
                 continue
             if e.kind == "polemic":
                 standing.polemic(state, ctx, t, e.actor, e.targets)
-            elif e.kind == "testament" and e.targets:
+            elif e.kind == "testament" and e.targets and not founder_active:
+                # (a founder still acting when his letter falls due puts it to each congress
+                # himself, as a motion; it is read out only once he no longer can)
                 exposure = {"suppressed": 0.0, "delegations": 0.3, "published": 1.0}.get(
                     e.handling, 0.3)
                 standing.testament(state, ctx, t, e.targets[0], exposure)
