@@ -164,3 +164,21 @@ def test_a_letter_that_falls_due_while_its_author_acts_is_not_read_out(
     model = compile_scenario(scenario)
     assert "testament" in [e["kind"] for e in scenario_events(scenario, model,
                                                                 Words.of(scenario))]
+
+
+def test_while_he_acts_he_holds_back_organising_as_he_holds_back_motions(
+        scenario: Scenario) -> None:
+    """With full restraint nobody organises a bloc while the founder acts; without it, some
+    outsiders of his coalition do."""
+    stroke = next(e.start for e in compile_scenario(scenario).events
+                  if e.kind == "founder_incapacitated")
+    idx = np.arange(300)
+    early = []
+    for r in (1.0, 0.0):
+        h = simulate(compile_scenario(scenario, {"founder_restraint": r,
+                                                 "opposition_formation": 0.5}), 9, idx,
+                     record_log=True)
+        early.append(sum(any(e["kind"] == "bloc" and e["step"] < stroke for e in log)
+                         for log in h.log))
+    assert early[0] == 0
+    assert early[1] > 30

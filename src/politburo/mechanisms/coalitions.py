@@ -433,6 +433,11 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     leader, S20). If the draw succeeds he leaves the ruling coalition; what the party then does
     to an organised opponent is the model's.
 
+    While the founder acts, the chance of moving to organise is cut by ``founder_restraint``, as
+    the motions are (§7.4): the ban on factions was his (the 10th Congress, 1921, S67), and
+    nobody organised against the leadership while he could still act; the first platform, the
+    46's, came in October 1923, seven months after his third stroke (S20).
+
     A new bloc needs two members, but a member stays organised when his partners are gone
     (expelled, or taken into the coalition): the faction is his, not the pair's. He leaves it
     by joining the ruling coalition or leaving the party.
@@ -452,6 +457,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         out_r = outsider[rows]
         p = (ctx.params["opposition_formation"][rows, None]
              * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]))
+        if state.founder_on:  # an active founder holds back organising as he holds back motions
+            p = p * (1 - ctx.params["founder_restraint"][rows, None])
         moving = out_r & (u[rows] < p)
         recruits = np.zeros_like(out_r)
         m = np.flatnonzero(rany(moving))  # distances only where someone moves
