@@ -114,6 +114,12 @@ def test_run_on_the_cluster_is_bit_identical(model: Compiled, local: Histories, 
     assert len(ticks) == ranges and ticks == sorted(ticks) and ticks[-1] == RUNS
 
 
+def test_workers_keep_freed_memory_for_speed(client: Client) -> None:
+    plugins = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    assert cluster.RoomyMalloc.name in plugins  # on every worker, and on any that joins later
+    assert cluster.roomy_malloc() == sys.platform.startswith("linux")
+
+
 def test_one_worker_or_two_the_same(model: Compiled, local: Histories, client: Client) -> None:
     one = sorted(client.scheduler_info()["workers"])[0]
     on_one = client.get_executor(pure=False, workers=[one], allow_other_workers=False)
