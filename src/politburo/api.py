@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +45,15 @@ class RunResult:
 def run_scenario(scenario: Scenario, *, runs: int, seed: int, batch_size: int = 5000,
                  workers: int = 1, progress: Progress | None = None,
                  keep_power: bool = False, posterior: Posterior | None = None,
-                 fixed: dict[str, float] | None = None) -> RunResult:
+                 fixed: dict[str, float] | None = None,
+                 executor: Executor | None = None) -> RunResult:
     """Histories ``0 .. runs-1`` of ``seed``; parameters from ``posterior`` when given (drawn
     per history by ``politburo.calibration.draw_posterior_params``), else from the priors.
-    ``fixed`` pins parameters, as ``apply_levers`` returns them for a lever's world."""
+    ``fixed`` pins parameters, as ``apply_levers`` returns them for a lever's world.
+
+    Batches of ``batch_size`` histories run here, on ``workers`` local processes, or on
+    ``executor``: any ``concurrent.futures.Executor``, such as a Dask cluster's
+    ``Client.get_executor()``. The histories are bit-identical whichever runs them."""
     model = compile_scenario(scenario, fixed=fixed)
     params = None
     if posterior is not None:
@@ -55,7 +61,7 @@ def run_scenario(scenario: Scenario, *, runs: int, seed: int, batch_size: int = 
 
         params = draw_posterior_params(model, posterior, seed, np.arange(runs, dtype=np.int64))
     h = run(model, seed, runs, batch_size=batch_size, workers=workers, progress=progress,
-            keep_power=keep_power, params=params)
+            keep_power=keep_power, params=params, executor=executor)
     summary = summarise(model, h, historical_falls(scenario.milestones))
     return RunResult(scenario=scenario, model=model, histories=h, summary=summary,
                      parameters="prior" if posterior is None else "posterior")

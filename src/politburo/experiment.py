@@ -28,6 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,10 +38,10 @@ from numpy.typing import NDArray
 
 from politburo import rng
 from politburo._lever_results import ExplainResult, SensitivityResult, Settings, WhatIfResult
-from politburo._pool import worker_pool
+from politburo._pool import map_jobs
 from politburo.attribution import MAX_EXACT_LEVERS, exact_shapley, sampled_shapley
 from politburo.engine import Histories, simulate
-from politburo.runner import concat, run
+from politburo.runner import run_index
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import LeverSettings, apply_levers, overrides, resolve_settings
 from politburo.scenario.schema import Scenario
@@ -122,16 +123,12 @@ def _pin(theta: NDArray[np.float64], model: Compiled) -> NDArray[np.float64]:
 
 
 def simulate_world(model: Compiled, draws: Draws, *, batch_size: int = 5000,
-                   workers: int = 1) -> Histories:
-    """Run ``draws`` through one compiled world (through ``runner.run`` when it can)."""
+                   workers: int = 1, executor: Executor | None = None) -> Histories:
+    """Run ``draws`` through one compiled world, in index ranges here, on ``workers``
+    processes or on ``executor`` (``runner.run_index``)."""
     theta = None if draws.theta is None else _pin(draws.theta, model)
-    if draws.contiguous:
-        return run(model, draws.seed, draws.H, batch_size=batch_size, workers=workers,
-                   params=theta)
-    parts = [simulate(model, draws.seed, draws.index[c:c + batch_size],
-                      None if theta is None else theta[c:c + batch_size])
-             for c in range(0, draws.H, batch_size)]
-    return concat(parts)
+    return run_index(model, draws.seed, draws.index, theta, batch_size=batch_size,
+                     workers=workers if draws.contiguous else 1, executor=executor)
 
 
 class _WorldRunner:
@@ -185,7 +182,8 @@ def _run_mask(mask: int) -> tuple[int, NDArray[np.int16]]:
 
 
 def _winners_by_mask(runner: _WorldRunner, masks: Sequence[int], workers: int,
-                     progress: Progress | None) -> dict[int, NDArray[np.int16]]:
+                     progress: Progress | None, executor: Executor | None = None
+                     ) -> dict[int, NDArray[np.int16]]:
     """Winners (H,) of each world, run here or over ``workers`` processes.
 
     Masks whose levers override the same values (a lever that repeats another, or sets what the
@@ -193,29 +191,45 @@ def _winners_by_mask(runner: _WorldRunner, masks: Sequence[int], workers: int,
     """
     first: dict[tuple[tuple[str, str], ...], int] = {}
     alias = {m: first.setdefault(runner.key(m), m) for m in masks}
-    runs = _run_masks(runner, list(first.values()), workers, progress)
+    runs = _run_masks(runner, list(first.values()), workers, progress, executor)
     return {m: runs[alias[m]] for m in masks}
 
 
 def _run_masks(runner: _WorldRunner, masks: Sequence[int], workers: int,
-               progress: Progress | None) -> dict[int, NDArray[np.int16]]:
-    out: dict[int, NDArray[np.int16]] = {}
+               progress: Progress | None, executor: Executor | None = None
+               ) -> dict[int, NDArray[np.int16]]:
+    """Each world's winners, a world a job: here, on ``workers`` local processes (which hold
+    the runner from their start), or on ``executor`` (each job carries the runner)."""
     H = runner.draws.H
     total = len(masks) * H
-    if workers <= 1 or len(masks) <= 1:
-        for m in masks:
-            out[m] = runner(m)
-            if progress:
-                progress(len(out) * H, total)
-        return out
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-    with worker_pool(workers, ctx, _init_worker, (runner,)) as pool:
-        for m, w in pool.map(_run_mask, masks, chunksize=max(1, min(8, len(masks) // (
-                4 * workers)))):
-            out[m] = w
-            if progress:
-                progress(len(out) * H, total)
-    return out
+    finished = 0
+
+    def tick(_k: int, _w: tuple[int, NDArray[np.int16]]) -> None:
+        nonlocal finished
+        finished += 1
+        if progress:
+            progress(finished * H, total)
+
+    if executor is not None:
+        pairs = map_jobs(_MaskJob(runner), masks, executor=executor, done=tick)
+    elif workers <= 1 or len(masks) <= 1:
+        pairs = map_jobs(lambda m: (m, runner(m)), masks, done=tick)
+    else:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        pairs = map_jobs(_run_mask, masks, workers=workers, mp_context=ctx,
+                         initializer=_init_worker, initargs=(runner,), done=tick)
+    return dict(pairs)
+
+
+class _MaskJob:
+    """``mask -> (mask, winners)`` with its runner inside, for an executor whose workers were
+    not started holding one (a cluster's)."""
+
+    def __init__(self, runner: _WorldRunner) -> None:
+        self.runner = runner
+
+    def __call__(self, mask: int) -> tuple[int, NDArray[np.int16]]:
+        return mask, self.runner(mask)
 
 
 def _sobol_chunk(args: tuple[Compiled, int, NDArray[np.int64], NDArray[np.float64], int,
@@ -246,6 +260,7 @@ class Experiment:
     workers: int = 1
     batch_size: int = 5000
     progress: Progress | None = None
+    executor: Executor | None = None
 
     # -- shared machinery -------------------------------------------------------------------
 
@@ -361,10 +376,11 @@ class Experiment:
         base_model, new_model = runner.model({}), runner.model(settings)
         total = 2 * draws.H
         base = simulate_world(base_model, draws, batch_size=self.batch_size,
-                              workers=self.workers)
+                              workers=self.workers, executor=self.executor)
         if self.progress:
             self.progress(draws.H, total)
-        new = simulate_world(new_model, draws, batch_size=self.batch_size, workers=self.workers)
+        new = simulate_world(new_model, draws, batch_size=self.batch_size, workers=self.workers,
+                             executor=self.executor)
         if self.progress:
             self.progress(total, total)
         return WhatIfResult(levers=settings, mode=self.mode, seed=draws.seed,
@@ -401,7 +417,8 @@ class Experiment:
         L = len(names)
         if L <= MAX_EXACT_LEVERS:
             masks = list(range(1 << L))
-            winners = _winners_by_mask(runner, masks, self.workers, self.progress)
+            winners = _winners_by_mask(runner, masks, self.workers, self.progress,
+                                       self.executor)
             values = np.stack([winners[m] == who for m in masks], axis=1)
             result = exact_shapley(values, names, rng=gen, n_boot=n_boot)
             mean = values.mean(axis=0)
@@ -414,7 +431,7 @@ class Experiment:
 
             def value_fn(masks: NDArray[np.int64]) -> NDArray[np.float64]:
                 todo = [int(m) for m in masks if int(m) not in cache]
-                cache.update(_winners_by_mask(runner, todo, self.workers, None))
+                cache.update(_winners_by_mask(runner, todo, self.workers, None, self.executor))
                 if self.progress:
                     self.progress(len(cache) * draws.H, len(cache) * draws.H)
                 return np.stack([cache[int(m)] == who for m in masks], axis=1).astype(float)
@@ -475,25 +492,17 @@ class Experiment:
             jobs = [(model, self.seed, index, rows[c:c + per_chunk], histories_per_row, who)
                     for c in range(0, rows.shape[0], per_chunk)]
             total = rows.shape[0] * histories_per_row
-            out: list[NDArray[np.float64]] = []
             done = 0
 
-            def tick(part: NDArray[np.float64]) -> None:
+            def tick(_k: int, part: NDArray[np.float64]) -> None:
                 nonlocal done
-                out.append(part)
                 done += part.shape[0] * histories_per_row
                 if self.progress:
                     self.progress(done, total)
 
-            if self.workers <= 1 or len(jobs) <= 1:
-                for job in jobs:
-                    tick(_sobol_chunk(job))
-            else:
-                ctx = multiprocessing.get_context("spawn")
-                with worker_pool(self.workers, ctx) as pool:
-                    for part in pool.map(_sobol_chunk, jobs):
-                        tick(part)
-            return np.concatenate(out)
+            return np.concatenate(map_jobs(
+                _sobol_chunk, jobs, executor=self.executor, workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"), done=tick))
 
         sobol = sobol_indices(names, [bounds[n] for n in names], func, n_base=n_base,
                               seed=self.seed, calc_second_order=second_order)

@@ -21,6 +21,7 @@ This is the posterior predictive check of ABC (Pritchard et al. 1999; Beaumont e
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,22 +126,26 @@ def alignment_stats(match: NDArray[np.float64]) -> dict[str, float]:
 
 
 def _ensemble(model: Compiled, seed: int, runs: int, theta: NDArray[np.float64] | None,
-              workers: int, progress: Progress | None) -> Histories:
+              workers: int, progress: Progress | None,
+              executor: Executor | None = None) -> Histories:
     idx = np.arange(runs, dtype=np.int64)
     params = draw_params(model, seed, idx) if theta is None else theta
-    return run(model, seed, runs, params=params, workers=workers, progress=progress)
+    return run(model, seed, runs, params=params, workers=workers, progress=progress,
+               executor=executor)
 
 
 def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior | None,
-               workers: int = 1, progress: Progress | None = None) -> FitReport:
-    """Simulate ``runs`` histories under the priors (and the posterior) and compare."""
+               workers: int = 1, progress: Progress | None = None,
+               executor: Executor | None = None) -> FitReport:
+    """Simulate ``runs`` histories under the priors (and the posterior) and compare; the
+    histories run here, on ``workers`` processes or on ``executor`` (``runner.run``)."""
     model = compile_scenario(scenario)
     targets: Targets = build_targets(scenario, model)
     until = (posterior.meta.get("until") or None) if posterior is not None else None
-    hs = {"prior": _ensemble(model, seed, runs, None, workers, progress)}
+    hs = {"prior": _ensemble(model, seed, runs, None, workers, progress, executor)}
     if posterior is not None:
         theta = draw_posterior_params(model, posterior, seed, np.arange(runs, dtype=np.int64))
-        hs["posterior"] = _ensemble(model, seed, runs, theta, workers, progress)
+        hs["posterior"] = _ensemble(model, seed, runs, theta, workers, progress, executor)
     rows = []
     for m in targets.milestones:
         row: dict[str, Any] = {"id": m.id, "actor": m.actor, "step": m.step,

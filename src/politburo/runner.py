@@ -1,18 +1,20 @@
-"""Run many histories in batches, optionally over worker processes, and join the results.
+"""Run many histories in batches, here, over worker processes or on any executor, and join them.
 
 Because every draw is keyed by (seed, history index, step, purpose), how the indices are cut
-into batches or spread over processes cannot change any history; ``run`` only decides the order
-of work. Results are concatenated in index order.
+into batches or spread over processes or a cluster's machines cannot change any history;
+``run`` only decides the order of work. Batches are index ranges; their results are joined by
+range, in index order, whatever order they finish in (``_pool.map_jobs``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import replace
 
 import numpy as np
 
-from politburo._pool import worker_pool
+from politburo._pool import map_jobs
 from politburo.engine import Histories, simulate
 from politburo.scenario.compile import Compiled
 from politburo.state import LADDER
@@ -68,25 +70,35 @@ def run(
     start: int = 0,
     keep_power: bool = False,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> Histories:
-    """Histories ``start .. start+runs-1`` of ``seed``; ``params`` (runs, D) overrides draws."""
+    """Histories ``start .. start+runs-1`` of ``seed``; ``params`` (runs, D) overrides draws.
+
+    Batches of ``batch_size`` run here, on ``workers`` local processes, or, given an
+    ``executor`` (a Dask ``Client.get_executor()``, say), wherever it sends them; the histories
+    are the same in every case."""
     index = np.arange(start, start + runs, dtype=np.int64)
-    cuts = list(range(0, runs, max(1, batch_size)))
-    jobs = [(model, seed, index[c:c + batch_size],
-             None if params is None else params[c:c + batch_size], keep_power) for c in cuts]
-    parts: list[Histories] = []
+    return run_index(model, seed, index, params, batch_size=batch_size, workers=workers,
+                     keep_power=keep_power, progress=progress, executor=executor)
+
+
+def run_index(model: Compiled, seed: int, index: np.ndarray, params: np.ndarray | None = None,
+              *, batch_size: int = 5000, workers: int = 1, keep_power: bool = False,
+              progress: Progress | None = None, executor: Executor | None = None
+              ) -> Histories:
+    """Histories ``index`` of ``seed`` (any indices, in this order), as ``run`` does them."""
+    runs = int(index.shape[0])
+    size = max(1, batch_size)
+    jobs = [(model, seed, index[c:c + size], None if params is None else params[c:c + size],
+             keep_power) for c in range(0, runs, size)]
     done = 0
-    if workers <= 1 or len(jobs) == 1:
-        for job in jobs:
-            parts.append(_batch(job))
-            done += job[2].shape[0]
-            if progress:
-                progress(done, runs)
-    else:
-        with worker_pool(min(workers, len(jobs))) as pool:  # fork starts them all at once
-            for part in pool.map(_batch, jobs):
-                parts.append(part)
-                done += part.H
-                if progress:
-                    progress(done, runs)
+
+    def tick(_k: int, part: Histories) -> None:
+        nonlocal done
+        done += part.H
+        if progress:
+            progress(done, runs)
+
+    # fork starts local workers at once; they share the parent's loaded engine
+    parts = map_jobs(_batch, jobs, executor=executor, workers=workers, done=tick)
     return concat(parts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -113,8 +114,11 @@ def fingerprint(scenario: Scenario, spec: CalibrationSpec) -> dict[str, Any]:
 
 def calibrate(scenario: Scenario, spec: CalibrationSpec, *, workers: int = 1,
               checkpoint: Path | None = None, progress: Progress | None = None,
-              command: str = "") -> Calibration:
+              command: str = "", executor: Executor | None = None) -> Calibration:
     """Run ABC on ``scenario``'s milestones known by ``spec.until``; see the module docstring.
+
+    Batches are scored here, on ``workers`` local processes, or on ``executor`` (a Dask
+    ``Client.get_executor()``, say); the posterior is the same in every case.
 
     ``progress(done, total)`` is called after every batch; ``total`` changes when the screening
     run ends and ABC begins.
@@ -133,7 +137,7 @@ def calibrate(scenario: Scenario, spec: CalibrationSpec, *, workers: int = 1,
                          + "; ABC needs at least one")
     t0 = time.perf_counter()
     screening = None
-    with EngineDistance(model, targets, workers=workers) as engine:
+    with EngineDistance(model, targets, workers=workers, executor=executor) as engine:
         inner: BatchSimulator = engine
         cached = None
         if checkpoint is not None:

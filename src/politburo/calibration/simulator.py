@@ -3,9 +3,10 @@
 ``EngineDistance`` satisfies ``politburo.abc.BatchSimulator``: row ``i`` is history
 ``indices[i]`` of ``seed`` run with parameters ``theta[i]`` and scored by
 ``targets.distance``. Because every draw in the engine is keyed by (seed, history index, month,
-purpose), splitting a batch over worker processes cannot change any distance, so the ABC results
-do not depend on ``workers``. Workers are started with ``spawn`` (not ``fork``): a progress bar's
-refresh thread may be running, and forking a threaded process can deadlock.
+purpose), splitting a batch over worker processes, or over a cluster through any
+``concurrent.futures.Executor``, cannot change any distance, so the ABC results do not depend on
+``workers`` or ``executor``. Local workers are started with ``spawn`` (not ``fork``): a progress
+bar's refresh thread may be running, and forking a threaded process can deadlock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from types import TracebackType
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo._pool import worker_pool
+from politburo._pool import executor_width, map_jobs, worker_pool
 from politburo.calibration.targets import Targets, distance
 from politburo.engine import simulate
 from politburo.scenario.compile import Compiled
@@ -38,20 +39,24 @@ def _job(args: tuple[Compiled, Targets, NDArray[np.float64], int, NDArray[np.int
 
 
 class EngineDistance:
-    """A batch simulator over the engine, optionally spread over ``workers`` processes.
+    """A batch simulator over the engine, optionally spread over ``workers`` processes or over
+    ``executor`` (any ``concurrent.futures.Executor``, e.g. a Dask cluster's; the caller's to
+    shut down).
 
     Use as a context manager when ``workers > 1`` so the pool is shut down.
     """
 
-    def __init__(self, model: Compiled, targets: Targets, *, workers: int = 1) -> None:
+    def __init__(self, model: Compiled, targets: Targets, *, workers: int = 1,
+                 executor: Executor | None = None) -> None:
         self.model = model
         self.targets = targets
         self.workers = workers
+        self.executor = executor
         self._pool: Executor | None = None
         self.simulated = 0
 
     def __enter__(self) -> EngineDistance:
-        if self.workers > 1:
+        if self.workers > 1 and self.executor is None:
             self._pool = worker_pool(self.workers, multiprocessing.get_context("spawn"))
         return self
 
@@ -65,10 +70,11 @@ class EngineDistance:
                  ) -> NDArray[np.float64]:
         n = len(indices)
         self.simulated += n
-        parts = min(self.workers, max(1, n // _MIN_SPLIT))
-        if self._pool is None or parts <= 1:
+        pool = self.executor or self._pool
+        parts = min(executor_width(self.executor, self.workers), max(1, n // _MIN_SPLIT))
+        if pool is None or parts <= 1:
             return score(self.model, self.targets, theta, seed, indices)
         cuts = np.linspace(0, n, parts + 1).astype(int)
         jobs = [(self.model, self.targets, theta[a:b], seed, indices[a:b])
                 for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-        return np.concatenate(list(self._pool.map(_job, jobs)))
+        return np.concatenate(map_jobs(_job, jobs, executor=pool))

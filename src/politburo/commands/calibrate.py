@@ -37,8 +37,10 @@ from politburo.cli import (
     MAX_SEED,
     MAX_WORKERS,
     ScenarioOpt,
+    SchedulerOpt,
     check_output_or_fail,
     err,
+    executor_or_fail,
     fail,
     guard_runs,
     load_or_fail,
@@ -236,6 +238,7 @@ def register(app: typer.Typer) -> None:
         ship: Annotated[bool, typer.Option(
             help="write the scenario's shipped posterior (what `politburo run` uses)")] = False,
         workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 2,
+        scheduler: SchedulerOpt = None,
         batch_size: Annotated[int | None, typer.Option(
             "--batch-size", min=100, help="histories per batch (default: 10,000 for rejection, "
                                          "the particle count for smc)")] = None,
@@ -325,35 +328,39 @@ def register(app: typer.Typer) -> None:
                 opts += [("--free-count", free_count), ("--screen", screen)]
         if until is not None:
             opts.append(("--until", until))
+        # --scheduler is not recorded: the posterior is the same wherever it ran, and the
+        # address means nothing on another machine.
         opts.append(("--workers", workers))
         if batch_size is not None:
             opts.append(("--batch-size", batch_size))
         command = "politburo calibrate " + " ".join(
             f"{k} {shlex.quote(str(v))}" for k, v in opts) + (" --ship" if ship else
                                                               f" --out {shlex.quote(str(target))}")
-        bar, cb = _bar("calibrating")
-        bar.start()
-        try:
-            result = run_calibration(s, spec, workers=workers, checkpoint=folder, progress=cb,
-                                     command=command)
-        except (CheckpointError, ValueError) as exc:
-            fail(str(exc))
-            return
-        finally:
-            bar.stop()
-        try:
-            write_posterior(target, result.posterior)
-            mask = os.umask(0)
-            os.umask(mask)
-            target.chmod(0o666 & ~mask)  # the temporary file's 0600 would travel with a package
-        except OSError as exc:
-            fail(f"cannot write {target}: {exc}")
-        shutil.rmtree(folder, ignore_errors=True)
+        with executor_or_fail(scheduler) as executor:
+            bar, cb = _bar("calibrating")
+            bar.start()
+            try:
+                result = run_calibration(s, spec, workers=workers, checkpoint=folder,
+                                         progress=cb, command=command, executor=executor)
+            except (CheckpointError, ValueError) as exc:
+                fail(str(exc))
+                return
+            finally:
+                bar.stop()
+            try:
+                write_posterior(target, result.posterior)
+                mask = os.umask(0)
+                os.umask(mask)
+                target.chmod(0o666 & ~mask)  # a temporary file's 0600 would travel with a package
+            except OSError as exc:
+                fail(f"cannot write {target}: {exc}")
+            shutil.rmtree(folder, ignore_errors=True)
+            check = (fit_report(s, runs=check_runs, seed=seed + 1, posterior=result.posterior,
+                                executor=executor) if check_runs else None)
         data = result.to_dict()
         data["out"] = str(target)
-        if check_runs:
-            report = fit_report(s, runs=check_runs, seed=seed + 1, posterior=result.posterior)
-            data["check"] = report.to_dict()
+        if check is not None:
+            data["check"] = check.to_dict()
         if as_json:
             sys.stdout.write(json.dumps(data, indent=2, default=float) + "\n")
             return
@@ -371,6 +378,7 @@ def register(app: typer.Typer) -> None:
         posterior: Annotated[Path | None, typer.Option(
             "--posterior", help="posterior file (default: the scenario's shipped one)")] = None,
         workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")] = 1,
+        scheduler: SchedulerOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Each milestone's simulated month beside history, under prior and posterior."""
@@ -388,7 +396,9 @@ def register(app: typer.Typer) -> None:
         except PosteriorError as exc:
             fail(str(exc))
             return
-        report = fit_report(s, runs=runs, seed=seed, posterior=post, workers=workers)
+        with executor_or_fail(scheduler) as executor:
+            report = fit_report(s, runs=runs, seed=seed, posterior=post, workers=workers,
+                                executor=executor)
         data = report.to_dict()
         if as_json:
             sys.stdout.write(json.dumps(data, indent=2) + "\n")

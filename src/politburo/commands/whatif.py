@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import Executor
 from typing import Annotated, Any
 
 import typer
@@ -30,7 +31,9 @@ from politburo.cli import (
     MAX_WORKERS,
     PriorOpt,
     ScenarioOpt,
+    SchedulerOpt,
     err,
+    executor_or_fail,
     fail,
     falls_table,
     guard_runs,
@@ -151,10 +154,11 @@ class _Bar:
 
 
 def _experiment(s: Scenario, levers: Any, runs: int | None, seed: int, mode: str, prior: bool,
-                posterior: str | None, workers: int, progress: Any) -> Experiment:
+                posterior: str | None, workers: int, progress: Any,
+                executor: Executor | None = None) -> Experiment:
     return Experiment(s, levers=levers, runs=runs, seed=seed, mode=_mode(mode),  # type: ignore[arg-type]
                       parameters="prior" if prior else "auto", posterior=posterior,
-                      workers=workers, progress=progress)
+                      workers=workers, progress=progress, executor=executor)
 
 
 def _print_levers(s: Scenario) -> None:
@@ -269,6 +273,7 @@ def register(app: typer.Typer) -> None:
         scenario: ScenarioOpt = DEFAULT,
         as_json: JsonOpt = False,
         workers: WorkersOpt = 1,
+        scheduler: SchedulerOpt = None,
         prior: PriorOpt = False,
         posterior: PosteriorOpt = None,
         list_levers: Annotated[bool, typer.Option("--list", help="list the levers")] = False,
@@ -289,9 +294,10 @@ def register(app: typer.Typer) -> None:
             settings = parse_lever_args(levers)
             n = 4000 if runs is None and mode == "ex-ante" else runs
             return _experiment(s, settings, n, seed, mode, prior, posterior, workers,
-                               bar).whatif()
+                               bar, executor).whatif()
 
-        d = _run(bar, work)
+        with executor_or_fail(scheduler) as executor:
+            d = _run(bar, work)
         if d is not None:
             _show(d, as_json, _print_whatif)
 
@@ -315,6 +321,7 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS,
                                              help="worker processes (default: all cores)")]
         = max(1, os.cpu_count() or 1),
+        scheduler: SchedulerOpt = None,
         boot: Annotated[int, typer.Option("--boot", min=2, max=100_000,
                                           help="bootstrap replicates")] = 1000,
         permutations: Annotated[int, typer.Option(
@@ -334,9 +341,10 @@ def register(app: typer.Typer) -> None:
             runs = 1000
         target = default_target(s, target)
         bar = _Bar("lever combinations", lines=True)
-        d = _run(bar, lambda: _experiment(s, {}, runs, seed, mode, prior, posterior, workers,
-                                          bar).explain(names, target, n_boot=boot,
-                                                       n_permutations=permutations))
+        with executor_or_fail(scheduler) as executor:
+            d = _run(bar, lambda: _experiment(s, {}, runs, seed, mode, prior, posterior,
+                                              workers, bar, executor).explain(
+                names, target, n_boot=boot, n_permutations=permutations))
         if d is not None:
             _show(d, as_json, lambda d: _print_explain(d, top))
 
@@ -361,6 +369,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
         = max(1, os.cpu_count() or 1),
+        scheduler: SchedulerOpt = None,
     ) -> None:
         """Sobol' indices of a leader's odds over the continuous parameters (SALib)."""
         s = _scenario(scenario)
@@ -369,11 +378,11 @@ def register(app: typer.Typer) -> None:
         names = _names("--params", params)
         _guard(s, histories, 1, "--histories")
         bar = _Bar("parameter rows", lines=True)
-        d = _run(bar, lambda: _experiment(s, lv, None, seed, "ex-ante", True, None, workers,
-                                          bar).sensitivity(target, parameters=names,
-                                                           n_base=n_base,
-                                                           histories_per_row=histories),
-                 (LeverError, ExperimentError, ValueError))
+        with executor_or_fail(scheduler) as executor:
+            d = _run(bar, lambda: _experiment(s, lv, None, seed, "ex-ante", True, None,
+                                              workers, bar, executor).sensitivity(
+                target, parameters=names, n_base=n_base, histories_per_row=histories),
+                     (LeverError, ExperimentError, ValueError))
         if d is None:
             return
         if as_json:
