@@ -122,14 +122,18 @@ def _pin(theta: NDArray[np.float64], model: Compiled) -> NDArray[np.float64]:
 
 
 def simulate_world(model: Compiled, draws: Draws, *, batch_size: int = 5000,
-                   workers: int = 1) -> Histories:
-    """Run ``draws`` through one compiled world (through ``runner.run`` when it can)."""
+                   workers: int = 1, keep_power: bool = False) -> Histories:
+    """Run ``draws`` through one compiled world (through ``runner.run`` when it can).
+
+    ``keep_power`` keeps each month's power shares, which the report's fan chart needs; it
+    changes no random number, so the histories are the same either way."""
     theta = None if draws.theta is None else _pin(draws.theta, model)
     if draws.contiguous:
         return run(model, draws.seed, draws.H, batch_size=batch_size, workers=workers,
-                   params=theta)
+                   params=theta, keep_power=keep_power)
     parts = [simulate(model, draws.seed, draws.index[c:c + batch_size],
-                      None if theta is None else theta[c:c + batch_size])
+                      None if theta is None else theta[c:c + batch_size],
+                      keep_power=keep_power)
              for c in range(0, draws.H, batch_size)]
     return concat(parts)
 
@@ -234,6 +238,7 @@ class Experiment:
     accepted history in counterfactual mode. ``parameters``: ``"auto"`` uses the calibrated
     posterior when one is available and the priors otherwise; ``"prior"`` and ``"posterior"``
     insist. ``posterior`` names a posterior file instead of the scenario's shipped one.
+    ``keep_power`` keeps the monthly power shares in ``whatif``'s histories (for the report).
     """
 
     scenario: Scenario
@@ -246,6 +251,7 @@ class Experiment:
     workers: int = 1
     batch_size: int = 5000
     progress: Progress | None = None
+    keep_power: bool = False
 
     # -- shared machinery -------------------------------------------------------------------
 
@@ -361,10 +367,11 @@ class Experiment:
         base_model, new_model = runner.model({}), runner.model(settings)
         total = 2 * draws.H
         base = simulate_world(base_model, draws, batch_size=self.batch_size,
-                              workers=self.workers)
+                              workers=self.workers, keep_power=self.keep_power)
         if self.progress:
             self.progress(draws.H, total)
-        new = simulate_world(new_model, draws, batch_size=self.batch_size, workers=self.workers)
+        new = simulate_world(new_model, draws, batch_size=self.batch_size, workers=self.workers,
+                             keep_power=self.keep_power)
         if self.progress:
             self.progress(total, total)
         return WhatIfResult(levers=settings, mode=self.mode, seed=draws.seed,
