@@ -35,7 +35,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def side() -> rp.ReportData:
-    _, data = _paired("soviet-1922", RUNS, SEED, True, [LEVER], {})
+    data = _paired("soviet-1922", RUNS, SEED, True, [LEVER], {})
     return data
 
 
@@ -181,3 +181,11 @@ def test_side_report_renders_in_chromium(page: Path) -> None:
     for c in charts:
         assert c["w"] > 300 and c["h"] > 100, c
         assert "baseline" in c["text"] and LEVER in c["text"], c["id"]
+
+
+def test_missing_fit_names_where_the_parameters_came_from(side: rp.ReportData) -> None:
+    from dataclasses import replace
+
+    assert "are drawn from their priors." in rp.render_html(side, "test")
+    posterior = rp.render_html(replace(side, parameters="posterior"), "test")
+    assert "are drawn from the scenario&#x27;s shipped posterior." in posterior

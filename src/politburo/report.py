@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -29,6 +29,9 @@ from politburo.results import Summary, fall_months
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import RISE_STEPS, Scenario
 from politburo.state import LADDER
+
+if TYPE_CHECKING:
+    from politburo.report_side import Side
 
 KINDS = ("winners", "power", "milestones", "orders", "tallies")
 """Chart kinds shared by the report and ``politburo plot``."""
@@ -95,7 +98,7 @@ class ReportData:
     historical_order_month: int | None = None  # when history's order of elimination was complete
     headline: str = ""  # the scenario's question, for the heading
     notes: tuple[str, ...] = field(default_factory=tuple)
-    side: Any = None  # a report_side.Side: the lever's world beside this one (paired)
+    side: Side | None = None  # a lever's world beside this one, from paired histories
 
 
 def display_order(scenario: Scenario, model: Compiled) -> list[int]:
@@ -377,9 +380,11 @@ def _optional(d: ReportData, svgs: dict[str, str]) -> list[str]:
             out.append(_table(list(d.fit["columns"]), [[str(c) for c in r]
                                                        for r in d.fit["rows"]]))
     else:
+        source = ("their priors" if d.parameters == "prior"
+                  else "the scenario's shipped posterior")
         out.append('<p class="missing">Not computed for this report: no calibration result '
                    "was given (pass one with <code>--fit FILE</code>). The parameters above "
-                   "are drawn from their priors.</p>")
+                   f"are drawn from {_e(source)}.</p>")
     out.append("<h2>Factor weights</h2>")
     if d.weights:
         w = d.weights

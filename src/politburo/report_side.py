@@ -106,7 +106,8 @@ def pair(scenario: Scenario, base: rp.ReportData, world: rp.ReportData, whatif: 
 
 def figures(d: rp.ReportData, kinds: tuple[str, ...] = rp.KINDS) -> dict[str, Figure]:
     """The paired charts by kind (a kind without data is left out)."""
-    s: Side = d.side
+    s = d.side
+    assert s is not None, "figures of a report with no lever's world beside it"
     w = s.world
     worlds = ("baseline", s.name)
     out: dict[str, Figure] = {}
@@ -144,7 +145,8 @@ def _points(x: float) -> str:
 
 def sections(d: rp.ReportData, svgs: dict[str, str]) -> list[str]:
     """The report's main sections with both worlds side by side."""
-    s: Side = d.side
+    s = d.side
+    assert s is not None, "sections of a report with no lever's world beside it"
     w = s.world
     e, pct, table, figure, month = rp._e, rp._pct, rp._table, rp._figure, rp._month
     name = e(s.name)

@@ -56,7 +56,7 @@ def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple
 
 
 def _paired(scenario: str, runs: int, seed: int, prior: bool, levers: list[str],
-            extra: dict[str, Any]) -> tuple[Any, Any]:
+            extra: dict[str, Any]) -> Any:
     """The baseline and the lever's world over the same histories, as ``politburo whatif``
     runs them (``Experiment.whatif``: same seed, parameter draws and random numbers), reduced
     to one report's data with the lever's world beside the baseline."""
@@ -94,7 +94,7 @@ def _paired(scenario: str, runs: int, seed: int, prior: bool, levers: list[str],
     order = rp.display_order(s, w.model)
     pb = LADDER.index("politburo")
     falls = (base_h.falls[:, order, pb], new_h.falls[:, order, pb])
-    return w, report_side.pair(s, base, other, w.to_dict(), falls, prior)
+    return report_side.pair(s, base, other, w.to_dict(), falls, prior)
 
 
 def _model(scenario: str) -> Any:
@@ -253,7 +253,7 @@ def report(
         except ValueError as exc:
             fail(f"--{key} {path}: {exc}")
     if lever:
-        _, data = _paired(scenario, runs, seed, prior, lever, extra)
+        data = _paired(scenario, runs, seed, prior, lever, extra)
     else:
         k = rp.typical_history(result.histories)
         theta = result.histories.params
