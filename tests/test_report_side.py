@@ -19,8 +19,8 @@ import pytest
 from _browser import guarded_page
 from typer.testing import CliRunner
 
+from politburo import _report_side as report_side
 from politburo import report as rp
-from politburo import report_side
 from politburo.api import run_scenario
 from politburo.cli import app
 from politburo.commands.report import _paired

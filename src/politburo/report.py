@@ -31,7 +31,7 @@ from politburo.scenario.schema import RISE_STEPS, Scenario
 from politburo.state import LADDER
 
 if TYPE_CHECKING:
-    from politburo.report_side import Side
+    from politburo._report_side import Side
 
 KINDS = ("winners", "power", "milestones", "orders", "tallies")
 """Chart kinds shared by the report and ``politburo plot``."""
@@ -216,10 +216,10 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
 
 def figures(d: ReportData, kinds: tuple[str, ...] = KINDS) -> dict[str, Figure]:
     """The report's charts by kind (a kind without data is left out); paired charts when
-    the report sets a lever's world beside the baseline (``politburo.report_side``)."""
+    the report sets a lever's world beside the baseline (``politburo._report_side``)."""
     out: dict[str, Figure] = {}
     if d.side is not None:
-        from politburo import report_side  # it builds on this module
+        from politburo import _report_side as report_side  # it builds on this module
 
         out = report_side.figures(d, kinds)
         kinds = tuple(k for k in kinds if k == "weights")
@@ -433,7 +433,7 @@ def render_html(d: ReportData, version: str) -> str:
     start, end = month_name(int(d.months[0])), month_name(int(d.months[-1]))
     title = d.title
     if d.side is not None:
-        from politburo import report_side
+        from politburo import _report_side as report_side
 
         title = f"{d.title}: the baseline beside a counterfactual world ({d.side.name})"
         main = report_side.sections(d, svgs)

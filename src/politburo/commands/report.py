@@ -60,9 +60,9 @@ def _paired(scenario: str, runs: int, seed: int, prior: bool, levers: list[str],
     """The baseline and the lever's world over the same histories, as ``politburo whatif``
     runs them (``Experiment.whatif``: same seed, parameter draws and random numbers), reduced
     to one report's data with the lever's world beside the baseline."""
+    from politburo import _report_side as report_side
     from politburo import chronicle as ch
     from politburo import report as rp
-    from politburo import report_side
     from politburo.experiment import Experiment, ExperimentError
     from politburo.results import historical_falls, summarise
     from politburo.runner import bytes_per_history
