@@ -123,12 +123,17 @@ def _pin(theta: NDArray[np.float64], model: Compiled) -> NDArray[np.float64]:
 
 
 def simulate_world(model: Compiled, draws: Draws, *, batch_size: int = 5000,
-                   workers: int = 1, executor: Executor | None = None) -> Histories:
+                   workers: int = 1, executor: Executor | None = None,
+                   keep_power: bool = False) -> Histories:
     """Run ``draws`` through one compiled world, in index ranges here, on ``workers``
-    processes or on ``executor`` (``runner.run_index``)."""
+    processes or on ``executor`` (``runner.run_index``).
+
+    ``keep_power`` keeps each month's power shares, which the report's fan chart needs; it
+    changes no random number, so the histories are the same either way."""
     theta = None if draws.theta is None else _pin(draws.theta, model)
     return run_index(model, draws.seed, draws.index, theta, batch_size=batch_size,
-                     workers=workers if draws.contiguous else 1, executor=executor)
+                     workers=workers if draws.contiguous else 1, executor=executor,
+                     keep_power=keep_power)
 
 
 class _WorldRunner:
@@ -248,6 +253,7 @@ class Experiment:
     accepted history in counterfactual mode. ``parameters``: ``"auto"`` uses the calibrated
     posterior when one is available and the priors otherwise; ``"prior"`` and ``"posterior"``
     insist. ``posterior`` names a posterior file instead of the scenario's shipped one.
+    ``keep_power`` keeps the monthly power shares in ``whatif``'s histories (for the report).
     """
 
     scenario: Scenario
@@ -261,6 +267,7 @@ class Experiment:
     batch_size: int = 5000
     progress: Progress | None = None
     executor: Executor | None = None
+    keep_power: bool = False
 
     # -- shared machinery -------------------------------------------------------------------
 
@@ -376,11 +383,12 @@ class Experiment:
         base_model, new_model = runner.model({}), runner.model(settings)
         total = 2 * draws.H
         base = simulate_world(base_model, draws, batch_size=self.batch_size,
-                              workers=self.workers, executor=self.executor)
+                              workers=self.workers, executor=self.executor,
+                              keep_power=self.keep_power)
         if self.progress:
             self.progress(draws.H, total)
         new = simulate_world(new_model, draws, batch_size=self.batch_size, workers=self.workers,
-                             executor=self.executor)
+                             executor=self.executor, keep_power=self.keep_power)
         if self.progress:
             self.progress(total, total)
         return WhatIfResult(levers=settings, mode=self.mode, seed=draws.seed,

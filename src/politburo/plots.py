@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib import dates as mdates
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -240,6 +241,189 @@ def weights_chart(names: Sequence[str], values: NDArray[np.float64],
     ax.set_xlabel(f"change in the probability that {target} rules (percentage points)")
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title("Factor weights: Shapley values of the levers")
+    return fig
+
+
+WORLDS = ("#999999", "#0072B2")
+"""Colours of the two worlds in the paired charts: the baseline grey, the lever's world blue.
+Every paired chart also names both worlds in a legend, so the colour is never the only cue."""
+
+
+def _world_key(worlds: Sequence[str], what: str = "") -> list[Patch]:
+    return [Patch(facecolor=c, label=f"{w}{what}") for c, w in zip(WORLDS, worlds, strict=True)]
+
+
+@_styled
+def winners_pair_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArray[np.float64],
+                       hi: NDArray[np.float64], worlds: Sequence[str],
+                       horizon: str = "the end") -> Figure:
+    """Each leader's odds in two worlds, as pairs of bars with 95% intervals.
+
+    ``p``, ``lo`` and ``hi`` are (2, n): row 0 the baseline, row 1 the lever's world.
+    """
+    n = len(labels)
+    fig = _figure(7.5, 0.62 * n + 1.5)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1].astype(float)
+    for w, off in enumerate((0.19, -0.19)):
+        pct = 100 * np.asarray(p[w])
+        ax.barh(y + off, pct, color=WORLDS[w], height=0.36, label=worlds[w])
+        below = np.maximum(pct - 100 * np.asarray(lo[w]), 0.0)
+        above = np.maximum(100 * np.asarray(hi[w]) - pct, 0.0)
+        ax.errorbar(pct, y + off, xerr=[below, above], fmt="none", ecolor="#333333",
+                    capsize=2, linewidth=0.8)
+        for yi, v, top in zip(y + off, pct, 100 * np.asarray(hi[w]), strict=True):
+            ax.annotate(f"{v:.1f}%", (top, yi), xytext=(5, 0), textcoords="offset points",
+                        va="center", fontsize=7)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("share of histories in which he rules at the end (%)\n"
+                  "whiskers: 95% interval")
+    ax.set_xlim(0, min(100, max(10.0, float(100 * np.max(hi)) * 1.18)))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.legend(handles=_world_key(worlds), loc="outside lower center", ncols=2, frameon=False,
+               fontsize=8)
+    ax.set_title(f"Who comes to rule by {horizon}? The two worlds, paired")
+    return fig
+
+
+@_styled
+def power_fan_pair(months: NDArray[np.int64], names: Sequence[str], q: NDArray[np.float64],
+                   worlds: Sequence[str]) -> Figure:
+    """Each principal's monthly power share in two worlds, overlaid in one panel each.
+
+    ``q`` is (2, 3, T, P): per world the 10th, 50th and 90th percentiles. The baseline is drawn
+    dashed and grey, the lever's world solid and blue.
+    """
+    n = len(names)
+    cols = 4 if n > 4 else n
+    rows = -(-n // cols)
+    fig = _figure(9.0, 2.0 * rows + 0.9)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    x = [month_date(m) for m in months]
+    top = float(np.max(q[:, 2])) * 100 * 1.05 if np.size(q) else 1.0
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        for w, style in enumerate(("--", "-")):
+            ax.fill_between(x, 100 * q[w, 0, :, k], 100 * q[w, 2, :, k], color=WORLDS[w],
+                            alpha=0.22, linewidth=0)
+            ax.plot(x, 100 * q[w, 1, :, k], color=WORLDS[w], linewidth=1.5, linestyle=style)
+        ax.set_title(names[k])
+        ax.set_ylim(0, max(top, 1.0))
+        _date_axis(ax, every=2)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(alpha=0.3, linewidth=0.5)
+        if k % cols == 0:
+            ax.set_ylabel("share of power (%)")
+    key: list[Artist] = [Line2D([], [], color=WORLDS[0], linestyle="--",
+                                label=f"{worlds[0]}: median"),
+                         Line2D([], [], color=WORLDS[1], linestyle="-",
+                                label=f"{worlds[1]}: median")]
+    key += _world_key(worlds, ": 10-90% of histories")
+    fig.legend(handles=key, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    fig.suptitle("Power shares by month in the two worlds: median and 10-90% band")
+    return fig
+
+
+@_styled
+def milestones_pair_chart(labels: Sequence[str], q: NDArray[np.float64],
+                          happened: NDArray[np.float64], historical: Sequence[int | None],
+                          worlds: Sequence[str]) -> Figure:
+    """Each milestone's simulated month in two worlds (upper: baseline; lower: the lever's).
+
+    ``q`` is (2, n, 5) percentiles in absolute months as in ``milestones_chart``; ``happened``
+    is (2, n). The historical month is one diamond between the two.
+    """
+    n = len(labels)
+    fig = _figure(8.5, 0.62 * n + 1.5)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1].astype(float)
+    for w, off in enumerate((0.18, -0.18)):
+        for yi, row in zip(y + off, q[w], strict=True):
+            if not np.all(np.isfinite(row)):
+                continue
+            d = [mdates.date2num(month_date(v)) for v in row]
+            ax.plot([d[0], d[4]], [yi, yi], color=WORLDS[w], linewidth=1.1)
+            ax.barh(yi, d[3] - d[1], left=d[1], height=0.3, color=WORLDS[w], alpha=0.55,
+                    edgecolor=WORLDS[w])
+            ax.plot([d[2]], [yi], marker="|", markersize=9, color="#333333", mew=1.8)
+    for yi, hist in zip(y, historical, strict=True):
+        if hist is not None:
+            ax.plot([mdates.date2num(month_date(hist))], [yi], marker="D", color="#D55E00",
+                    markersize=6, linestyle="none")
+    ax.set_yticks(y, [f"{lab}\n({100 * a:.0f}% / {100 * b:.0f}% of histories)" for lab, a, b
+                      in zip(labels, happened[0], happened[1], strict=True)], fontsize=8)
+    ax.xaxis_date()
+    _date_axis(ax)
+    ax.set_xlabel("month (among the histories where the step happened); "
+                  "shares: baseline / lever")
+    ax.grid(axis="x", alpha=0.3, linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    key = [*_world_key(worlds, ": middle half, line 10-90%"),
+           Line2D([], [], color="#333333", marker="|", linestyle="none", markersize=9, mew=1.8,
+                  label="median"),
+           Line2D([], [], color="#D55E00", marker="D", linestyle="none", label="history")]
+    fig.legend(handles=key, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    ax.set_title("Milestones in the two worlds beside history")
+    return fig
+
+
+@_styled
+def orders_pair_chart(labels: Sequence[str], shares: NDArray[np.float64],
+                      worlds: Sequence[str], historical: str | None = None,
+                      leadership: str = "leadership") -> Figure:
+    """How often each order of elimination occurs in two worlds (``shares`` is (2, n)); the
+    historical order is marked in its label."""
+    n = len(labels)
+    fig = _figure(8.0, 0.5 * n + 1.4)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1].astype(float)
+    for w, off in enumerate((0.18, -0.18)):
+        pct = 100 * np.asarray(shares[w])
+        ax.barh(y + off, pct, color=WORLDS[w], height=0.34)
+        for yi, v in zip(y + off, pct, strict=True):
+            ax.annotate(f"{v:.1f}%", (v, yi), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=7)
+    ax.set_yticks(y, [f"{lab} (history)" if lab == historical else lab for lab in labels],
+                  fontsize=8)
+    ax.set_xlabel("share of simulated histories (%)")
+    ax.set_xlim(0, max(5.0, float(np.max(100 * shares, initial=0)) * 1.2))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(handles=_world_key(worlds), loc="lower right", frameon=False, fontsize=8)
+    ax.set_title(f"Order of removal from the {leadership} in the two worlds (first three)")
+    return fig
+
+
+@_styled
+def tallies_pair_chart(names: Sequence[str], q: NDArray[np.float64],
+                       historical: Sequence[float | None], verified: Sequence[bool | None],
+                       worlds: Sequence[str]) -> Figure:
+    """Each assembly's backing for the leadership in two worlds (``q`` is (2, n, 3)), beside
+    history (hollow where unverified)."""
+    n = len(names)
+    fig = _figure(8.0, 3.8)
+    ax = fig.add_subplot()
+    x = np.arange(n).astype(float)
+    for w, off in enumerate((-0.14, 0.14)):
+        ax.vlines(x + off, 100 * q[w, :, 0], 100 * q[w, :, 2], color=WORLDS[w], linewidth=2)
+        ax.plot(x + off, 100 * q[w, :, 1], "o", color=WORLDS[w],
+                label=f"{worlds[w]}: median, 10-90%")
+    for xi, h, ok in zip(x, historical, verified, strict=True):
+        if h is None:
+            continue
+        ax.plot([xi], [100 * h], marker="D", markersize=7, linestyle="none",
+                color="#D55E00", markerfacecolor="#D55E00" if ok else "white",
+                label="history" if ok else "history (unverified)")
+    handles, labs = ax.get_legend_handles_labels()
+    unique = dict(zip(labs, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=7, frameon=False)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("delegates backing the leadership (%)")
+    ax.set_ylim(0, 105)
+    ax.grid(axis="y", alpha=0.3, linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Conferences and congresses in the two worlds")
     return fig
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -29,6 +29,9 @@ from politburo.results import Summary, fall_months
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import RISE_STEPS, Scenario
 from politburo.state import LADDER
+
+if TYPE_CHECKING:
+    from politburo._report_side import Side
 
 KINDS = ("winners", "power", "milestones", "orders", "tallies")
 """Chart kinds shared by the report and ``politburo plot``."""
@@ -95,6 +98,7 @@ class ReportData:
     historical_order_month: int | None = None  # when history's order of elimination was complete
     headline: str = ""  # the scenario's question, for the heading
     notes: tuple[str, ...] = field(default_factory=tuple)
+    side: Side | None = None  # a lever's world beside this one, from paired histories
 
 
 def display_order(scenario: Scenario, model: Compiled) -> list[int]:
@@ -211,8 +215,14 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
 
 
 def figures(d: ReportData, kinds: tuple[str, ...] = KINDS) -> dict[str, Figure]:
-    """The report's charts by kind (a kind without data is left out)."""
+    """The report's charts by kind (a kind without data is left out); paired charts when
+    the report sets a lever's world beside the baseline (``politburo._report_side``)."""
     out: dict[str, Figure] = {}
+    if d.side is not None:
+        from politburo import _report_side as report_side  # it builds on this module
+
+        out = report_side.figures(d, kinds)
+        kinds = tuple(k for k in kinds if k == "weights")
     if "winners" in kinds:
         out["winners"] = plots.winners_chart(
             [w[0] for w in d.winners], np.array([w[1] for w in d.winners]),
@@ -370,9 +380,11 @@ def _optional(d: ReportData, svgs: dict[str, str]) -> list[str]:
             out.append(_table(list(d.fit["columns"]), [[str(c) for c in r]
                                                        for r in d.fit["rows"]]))
     else:
+        source = ("their priors" if d.parameters == "prior"
+                  else "the scenario's shipped posterior")
         out.append('<p class="missing">Not computed for this report: no calibration result '
                    "was given (pass one with <code>--fit FILE</code>). The parameters above "
-                   "are drawn from their priors.</p>")
+                   f"are drawn from {_e(source)}.</p>")
     out.append("<h2>Factor weights</h2>")
     if d.weights:
         w = d.weights
@@ -400,8 +412,18 @@ def _chronicle(d: ReportData) -> list[str]:
     return [f"<h2>A typical history</h2><p>History {ch.history} of seed {ch.seed}, the first "
             f"whose outcome is the most common one (winner: {_e(told)}). To read it in a "
             f"terminal: <code>politburo chronicle --seed {ch.seed} --history {ch.history}"
-            f"</code>.</p>",
+            f"</code>.{_side_chronicle(d)}</p>",
             '<div class="chronicle">' + "".join(f"<p>{_e(p)}</p>" for p in paras) + "</div>"]
+
+
+def _side_chronicle(d: ReportData) -> str:
+    """Where the chronicle is the baseline's, how to read the same history in the lever's."""
+    if d.side is None or d.chronicle is None:
+        return ""
+    flags = " ".join(f"-l {k}" for k, _ in d.side.levers)
+    return (" This is the baseline's telling; the same history in the lever's world: "
+            f"<code>politburo chronicle {_e(flags)} --seed {d.chronicle.seed} --history "
+            f"{d.chronicle.history}</code>.")
 
 
 def render_html(d: ReportData, version: str) -> str:
@@ -409,14 +431,23 @@ def render_html(d: ReportData, version: str) -> str:
     svgs = {k: plots.to_svg(f, salt=f"politburo-{k}") for k, f in
             figures(d, (*KINDS, "weights")).items()}
     start, end = month_name(int(d.months[0])), month_name(int(d.months[-1]))
-    head = (f"<h1>{_e(d.headline)}</h1><p class=\"meta\">{_e(d.title)}: "
-            f"{d.runs:,} simulated histories of scenario <code>{_e(d.scenario)}</code>, seed "
-            f"{d.seed}, parameters drawn from the {_e(d.parameters)}; monthly from {start} to "
-            f"{end}. Made by politburo {_e(version)}.</p>")
-    body = [head, *_sections(d, svgs), *_optional(d, svgs), *_chronicle(d),
+    title = d.title
+    if d.side is not None:
+        from politburo import _report_side as report_side
+
+        title = f"{d.title}: the baseline beside a counterfactual world ({d.side.name})"
+        main = report_side.sections(d, svgs)
+    else:
+        main = _sections(d, svgs)
+    paired = "paired " if d.side is not None else ""
+    head = (f"<h1>{_e(d.headline)}</h1><p class=\"meta\">{_e(title)}: "
+            f"{d.runs:,} {paired}simulated histories of scenario <code>{_e(d.scenario)}</code>, "
+            f"seed {d.seed}, parameters drawn from the {_e(d.parameters)}; monthly from {start} "
+            f"to {end}. Made by politburo {_e(version)}.</p>")
+    body = [head, *main, *_optional(d, svgs), *_chronicle(d),
             "<hr><p class=\"meta\">Charts drawn with Matplotlib in the Okabe-Ito colour-blind-"
             "safe palette. This page is self-contained and loads nothing from the network.</p>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>politburo report: {_e(d.title)}</title><style>{CSS}</style></head>"
+            f"<title>politburo report: {_e(title)}</title><style>{CSS}</style></head>"
             f"<body>{''.join(body)}</body></html>\n")

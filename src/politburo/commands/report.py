@@ -42,32 +42,65 @@ class Kind(StrEnum):
     tallies = "tallies"
 
 
-def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False,
-              levers: list[str] | None = None) -> tuple[Any, Any]:
+def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple[Any, Any]:
     """The scenario and its ensemble with monthly power kept (for the fan chart); parameters
-    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``.
-    With ``levers`` (or bundles), the lever's world: the baseline's posterior, the levers'
-    overrides and pins, and the title says which levers are set."""
+    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``."""
     from politburo.api import run_scenario
     from politburo.runner import bytes_per_history
     from politburo.scenario.compile import compile_scenario
-    from politburo.scenario.levers import LeverError, apply_levers, parse_lever_args
 
     s = load_or_fail(scenario)
     guard_runs(runs, bytes_per_history(compile_scenario(s), keep_power=True))
-    posterior = posterior_or_fail(s, prior)  # the baseline's, as whatif draws it
-    fixed: dict[str, float] = {}
-    if levers:
-        try:
-            settings = parse_lever_args(levers)
-            world, fixed = apply_levers(s, settings)
-        except LeverError as exc:
-            fail(f"--lever: {exc}")
-            raise  # unreachable: fail exits
-        named = ", ".join(k if v is None else f"{k}={v}" for k, v in settings.items())
-        s = world.model_copy(update={"title": f"{s.title}: a counterfactual world ({named})"})
-    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior,
-                           fixed=fixed)
+    posterior = posterior_or_fail(s, prior)
+    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior)
+
+
+def _paired(scenario: str, runs: int, seed: int, prior: bool, levers: list[str],
+            extra: dict[str, Any]) -> Any:
+    """The baseline and the lever's world over the same histories, as ``politburo whatif``
+    runs them (``Experiment.whatif``: same seed, parameter draws and random numbers), reduced
+    to one report's data with the lever's world beside the baseline."""
+    from politburo import _report_side as report_side
+    from politburo import chronicle as ch
+    from politburo import report as rp
+    from politburo.experiment import Experiment, ExperimentError
+    from politburo.results import historical_falls, summarise
+    from politburo.runner import bytes_per_history
+    from politburo.scenario.compile import compile_scenario
+    from politburo.scenario.levers import LeverError, apply_levers, parse_lever_args
+    from politburo.state import LADDER
+
+    s = load_or_fail(scenario)
+    guard_runs(runs, 2 * bytes_per_history(compile_scenario(s), keep_power=True))
+    posterior = posterior_or_fail(s, prior)  # a broken or stale file is reported as for run
+    try:
+        w = Experiment(s, levers=parse_lever_args(levers), runs=runs, seed=seed,
+                       parameters="prior" if posterior is None else "posterior",
+                       keep_power=True).whatif()
+        world, fixed = apply_levers(s, w.levers)
+    except (LeverError, ExperimentError) as exc:
+        fail(f"--lever: {exc}")
+        raise  # unreachable: fail exits
+    world_model = compile_scenario(world, fixed=fixed)
+    known = historical_falls(s.milestones)
+    base_h, new_h = w.baseline, w.intervened
+    k = rp.typical_history(base_h)
+    theta = base_h.params
+    story = ch.write_chronicle(s, w.model, ch.rerun(w.model, seed, k, lambda idx: theta[idx]))
+    base = rp.collect(s, w.model, base_h, summarise(w.model, base_h, known), story,
+                      parameters=w.parameters, **extra)
+    other = rp.collect(world, world_model, new_h, summarise(world_model, new_h, known),
+                       parameters=w.parameters)
+    order = rp.display_order(s, w.model)
+    pb = LADDER.index("politburo")
+    falls = (base_h.falls[:, order, pb], new_h.falls[:, order, pb])
+    return report_side.pair(s, base, other, w.to_dict(), falls, prior)
+
+
+def _model(scenario: str) -> Any:
+    from politburo.scenario.compile import compile_scenario
+
+    return compile_scenario(load_or_fail(scenario))
 
 
 def fit_section(data: Any, source: str) -> dict[str, Any]:
@@ -191,8 +224,9 @@ def report(
     weights: Annotated[Path | None, typer.Option(
         "--weights", help="factor weights: JSON from 'politburo explain --json'")] = None,
     lever: Annotated[list[str] | None, typer.Option(
-        "--lever", "-l", help="report the world of a lever or bundle: NAME or NAME=VALUE "
-                              "(repeatable)")] = None,
+        "--lever", "-l", help="report a lever's or bundle's world beside the baseline, "
+                              "from paired histories: NAME or NAME=VALUE (repeatable)")]
+    = None,
 ) -> None:
     """Write one self-contained HTML report of an ensemble (works offline)."""
     _need_matplotlib()
@@ -204,22 +238,29 @@ def report(
     if out.suffix.lower() not in (".html", ".htm") and str(out) != "-":
         fail(f"--out {out}: expected a file name ending in .html (or - for standard output)")
     check_output_or_fail(out)
-    s, result = _ensemble(scenario, runs, seed, prior, lever)
     extra: dict[str, Any] = {}
+    if lever:
+        model = None
+    else:
+        s, result = _ensemble(scenario, runs, seed, prior)
+        model = result.model
     for key, path in (("fit", fit), ("weights", weights)):
         if path is None:
             continue
         try:
-            extra[key] = (_read_fit(path, result.model) if key == "fit"
+            extra[key] = (_read_fit(path, model or _model(scenario)) if key == "fit"
                           else weights_section(_read_json(path), path.name))
         except ValueError as exc:
             fail(f"--{key} {path}: {exc}")
-    k = rp.typical_history(result.histories)
-    theta = result.histories.params
-    story = ch.write_chronicle(s, result.model,
-                               ch.rerun(result.model, seed, k, lambda idx: theta[idx]))
-    data = rp.collect(s, result.model, result.histories, result.summary, story,
-                      parameters=result.parameters, **extra)
+    if lever:
+        data = _paired(scenario, runs, seed, prior, lever, extra)
+    else:
+        k = rp.typical_history(result.histories)
+        theta = result.histories.params
+        story = ch.write_chronicle(s, result.model,
+                                   ch.rerun(result.model, seed, k, lambda idx: theta[idx]))
+        data = rp.collect(s, result.model, result.histories, result.summary, story,
+                          parameters=result.parameters, **extra)
     try:
         atomic_write_bytes(out, rp.render_html(data, __version__).encode("utf-8"))
     except OutputError as exc:

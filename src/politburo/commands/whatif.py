@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from politburo.attribution import MAX_EXACT_LEVERS
 from politburo.cli import (
     MAX_SEED,
     MAX_WORKERS,
@@ -335,8 +336,11 @@ def register(app: typer.Typer) -> None:
         s = _scenario(scenario)
         names = _names("--levers", levers)
         _guard(s, runs)
-        if names is not None and len(names) > 12 and permutations % 2:
-            fail("--permutations must be even (antithetic pairs)")
+        # Every lever of the scenario when --levers is left out: past twelve that samples too.
+        count = len(names) if names is not None else len(s.levers)
+        if count > MAX_EXACT_LEVERS and permutations % 2:
+            fail(f"--permutations must be even (antithetic pairs); {count} levers are "
+                 f"weighed by sampling, beyond the {MAX_EXACT_LEVERS} computed exactly")
         if runs is None and mode == "ex-ante":
             runs = 1000
         target = default_target(s, target)
