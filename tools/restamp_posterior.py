@@ -8,6 +8,10 @@ change of mechanism needs the shipping calibration instead (``SHIP_COMMAND``).
 
     .venv/bin/python tools/restamp_posterior.py soviet-1922 \
         --rename lenin_restraint=founder_restraint
+
+``--engine`` also records the current engine hash: for a change of engine or mechanism source
+(``ENGINE_SOURCES``) that leaves every history bit-identical, such as code that only a lever's
+world reaches. Check the histories first (the same seed and histories before and after).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import argparse
 import dataclasses
 
 from politburo.abc import read_posterior, write_posterior
-from politburo.calibration.posterior import baseline_hash, default_posterior_path
+from politburo.calibration.posterior import baseline_hash, default_posterior_path, engine_hash
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 
@@ -27,6 +31,8 @@ def main() -> None:
     ap.add_argument("--rename", action="append", default=[], metavar="OLD=NEW")
     ap.add_argument("--why", default="scenario format generalised (issue 12); histories "
                     "bit-identical, particles unchanged")
+    ap.add_argument("--engine", action="store_true",
+                    help="also record the current engine hash (histories checked bit-identical)")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
     path = default_posterior_path(scenario.id)
@@ -37,6 +43,8 @@ def main() -> None:
     if tuple(names) != tuple(want):
         raise SystemExit(f"after renaming, the names {names} differ from the scenario's {want}")
     meta = dict(post.meta, baseline_hash=baseline_hash(scenario), restamped=args.why)
+    if args.engine:
+        meta["engine_hash"] = engine_hash()
     write_posterior(path, dataclasses.replace(post, names=names, meta=meta))
     print(f"re-stamped {path}: baseline_hash {meta['baseline_hash']}")
 

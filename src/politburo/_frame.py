@@ -73,7 +73,7 @@ def _policy(scenario: Scenario, p: Principal) -> str:
 
 
 def _offices(scenario: Scenario, actor: str) -> str:
-    held = [o for o in scenario.offices if o.holder == actor]
+    held = [o for o in scenario.offices if o.holder == actor and o.enabled]
     if not held:
         return "holds no office of weight"
     phrases = []
@@ -122,7 +122,7 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     death = enabled.get("founder_death")
     founder = words.founder
     founder_posts = [office_phrase(o.name) for o in scenario.offices
-                     if founder and o.holder == model.founder]
+                     if founder and o.holder == model.founder and o.enabled]
     names = [words.name(p.id) for p in scenario.principals]
     c = model.constants
     first = [f"{start}."]
@@ -248,8 +248,20 @@ def _exogenous(e: Any, words: Words) -> str:
         return (f"{who} offered to resign his post, and this time the offer was put to the "
                 "committee's vote.")
     if e.kind == "platform":
-        return (f"{who} stood ready to lead an opposition openly, whether or not he found "
-                "the moment.")
+        allies = f", and to ask {words.names_of(e.targets)} to stand with him" if (
+            e.targets) else ""
+        if e.against:
+            crisis, _, answer = e.against.partition(".")
+            title = title_of(crisis, words.abbreviations).lower()
+            return (f"If the rulers answered the {title} with the {answer.replace('_', ' ')}, "
+                    f"{who} stood ready to fight them openly before the "
+                    f"{words.bodies.committee}{allies}, whether or not he found the moment.")
+        return (f"{who} stood ready to lead an opposition openly{allies}, whether or not he "
+                "found the moment.")
+    if e.kind == "charge":
+        return (f"{who} laid {words.founder or 'the founder'}'s written charges against "
+                f"{words.names_of(e.targets)} before the congress, as "
+                f"{words.founder or 'the founder'} had asked, instead of holding them back.")
     if e.kind == "founder_incapacitated":
         return f"{words.name(e.actor) if e.actor else 'The founder'} was struck down and could "\
                "take no further part in politics."

@@ -45,8 +45,9 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
 
 
 NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
-_TITLES = ("Chairman", "Commissar", "Editor", "General Secretary", "Secretary", "Premier",
-           "Prime Minister", "Minister", "Vice-premier", "Director", "President", "Commander")
+_TITLES = ("Chairman", "Deputy Chairman", "Commissar", "Editor", "General Secretary",
+           "Secretary", "Premier", "Prime Minister", "Minister", "Vice-premier", "Director",
+           "President", "Commander")
 """Office names that are a man's title ("the post of Premier ..."); any other office is a body
 he controls ("the Leningrad party organisation")."""
 _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enforcing coalition "
