@@ -133,3 +133,30 @@ def test_new_fields_are_checked(base: Scenario, event: dict[str, Any], message: 
     data["events"] = [*data["events"], event]
     with pytest.raises(ValueError, match=message):
         Scenario.model_validate(data)
+
+
+def test_chronicles_of_the_new_worlds(base: Scenario) -> None:
+    """What the reader is told: two plain posts in one phrase; the charge before the congress;
+    the Right's readiness only in histories where the rulers took the emergency measures."""
+    from politburo import chronicle as ch
+
+    def text(levers: list[str], k: int) -> tuple[str, list[str]]:
+        s, fixed = apply_levers(base, levers)
+        m = compile_scenario(s, fixed=fixed)
+        h = ch.rerun(m, 5, k)
+        answers = [e["response"] for e in (h.log or [[]])[0] if e["kind"] == "crisis"]
+        return ch.to_text(ch.write_chronicle(s, m, h, tuple(levers)), width=10_000), answers
+
+    deputy, _ = text(["trotsky_deputy_chairman"], 0)
+    assert "holds the posts of Commissar of War and Deputy Chairman of Sovnarkom" in deputy
+    assert "Deputy Chairman" not in text([], 0)[0]
+    georgian, _ = text(["georgian_affair_raised"], 0)
+    assert ("Trotsky laid before the 12th Party Congress the notes in which Lenin condemned "
+            "Stalin's conduct") in georgian
+    told = {True: 0, False: 0}
+    for k in range(60):
+        right, answers = text(["right_organises_1928"], k)
+        measures = "emergency_measures" in answers
+        assert ("stood ready to fight the rulers' answer" in right) == measures, k
+        told[measures] += 1
+    assert told[True] and told[False]

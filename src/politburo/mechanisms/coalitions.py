@@ -435,6 +435,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         left[rows] = join[rows] & partner
     solo = np.zeros_like(join)
     allies = np.zeros_like(join)
+    caller = np.full(state.H, -1, dtype=np.int64)  # whose platform the allies answered
     for e in ctx.model.events:
         if e.kind == "platform" and e.start <= t <= e.until and e.actor >= 0:
             draw = ctx.u_actors(t, "bloc:platform")[:, e.actor]
@@ -448,9 +449,10 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             if e.targets:  # the allies he seeks: each comes unless enmity toward him stops him
                 sought = np.zeros(P, dtype=bool)
                 sought[list(e.targets)] = True
-                allies |= (sought[None, :] & state.in_party() & may & ~bits(state.bloc, P)
-                              & (u_enmity >= state.enmity[:, :, e.actor])
-                              & solo[:, e.actor][:, None])
+                came = (sought[None, :] & state.in_party() & may & ~bits(state.bloc, P)
+                        & (u_enmity >= state.enmity[:, :, e.actor]) & solo[:, e.actor][:, None])
+                allies |= came
+                caller[rany(came)] = e.actor
                 solo |= allies
             state.coalition &= ~to_mask(solo)
             state.core &= ~to_mask(solo)
@@ -478,15 +480,15 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         state.core &= ~gone
     mask = to_mask(bloc | join)
     if state.log is not None:
-        names, full_names = ctx.model.principals, ctx.model.names
+        names = ctx.model.principals
         for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
             members = [names[i] for i in range(P) if (mask[h] >> i) & 1]
             because = "left outside the ruling coalition, they organised a common platform"
             if solo[h].any():
                 because = "ready to lead an opposition openly, they organised a platform"
                 if allies[h].any():
-                    came = " and ".join(full_names[i] for i in range(P) if allies[h, i])
-                    because += f", {came} answering the call to stand with them"
+                    joined = " and ".join(names[i] for i in range(P) if allies[h, i])
+                    because += f", {joined} answering {names[caller[h]]}'s call"
             followed = [i for i in range(P) if (gone[h] >> i) & 1]
             full = ctx.model.names
             for i in followed:
