@@ -289,9 +289,11 @@ def _crisis(ev: dict[str, Any], words: Words) -> str:
              else "none of its members had preferred it, but the day's deliberations went so")
     if against:
         split += f"; {against} would have chosen otherwise"
-    return (f"Facing the {title}, the ruling coalition chose to {answer}: {split}, because "
-            f"each member weighed how near an answer would leave the line to himself against "
-            f"how far it would leave it from those outside the coalition.")
+    # A new sentence for who carried it: an answer's own description may hold a colon
+    # ("take the grain by force: prosecution of holders, ..."), and two in a row read badly.
+    return (f"Facing the {title}, the ruling coalition chose to {answer}. {_cap(split)}, "
+            f"because each member weighed how near an answer would leave the line to himself "
+            f"against how far it would leave it from those outside the coalition.")
 
 
 def _switch(ev: dict[str, Any], words: Words) -> str:
