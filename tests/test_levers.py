@@ -28,6 +28,8 @@ BRIEF_LEVERS = (
     "trotsky_healthy",
     # issue 13
     "stalin_resignation_accepted", "opposition_of_1923",
+    # issue 13, part 2
+    "trotsky_deputy_chairman", "georgian_affair_raised", "right_organises_1928",
 )
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "history" / "essay-claims.md"
 

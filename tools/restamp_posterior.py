@@ -3,13 +3,15 @@ histories bit-identical (a renamed parameter, labels moved into the file).
 
 This is not a calibration: the particles, weights and distances are kept as they are. It renames
 parameter columns (``--rename OLD=NEW``) and records the scenario's new ``baseline_hash``, with a
-``restamped`` note saying why; with ``--engine`` it also records the engine's new ``engine_hash``,
-for an edit of the engine's source that leaves the scenario's histories bit-identical (check it
-first: winner, falls, coalition and first rule of 1,500 histories against the old commit). Run it only after checking that the histories are unchanged; a
+``restamped`` note saying why. Run it only after checking that the histories are unchanged; a
 change of mechanism needs the shipping calibration instead (``SHIP_COMMAND``).
 
     .venv/bin/python tools/restamp_posterior.py soviet-1922 \
         --rename lenin_restraint=founder_restraint
+
+``--engine`` also records the current engine hash: for a change of engine or mechanism source
+(``ENGINE_SOURCES``) that leaves every history bit-identical, such as code that only a lever's
+world reaches. Check the histories first (the same seed and histories before and after).
 """
 
 from __future__ import annotations

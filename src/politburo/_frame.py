@@ -73,16 +73,21 @@ def _policy(scenario: Scenario, p: Principal) -> str:
 
 
 def _offices(scenario: Scenario, actor: str) -> str:
-    held = [o for o in scenario.offices if o.holder == actor]
+    held = [o for o in scenario.offices if o.holder == actor and o.enabled]
     if not held:
         return "holds no office of weight"
-    phrases = []
+    phrases: list[str] = []
     for o in held:
         what = office_phrase(o.name)
         verb = "holds" if what.startswith("the post") else "controls"
-        phrases.append(f"{verb} {what}" + (", and with it the appointment of provincial "
-                                           "secretaries" if o.patronage else "")
-                       + (", whose delegates vote as he bids" if o.fiefdom else ""))
+        phrase = (f"{verb} {what}" + (", and with it the appointment of provincial "
+                                      "secretaries" if o.patronage else "")
+                  + (", whose delegates vote as he bids" if o.fiefdom else ""))
+        plain = "holds the post of "
+        if phrases and phrases[-1].startswith(plain) and phrase.startswith(plain) and "," not in (
+                phrases[-1] + phrase):  # two plain posts: 'holds the posts of A and B'
+            phrase = f"holds the posts of {phrases.pop()[len(plain):]} and {phrase[len(plain):]}"
+        phrases.append(phrase)
     return join(phrases)
 
 
@@ -122,7 +127,7 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     death = enabled.get("founder_death")
     founder = words.founder
     founder_posts = [office_phrase(o.name) for o in scenario.offices
-                     if founder and o.holder == model.founder]
+                     if founder and o.holder == model.founder and o.enabled]
     names = [words.name(p.id) for p in scenario.principals]
     c = model.constants
     first = [f"{start}."]
@@ -207,7 +212,8 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
                                                               if a and a != model.founder],
                     "body": "", "because": "", "scenario_event": e.id, "source": src,
-                    "text": _exogenous(e, words)})
+                    "text": _exogenous(e, words, scenario),
+                    **({"against": e.against} if e.against else {})})
     return out
 
 
@@ -227,7 +233,7 @@ def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> 
                 ev.setdefault("source", e.source)
 
 
-def _exogenous(e: Any, words: Words) -> str:
+def _exogenous(e: Any, words: Words, scenario: Scenario | None = None) -> str:
     who = words.name(e.actor) if e.actor else "the party"
     until = f", and was not well again until {month_name(parse_month(e.until))}" if (
         e.until and e.until != e.month) else ""
@@ -260,8 +266,23 @@ def _exogenous(e: Any, words: Words) -> str:
         return (f"{who} offered to resign his post, and this time the offer was put to the "
                 "committee's vote.")
     if e.kind == "platform":
-        return (f"{who} stood ready to lead an opposition openly, whether or not he found "
-                "the moment.")
+        allies = f", and to ask {words.names_of(e.targets)} to stand with him" if (
+            e.targets) else ""
+        if e.against:  # told only in histories where the rulers adopted that answer
+            crisis, _, answer = e.against.partition(".")
+            title = title_of(crisis, words.abbreviations).lower()
+            return (f"{who} stood ready to fight the rulers' answer to the {title}, the "
+                    f"{answer.replace('_', ' ')}, openly before the {words.bodies.committee}"
+                    f"{allies}, whether or not he found the moment.")
+        return (f"{who} stood ready to lead an opposition openly{allies}, whether or not he "
+                "found the moment.")
+    if e.kind == "charge":
+        founder = words.founder or "the founder"
+        meeting = next((m.name for m in (scenario.calendar if scenario else ())
+                        if m.month == e.month and m.kind == "congress"), "congress")
+        return (f"{who} laid before the {meeting} the notes in which {founder} condemned "
+                f"{words.names_of(e.targets)}'s conduct, as {founder} had asked, instead of "
+                "holding them back.")
     if e.kind == "founder_incapacitated":
         return f"{words.name(e.actor) if e.actor else 'The founder'} was struck down and could "\
                "take no further part in politics."

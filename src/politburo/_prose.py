@@ -45,8 +45,9 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
 
 
 NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
-_TITLES = ("Chairman", "Commissar", "Editor", "General Secretary", "Secretary", "Premier",
-           "Prime Minister", "Minister", "Vice-premier", "Director", "President", "Commander")
+_TITLES = ("Chairman", "Deputy Chairman", "Commissar", "Editor", "General Secretary",
+           "Secretary", "Premier", "Prime Minister", "Minister", "Vice-premier", "Director",
+           "President", "Commander")
 """Office names that are a man's title ("the post of Premier ..."); any other office is a body
 he controls ("the Leningrad party organisation")."""
 _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enforcing coalition "
@@ -289,9 +290,11 @@ def _crisis(ev: dict[str, Any], words: Words) -> str:
              else "none of its members had preferred it, but the day's deliberations went so")
     if against:
         split += f"; {against} would have chosen otherwise"
-    return (f"Facing the {title}, the ruling coalition chose to {answer}: {split}, because "
-            f"each member weighed how near an answer would leave the line to himself against "
-            f"how far it would leave it from those outside the coalition.")
+    # A new sentence for who carried it: an answer's own description may hold a colon
+    # ("take the grain by force: prosecution of holders, ..."), and two in a row read badly.
+    return (f"Facing the {title}, the ruling coalition chose to {answer}. {_cap(split)}, "
+            f"because each member weighed how near an answer would leave the line to himself "
+            f"against how far it would leave it from those outside the coalition.")
 
 
 def _switch(ev: dict[str, Any], words: Words) -> str:

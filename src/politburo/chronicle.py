@@ -146,7 +146,12 @@ def write_chronicle(scenario: Scenario, model: Compiled, h: Histories,
     words = _prose.Words.of(scenario)
     logged = [dict(e) for e in h.log[0]]
     _frame.annotate(logged, scenario, model)
-    raw = _frame.scenario_events(scenario, model, words) + logged
+    # A platform against a crisis answer is told only where the rulers adopted that answer.
+    adopted = {(str(e.get("crisis")), str(e.get("response"))) for e in logged
+               if e["kind"] == "crisis"}
+    raw = [e for e in _frame.scenario_events(scenario, model, words)
+           if not e.get("against") or tuple(str(e["against"]).split(".", 1)) in adopted]
+    raw += logged
     raw.sort(key=lambda e: int(e["step"]))  # stable: the engine's order within a month stays
     events: list[ChronicleEvent] = []
     months: list[tuple[str, str]] = []

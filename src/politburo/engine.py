@@ -423,6 +423,8 @@ def simulate(
                 exposure = {"suppressed": 0.0, "delegations": 0.3, "published": 1.0}.get(
                     e.handling, 0.3)
                 standing.testament(state, ctx, t, e.targets[0], exposure)
+            elif e.kind == "charge":
+                standing.charge(state, ctx, t, e.actor, e.targets, e.size)
         circular_flow.enrolment(state, ctx, t)
         policy.events(state, ctx, t)
         if t > 0:

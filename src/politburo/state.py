@@ -63,6 +63,8 @@ class State:
     founder_in: NDArray[np.bool_] | None = None
     log: list[list[dict[str, Any]]] | None = None  # per-history event records when recording
     memo: dict[str, Any] = field(default_factory=dict)  # results that depend only on `holder`
+    # (H,) per crisis id: the index of the answer the ruling coalition adopted (policy.respond)
+    adopted: dict[str, NDArray[np.int64]] = field(default_factory=dict)
 
     def by_holder(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered until the office holders change (they change only when a

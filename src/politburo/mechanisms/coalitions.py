@@ -431,7 +431,11 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     ruling coalition or not, and alone if need be, his clients following him as always (the
     Declaration of the 46 of October 1923 was signed by Trotsky's followers, not by another
     leader, S20). If the draw succeeds he leaves the ruling coalition; what the party then does
-    to an organised opponent is the model's.
+    to an organised opponent is the model's. A platform with ``targets`` seeks those allies: when
+    its actor organises, each target still in the party and in no other bloc joins him unless
+    his enmity toward the actor stops him (the alliance's draw). A platform with ``against``
+    (a crisis answer) is ready only in histories where the ruling coalition adopted that answer:
+    a fight against a policy the rulers never chose is not fought.
 
     While the founder acts, the chance of moving to organise is cut by ``founder_restraint``, as
     the motions are (§7.4): the ban on factions was his (the 10th Congress, 1921, S67), and
@@ -489,12 +493,26 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         left = np.zeros_like(join)
         left[rows] = join[rows] & partner
     solo = np.zeros_like(join)
+    allies = np.zeros_like(join)
+    caller = np.full(state.H, -1, dtype=np.int64)  # whose platform the allies answered
     for e in ctx.model.events:
         if e.kind == "platform" and e.start <= t <= e.until and e.actor >= 0:
             draw = ctx.u_actors(t, "bloc:platform")[:, e.actor]
-            solo[:, e.actor] = (state.in_party()[:, e.actor] & may[0, e.actor]
+            ready = np.ones(state.H, dtype=bool)
+            if e.against[1] >= 0:  # only against an answer the rulers adopted
+                chosen = state.adopted.get(e.against[0])
+                ready = (chosen == e.against[1]) if chosen is not None else ~ready
+            solo[:, e.actor] = (ready & state.in_party()[:, e.actor] & may[0, e.actor]
                                 & ~bits(state.bloc, P)[:, e.actor]
                                 & (draw < ctx.params["opposition_formation"]))
+            if e.targets:  # the allies he seeks: each comes unless enmity toward him stops him
+                sought = np.zeros(P, dtype=bool)
+                sought[list(e.targets)] = True
+                came = (sought[None, :] & state.in_party() & may & ~bits(state.bloc, P)
+                        & (u_enmity >= state.enmity[:, :, e.actor]) & solo[:, e.actor][:, None])
+                allies |= came
+                caller[rany(came)] = e.actor
+                solo |= allies
             state.coalition &= ~to_mask(solo)
             state.core &= ~to_mask(solo)
             bloc &= ~solo
@@ -527,6 +545,9 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             because = "left outside the ruling coalition, they organised a common platform"
             if solo[h].any():
                 because = "ready to lead an opposition openly, they organised a platform"
+                if allies[h].any():
+                    joined = " and ".join(names[i] for i in range(P) if allies[h, i])
+                    because += f", {joined} answering {names[caller[h]]}'s call"
             followed = [i for i in range(P) if (gone[h] >> i) & 1]
             full = ctx.model.names
             for i in followed:

@@ -100,6 +100,7 @@ def respond(state: State, ctx: Context, t: int, crisis: str,
     gumbel = -np.log(-np.log(np.clip(u, 1e-12, 1 - 1e-12)))
     choice = np.argmax(support + ctx.params["response_noise"][:, None] * gumbel, axis=1)
     state.line = after[np.arange(state.H), choice]
+    state.adopted[crisis] = choice
     if state.log is not None:
         names = ctx.model.principals
         for h in range(state.H):

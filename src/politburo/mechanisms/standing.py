@@ -76,6 +76,25 @@ def testament(state: State, ctx: Context, t: int, target: int, exposure: float) 
     state.standing[:, target] -= ctx.params["testament_weight"] * exposure
 
 
+def charge(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...],
+           exposure: float) -> None:
+    """A founder's written charge against a leader, raised openly by another leader (only in a
+    lever's world: Lenin's notes on the Georgian affair, which he asked Trotsky to defend at
+    the 12th Congress, S22b). Each target loses standing as the Testament costs its target
+    (``testament_weight`` times the exposure, on the Testament's scale), and the charge makes
+    enemies of the bearer and its targets (``polemic_enmity``). The bearer pays no backlash:
+    the charge is the founder's, not a quarrel over the bearer's own past (the backlash of the
+    literary discussion came from Trotsky's pre-1917 record, S26). It moves no motion: whether
+    anyone then acts against the targets is the model's."""
+    if author < 0:
+        return
+    for j in targets:
+        state.standing[:, j] -= ctx.params["testament_weight"] * exposure
+        state.enmity[:, author, j] += ctx.params["polemic_enmity"]
+        state.enmity[:, j, author] += ctx.params["polemic_enmity"]
+    np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
+
+
 def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...]) -> None:
     """A polemic costs its author standing and makes enemies of its targets."""
     if author < 0:

@@ -57,6 +57,7 @@ class EventC:
     handling: str
     responses: tuple[tuple[str, float, float], ...] = ()  # a crisis: (id, move on axis 0, 1)
     axis: int = -1  # a salience event: the index of its axis
+    against: tuple[str, int] = ("", -1)  # a platform: (crisis id, index of the answer it fights)
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,22 @@ def _axis(interest: OnAxes | None, axis: str) -> float:
     return float("nan") if value is None else float(value)
 
 
+def _against(s: Scenario, against: str | None) -> tuple[str, int]:
+    """``CRISIS.RESPONSE`` as (crisis id, response index); ("", -1) for none (validated)."""
+    if not against:
+        return ("", -1)
+    crisis, _, answer = against.partition(".")
+    e = next(x for x in s.events if x.id == crisis)
+    return (crisis, [r.id for r in e.responses].index(answer))
+
+
 def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Compiled:
     # Principals are put in id order, so the order in which a file lists them cannot change
     # any history: every per-principal array and random draw is then keyed by id.
-    s = s.model_copy(update={"principals": tuple(sorted(s.principals, key=lambda p: p.id))})
+    # A disabled office (one only a lever's world has) is left out altogether, so the
+    # baseline's arrays, and every draw keyed by office number, are as if it were not written.
+    s = s.model_copy(update={"principals": tuple(sorted(s.principals, key=lambda p: p.id)),
+                             "offices": tuple(o for o in s.offices if o.enabled)})
     ids = tuple(p.id for p in s.principals)
     start = parse_month(s.start)
     steps = parse_month(s.end) - start + 1
@@ -208,6 +221,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             responses=tuple((r.id, r.on(axes[0]) or 0.0, r.on(axes[1]) or 0.0)
                             for r in e.responses),
             axis=axes.index(e.axis) if e.axis in axes else -1,
+            against=_against(s, e.against),
         )
         for e in s.events
         if e.enabled

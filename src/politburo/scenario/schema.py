@@ -437,6 +437,9 @@ class Office(Frozen):
     )
     interest: Interest | None = Field(
         None, description="the policy interests of the institutional base the office leads")
+    enabled: bool = Field(True, description="whether the office exists in this world; a "
+                          "disabled office is left out of the compiled model altogether (an "
+                          "office that only a lever's world has)")
 
 
 class Meeting(Cited):
@@ -466,6 +469,7 @@ EVENT_KINDS = (
     "alliance",
     "resignation",
     "platform",
+    "charge",
 )
 
 
@@ -497,6 +501,10 @@ class Event(Cited):
     handling: Literal["suppressed", "delegations", "published"] | None = None
     present: tuple[Ident, ...] = Field(default=(),
         description="principals sure to attend (a funeral)")
+    against: str | None = Field(
+        None, description="a platform: the crisis answer it fights, as CRISIS.RESPONSE (ids "
+        "of a crisis event and one of its responses); the actor is ready only in histories "
+        "where the ruling coalition adopted that answer")
     description: str = ""
 
     @model_validator(mode="after")
@@ -508,13 +516,19 @@ class Event(Cited):
         if self.kind == "salience" and self.axis is None:
             raise ValueError(f"event {self.id}: a salience event needs 'axis' (the id of "
                              f"one of the scenario's axes)")
-        if self.kind in ("resignation", "platform") and self.actor is None:
-            does = "offers to resign" if self.kind == "resignation" else "organises"
+        if self.kind in ("resignation", "platform", "charge") and self.actor is None:
+            does = {"resignation": "offers to resign", "platform": "organises",
+                    "charge": "raises the charge"}[self.kind]
             raise ValueError(f"event {self.id}: a {self.kind} needs 'actor' (the principal "
                              f"who {does})")
         if self.kind == "resignation" and not (self.size or 0) > 0:
             raise ValueError(f"event {self.id}: a resignation needs 'size' > 0 (the support the "
                              "offer brings to the motion, on the Testament's scale)")
+        if self.kind == "charge" and not (self.targets and (self.size or 0) > 0):
+            raise ValueError(f"event {self.id}: a charge needs 'targets' (whom it accuses) and "
+                             "'size' > 0 (its exposure on the Testament's scale)")
+        if self.against is not None and self.kind != "platform":
+            raise ValueError(f"event {self.id}: only a platform takes 'against'")
         if self.kind == "alliance" and not self.targets:
             raise ValueError(f"event {self.id}: an alliance needs 'targets' (the principals "
                              f"the actor joins forces with)")
@@ -739,6 +753,18 @@ class Scenario(Frozen):
                     raise ValueError(f"event {e.id}: {role} {named!r} is not in the scenario "
                                      f"(expected a principal, a client or the founder: "
                                      f"{', '.join(sorted(everyone))})")
+            if e.against is not None:
+                crisis, _, answer = e.against.partition(".")
+                fought = next((x for x in self.events if x.id == crisis and x.kind == "crisis"),
+                              None)
+                answers = [r.id for r in fought.responses] if fought is not None else []
+                if fought is None or answer not in answers or fought.month > e.month:
+                    crises = ", ".join(f"{x.id}.{r.id}" for x in self.events
+                                       if x.kind == "crisis" and x.month <= e.month
+                                       for r in x.responses) or "none"
+                    raise ValueError(f"event {e.id}: against {e.against!r} must name a crisis "
+                                     f"of the platform's month or earlier and one of its "
+                                     f"responses (expected one of: {crises})")
         for m in self.milestones:
             if m.actor not in ids:
                 raise ValueError(f"milestone {m.id}: actor {m.actor!r}: expected a principal "
