@@ -312,7 +312,8 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
         parts.append(f"From {month_name(model.start + cons)} {name} ruled the party"
                      + (f": {why}." if why else ".") + f" {he} still held power in {end}.")
     else:
-        parts.append(f"By {end} no one had gathered power into his own hands: collective "
+        his = words.said("his", model.principals)  # any of them might have
+        parts.append(f"By {end} no one had gathered power into {his} own hands: collective "
                      "leadership persisted.")
         if h.power is not None:
             last = np.asarray(h.power[0, -1], dtype=float)
