@@ -31,7 +31,8 @@ from politburo.state import LADDER
 
 
 def fates(words: Words) -> dict[str, str]:
-    """'was removed from the Politburo' for each step of the ladder, in the scenario's names."""
+    """'was removed from the Politburo' for each step of the ladder, in the scenario's names
+    (written with 'he': ``Words.said`` fits them to the person)."""
     return dict(zip(LADDER, ("was censured", "lost his offices",
                              f"was removed from the {words.bodies.leadership}",
                              f"was expelled from the {words.bodies.committee}",
@@ -69,10 +70,10 @@ def _lean(axis: Axis, x: float) -> str:
 
 def _policy(scenario: Scenario, p: Principal) -> str:
     leans = [_lean(a, p.position.on(a.id) or 0.0) for a in scenario.axes]
-    return f"he leans toward {join(leans)}"
+    return f"{p.pronoun} leans toward {join(leans)}"
 
 
-def _offices(scenario: Scenario, actor: str) -> str:
+def _offices(scenario: Scenario, actor: str, words: Words) -> str:
     held = [o for o in scenario.offices if o.holder == actor and o.enabled]
     if not held:
         return "holds no office of weight"
@@ -82,7 +83,8 @@ def _offices(scenario: Scenario, actor: str) -> str:
         verb = "holds" if what.startswith("the post") else "controls"
         phrase = (f"{verb} {what}" + (", and with it the appointment of provincial "
                                       "secretaries" if o.patronage else "")
-                  + (", whose delegates vote as he bids" if o.fiefdom else ""))
+                  + (words.said(", whose delegates vote as he bids", actor) if o.fiefdom
+                     else ""))
         plain = "holds the post of "
         if phrases and phrases[-1].startswith(plain) and phrase.startswith(plain) and "," not in (
                 phrases[-1] + phrase):  # two plain posts: 'holds the posts of A and B'
@@ -94,13 +96,14 @@ def _offices(scenario: Scenario, actor: str) -> str:
 def _principal(scenario: Scenario, p: Principal, words: Words) -> str:
     a = p.attributes
     name = words.full.get(p.id, p.name)
-    s = [f"{name} {_offices(scenario, p.id)}."]
-    traits = [f"He is {ORGANISATION.word(a.organisation.value)} and "
+    s = [f"{name} {_offices(scenario, p.id, words)}."]
+    he = p.pronoun.capitalize()  # the stock words below are written with 'he'; said() fits them
+    traits = [f"{he} is {ORGANISATION.word(a.organisation.value)} and "
               f"{STANDING.word(a.standing.value)}"]
     if a.public_profile.value <= 0.3:
-        traits.append("his rivals are apt to underrate him")
+        traits.append(words.said("his rivals are apt to underrate him", p.id))
     elif a.aloofness.value >= 0.7:
-        traits.append("he keeps his colleagues at a distance")
+        traits.append(words.said("he keeps his colleagues at a distance", p.id))
     s.append("; ".join(traits) + ".")
     marks = []
     if a.outsider.value >= 0.5:
@@ -108,13 +111,14 @@ def _principal(scenario: Scenario, p: Principal, words: Words) -> str:
     if a.prejudice_target.value >= 0.5:
         marks.append(scenario.traits.prejudice_target)
     if marks:
-        s.append(f"He is {join(marks)}.")
+        s.append(f"{he} is {join(marks)}.")
     policy = _policy(scenario, p)
     s.append(policy[0].upper() + policy[1:] + ".")
     clients = [c for c in scenario.clients if c.patron == p.id]
     if clients:
         verb = "looks" if len(clients) == 1 else "look"
-        s.append(f"{words.names_of([c.id for c in clients])} {verb} to him as patron.")
+        s.append(f"{words.names_of([c.id for c in clients])} {verb} to "
+                 f"{words.said('him', p.id)} as patron.")
     return " ".join(s)
 
 
@@ -129,6 +133,9 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     founder_posts = [office_phrase(o.name) for o in scenario.offices
                      if founder and o.holder == model.founder and o.enabled]
     names = [words.name(p.id) for p in scenario.principals]
+    men = "men" if all(p.pronoun == "he" for p in scenario.principals) else "leaders"
+    him = words.said  # the founder's pronoun in the stock words below
+    fid = words.founder_id
     c = model.constants
     first = [f"{start}."]
     if not founder or (stroke is None and death is None):
@@ -139,15 +146,15 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     elif death is not None and parse_month(death.month) == model.start and stroke is None:
         first.append(f"{founder} is dying.")
     else:
-        first.append(f"{founder} is ill, but he can still act.")
+        first.append(f"{founder} is ill, but {him('he', fid)} can still act.")
     if founder_posts:
-        first.append(f"He keeps {join(founder_posts)} in name, but who leads the party now "
-                     f"lies between {_count(len(names))} men: {join(names)}.")
+        first.append(f"{him('He', fid)} keeps {join(founder_posts)} in name, but who leads the "
+                     f"party now lies between {_count(len(names))} {men}: {join(names)}.")
     elif founder and (stroke is not None or death is not None):
-        first.append(f"Who leads the party after him lies between {_count(len(names))} men: "
-                     f"{join(names)}.")
+        first.append(f"Who leads the party after {him('him', fid)} lies between "
+                     f"{_count(len(names))} {men}: {join(names)}.")
     else:
-        first.append(f"Who leads the party lies between {_count(len(names))} men: "
+        first.append(f"Who leads the party lies between {_count(len(names))} {men}: "
                      f"{join(names)}.")
     sizes = []
     if "membership_start" in c:
@@ -167,11 +174,12 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
                     "delegations": f"read to the delegations in {when} but not published"}.get(
             testament.handling or "", f"made known in {when}")
         author = words.name(testament.actor) if testament.actor else founder or "the founder"
-        fate = ("in this world he is still able to act when it falls due, and puts its "
-                "proposal to each congress himself" if himself else
+        fate = (him("in this world he is still able to act when it falls due, and puts its "
+                    "proposal to each congress himself", testament.actor or fid) if himself else
                 f"in this world it will be {handling}")
         first.append(f"In these weeks {author} dictates a letter to the next congress that would "
-                     f"remove {words.names_of(testament.targets)} from his post; {fate}.")
+                     f"remove {words.names_of(testament.targets)} from "
+                     f"{him('his', testament.targets)} post; {fate}.")
     paragraphs = [" ".join(first)]
     paragraphs += [_principal(scenario, p, words) for p in scenario.principals]
     congress = next((m for m in scenario.calendar if m.kind == "congress"
@@ -244,8 +252,8 @@ def _exogenous(e: Any, words: Words, scenario: Scenario | None = None) -> str:
                "suppressed": "was kept from the delegates",
                "delegations": "was read to the delegations one by one but not published"}.get(
             e.handling or "", "was made known")
-        target = f", with its proposal to remove {words.names_of(e.targets)} from his post" if (
-            e.targets) else ""
+        target = (f", with its proposal to remove {words.names_of(e.targets)} from "
+                  f"{words.said('his', e.targets)} post" if e.targets else "")
         author = f"{words.name(e.actor)}'s" if e.actor else "The"
         return f"{author} letter to the congress{target}, {how}."
     if e.kind == "enrolment":
@@ -263,18 +271,19 @@ def _exogenous(e: Any, words: Words, scenario: Scenario | None = None) -> str:
     if e.kind == "alliance":
         return f"{who} offered {words.names_of(e.targets)} a common front."
     if e.kind == "resignation":
-        return (f"{who} offered to resign his post, and this time the offer was put to the "
-                "committee's vote.")
+        return (f"{who} offered to resign {words.said('his', e.actor or '')} post, and this time "
+                "the offer was put to the committee's vote.")
     if e.kind == "platform":
-        allies = f", and to ask {words.names_of(e.targets)} to stand with him" if (
-            e.targets) else ""
+        he = words.said("he", e.actor or "")
+        allies = f", and to ask {words.names_of(e.targets)} to stand with " \
+                 f"{words.said('him', e.actor or '')}" if e.targets else ""
         if e.against:  # told only in histories where the rulers adopted that answer
             crisis, _, answer = e.against.partition(".")
             title = title_of(crisis, words.abbreviations).lower()
             return (f"{who} stood ready to fight the rulers' answer to the {title}, the "
                     f"{answer.replace('_', ' ')}, openly before the {words.bodies.committee}"
-                    f"{allies}, whether or not he found the moment.")
-        return (f"{who} stood ready to lead an opposition openly{allies}, whether or not he "
+                    f"{allies}, whether or not {he} found the moment.")
+        return (f"{who} stood ready to lead an opposition openly{allies}, whether or not {he} "
                 "found the moment.")
     if e.kind == "charge":
         founder = words.founder or "the founder"
@@ -299,10 +308,12 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
                     if e["kind"] == "consolidation" and e["actors"] == [model.principals[w]]),
                    "")
         name = words.name(model.principals[w])
+        he = words.said("He", model.principals[w])
         parts.append(f"From {month_name(model.start + cons)} {name} ruled the party"
-                     + (f": {why}." if why else ".") + f" He still held power in {end}.")
+                     + (f": {why}." if why else ".") + f" {he} still held power in {end}.")
     else:
-        parts.append(f"By {end} no one had gathered power into his own hands: collective "
+        his = words.said("his", model.principals)  # any of them might have
+        parts.append(f"By {end} no one had gathered power into {his} own hands: collective "
                      "leadership persisted.")
         if h.power is not None:
             last = np.asarray(h.power[0, -1], dtype=float)
@@ -311,7 +322,7 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
                          f"{last[a]:.0%} of power as the model measures it, ahead of "
                          f"{words.name(model.principals[b])} ({last[b]:.0%}).")
     fate = fates(words)
-    lowest, kept = [], []
+    lowest, kept, low = [], [], []
     for actor in sorted(model.principals, key=lambda a: words.order.get(a, 0)):
         i = model.index(actor)
         if i == w:
@@ -320,12 +331,14 @@ def outcome(model: Compiled, h: Histories, words: Words) -> str:
         if steps.size:
             k = int(steps.max())
             when = month_name(model.start + int(h.falls[0, i, k]))
-            lowest.append(f"{words.name(actor)} {fate[LADDER[k]]} ({when})")
+            lowest.append(f"{words.name(actor)} {words.said(fate[LADDER[k]], actor)} ({when})")
+            low.append(actor)
         else:
             kept.append(words.name(actor))
     if lowest:
-        whom = "his rivals" if w < P else "the contenders"
-        parts.append(f"As for {whom}, each at the lowest point he reached: {join(lowest)}.")
+        whom = words.said("his rivals", model.principals[w]) if w < P else "the contenders"
+        parts.append(f"As for {whom}, each at the lowest point {words.said('he', low)} "
+                     f"reached: {join(lowest)}.")
     if kept:
         parts.append(f"{join(kept)} {'was' if len(kept) == 1 else 'were'} never moved against "
                      "successfully.")

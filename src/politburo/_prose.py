@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from politburo._labels import called, committee, motions
+from politburo._labels import called, committee, gendered, motions, pronoun_of, pronouns
 from politburo.scenario.schema import Bodies, Scenario
 
 MECHANISM = {  # which mechanism of the model brief speaks through each kind of event
@@ -48,8 +48,8 @@ NUMBERS = ("No", "A", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "
 _TITLES = ("Chairman", "Deputy Chairman", "Commissar", "Editor", "General Secretary",
            "Secretary", "Premier", "Prime Minister", "Minister", "Vice-premier", "Director",
            "President", "Commander")
-"""Office names that are a man's title ("the post of Premier ..."); any other office is a body
-he controls ("the Leningrad party organisation")."""
+"""Office names that are a person's title ("the post of Premier ..."); any other office is a body
+its holder controls ("the Leningrad party organisation")."""
 _COALITION_RE = re.compile(r"^perceived powers (?P<p>.*?); the smallest self-enforcing coalition "
                            r"with more than (?P<a>[\d.]+) of it rules$")
 
@@ -63,12 +63,14 @@ class Words:
     pattern: re.Pattern[str]
     order: dict[str, int]  # the scenario's order of people, for listing them
     founder: str = ""  # the founder's name in running text, "" when there is none
+    founder_id: str = ""  # the founder's id, "" when there is none
     bodies: Bodies = Bodies()
     offices: dict[str, str] = field(default_factory=dict)  # office id -> name
     past: dict[str, str] = field(default_factory=dict)  # ladder step -> "removed from the ..."
     inf: dict[str, str] = field(default_factory=dict)  # ladder step -> "remove from the ..."
     abbreviations: tuple[str, ...] = ()
     committee: str = "committee"  # the committee in running text: its abbreviation if it has one
+    pronouns: dict[str, str] = field(default_factory=dict)  # id -> "he" or "she"
 
     @classmethod
     def of(cls, scenario: Scenario) -> Words:
@@ -83,9 +85,10 @@ class Words:
                    pattern=re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b"),
                    order={i: k for k, (i, _) in enumerate(people)},
                    founder=names.get(scenario.founder.id, "") if scenario.founder else "",
+                   founder_id=scenario.founder.id if scenario.founder else "",
                    bodies=scenario.bodies, offices=offices, past=past, inf=inf,
                    abbreviations=scenario.abbreviations,
-                   committee=committee(scenario))
+                   committee=committee(scenario), pronouns=pronouns(scenario))
 
     def name(self, actor: str) -> str:
         return self.names.get(actor, actor.replace("_", " ").title())
@@ -98,6 +101,26 @@ class Words:
     def sub(self, text: str) -> str:
         """Free text from the engine with actor ids replaced by names."""
         return self.pattern.sub(lambda m: self.names[m.group(1)], text)
+
+    def said(self, text: str, actors: str | Iterable[str]) -> str:
+        """``text``, written with 'he', as said of ``actors`` (see ``_labels.gendered``)."""
+        return gendered(text, pronoun_of(self.pronouns, actors))
+
+    def own(self, text: str) -> str:
+        """Engine text that names a person (by id or full name) and then speaks of him within
+        the clause ('kamenev leaving the coalition to stand with his partner'), with each
+        pronoun after a name fitted to that person."""
+        for actor, pronoun in self.pronouns.items():
+            if pronoun == "he":
+                continue
+
+            def fit(m: re.Match[str], pronoun: str = pronoun) -> str:
+                return m.group(1) + gendered(m.group(2), pronoun)
+
+            for name in {actor, self.full.get(actor, "")} - {""}:
+                text = re.sub(rf"(\b{re.escape(name)}\b[^,;:()]*?)\b(he|his|him|himself)\b",
+                              fit, text)
+        return text
 
 
 def join(items: Sequence[str]) -> str:
@@ -134,9 +157,23 @@ def among(body: str, committee: str) -> str:
     return "among the delegates" if voters == "delegates" else f"in the {voters}"
 
 
+def about(ev: dict[str, Any]) -> list[str]:
+    """Whom the event's ``because`` speaks of as 'he': the client who changes patron, else the
+    event's one actor (the leader voted on, arrested, recanting, ruling alone; a polemic's
+    author). None where several act: those texts name whom they speak of (``Words.own``)."""
+    if ev.get("kind") == "client_switch":
+        return [str(ev["client"])] if ev.get("client") else []
+    actors = [str(a) for a in ev.get("actors") or []]
+    return actors if len(actors) == 1 else []
+
+
 def because(ev: dict[str, Any], words: Words) -> str:
-    """The event's own ``because``, tidied: names for ids, no closing full stop."""
-    text = words.sub(str(ev.get("because") or "")).strip().rstrip(".")
+    """The event's own ``because``, tidied: names for ids, each person's pronoun, no closing
+    full stop."""
+    # Pronouns are fitted before ids become names, so that no name is read as a pronoun.
+    text = str(ev.get("because") or "")
+    who = about(ev)
+    text = words.sub(words.said(text, who) if who else words.own(text)).strip().rstrip(".")
     where = among(str(ev.get("body") or ""), words.committee)
     return text.replace("the body's loyalties", f"the loyalties {where}")
 
@@ -187,17 +224,19 @@ def _vote_cause(ev: dict[str, Any], words: Words, seen: set[str]) -> str:
     m = _VOTE_RE.match(str(ev.get("because") or ""))
     if not m:
         return because(ev, words)
-    extra = words.sub(m.group("extra")).strip().rstrip(".")
-    extra = f", and {extra[0].lower()}{extra[1:]}" if extra.startswith("He ") else (
+    target = about(ev)
+    him, his = words.said("him", target), words.said("his", target)
+    extra = words.sub(words.said(m.group("extra"), target)).strip().rstrip(".")
+    extra = f", and {extra[0].lower()}{extra[1:]}" if extra.startswith(("He ", "She ")) else (
         f"; {extra}" if extra else "")
     key = m.group("coal") + m.group("loy") + str(ev.get("body"))
     if key in seen:
-        return f"the same coalition moved against him (his standing {m.group('st')}){extra}"
+        return f"the same coalition moved against {him} ({his} standing {m.group('st')}){extra}"
     seen.add(key)
     coal = words.names_of(c.strip() for c in m.group("coal").split(",") if c.strip())
     loyal = words.sub(m.group("loy")).replace("; ", ", ")
-    return (f"the ruling coalition ({coal}) moved against him, and the loyalties "
-            f"{among(str(ev.get('body') or ''), words.committee)} were {loyal}; his standing was "
+    return (f"the ruling coalition ({coal}) moved against {him}, and the loyalties "
+            f"{among(str(ev.get('body') or ''), words.committee)} were {loyal}; {his} standing was "
             f"{m.group('st')}{extra}")
 
 
@@ -212,9 +251,9 @@ def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str
         tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''), words.committee)}"
     why = _vote_cause(ev, words, set() if seen is None else seen)
     if ev.get("passed"):
-        return (f"{who} was {words.past.get(motion, motion)} at {body}, carried by {tally}, "
-                f"because {why}.")
-    verb = words.inf.get(motion, motion)
+        done = words.said(words.past.get(motion, motion), ev["actors"])
+        return f"{who} was {done} at {body}, carried by {tally}, because {why}."
+    verb = words.said(words.inf.get(motion, motion), ev["actors"])
     head, _, tail = verb.partition(" ")
     return (f"A motion at {body} to {head} {who} {tail} failed, with only {tally} for it, "
             f"although {why}.").replace("  ", " ")
@@ -292,17 +331,18 @@ def _crisis(ev: dict[str, Any], words: Words) -> str:
         split += f"; {against} would have chosen otherwise"
     # A new sentence for who carried it: an answer's own description may hold a colon
     # ("take the grain by force: prosecution of holders, ..."), and two in a row read badly.
+    himself = words.said("himself", [*(ev.get("actors") or []), *(ev.get("targets") or [])])
     return (f"Facing the {title}, the ruling coalition chose to {answer}. {_cap(split)}, "
-            f"because each member weighed how near an answer would leave the line to himself "
+            f"because each member weighed how near an answer would leave the line to {himself} "
             f"against how far it would leave it from those outside the coalition.")
 
 
 def _switch(ev: dict[str, Any], words: Words) -> str:
     client = words.name(str(ev.get("client") or "a client"))
-    old = words.name(str(ev.get("from") or "his patron"))
+    old = words.name(str(ev.get("from") or words.said("his patron", about(ev))))
     new = words.names_of(ev.get("actors") or [])
     return (f"{client} left {old}'s following for {new}'s, because {old} stood outside the "
-            f"ruling coalition and could no longer advance him.")
+            f"ruling coalition and could no longer advance {words.said('him', about(ev))}.")
 
 
 def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> str:
@@ -333,7 +373,9 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
                    else f"{yes:.0%} of it stood with the leadership")
         return f"{_cap(body_phrase(str(ev.get('body'))))} met, and {backing}, because {why}."
     if kind == "funeral":
-        stood = f"{who} stood at his funeral" if who else "none of the leaders was at his funeral"
+        his = words.said("his", words.founder_id)
+        stood = (f"{who} stood at {his} funeral" if who
+                 else f"none of the leaders was at {his} funeral")
         on = "on" if str(ev.get("body") or "").endswith("Square") else "in"
         where = f" {on} {ev['body']}" if ev.get("body") else ""
         died = f"{words.founder or 'The founder'} died"
@@ -343,18 +385,20 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         targets = words.names_of(ev.get("targets") or [])
         title = ev.get("title") or "a polemic"
         why = "it" + why[len("the polemic"):] if why.startswith("the polemic") else why
-        return f"{who}'s {title} attacked {targets or 'his rivals'} in the press; {why}."
+        rivals = words.said("his rivals", ev.get("actors") or [])
+        return f"{who}'s {title} attacked {targets or rivals} in the press; {why}."
     if kind == "consolidation":
         return f"{who} now ruled the party, because {why}."
     if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):
-        told = _subject(why, who, "they" if kind == "bloc" else "he")
+        told = _subject(why, who, "they" if kind == "bloc" else words.said("he", about(ev)))
         if told is not None:
             at = f" at {body_phrase(str(ev.get('body')))}" if kind == "recant" else ""
             return _cap(told) + at + "."
     if kind == "funeral_absent":
         return f"{who} was absent: {why}."
     if kind == "arrest":
-        lost = "his offices and his seats" if ev.get("office") else "his seats"
+        lost = words.said("his offices and his seats" if ev.get("office") else "his seats",
+                          ev.get("actors") or [])
         return (f"{who} was arrested by the {ev.get('body') or 'security forces'} and lost "
                 f"{lost} at once: {why}.")
     if kind == "return":

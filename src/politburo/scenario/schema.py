@@ -93,13 +93,19 @@ SHORT = ("the name running text calls him by; the last word of name when absent 
          "'Joseph Stalin', wrong for a name written surname first: 'Hua Guofeng' needs 'Hua')")
 
 
+PRONOUN = ("how the texts speak of the person: 'he' (his, him) or 'she' (her); words only, "
+           "no mechanism reads it")
+
+
 class Named(Frozen):
-    """A person the texts name: in full (``name``) or in running text (``short``)."""
+    """A person the texts name: in full (``name``) or in running text (``short``), and speak of
+    as ``pronoun``."""
 
     if TYPE_CHECKING:
         id: str
         name: str
         short: str | None
+        pronoun: Literal["he", "she"]
 
     @property
     def called(self) -> str:
@@ -107,12 +113,14 @@ class Named(Frozen):
         return self.short or self.name.split()[-1]
 
     @model_serializer(mode="wrap")
-    def _without_unset_short(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # A file that gives no ``short`` dumps (and hashes) as it did before the field was
-        # added, so posteriors made for it stay valid.
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A file that gives no ``short`` and no ``pronoun`` dumps (and hashes) as it did before
+        # the fields were added, so posteriors made for it stay valid.
         out = handler(self)
         if isinstance(out, dict) and out.get("short") is None:
             out.pop("short", None)
+        if isinstance(out, dict) and out.get("pronoun") == "he":
+            out.pop("pronoun", None)
         return out
 
 
@@ -266,6 +274,7 @@ class Founder(Named):
     id: Ident
     name: str = Field(description="full name, as the opening introduces him")
     short: str | None = Field(default=None, description=SHORT)
+    pronoun: Literal["he", "she"] = Field(default="he", description=PRONOUN)
     funeral_place: str = Field(default="",
         description="where the funeral is held, as the chronicle "
                                "names it (on a square, in a hall)")
@@ -336,6 +345,7 @@ class Principal(Named):
     id: Ident
     name: str
     short: str | None = Field(default=None, description=SHORT)
+    pronoun: Literal["he", "she"] = Field(default="he", description=PRONOUN)
     attributes: Attributes
     position: Position
     opposition: bool = Field(
@@ -355,6 +365,7 @@ class Client(Named):
     id: Ident
     name: str
     short: str | None = Field(default=None, description=SHORT)
+    pronoun: Literal["he", "she"] = Field(default="he", description=PRONOUN)
     patron: Ident
     loyalty: Quantity | None = Field(
         None, description="chance he votes with his patron, in [0, 1]; the constant "

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from politburo._labels import called, motions
+from politburo._labels import called, gendered, motions, pronoun_of, pronouns
 from politburo.dates import month_name, parse_month
 from politburo.scenario.schema import Bodies, Scenario
 
@@ -49,6 +49,8 @@ class Names:
     appointer: str = ""  # the office that appoints the party secretaries; "" when none
     done: dict[str, str] = field(default_factory=dict)  # motion -> "removed from the ..."
     to_do: dict[str, str] = field(default_factory=dict)  # motion -> "remove from the ..."
+    pronouns: dict[str, str] = field(default_factory=dict)  # id -> "he" or "she"
+    founder_id: str = ""
 
     @classmethod
     def of(cls, scenario: Scenario) -> Names:
@@ -60,11 +62,17 @@ class Names:
         return cls(called(scenario), bodies=scenario.bodies, founder=f.called if f else "",
                    capital=f.capital if f else "",
                    faction_ban=scenario.rules.faction_ban if ban and ban.value else "",
-                   appointer=appointer, done=done, to_do=to_do)
+                   appointer=appointer, done=done, to_do=to_do, pronouns=pronouns(scenario),
+                   founder_id=f.id if f else "")
 
     def one(self, actor: Any) -> str:
         a = str(actor)
         return self.names.get(a, a.replace("_", " ").title())
+
+    def said(self, text: str, actors: Any) -> str:
+        """``text``, written with 'he', as said of ``actors`` (one id or several)."""
+        ids = str(actors) if isinstance(actors, str) else [str(a) for a in actors or []]
+        return gendered(text, pronoun_of(self.pronouns, ids))
 
     def many(self, actors: Iterable[Any]) -> str:
         items = [self.one(a) for a in actors]
@@ -95,8 +103,8 @@ def _coalition(ev: Mapping[str, Any], n: Names, prev: Sequence[str],
     else:
         fear = " No one left outside was strong enough to threaten them." if power else ""
     if len(new) == 1:
-        return (f"{n.one(new[0])} now ruled without partners: he no longer needed anyone "
-                f"else to win a vote{strength}.")
+        return (f"{n.one(new[0])} now ruled without partners: {n.said('he', new[0])} no longer "
+                f"needed anyone else to win a vote{strength}.")
     if not prev:
         return (f"{n.many(new)} joined forces to rule. None of them was strong enough alone, "
                 f"so they needed each other{strength}.{fear}")
@@ -104,9 +112,9 @@ def _coalition(ev: Mapping[str, Any], n: Names, prev: Sequence[str],
     gone = [a for a in prev if a not in new]
     parts = []
     if gone:
+        them = n.said("him", gone) if len(gone) == 1 else "them"
         parts.append(f"{n.many(gone)} {'was' if len(gone) == 1 else 'were'} dropped: the others "
-                     f"were strong enough without {'him' if len(gone) == 1 else 'them'}, and "
-                     f"feared being ruled by {'him' if len(gone) == 1 else 'them'}")
+                     f"were strong enough without {them}, and feared being ruled by {them}")
     if came:
         parts.append(f"{n.many(came)} {'was' if len(came) == 1 else 'were'} brought in, "
                      "because the group needed more support")
@@ -123,17 +131,18 @@ def _vote(ev: Mapping[str, Any], n: Names, ruling: Sequence[str]) -> str:
         tally = f"{int(d['votes']):,} of {int(d['of']):,} delegates voted for it"
     else:
         tally = f"{_pct(d.get('yes'))} voted for it"
-    targets = {str(a) for a in ev.get("actors") or []}
-    if targets & set(ruling):
-        by = (" He was in the ruling group, but too few stood by him." if d.get("passed") else
-              " His partners in the ruling group stood by him.")
+    actors = [str(a) for a in ev.get("actors") or []]
+    if set(actors) & set(ruling):
+        by = n.said(" He was in the ruling group, but too few stood by him." if d.get("passed")
+                    else " His partners in the ruling group stood by him.", actors)
     else:
-        by = f" The ruling group ({n.many(ruling)}) wanted him weakened." if ruling else ""
+        by = (f" The ruling group ({n.many(ruling)}) wanted {n.said('him', actors)} weakened."
+              if ruling else "")
     if d.get("passed"):
-        done = n.done.get(motion, motion.replace("_", " ") or "punished")
+        done = n.said(n.done.get(motion, motion.replace("_", " ") or "punished"), actors)
         return f"At the {body}, {who} was {done}: {tally}.{by}"
-    return (f"At the {body}, a motion {_to(n.to_do.get(motion))} {who} failed: "
-            f"only {tally}.{by}")
+    return (f"At the {body}, a motion {n.said(_to(n.to_do.get(motion)), actors)} {who} "
+            f"failed: only {tally}.{by}")
 
 
 def _to(verb: str | None) -> str:
@@ -163,26 +172,31 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"The {ev.get('body') or 'congress'} met. {_pct(d.get('yes'))} of the delegates "
                 f"backed the leadership{owed}.")
     if kind == "bloc" and len(actors) == 1:
-        return (f"Left out of power, {who} organised his followers against the ruling "
-                f"group{_against_rules(n)}.")
+        return (f"Left out of power, {who} organised {n.said('his', actors)} followers against "
+                f"the ruling group{_against_rules(n)}.")
     if kind == "bloc" and actors:
         return f"Left out of power, {who} teamed up against the ruling group{_against_rules(n)}."
     if kind == "office" and d.get("office") and actors:
         loser = n.one(d.get("from") or "someone")
         office = re.sub(r"\s*\(.*?\)", "", str(d["office"])).strip()
-        return (f"{loser} lost his post ({office}). It went to {who}, who was on the "
+        his = n.said("his", str(d.get("from") or ""))
+        return (f"{loser} lost {his} post ({office}). It went to {who}, who was on the "
                 "ruling side.")
     if kind == "promotion" and actors:
         client = f"{n.one(d['client'])}, a follower of {who}" if d.get("client") else (
             f"a follower of {who}")
+        man = ("his man would vote with him" if n.said("he", str(d.get("client") or "")) == "he"
+               else "his follower would vote with him")
         return (f"A free seat in the {n.bodies.leadership} went to {client}: {who} had the most "
-                f"supporters in the {n.bodies.committee} among the rulers, and his man would "
-                "vote with him.")
+                f"supporters in the {n.bodies.committee} among the rulers, and "
+                f"{n.said(man, actors)}.")
     if kind == "client_switch" and actors:
         client = n.one(d.get("client") or "a follower")
-        old = n.one(d.get("from") or "his patron")
-        return (f"{client} deserted {old} for {who}: {old} had lost his place among the "
-                "rulers and could no longer help his career.")
+        mine = str(d.get("client") or "")
+        old = n.one(d.get("from") or n.said("his patron", mine))
+        return (f"{client} deserted {old} for {who}: {old} had lost "
+                f"{n.said('his', str(d.get('from') or ''))} place among the rulers and could no "
+                f"longer help {n.said('his', mine)} career.")
     if kind == "crisis":
         problem = str(d.get("crisis") or "a crisis").replace("_", " ")
         answer = str(d.get("answer") or d.get("response") or "an answer").replace("_", " ")
@@ -190,35 +204,39 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         split = f" {who} wanted it" if actors else ""
         split += f"; {against} would have chosen otherwise" if against else ""
         split += "." if split else ""
+        his = n.said("his", [*actors, *(str(a) for a in d.get("targets") or [])])
         return (f"Faced with the {problem}, the rulers decided to {answer}.{split} Each of "
-                "them backed the answer closest to his own views, and the stronger side won.")
+                f"them backed the answer closest to {his} own views, and the stronger side won.")
     founder = n.founder or "The founder"
     if kind == "funeral":
+        his = n.said("his", n.founder_id)
         if not actors:
-            return f"{founder} died. None of the leaders stood at his funeral."
-        return f"{founder} died. {who} stood at his funeral, as his heirs."
+            return f"{founder} died. None of the leaders stood at {his} funeral."
+        return f"{founder} died. {who} stood at {his} funeral, as {his} heirs."
     if kind == "funeral_absent" and actors:
         whose = f"{n.founder}'s" if n.founder else "the founder's"
-        return f"{who} missed {whose} funeral, and people held it against him."
+        return f"{who} missed {whose} funeral, and people held it against {n.said('him', actors)}."
     if kind == "polemic" and actors:
-        targets = n.many(d.get("targets") or []) or "his rivals"
+        targets = n.many(d.get("targets") or []) or n.said("his rivals", actors)
         title = f" ({d['title']})" if d.get("title") else ""
-        return (f"{who} attacked {targets} in print{title}. It made them his enemies and "
-                "cost him respect in the party.")
+        return (f"{who} attacked {targets} in print{title}. "
+                + n.said("It made them his enemies and cost him respect in the party.", actors))
     if kind == "recant" and actors:
-        return (f"{who} expected to lose the vote, so he gave in and promised to stop "
-                "organising against the leadership.")
+        return (f"{who} expected to lose the vote, so {n.said('he', actors)} gave in and "
+                "promised to stop organising against the leadership.")
     if kind == "consolidation" and actors:
-        return (f"{who} now ruled the party: he and his followers held most of the votes in "
-                f"the {n.bodies.leadership} and in the {n.bodies.committee}, so he no longer "
-                "needed partners who had followers of their own.")
+        return f"{who} now ruled the party: " + n.said(
+            f"he and his followers held most of the votes in the {n.bodies.leadership} and in "
+            f"the {n.bodies.committee}, so he no longer needed partners who had followers of "
+            "their own.", actors)
     if kind == "exile" and actors:
         away = f"sent away from {n.capital}" if n.capital else "sent into internal exile"
         return f"{who}, expelled and not sorry, was {away} by the {n.bodies.police}."
     if kind == "deportation" and actors:
         return f"{who} kept opposing from exile, and was thrown out of the country."
     if kind == "readmitted" and actors:
-        return f"{who} had given in, and the party took him back as an ordinary member."
+        return (f"{who} had given in, and the party took {n.said('him', actors)} back as an "
+                "ordinary member.")
     return str(ev.get("text") or f"{kind.replace('_', ' ')}: {who}".strip())
 
 
