@@ -137,3 +137,15 @@ def test_the_web_retelling_calls_her_she(stories: list[ch.Chronicle]) -> None:
                      if list(e.actors) == [SHE] and e.kind not in ("office", "promotion")]
         for ev, _ in about_her:
             assert not HE.search(ev.text), ev.text
+
+
+def test_a_name_of_several_words_keeps_its_capital_when_it_leads_a_month() -> None:
+    """'In September 1977 Hu Qiaomu ...', not 'In September 1977, hu Qiaomu ...'."""
+    from politburo._prose import Words, paragraph
+    from politburo.scenario.loader import load_scenario
+
+    words = Words.of(load_scenario("china-1976"))
+    several = next(n for n in words.names.values() if " " in n)
+    out = paragraph("September 1977", [f"{several} left the coalition."], words)
+    assert out == f"In September 1977 {several} left the coalition."
+    assert paragraph("May 1978", ["The committee met."], words) == "In May 1978 the committee met."

@@ -446,7 +446,10 @@ def paragraph(when: str, sentences: list[str], words: Words) -> str:
         return ""
     first = sentences[0]
     word = re.split(r"[\s',:]", first, maxsplit=1)[0]
-    if word in words.names.values():
+    # a name leads as written, one of several words ('Hu Qiaomu') as well as one ('Stalin')
+    if word in words.names.values() or any(
+            first.startswith(n) and first[len(n):len(n) + 1] in (" ", "'", ",", ":")
+            for n in words.names.values()):
         lead = f"In {when} {first}"
     elif word in ("The", "A", "An"):
         lead = f"In {when} {first[0].lower()}{first[1:]}"
