@@ -188,6 +188,27 @@ def orders_chart(labels: Sequence[str], shares: NDArray[np.float64],
     return fig
 
 
+def _tallies_frame(ax: Any, x: NDArray[Any], names: Sequence[str],
+                   historical: Sequence[float | None], verified: Sequence[bool | None]) -> None:
+    """What both tally charts share: history's share at each assembly (a filled diamond, or an
+    open one when unverified), one legend entry per label, the axes and their style."""
+    for xi, h, ok in zip(x, historical, verified, strict=True):
+        if h is None:
+            continue
+        ax.plot([xi], [100 * h], marker="D", markersize=7, linestyle="none",
+                color="#D55E00", markerfacecolor="#D55E00" if ok else "white",
+                label="history" if ok else "history (unverified)")
+    handles, labs = ax.get_legend_handles_labels()
+    unique = dict(zip(labs, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=7, frameon=False)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("delegates backing the leadership (%)")
+    ax.set_ylim(0, 105)
+    ax.grid(axis="y", alpha=0.3, linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+
 @_styled
 def tallies_chart(names: Sequence[str], q: NDArray[np.float64],
                   historical: Sequence[float | None],
@@ -204,20 +225,7 @@ def tallies_chart(names: Sequence[str], q: NDArray[np.float64],
     ax.vlines(x, 100 * q[:, 0], 100 * q[:, 2], color="#0072B2", linewidth=2,
               label="simulated, 10-90%")
     ax.plot(x, 100 * q[:, 1], "o", color="#0072B2", label="simulated median")
-    for xi, h, ok in zip(x, historical, verified, strict=True):
-        if h is None:
-            continue
-        ax.plot([xi], [100 * h], marker="D", markersize=7, linestyle="none",
-                color="#D55E00", markerfacecolor="#D55E00" if ok else "white",
-                label="history" if ok else "history (unverified)")
-    handles, labs = ax.get_legend_handles_labels()
-    unique = dict(zip(labs, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=7, frameon=False)
-    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("delegates backing the leadership (%)")
-    ax.set_ylim(0, 105)
-    ax.grid(axis="y", alpha=0.3, linewidth=0.5)
-    ax.spines[["top", "right"]].set_visible(False)
+    _tallies_frame(ax, x, names, historical, verified)
     ax.set_title("Conferences and congresses: how much of the floor backed the leadership")
     return fig
 
@@ -409,20 +417,7 @@ def tallies_pair_chart(names: Sequence[str], q: NDArray[np.float64],
         ax.vlines(x + off, 100 * q[w, :, 0], 100 * q[w, :, 2], color=WORLDS[w], linewidth=2)
         ax.plot(x + off, 100 * q[w, :, 1], "o", color=WORLDS[w],
                 label=f"{worlds[w]}: median, 10-90%")
-    for xi, h, ok in zip(x, historical, verified, strict=True):
-        if h is None:
-            continue
-        ax.plot([xi], [100 * h], marker="D", markersize=7, linestyle="none",
-                color="#D55E00", markerfacecolor="#D55E00" if ok else "white",
-                label="history" if ok else "history (unverified)")
-    handles, labs = ax.get_legend_handles_labels()
-    unique = dict(zip(labs, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=7, frameon=False)
-    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("delegates backing the leadership (%)")
-    ax.set_ylim(0, 105)
-    ax.grid(axis="y", alpha=0.3, linewidth=0.5)
-    ax.spines[["top", "right"]].set_visible(False)
+    _tallies_frame(ax, x, names, historical, verified)
     ax.set_title("Conferences and congresses in the two worlds")
     return fig
 
