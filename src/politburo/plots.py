@@ -63,6 +63,26 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+ODDS_AXIS = "share of histories in which he rules at the end (%)\nwhiskers: 95% interval"
+
+
+def _odds_bars(ax: Any, y: NDArray[Any], p: NDArray[np.float64], lo: NDArray[np.float64],
+               hi: NDArray[np.float64], bar: dict[str, Any], whisker: tuple[float, float],
+               text: tuple[float, float]) -> None:
+    """Bars of ``p`` with their 95% whiskers and each value printed past the upper bound
+    (``whisker``: cap size and line width; ``text``: offset and font size)."""
+    pct = 100 * np.asarray(p)
+    ax.barh(y, pct, **bar)
+    # Wilson bounds can miss p by a rounding error at 0 or 1; whiskers must not go negative.
+    below = np.maximum(pct - 100 * np.asarray(lo), 0.0)
+    above = np.maximum(100 * np.asarray(hi) - pct, 0.0)
+    ax.errorbar(pct, y, xerr=[below, above], fmt="none", ecolor="#333333", capsize=whisker[0],
+                linewidth=whisker[1])
+    for yi, v, top in zip(y, pct, 100 * np.asarray(hi), strict=True):
+        ax.annotate(f"{v:.1f}%", (top, yi), xytext=(text[0], 0), textcoords="offset points",
+                    va="center", fontsize=text[1])
+
+
 @_styled
 def winners_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArray[np.float64],
                   hi: NDArray[np.float64], colours: Sequence[str],
@@ -71,23 +91,33 @@ def winners_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArray[np.
     fig = _figure(7.5, 0.4 * len(labels) + 1.1)
     ax = fig.add_subplot()
     y = np.arange(len(labels))[::-1]
-    pct = 100 * np.asarray(p)
-    ax.barh(y, pct, color=colours, height=0.6)
-    # Wilson bounds can miss p by a rounding error at 0 or 1; whiskers must not go negative.
-    below = np.maximum(pct - 100 * np.asarray(lo), 0.0)
-    above = np.maximum(100 * np.asarray(hi) - pct, 0.0)
-    ax.errorbar(pct, y, xerr=[below, above], fmt="none", ecolor="#333333", capsize=3,
-                linewidth=1)
-    for yi, v, top in zip(y, pct, 100 * np.asarray(hi), strict=True):
-        ax.annotate(f"{v:.1f}%", (top, yi), xytext=(6, 0), textcoords="offset points",
-                    va="center", fontsize=8)
+    _odds_bars(ax, y, p, lo, hi, {"color": colours, "height": 0.6}, (3, 1), (6, 8))
     ax.set_yticks(y, labels)
-    ax.set_xlabel("share of histories in which he rules at the end (%)\n"
-                  "whiskers: 95% interval")
+    ax.set_xlabel(ODDS_AXIS)
     ax.set_xlim(0, min(100, max(10.0, float(100 * np.max(hi)) * 1.15)))
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title(f"Who comes to rule by {horizon}?")
     return fig
+
+
+def _panels(n: int, margin: float) -> tuple[Figure, Any, int]:
+    """A grid of ``n`` panels sharing both axes, four to a row; ``margin`` inches for the title
+    and key. Returns the figure, the axes (rows, cols) and the number of columns."""
+    cols = 4 if n > 4 else n
+    rows = -(-n // cols)
+    fig = _figure(9.0, 2.0 * rows + margin)
+    return fig, fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False), cols
+
+
+def _power_panel(ax: Any, name: str, top: float, first_in_row: bool) -> None:
+    """One leader's panel of a power chart: his name, the shared scale, dates, grid."""
+    ax.set_title(name)
+    ax.set_ylim(0, max(top, 1.0))
+    _date_axis(ax, every=2)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    if first_in_row:
+        ax.set_ylabel("share of power (%)")
 
 
 @_styled
@@ -96,10 +126,7 @@ def power_fan(months: NDArray[np.int64], names: Sequence[str], q10: NDArray[np.f
               colours: Sequence[str]) -> Figure:
     """Each principal's monthly power share: median line and 10-90% band, one panel each."""
     n = len(names)
-    cols = 4 if n > 4 else n
-    rows = -(-n // cols)
-    fig = _figure(9.0, 2.0 * rows + 0.6)
-    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    fig, axes, cols = _panels(n, 0.6)
     x = [month_date(m) for m in months]
     top = float(np.max(q90)) * 100 * 1.05 if np.size(q90) else 1.0
     for k, ax in enumerate(axes.flat):
@@ -109,16 +136,45 @@ def power_fan(months: NDArray[np.int64], names: Sequence[str], q10: NDArray[np.f
         ax.fill_between(x, 100 * q10[:, k], 100 * q90[:, k], color=colours[k], alpha=0.25,
                         linewidth=0, label="10-90% of histories")
         ax.plot(x, 100 * q50[:, k], color=colours[k], linewidth=1.6, label="median")
-        ax.set_title(names[k])
-        ax.set_ylim(0, max(top, 1.0))
-        _date_axis(ax, every=2)
-        ax.tick_params(axis="x", labelsize=8)
-        ax.grid(alpha=0.3, linewidth=0.5)
-        if k % cols == 0:
-            ax.set_ylabel("share of power (%)")
+        _power_panel(ax, names[k], top, first_in_row=k % cols == 0)
     axes.flat[0].legend(loc="upper left", fontsize=7, frameon=False)
     fig.suptitle("Power shares by month: median and 10-90% band across histories")
     return fig
+
+
+def _month_box(ax: Any, yi: float, row: NDArray[np.float64], edge: str, fill: dict[str, Any],
+               height: float, linewidth: float, median: tuple[str, float, float]) -> None:
+    """One milestone's months: the 10-90% line, the middle-half box and the median tick (``row``
+    the 10th, 25th, 50th, 75th and 90th percentiles in absolute months)."""
+    d = [mdates.date2num(month_date(v)) for v in row]
+    ax.plot([d[0], d[4]], [yi, yi], color=edge, linewidth=linewidth)
+    ax.barh(yi, d[3] - d[1], left=d[1], height=height, edgecolor=edge, **fill)
+    colour, size, mew = median
+    ax.plot([d[2]], [yi], marker="|", markersize=size, color=colour, mew=mew)
+
+
+def _history_month(ax: Any, yi: float, month: int) -> None:
+    ax.plot([mdates.date2num(month_date(month))], [yi], marker="D", color="#D55E00",
+            markersize=6, linestyle="none")
+
+
+def _month_axis(ax: Any, label: str) -> None:
+    ax.xaxis_date()
+    _date_axis(ax)
+    ax.set_xlabel(label)
+    ax.grid(axis="x", alpha=0.3, linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _milestones_legend(fig: Figure, head: list[Any], median: tuple[str, float, float],
+                       ncols: int) -> None:
+    """The milestone charts' key: ``head`` (what the boxes mean), the median tick, history."""
+    colour, size, mew = median
+    key = [*head,
+           Line2D([], [], color=colour, marker="|", linestyle="none", markersize=size, mew=mew,
+                  label="median"),
+           Line2D([], [], color="#D55E00", marker="D", linestyle="none", label="history")]
+    fig.legend(handles=key, loc="outside lower center", ncols=ncols, frameon=False, fontsize=8)
 
 
 @_styled
@@ -135,27 +191,16 @@ def milestones_chart(labels: Sequence[str], q: NDArray[np.float64], happened: ND
     y = np.arange(n)[::-1]
     for yi, row, hist in zip(y, q, historical, strict=True):
         if np.all(np.isfinite(row)):
-            d = [mdates.date2num(month_date(v)) for v in row]
-            ax.plot([d[0], d[4]], [yi, yi], color="#0072B2", linewidth=1.2)
-            ax.barh(yi, d[3] - d[1], left=d[1], height=0.4, color="#56B4E9",
-                    edgecolor="#0072B2")
-            ax.plot([d[2]], [yi], marker="|", markersize=12, color="#0072B2", mew=2)
+            _month_box(ax, yi, row, "#0072B2", {"color": "#56B4E9"}, 0.4, 1.2,
+                       ("#0072B2", 12, 2))
         if hist is not None:
-            ax.plot([mdates.date2num(month_date(hist))], [yi], marker="D", color="#D55E00",
-                    markersize=6, linestyle="none")
+            _history_month(ax, yi, hist)
     ax.set_yticks(y, [f"{lab} ({100 * h:.0f}% of histories)" for lab, h
                       in zip(labels, happened, strict=True)])
-    ax.xaxis_date()
-    _date_axis(ax)
-    ax.set_xlabel("month (among the histories where the step happened)")
-    ax.grid(axis="x", alpha=0.3, linewidth=0.5)
-    ax.spines[["top", "right"]].set_visible(False)
-    key = [Patch(facecolor="#56B4E9", edgecolor="#0072B2", label="middle half"),
-           Line2D([], [], color="#0072B2", label="10-90%"),
-           Line2D([], [], color="#0072B2", marker="|", linestyle="none", markersize=10, mew=2,
-                  label="median"),
-           Line2D([], [], color="#D55E00", marker="D", linestyle="none", label="history")]
-    fig.legend(handles=key, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    _month_axis(ax, "month (among the histories where the step happened)")
+    _milestones_legend(fig, [Patch(facecolor="#56B4E9", edgecolor="#0072B2", label="middle half"),
+                             Line2D([], [], color="#0072B2", label="10-90%")],
+                       ("#0072B2", 10, 2), ncols=4)
     ax.set_title("Milestones: simulated month beside history")
     return fig
 
@@ -274,18 +319,10 @@ def winners_pair_chart(labels: Sequence[str], p: NDArray[np.float64], lo: NDArra
     ax = fig.add_subplot()
     y = np.arange(n)[::-1].astype(float)
     for w, off in enumerate((0.19, -0.19)):
-        pct = 100 * np.asarray(p[w])
-        ax.barh(y + off, pct, color=WORLDS[w], height=0.36, label=worlds[w])
-        below = np.maximum(pct - 100 * np.asarray(lo[w]), 0.0)
-        above = np.maximum(100 * np.asarray(hi[w]) - pct, 0.0)
-        ax.errorbar(pct, y + off, xerr=[below, above], fmt="none", ecolor="#333333",
-                    capsize=2, linewidth=0.8)
-        for yi, v, top in zip(y + off, pct, 100 * np.asarray(hi[w]), strict=True):
-            ax.annotate(f"{v:.1f}%", (top, yi), xytext=(5, 0), textcoords="offset points",
-                        va="center", fontsize=7)
+        _odds_bars(ax, y + off, p[w], lo[w], hi[w],
+                   {"color": WORLDS[w], "height": 0.36, "label": worlds[w]}, (2, 0.8), (5, 7))
     ax.set_yticks(y, labels)
-    ax.set_xlabel("share of histories in which he rules at the end (%)\n"
-                  "whiskers: 95% interval")
+    ax.set_xlabel(ODDS_AXIS)
     ax.set_xlim(0, min(100, max(10.0, float(100 * np.max(hi)) * 1.18)))
     ax.spines[["top", "right"]].set_visible(False)
     fig.legend(handles=_world_key(worlds), loc="outside lower center", ncols=2, frameon=False,
@@ -303,10 +340,7 @@ def power_fan_pair(months: NDArray[np.int64], names: Sequence[str], q: NDArray[n
     dashed and grey, the lever's world solid and blue.
     """
     n = len(names)
-    cols = 4 if n > 4 else n
-    rows = -(-n // cols)
-    fig = _figure(9.0, 2.0 * rows + 0.9)
-    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    fig, axes, cols = _panels(n, 0.9)
     x = [month_date(m) for m in months]
     top = float(np.max(q[:, 2])) * 100 * 1.05 if np.size(q) else 1.0
     for k, ax in enumerate(axes.flat):
@@ -317,13 +351,7 @@ def power_fan_pair(months: NDArray[np.int64], names: Sequence[str], q: NDArray[n
             ax.fill_between(x, 100 * q[w, 0, :, k], 100 * q[w, 2, :, k], color=WORLDS[w],
                             alpha=0.22, linewidth=0)
             ax.plot(x, 100 * q[w, 1, :, k], color=WORLDS[w], linewidth=1.5, linestyle=style)
-        ax.set_title(names[k])
-        ax.set_ylim(0, max(top, 1.0))
-        _date_axis(ax, every=2)
-        ax.tick_params(axis="x", labelsize=8)
-        ax.grid(alpha=0.3, linewidth=0.5)
-        if k % cols == 0:
-            ax.set_ylabel("share of power (%)")
+        _power_panel(ax, names[k], top, first_in_row=k % cols == 0)
     key: list[Artist] = [Line2D([], [], color=WORLDS[0], linestyle="--",
                                 label=f"{worlds[0]}: median"),
                          Line2D([], [], color=WORLDS[1], linestyle="-",
@@ -351,28 +379,17 @@ def milestones_pair_chart(labels: Sequence[str], q: NDArray[np.float64],
         for yi, row in zip(y + off, q[w], strict=True):
             if not np.all(np.isfinite(row)):
                 continue
-            d = [mdates.date2num(month_date(v)) for v in row]
-            ax.plot([d[0], d[4]], [yi, yi], color=WORLDS[w], linewidth=1.1)
-            ax.barh(yi, d[3] - d[1], left=d[1], height=0.3, color=WORLDS[w], alpha=0.55,
-                    edgecolor=WORLDS[w])
-            ax.plot([d[2]], [yi], marker="|", markersize=9, color="#333333", mew=1.8)
+            _month_box(ax, yi, row, WORLDS[w], {"color": WORLDS[w], "alpha": 0.55}, 0.3, 1.1,
+                       ("#333333", 9, 1.8))
     for yi, hist in zip(y, historical, strict=True):
         if hist is not None:
-            ax.plot([mdates.date2num(month_date(hist))], [yi], marker="D", color="#D55E00",
-                    markersize=6, linestyle="none")
+            _history_month(ax, yi, hist)
     ax.set_yticks(y, [f"{lab}\n({100 * a:.0f}% / {100 * b:.0f}% of histories)" for lab, a, b
                       in zip(labels, happened[0], happened[1], strict=True)], fontsize=8)
-    ax.xaxis_date()
-    _date_axis(ax)
-    ax.set_xlabel("month (among the histories where the step happened); "
-                  "shares: baseline / lever")
-    ax.grid(axis="x", alpha=0.3, linewidth=0.5)
-    ax.spines[["top", "right"]].set_visible(False)
-    key = [*_world_key(worlds, ": middle half, line 10-90%"),
-           Line2D([], [], color="#333333", marker="|", linestyle="none", markersize=9, mew=1.8,
-                  label="median"),
-           Line2D([], [], color="#D55E00", marker="D", linestyle="none", label="history")]
-    fig.legend(handles=key, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    _month_axis(ax, "month (among the histories where the step happened); "
+                    "shares: baseline / lever")
+    _milestones_legend(fig, [*_world_key(worlds, ": middle half, line 10-90%")],
+                       ("#333333", 9, 1.8), ncols=2)
     ax.set_title("Milestones in the two worlds beside history")
     return fig
 
