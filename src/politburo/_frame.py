@@ -168,7 +168,7 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     testament = enabled.get("testament")
     if testament is not None and testament.targets:
         when = month_name(parse_month(testament.month))
-        himself = parse_month(testament.month) - model.start < _founder_until(scenario, model)
+        himself = parse_month(testament.month) - model.start < model.founder_until()
         handling = {"published": f"read in open session and published in {when}",
                     "suppressed": f"kept from the delegates (in {when})",
                     "delegations": f"read to the delegations in {when} but not published"}.get(
@@ -197,13 +197,6 @@ def opening(scenario: Scenario, model: Compiled, words: Words,
     return paragraphs
 
 
-def _founder_until(scenario: Scenario, model: Compiled) -> int:
-    """The step until which the founder acts (as ``engine.simulate`` reckons it)."""
-    enabled = {e.kind: e for e in scenario.events if e.enabled}
-    end = enabled.get("founder_incapacitated") or enabled.get("founder_death")
-    return parse_month(end.month) - model.start if end is not None else 0
-
-
 def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[dict[str, Any]]:
     """Dated events of the scenario that the engine does not log itself, as log-like dicts."""
     out: list[dict[str, Any]] = []
@@ -214,7 +207,7 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         if e.kind in ("polemic", "founder_death") or (e.kind == "founder_incapacitated"
                                                        and step == 0):
             continue  # the engine logs the polemic and the funeral; the opening tells the stroke
-        if e.kind == "testament" and step < _founder_until(scenario, model):
+        if e.kind == "testament" and step < model.founder_until():
             continue  # its author still acts and puts it to the congresses himself
         src = e.source or f"assumption: {e.assumption}"
         out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)

@@ -388,8 +388,7 @@ def simulate(
     death = next((e for e in model.events if e.kind == "founder_death"), None)
     # The founder acts until he is incapacitated; without that event, until he dies; a scenario
     # with neither has no founder at all, so nobody restrains the motions or moves the Testament.
-    founder_until = next((e.start for e in model.events if e.kind == "founder_incapacitated"),
-                         death.start if death is not None else 0)
+    founder_until = model.founder_until()
     # His colleagues hold back from moving against one another while he lives, incapacitated
     # or not: nobody knew he would not recover (the Letter was held back in hope of it, S9).
     founder_alive = death.start if death is not None else founder_until

@@ -110,6 +110,13 @@ class Compiled:
     state_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     offices_lost: str = "all"  # "all" or "one": what a passed office motion takes
 
+    def founder_until(self) -> int:
+        """The step until which the founder acts: his incapacity, or without it his death; 0
+        (no founder at all) with neither."""
+        ends = {e.kind: e.start for e in self.events
+                if e.kind in ("founder_incapacitated", "founder_death")}
+        return ends.get("founder_incapacitated", ends.get("founder_death", 0))
+
     def start_rungs(self) -> NDArray[np.int64]:
         """(P,) each principal's starting rung."""
         return self.rung0 if self.rung0.size else np.zeros(self.P, dtype=np.int64)
