@@ -192,6 +192,46 @@ def test_cli_whatif_with_scheduler(local_cluster: LocalCluster) -> None:
     assert json.loads(res.stdout) == here
 
 
+def test_cli_report_and_plot_with_scheduler_are_identical(local_cluster: LocalCluster,
+                                                          tmp_path: Path) -> None:
+    """The report's page and a chart, local and on the cluster, byte for byte (the report is
+    deterministic: same seed, same histories, same page)."""
+    r = CliRunner()
+    for name, args in (("report.html", ["report", "-n", "120", "--seed", "3", "--prior"]),
+                       ("side.html", ["report", "-n", "80", "--prior", "--lever",
+                                      "no_secretariat_patronage"]),
+                       ("odds.svg", ["plot", "winners", "-n", "120", "--prior"])):
+        here = r.invoke(app, [*args, "--workers", "2", "--out", str(tmp_path / f"here-{name}")])
+        there = r.invoke(app, [*args, "--scheduler", local_cluster.scheduler_address,
+                               "--out", str(tmp_path / f"there-{name}")])
+        assert here.exit_code == 0, here.output
+        assert there.exit_code == 0, there.output
+        assert (tmp_path / f"here-{name}").read_bytes() == (tmp_path / f"there-{name}").read_bytes()
+
+
+def test_web_engine_on_the_cluster(scenario: Scenario, dask: Executor) -> None:
+    """``serve --scheduler``: the web app's worlds and chronicles run on the cluster's workers,
+    which load the server's scenario from the tasks themselves, and come out as a local run's."""
+    from politburo.experiment import Draws, simulate_world
+    from politburo.scenario.compile import compile_scenario
+    from politburo.scenario.levers import apply_levers
+    from politburo.web import compute
+
+    engine = compute.Engine(scenario, chunk=70, executor=dask)
+    engine.warm()
+    draws = Draws(4, np.arange(150, dtype=np.int64), None, "prior")
+    worlds = [{}, {"no_secretariat_patronage": None}]
+    got = engine.worlds(worlds, draws, "prior")
+    for settings, h in zip(worlds, got, strict=True):
+        world, fixed = apply_levers(scenario, settings)
+        same(h, simulate_world(compile_scenario(world, fixed=fixed), draws))
+    story = engine.chronicle({}, 4, 11)
+    here = compute._with_scenario(scenario, "local", compute._chronicle, (), 4, 11, True)
+    assert story == here and story["months"]
+    engine.shutdown()  # the executor is the caller's: it still works afterwards
+    assert dask.submit(int, "7").result() == 7
+
+
 # -- what goes wrong, said plainly ------------------------------------------------------------
 
 
@@ -203,7 +243,9 @@ def test_without_distributed_one_line_names_the_extra(monkeypatch: pytest.Monkey
     assert "pip install 'politburo[cluster]'" in res.output
     assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
     for command in (["whatif", "no_secretariat_patronage"], ["explain"], ["sensitivity"],
-                    ["fit"], ["calibrate", "--out", str(tmp_path / "posterior.parquet")]):
+                    ["fit"], ["calibrate", "--out", str(tmp_path / "posterior.parquet")],
+                    ["report", "--out", str(tmp_path / "r.html")],
+                    ["plot", "winners", "--out", str(tmp_path / "w.svg")], ["serve"]):
         res = CliRunner().invoke(app, [*command, "--scheduler", "tcp://127.0.0.1:8786"])
         assert res.exit_code == 2, (command, res.output)
         assert "politburo[cluster]" in res.output and "Traceback" not in res.output, command

@@ -459,11 +459,12 @@ def to_svg(fig: Figure, salt: str) -> str:
 
 
 def to_bytes(fig: Figure, fmt: str, dpi: int = 200) -> bytes:
-    """The figure as PNG or SVG bytes, for ``politburo plot``."""
+    """The figure as PNG or SVG bytes, for ``politburo plot``: the same data gives the same
+    bytes (no creation date, and a fixed salt for the ids of an SVG's clip paths)."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"expected png or svg, got {fmt!r}")
     buf = io.BytesIO()
     meta = {"Date": None} if fmt == "svg" else {"Software": None}
-    with matplotlib.rc_context(FONT):
+    with matplotlib.rc_context({"svg.hashsalt": "politburo", **FONT}):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
     return buf.getvalue()

@@ -10,6 +10,9 @@ may change their format: anything unreadable is one clear error, never a traceba
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,19 +22,39 @@ from rich.markup import escape
 
 from politburo.cli import (
     MAX_SEED,
+    MAX_WORKERS,
     PriorOpt,
     ScenarioOpt,
+    SchedulerOpt,
     check_output_or_fail,
     err,
+    executor_or_fail,
     fail,
     guard_runs,
     load_or_fail,
     posterior_or_fail,
+    progress_bar,
 )
 from politburo.scenario.loader import DEFAULT
 
 RunsOpt = Annotated[int, typer.Option("--runs", "-n", min=1, help="histories to simulate")]
 SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the ensemble")]
+WorkersOpt = Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="worker processes")]
+
+
+@contextmanager
+def _running(runs: int, scheduler: str | None) -> Iterator[tuple[Executor | None, Any]]:
+    """The executor (a Dask cluster's with ``--scheduler``, else None: local processes) and a
+    progress callback, for the length of the simulation."""
+    with executor_or_fail(scheduler) as executor:
+        bar, cb = progress_bar(runs, "histories")
+        if bar:
+            bar.start()
+        try:
+            yield executor, cb
+        finally:
+            if bar:
+                bar.stop()
 
 
 class Kind(StrEnum):
@@ -42,9 +65,12 @@ class Kind(StrEnum):
     tallies = "tallies"
 
 
-def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple[Any, Any]:
+def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False, workers: int = 1,
+              scheduler: str | None = None) -> tuple[Any, Any]:
     """The scenario and its ensemble with monthly power kept (for the fan chart); parameters
-    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``."""
+    from the scenario's shipped posterior, as ``politburo run`` draws them, unless ``prior``.
+    The histories run on ``workers`` local processes or on the cluster at ``scheduler``; they
+    are the same either way."""
     from politburo.api import run_scenario
     from politburo.runner import bytes_per_history
     from politburo.scenario.compile import compile_scenario
@@ -52,11 +78,13 @@ def _ensemble(scenario: str, runs: int, seed: int, prior: bool = False) -> tuple
     s = load_or_fail(scenario)
     guard_runs(runs, bytes_per_history(compile_scenario(s), keep_power=True))
     posterior = posterior_or_fail(s, prior)
-    return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior)
+    with _running(runs, scheduler) as (executor, cb):
+        return s, run_scenario(s, runs=runs, seed=seed, keep_power=True, posterior=posterior,
+                               workers=workers, executor=executor, progress=cb)
 
 
 def _paired(scenario: str, runs: int, seed: int, prior: bool, levers: list[str],
-            extra: dict[str, Any]) -> Any:
+            extra: dict[str, Any], workers: int = 1, scheduler: str | None = None) -> Any:
     """The baseline and the lever's world over the same histories, as ``politburo whatif``
     runs them (``Experiment.whatif``: same seed, parameter draws and random numbers), reduced
     to one report's data with the lever's world beside the baseline."""
@@ -74,9 +102,11 @@ def _paired(scenario: str, runs: int, seed: int, prior: bool, levers: list[str],
     guard_runs(runs, 2 * bytes_per_history(compile_scenario(s), keep_power=True))
     posterior = posterior_or_fail(s, prior)  # a broken or stale file is reported as for run
     try:
-        w = Experiment(s, levers=parse_lever_args(levers), runs=runs, seed=seed,
-                       parameters="prior" if posterior is None else "posterior",
-                       keep_power=True).whatif()
+        with _running(2 * runs, scheduler) as (executor, cb):
+            w = Experiment(s, levers=parse_lever_args(levers), runs=runs, seed=seed,
+                           parameters="prior" if posterior is None else "posterior",
+                           keep_power=True, workers=workers, progress=cb,
+                           executor=executor).whatif()
         world, fixed = apply_levers(s, w.levers)
     except (LeverError, ExperimentError) as exc:
         fail(f"--lever: {exc}")
@@ -227,6 +257,8 @@ def report(
         "--lever", "-l", help="report a lever's or bundle's world beside the baseline, "
                               "from paired histories: NAME or NAME=VALUE (repeatable)")]
     = None,
+    workers: WorkersOpt = 1,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Write one self-contained HTML report of an ensemble (works offline)."""
     _need_matplotlib()
@@ -242,7 +274,7 @@ def report(
     if lever:
         model = None
     else:
-        s, result = _ensemble(scenario, runs, seed, prior)
+        s, result = _ensemble(scenario, runs, seed, prior, workers, scheduler)
         model = result.model
     for key, path in (("fit", fit), ("weights", weights)):
         if path is None:
@@ -253,7 +285,7 @@ def report(
         except ValueError as exc:
             fail(f"--{key} {path}: {exc}")
     if lever:
-        data = _paired(scenario, runs, seed, prior, lever, extra)
+        data = _paired(scenario, runs, seed, prior, lever, extra, workers, scheduler)
     else:
         k = rp.typical_history(result.histories)
         theta = result.histories.params
@@ -275,6 +307,8 @@ def plot(
     seed: SeedOpt = 1,
     scenario: ScenarioOpt = DEFAULT,
     prior: PriorOpt = False,
+    workers: WorkersOpt = 1,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Draw one chart of the report as PNG or SVG, for papers and slides."""
     _need_matplotlib()
@@ -286,7 +320,7 @@ def plot(
     if fmt not in ("png", "svg"):
         fail(f"--out {out}: expected a file name ending in .png or .svg")
     check_output_or_fail(out)
-    s, result = _ensemble(scenario, runs, seed, prior)
+    s, result = _ensemble(scenario, runs, seed, prior, workers, scheduler)
     data = rp.collect(s, result.model, result.histories, result.summary,
                       parameters=result.parameters)
     figs = rp.figures(data, (kind.value,))

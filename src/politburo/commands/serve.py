@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from politburo.cli import ScenarioOpt, err, fail, load_or_fail
+from politburo.cli import ScenarioOpt, SchedulerOpt, err, executor_or_fail, fail, load_or_fail
 from politburo.scenario.loader import DEFAULT
 
 NEEDS = ("fastapi", "uvicorn", "jinja2")
@@ -32,6 +32,7 @@ def serve(
                                                      "cores)")] = max(1, os.cpu_count() or 1),
     queue: Annotated[int, typer.Option(min=1, help="jobs waiting or running before the "
                                                    "server answers 'busy' (429)")] = 32,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Serve the web app: odds, what-ifs, weights, histories and an essay check, for a class."""
     missing = missing_web_packages()
@@ -45,11 +46,16 @@ def serve(
 
     from politburo.web import create_app
 
-    app = create_app(s, workers=workers, max_jobs=max(1, workers), queue_limit=queue)
-    shown = _lan_address() if host in ("0.0.0.0", "::") else host
-    err.print(f"politburo: open http://{shown}:{port}/ (Ctrl+C stops the server)",
-              highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    with executor_or_fail(scheduler) as executor:
+        # On a cluster, as many jobs at once as it has workers would keep busy: its size is
+        # the scheduler's, so --workers says how many (each job's chunks spread over all).
+        app = create_app(s, workers=workers, max_jobs=max(1, workers), queue_limit=queue,
+                         executor=executor)
+        shown = _lan_address() if host in ("0.0.0.0", "::") else host
+        err.print(f"politburo: open http://{shown}:{port}/ (Ctrl+C stops the server)"
+                  + (f"; histories run on the cluster at {scheduler}" if scheduler else ""),
+                  highlight=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _lan_address() -> str:

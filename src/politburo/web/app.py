@@ -15,6 +15,7 @@ page, never a traceback.
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -103,19 +104,22 @@ def _finite(x: Any) -> Any:
 
 def create_app(scenario: str | Scenario = DEFAULT, *, workers: int = 2,
                max_jobs: int = 2, queue_limit: int = 32, limits: q.Limits | None = None,
-               warm: bool = True, chunk: int = 2000) -> FastAPI:
+               warm: bool = True, chunk: int = 2000,
+               executor: Executor | None = None) -> FastAPI:
     """The app for one scenario.
 
     ``workers``: simulation processes; ``max_jobs``: jobs run at once; ``queue_limit``: jobs
     queued or running before requests get 429; ``limits``: the most histories a request may
-    ask for; ``warm``: start the workers when the server starts rather than on first use.
+    ask for; ``warm``: start the workers when the server starts rather than on first use;
+    ``executor``: run the histories there (a Dask cluster's) instead of in the app's own
+    processes (the caller keeps and closes it).
     """
     try:
         s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     except ScenarioError:
         raise
     lim = limits or q.Limits()
-    engine = Engine(s, workers=workers, chunk=chunk)
+    engine = Engine(s, workers=workers, chunk=chunk, executor=executor)
     jobs = Jobs(max_jobs=max_jobs, queue_limit=queue_limit)
     leaders = [{"id": p.id, "name": p.name} for p in s.principals]
     called = {p.id: p.called for p in s.principals}

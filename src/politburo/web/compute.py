@@ -1,4 +1,5 @@
-"""The web app's work, done through politburo's Python API in a fixed pool of worker processes.
+"""The web app's work, done through politburo's Python API in a fixed pool of worker processes
+(or on a Dask cluster's workers: ``politburo serve --scheduler``).
 
 Why processes, and why worlds: the engine is NumPy and Numba code that holds the GIL for much
 of a month, so two threads run no faster than one; two warm worker processes do (a what-if of
@@ -13,6 +14,11 @@ The answers are the API's own: ``summarise`` for the odds, ``WhatIfResult`` for 
 ``Experiment.explain`` computes them; a test holds the two equal), ``fit_report`` for the fit,
 and ``chronicle`` for a history's story. Draws come from ``Experiment.draws``, so history *k*
 here is history *k* of ``politburo run`` and ``politburo whatif`` with the same seed.
+
+On a cluster (``Engine(executor=...)``, any ``concurrent.futures.Executor`` such as Dask's
+``Client.get_executor()``) each task carries the scenario, since the cluster's workers were not
+started by this server; a worker loads it once (``_with_scenario``). The chunks are the same
+index ranges, so the histories are the same as on the server's own processes.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -44,6 +50,7 @@ Progress = Callable[[int, int], None]
 # -- the worker processes ---------------------------------------------------------------------
 
 _SCENARIO: Scenario | None = None
+_SCENARIO_KEY: str | None = None
 _MODELS: dict[str, Compiled] = {}
 
 
@@ -60,6 +67,16 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(0)
+
+
+def _with_scenario(scenario: Scenario, key: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(*args)`` on a worker the server did not start (a cluster's), loading the
+    server's scenario there first unless this worker already has it (same hash)."""
+    global _SCENARIO, _SCENARIO_KEY
+    if _SCENARIO_KEY != key:
+        _SCENARIO, _SCENARIO_KEY = scenario, key
+        _MODELS.clear()
+    return fn(*args)
 
 
 def _model(settings_items: tuple[tuple[str, Any], ...]) -> Compiled:
@@ -130,21 +147,26 @@ class Engine:
     """A scenario, a fixed pool of worker processes, and a cache of simulated worlds.
 
     ``workers`` processes simulate chunks of ``chunk`` histories; at most ``world_cache``
-    worlds are kept (least recently used dropped first).
+    worlds are kept (least recently used dropped first). With ``executor`` (a cluster's), the
+    chunks run there instead and the server starts no processes of its own; the executor
+    belongs to the caller, who shuts it down.
     """
 
     def __init__(self, scenario: Scenario, *, workers: int = 2, chunk: int = 1000,
-                 world_cache: int = 48) -> None:
+                 world_cache: int = 48, executor: Executor | None = None) -> None:
         self.scenario = scenario
         self.hash = scenario_hash(scenario)
         self.model = compile_scenario(scenario)
         self.workers, self.chunk, self.world_cache = max(1, workers), max(1, chunk), world_cache
         self._pool: ProcessPoolExecutor | None = None
+        self._external = executor
         self._lock = threading.Lock()
         self._worlds: OrderedDict[str, Histories] = OrderedDict()
         self._draws: OrderedDict[str, Draws] = OrderedDict()
 
-    def pool(self) -> ProcessPoolExecutor:
+    def pool(self) -> Executor:
+        if self._external is not None:
+            return _Carrying(self._external, self.scenario, self.hash)
         with self._lock:
             if self._pool is None:
                 ctx = multiprocessing.get_context("spawn")  # never fork a threaded server
@@ -155,7 +177,8 @@ class Engine:
 
     def warm(self) -> None:
         """Start every worker and load the engine there, so the first student waits less."""
-        futures = [self.pool().submit(_warm) for _ in range(self.workers)]
+        n = self.workers if self._external is None else 1
+        futures = [self.pool().submit(_warm) for _ in range(n)]
         for f in futures:
             f.result()
 
@@ -219,7 +242,7 @@ class Engine:
                                                  draws.H, int(draws.index.sum())]
                          if draws.H else [], parameters=draws.parameters)
 
-    def _broken(self, pool: ProcessPoolExecutor) -> None:
+    def _broken(self, pool: Executor) -> None:
         """A worker died (killed, out of memory): drop the pool, so the next job starts a
         fresh one instead of every later job failing."""
         with self._lock:
@@ -238,7 +261,7 @@ class Engine:
             self._broken(pool)
             return self._worlds_on(self.pool(), worlds, draws, mode, progress)
 
-    def _worlds_on(self, pool: ProcessPoolExecutor, worlds: Sequence[Settings], draws: Draws,
+    def _worlds_on(self, pool: Executor, worlds: Sequence[Settings], draws: Draws,
                    mode: str, progress: Progress | None) -> list[Histories]:
         keys = [self.world_key(w, draws, mode) for w in worlds]
         out: dict[str, Histories] = {}
@@ -286,6 +309,17 @@ class Engine:
 
     def chronicle(self, settings: Settings, seed: int, k: int) -> dict[str, Any]:
         return self._call(_chronicle, tuple(settings.items()), seed, k, True)
+
+
+class _Carrying(Executor):
+    """A cluster's executor whose tasks carry the server's scenario (``_with_scenario``)."""
+
+    def __init__(self, inner: Executor, scenario: Scenario, key: str) -> None:
+        self.inner, self.scenario, self.key = inner, scenario, key
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        assert not kwargs, "tasks take positional arguments"
+        return self.inner.submit(_with_scenario, self.scenario, self.key, fn, *args)
 
 
 def _slice(d: Draws, a: int, b: int) -> Draws:
