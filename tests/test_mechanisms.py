@@ -377,6 +377,34 @@ def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None
     assert not formed(("zinoviev", "kamenev")).any()
 
 
+def test_a_platform_needs_a_quarrel_with_the_line(model: Compiled) -> None:
+    """An outsider moves to organise only as far as he dissents from the party line
+    (update_bloc times ``policy.dissent``): on the line never, half the rate 0.3 away, all
+    of it 0.6 away or more, the distance at which censure draws its full rate too."""
+    H = 4000
+    i = {a: model.index(a) for a in model.principals}
+    ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=0.0,
+                       coalition_span=0.5), attrs={"aloofness": np.zeros((H, model.P))})
+
+    def organised(away: float) -> float:
+        s = _state(model, H)
+        s.salience[:] = 1.0
+        s.line[:] = [0.0, 0.0]
+        s.coalition[:] = sum(1 << i[a] for a in model.principals
+                             if a not in ("zinoviev", "kamenev"))
+        for who in ("zinoviev", "kamenev"):  # two outsiders on one platform
+            s.position[:, i[who]] = [away, 0.0]
+        coalitions.update_bloc(s, ctx, 5)
+        return float((s.bloc != 0).mean())
+
+    # Each of the two moves with chance 0.5 x dissent and brings the other in: a bloc forms
+    # unless neither moves, 1 - (1 - 0.5 d)^2 (binomial sd under 0.008 at H = 4000).
+    assert organised(0.0) == 0.0
+    assert abs(organised(0.3) - (1 - 0.75 ** 2)) < 0.03
+    assert abs(organised(0.6) - 0.75) < 0.03
+    assert abs(organised(0.9) - 0.75) < 0.03
+
+
 def test_an_alliance_is_an_offer_that_enmity_can_refuse(scenario: Scenario) -> None:
     """A lever's alliance event: its targets accept unless enmity toward the actor stops them
     (the same draw as any bloc), leave the coalition and organise; with every target refusing,
@@ -453,6 +481,8 @@ def test_a_standing_partner_may_follow_a_mover_out_of_the_coalition(model: Compi
                       attrs={"aloofness": np.zeros((H, model.P))})
         s = _state(model, H)
         s.position[:] = 0.0
+        s.line[:], s.salience[:] = 0.0, 1.0
+        s.position[:, z] = [0.6, 0.0]  # he quarrels with the line, so he moves at the full rate
         s.coalition[:] = ((1 << model.P) - 1) & ~(1 << z)  # Zinoviev alone outside
         s.enmity[:, k, z] = enmity
         s.threatened[:] = spare

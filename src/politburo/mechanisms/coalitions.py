@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo._rows import rany, rargmax, rmax, rsum
-from politburo.mechanisms.policy import apart
+from politburo.mechanisms.policy import apart, dissent
 
 
 @numba.njit(cache=True, nogil=True)
@@ -410,7 +410,11 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     faction ban).
 
     Each month an outsider moves to organise at the rate ``opposition_formation``, lowered by
-    his aloofness, and brings in the outsiders who share his line: those within
+    his aloofness, and times how far he dissents from the party line (``policy.dissent``: 0 on
+    the line, 1 at 0.6 from it or farther): every opposition of the period stood on a platform
+    against the line, the 46's on planning and the party regime (S20), the New Opposition's on
+    the kulak and the tempo (S29), the United Opposition's on both (S33), and a leader content
+    with the line has nothing to organise for. He brings in the outsiders who share his line: those within
     ``coalition_span`` of him, by the stretched distance of ``policy_gap`` (the New Opposition
     of 1925 and the United Opposition of 1926 gathered leaders of one platform, S29, S33). Each
     newcomer then joins unless his worst enmity toward those he would sit with (the bloc's
@@ -460,7 +464,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     if rows.size:
         out_r = outsider[rows]
         p = (ctx.params["opposition_formation"][rows, None]
-             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows]))
+             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows])
+             * dissent(state)[rows])
         if state.founder_on:  # an active founder holds back organising as he holds back motions
             p = p * (1 - ctx.params["founder_restraint"][rows, None])
         moving = out_r & (u[rows] < p)

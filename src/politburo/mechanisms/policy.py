@@ -64,6 +64,18 @@ def apart(a: NDArray[np.float64], b: NDArray[np.float64], sal: NDArray[np.float6
     return np.sqrt(dx, out=dx)
 
 
+def dissent(state: State) -> NDArray[np.float64]:
+    """(H, P) how openly each leader quarrels with the party line: his salience-weighted
+    distance from it, as a share of 0.6, at most 1 (0 on the line)."""
+    far = apart(state.position, state.line[:, None, :], state.salience[:, None, :])
+    return np.minimum(far / DISSENT_FULL, 1.0)
+
+
+DISSENT_FULL = 0.6
+"""The distance from the line at which a leader's dissent is open and whole (the code's own
+number, §7.4)."""
+
+
 def events(state: State, ctx: Context, t: int) -> None:
     """Salience events make an axis contested; crises put a choice to the rulers."""
     for e in ctx.model.events:

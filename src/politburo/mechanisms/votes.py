@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from politburo._rows import rany, rsum
 from politburo.mechanisms.circular_flow import purge_followers
-from politburo.mechanisms.policy import apart
+from politburo.mechanisms import policy
 from politburo.scenario.compile import MeetingC
 from politburo.state import RUNG, Context, State, bits, record
 
@@ -163,8 +163,7 @@ def motions(
     # other outsider a tenth.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
     bloc = bits(state.bloc, P)
-    far = apart(state.position, state.line[:, None, :], state.salience[:, None, :])
-    opposes = np.minimum(far / 0.6, 1.0)
+    opposes = policy.dissent(state)
     dissent = 0.1 + 0.9 * np.maximum(opposes, bloc.astype(np.float64))
     # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
     # is no offence, and everyone draws the tenth for these steps.
