@@ -204,9 +204,10 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         step = parse_month(e.month) - model.start
         if not e.enabled or not 0 <= step < model.steps:
             continue
-        if e.kind in ("polemic", "founder_death") or (e.kind == "founder_incapacitated"
-                                                       and step == 0):
-            continue  # the engine logs the polemic and the funeral; the opening tells the stroke
+        if e.kind in ("polemic", "speech", "founder_death") or (
+                e.kind == "founder_incapacitated" and step == 0):
+            continue  # the engine logs the polemic, the speech and the funeral; the opening
+            # tells the stroke
         if e.kind == "testament" and step < model.founder_until():
             continue  # its author still acts and puts it to the congresses himself
         src = e.source or f"assumption: {e.assumption}"
@@ -226,10 +227,11 @@ def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> 
         if ev["kind"] == "crisis":
             key = (str(ev.get("crisis")), str(ev.get("response")))
             ev.setdefault("answer", answers.get(key, ""))
-        if ev["kind"] != "polemic":
+        if ev["kind"] not in ("polemic", "speech"):
             continue
         for e in scenario.events:
-            if e.kind == "polemic" and parse_month(e.month) - model.start == ev["step"]:
+            if (e.kind == ev["kind"] and parse_month(e.month) - model.start == ev["step"]
+                    and e.actor in (ev.get("actors") or [])):
                 ev["title"] = title_of(e.id, scenario.abbreviations)
                 ev.setdefault("source", e.source)
 

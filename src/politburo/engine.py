@@ -416,6 +416,8 @@ def simulate(
                 continue
             if e.kind == "polemic":
                 standing.polemic(state, ctx, t, e.actor, e.targets)
+            elif e.kind == "speech":
+                standing.speech(state, ctx, t, e.actor, e.targets, e.handling)
             elif e.kind == "testament" and e.targets and not founder_active:
                 # (a founder still acting when his letter falls due puts it to each congress
                 # himself, as a motion; it is read out only once he no longer can)

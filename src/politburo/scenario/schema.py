@@ -53,6 +53,8 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "founder_death": ("funeral_absence_penalty", "absence_given_ill", "disciple_bonus"),
     "testament": ("testament_weight", "testament_removal_support"),
     "polemic": ("polemic_backlash", "polemic_enmity"),
+    "speech": ("speech_weight",),
+    "closed_speech": ("speech_closed_reach",),
     "illness": ("illness_activity",),
     "enrolment": ("enrolment_apparatus_loyalty",),
     "crisis": ("response_noise", "wedge_weight"),
@@ -64,7 +66,9 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "outside": ("return_rate",),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
-with an ``illness`` event needs ``illness_activity``), ``founder`` (a founder who acts: the file
+with an ``illness`` event needs ``illness_activity``; a ``speech`` against targets needs the
+polemic's parameters, a programme speech without targets ``speech_weight``, and a closed speech
+``speech_closed_reach``), ``founder`` (a founder who acts: the file
 has a ``founder_incapacitated`` or ``founder_death`` event), ``founder_plays`` (that founder has
 a ``position``: he plays in the coalition game while he acts) or a principal attribute that is
 above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
@@ -481,7 +485,12 @@ EVENT_KINDS = (
     "resignation",
     "platform",
     "charge",
+    "speech",
 )
+
+
+SPEECH_HANDLING = ("closed", "published")
+"""How far a speech reached: the body that heard it, or the whole party through the press."""
 
 
 class Response(OnAxes):
@@ -509,7 +518,11 @@ class Event(Cited):
     axis: Ident | None = Field(
         None, description="a salience event: the policy axis (an id of axes) that becomes "
         "contested")
-    handling: Literal["suppressed", "delegations", "published"] | None = None
+    handling: Literal["suppressed", "delegations", "published", "closed"] | None = Field(
+        None, description="how far it reached. A testament: 'suppressed' (kept from the "
+        "delegates), 'delegations' (read to each delegation, not printed) or 'published'. A "
+        "speech: 'closed' (heard only by the body it was given to) or 'published' (printed "
+        "for the whole party)")
     present: tuple[Ident, ...] = Field(default=(),
         description="principals sure to attend (a funeral)")
     against: str | None = Field(
@@ -538,6 +551,14 @@ class Event(Cited):
         if self.kind == "charge" and not (self.targets and (self.size or 0) > 0):
             raise ValueError(f"event {self.id}: a charge needs 'targets' (whom it accuses) and "
                              "'size' > 0 (its exposure on the Testament's scale)")
+        if self.kind == "speech" and (self.actor is None
+                                      or self.handling not in SPEECH_HANDLING):
+            raise ValueError(f"event {self.id}: a speech needs 'actor' (the leader who gives "
+                             f"it) and 'handling': one of {', '.join(SPEECH_HANDLING)} (got "
+                             f"{self.handling!r})")
+        if self.kind == "testament" and self.handling == "closed":
+            raise ValueError(f"event {self.id}: a testament's handling is one of suppressed, "
+                             "delegations, published (got 'closed', a speech's)")
         if self.against is not None and self.kind != "platform":
             raise ValueError(f"event {self.id}: only a platform takes 'against'")
         if self.kind == "alliance" and not self.targets:
