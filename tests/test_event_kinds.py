@@ -143,3 +143,86 @@ def test_a_closed_speech_needs_its_reach_and_a_testament_cannot_be_closed(
         next(x for x in d["events"] if x["kind"] == "testament")["handling"] = "closed"
     msg = _error(tmp_path, testament)
     assert "testament" in msg and "'closed'" in msg
+
+
+# --- a founder's document naming a successor ---------------------------------------------------
+
+ENDORSE = {"family": "truncnormal", "mean": 0.1, "sd": 0.08, "low": 0.0, "high": 0.5,
+           "assumption": "test"}
+
+
+def test_an_endorsement_raises_the_named_as_far_as_it_was_made_known(model: Compiled) -> None:
+    gains = []
+    for exposure in (0.0, 0.3, 1.0):
+        ctx = mech_ctx(model, H, endorsement_weight=0.2)
+        st = mech_state(model, H)
+        before = st.standing.copy()
+        standing.endorse(st, ctx, 2, (3,), exposure)
+        assert np.array_equal(np.delete(st.standing, 3, axis=1), np.delete(before, 3, axis=1))
+        gains.append(st.standing[:, 3] - before[:, 3])
+    assert np.allclose(gains[0], 0.0) and np.allclose(gains[1], 0.06)
+    assert np.allclose(gains[2], 0.2)
+
+
+def _note(handling: str, first: bool = True, weight: bool = True) -> Any:
+    """A second founder's document, naming a successor, put before (or after) the Testament."""
+    def edit(d: dict[str, Any]) -> None:
+        note = {"id": "a_note", "kind": "testament", "month": "1924-05", "actor": "lenin",
+                "endorses": ["bukharin"], "handling": handling, "assumption": "test"}
+        d["events"] = [note, *d["events"]] if first else [*d["events"], note]
+        if weight:
+            d["parameters"]["endorsement_weight"] = ENDORSE
+    return edit
+
+
+def test_an_unread_note_changes_nothing_and_a_published_one_changes_histories(
+        tmp_path: Path, scenario: Scenario) -> None:
+    """Kept secret (exposure 0) the note leaves every history as it was, the Testament's motion
+    included though the note comes first in the file; published it changes some."""
+    runs = np.arange(300)
+    base = simulate(compile_scenario(scenario), 1, runs)
+    secret = load_scenario(edited_builtin(tmp_path, _note("suppressed"), "s.yaml"))
+    assert _same(base, simulate(compile_scenario(secret), 1, runs))
+    public = load_scenario(edited_builtin(tmp_path, _note("published", first=False), "p.yaml"))
+    assert not _same(base, simulate(compile_scenario(public), 1, runs))
+
+
+def test_the_chronicle_tells_the_note(tmp_path: Path) -> None:
+    from politburo._frame import scenario_events
+    from politburo._prose import Words
+
+    s = load_scenario(edited_builtin(tmp_path, _note("published")))
+    told = [e["text"] for e in scenario_events(s, compile_scenario(s), Words.of(s))
+            if e["scenario_event"] == "a_note"]
+    assert told == ["Lenin's written word naming Bukharin as his successor was made public."]
+
+
+def test_a_note_needs_its_weight_but_not_the_testaments(tmp_path: Path) -> None:
+    msg = _error(tmp_path, _note("published", weight=False))
+    assert "endorsement_weight" in msg and "a_note endorses bukharin" in msg
+
+    def only_the_note(d: dict[str, Any]) -> None:
+        _note("published")(d)
+        d["events"] = [e for e in d["events"] if e["id"] != "testament"]
+        d["levers"] = []
+        d["bundles"] = []
+        for name in ("testament_weight", "testament_removal_support"):
+            del d["parameters"][name]
+    load_scenario(edited_builtin(tmp_path, only_the_note, "only.yaml"))
+
+
+@pytest.mark.parametrize("edit, needles", [
+    (lambda e: e.update(endorses=["voroshilov"]),
+     ("a_note", "endorses 'voroshilov'", "not a principal", "bukharin, kamenev")),
+    (lambda e: e.update(kind="polemic", actor="trotsky"),
+     ("a_note", "only a testament", "'polemic'")),
+])
+def test_a_bad_endorsement_is_refused_with_the_event_and_what_was_expected(
+        tmp_path: Path, edit: Any, needles: tuple[str, ...]) -> None:
+    def change(d: dict[str, Any]) -> None:
+        _note("published")(d)
+        edit(d["events"][0])
+    msg = _error(tmp_path, change)
+    assert "edited.yaml" in msg
+    for n in needles:
+        assert n in msg, (n, msg)

@@ -392,7 +392,9 @@ def simulate(
     # His colleagues hold back from moving against one another while he lives, incapacitated
     # or not: nobody knew he would not recover (the Letter was held back in hope of it, S9).
     founder_alive = death.start if death is not None else founder_until
-    testament = next((e for e in model.events if e.kind == "testament"), None)
+    # The Testament's motion is the first letter that would remove someone (one that only
+    # names a successor proposes no removal).
+    testament = next((e for e in model.events if e.kind == "testament" and e.targets), None)
     # An offer to resign the patronage office goes to the first party meeting of its month.
     resigning = {e.start: e for e in model.events if e.kind == "resignation" and e.actor >= 0}
     arrests = bool(model.security_offices().any())
@@ -418,12 +420,16 @@ def simulate(
                 standing.polemic(state, ctx, t, e.actor, e.targets)
             elif e.kind == "speech":
                 standing.speech(state, ctx, t, e.actor, e.targets, e.handling)
-            elif e.kind == "testament" and e.targets and not founder_active:
+            elif (e.kind == "testament" and (e.targets or e.endorses)
+                  and not founder_active):
                 # (a founder still acting when his letter falls due puts it to each congress
                 # himself, as a motion; it is read out only once he no longer can)
                 exposure = {"suppressed": 0.0, "delegations": 0.3, "published": 1.0}.get(
                     e.handling, 0.3)
-                standing.testament(state, ctx, t, e.targets[0], exposure)
+                if e.targets:
+                    standing.testament(state, ctx, t, e.targets[0], exposure)
+                if e.endorses:
+                    standing.endorse(state, ctx, t, e.endorses, exposure)
             elif e.kind == "charge":
                 standing.charge(state, ctx, t, e.actor, e.targets, e.size)
         circular_flow.enrolment(state, ctx, t)

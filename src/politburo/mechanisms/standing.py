@@ -78,6 +78,21 @@ def testament(state: State, ctx: Context, t: int, target: int, exposure: float) 
     state.standing[:, target] -= ctx.params["testament_weight"] * exposure
 
 
+def endorse(state: State, ctx: Context, t: int, endorsed: tuple[int, ...],
+            exposure: float) -> None:
+    """A founder's document naming a successor: each leader it names gains standing,
+    ``endorsement_weight`` times how openly it was made known (the Testament's scale: 0 kept
+    secret, 0.3 shown to the delegations or the leading bodies, 1 published). It is the
+    Testament's mirror: a founder's written word moves the party's regard for whom it names, up
+    as well as down (Mao's note for Hua of April 1976 was, once shown, the main proof of his
+    choice of successor, C44, though its scope was disputed from the first, C45). It moves no
+    vote and gives no office: whether the named man keeps the lead is the model's. The chronicle
+    tells it from the scenario's event, as it tells the Testament."""
+    for j in endorsed:
+        if j >= 0:
+            state.standing[:, j] += ctx.params["endorsement_weight"] * exposure
+
+
 def charge(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...],
            exposure: float) -> None:
     """A founder's written charge against a leader, raised openly by another leader (only in a

@@ -343,6 +343,13 @@ def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
             if e.handling == "closed":
                 out.setdefault("closed_speech", (f"event {e.id} is a closed speech",
                                                  ("events", i)))
+        elif e.kind == "testament":
+            if e.endorses:
+                out.setdefault("endorsement", (f"event {e.id} endorses "
+                                               f"{', '.join(e.endorses)}", ("events", i)))
+            if e.targets or not e.endorses:
+                out.setdefault("testament", (f"event {e.id} is of kind testament",
+                                             ("events", i)))
         elif e.kind in FEATURE_PARAMETERS:
             out.setdefault(e.kind, (f"event {e.id} is of kind {e.kind}", ("events", i)))
     if s.ties:

@@ -58,6 +58,7 @@ class EventC:
     responses: tuple[tuple[str, float, float], ...] = ()  # a crisis: (id, move on axis 0, 1)
     axis: int = -1  # a salience event: the index of its axis
     against: tuple[str, int] = ("", -1)  # a platform: (crisis id, index of the answer it fights)
+    endorses: tuple[int, ...] = ()  # a testament: the principals it names as successors
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
                             for r in e.responses),
             axis=axes.index(e.axis) if e.axis in axes else -1,
             against=_against(s, e.against),
+            endorses=tuple(who(t) for t in e.endorses if who(t) >= 0),
         )
         for e in s.events
         if e.enabled

@@ -52,6 +52,7 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "founder_plays": ("founder_weight",),
     "founder_death": ("funeral_absence_penalty", "absence_given_ill", "disciple_bonus"),
     "testament": ("testament_weight", "testament_removal_support"),
+    "endorsement": ("endorsement_weight",),
     "polemic": ("polemic_backlash", "polemic_enmity"),
     "speech": ("speech_weight",),
     "closed_speech": ("speech_closed_reach",),
@@ -66,7 +67,8 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "outside": ("return_rate",),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
-with an ``illness`` event needs ``illness_activity``; a ``speech`` against targets needs the
+with an ``illness`` event needs ``illness_activity``; a ``testament`` that only ``endorses``
+needs ``endorsement_weight`` and not the Testament's own; a ``speech`` against targets needs the
 polemic's parameters, a programme speech without targets ``speech_weight``, and a closed speech
 ``speech_closed_reach``), ``founder`` (a founder who acts: the file
 has a ``founder_incapacitated`` or ``founder_death`` event), ``founder_plays`` (that founder has
@@ -525,11 +527,24 @@ class Event(Cited):
         "for the whole party)")
     present: tuple[Ident, ...] = Field(default=(),
         description="principals sure to attend (a funeral)")
+    endorses: tuple[Ident, ...] = Field(
+        (), description="a testament: the principals the founder's document names as his "
+        "successors; each gains standing (endorsement_weight) as far as the document was made "
+        "known (its handling, on the Testament's scale)")
     against: str | None = Field(
         None, description="a platform: the crisis answer it fights, as CRISIS.RESPONSE (ids "
         "of a crisis event and one of its responses); the actor is ready only in histories "
         "where the ruling coalition adopted that answer")
     description: str = ""
+
+    @model_serializer(mode="wrap")
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # An event that endorses nobody dumps (and hashes) as before the field was added, so
+        # posteriors made for its file stay valid.
+        out = handler(self)
+        if isinstance(out, dict) and not out.get("endorses", True):
+            out.pop("endorses", None)
+        return out
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -556,6 +571,9 @@ class Event(Cited):
             raise ValueError(f"event {self.id}: a speech needs 'actor' (the leader who gives "
                              f"it) and 'handling': one of {', '.join(SPEECH_HANDLING)} (got "
                              f"{self.handling!r})")
+        if self.endorses and self.kind != "testament":
+            raise ValueError(f"event {self.id}: only a testament (a founder's document) takes "
+                             f"'endorses'; got kind {self.kind!r}")
         if self.kind == "testament" and self.handling == "closed":
             raise ValueError(f"event {self.id}: a testament's handling is one of suppressed, "
                              "delegations, published (got 'closed', a speech's)")
@@ -785,6 +803,11 @@ class Scenario(Frozen):
                     raise ValueError(f"event {e.id}: {role} {named!r} is not in the scenario "
                                      f"(expected a principal, a client or the founder: "
                                      f"{', '.join(sorted(everyone))})")
+            for named in e.endorses:
+                if named not in ids:
+                    raise ValueError(f"event {e.id}: endorses {named!r}, which is not a "
+                                     f"principal (a successor named must be one of "
+                                     f"{', '.join(sorted(ids))})")
             if e.against is not None:
                 crisis, _, answer = e.against.partition(".")
                 fought = next((x for x in self.events if x.id == crisis and x.kind == "crisis"),
