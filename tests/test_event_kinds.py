@@ -226,3 +226,113 @@ def test_a_bad_endorsement_is_refused_with_the_event_and_what_was_expected(
     assert "edited.yaml" in msg
     for n in needles:
         assert n in msg, (n, msg)
+
+
+# --- offices held by named clients ------------------------------------------------------------
+
+def _client_holds(holder: str | None, office: str = "pravda") -> Any:
+    def edit(d: dict[str, Any]) -> None:
+        next(o for o in d["offices"] if o["id"] == office)["holder"] = holder
+    return edit
+
+
+def _world(tmp_path: Path, holder: str | None, name: str) -> Compiled:
+    return compile_scenario(load_scenario(edited_builtin(tmp_path, _client_holds(holder),
+                                                         name)))
+
+
+def test_an_office_held_by_a_client_adds_to_his_patron_as_far_as_he_is_loyal(
+        tmp_path: Path) -> None:
+    """Against the same office left vacant, a client's office adds, to his patron's apparatus
+    power alone, the office's share of the office weight times the client's loyalty; when his
+    loyalty halves the addition halves, and when he changes patron it follows him."""
+    from politburo.engine import power_parts
+
+    held, vacant = _world(tmp_path, "voroshilov", "a.yaml"), _world(tmp_path, None, "b.yaml")
+    assert held.client_offices() and not vacant.client_offices()
+    c, o, i = held.clients.index("voroshilov"), held.offices.index("pravda"), held.index("stalin")
+
+    def apparatus(m: Compiled, loyalty: float | None = None, patron: int | None = None
+                  ) -> np.ndarray:
+        ctx, st = mech_ctx(m, H), mech_state(m, H)
+        if loyalty is not None:
+            st.client_loyalty[:, c] = loyalty
+        if patron is not None:
+            st.client_patron[:, c] = patron
+        eff = standing.effective(st, ctx)
+        return power_parts(st, ctx, eff, np.ones((H, m.P)))["apparatus"]
+
+    ctx = mech_ctx(held, H)
+    k = (1 - ctx.params["prestige_weight"]) / sum(
+        held.constants[f"power_weight_{b}"] for b in ("cc", "politburo", "offices"))
+    share = k * held.constants["power_weight_offices"] * held.office_weight[o] / \
+        held.office_weight.sum()
+    base = apparatus(vacant)
+    for loyalty, patron, who in ((None, None, i), (0.4, None, i),
+                                 (0.4, held.index("zinoviev"), held.index("zinoviev"))):
+        extra = apparatus(held, loyalty, patron) - base
+        expect = share * (held.client_loyalty[c] if loyalty is None else loyalty)
+        assert np.allclose(extra[:, who], expect), (loyalty, patron)
+        assert np.allclose(np.delete(extra, who, axis=1), 0.0)
+
+
+def test_a_clients_office_falls_with_his_patron_out_of_the_leadership(tmp_path: Path) -> None:
+    """At a plenum, where the patron sits outside the leadership body the office goes to a
+    member of the ruling coalition, and the log names the client; where he sits in it, or at a
+    meeting that cannot change the office, it stays."""
+    from politburo.engine import transfer_offices
+    from politburo.mechanisms import clients
+    from politburo.scenario.compile import CLIENT
+    from politburo.state import RUNG, to_mask
+
+    m = _world(tmp_path, "voroshilov", "a.yaml")
+    c, o, i = m.clients.index("voroshilov"), m.offices.index("pravda"), m.index("stalin")
+    ctx, st = mech_ctx(m, H), mech_state(m, H, record_log=True)
+    coalition = np.zeros((H, m.P), dtype=bool)
+    coalition[:, [m.index("zinoviev"), m.index("kamenev")]] = True
+    st.coalition = to_mask(coalition)
+    st.rung[: H // 2, i] = RUNG["politburo"]
+    clients.offices_fall(st, ctx, 7, 0, transfer_offices)  # a session: no state office here
+    assert (st.holder[:, o] == CLIENT - c).all()
+    clients.offices_fall(st, ctx, 7, 1, transfer_offices)
+    new = st.holder[: H // 2, o]
+    assert np.isin(new, [m.index("zinoviev"), m.index("kamenev")]).all()
+    assert (st.holder[H // 2:, o] == CLIENT - c).all()
+    assert (st.falls[:, i] < 0).all()  # the patron's own office fall is not recorded
+    assert st.log is not None
+    moved = [e for log in st.log for e in log if e["kind"] == "office"]
+    assert len(moved) == H // 2 and all(e["from"] == "voroshilov" for e in moved)
+
+
+def test_in_the_engine_a_clients_office_moves_only_after_a_fall_from_the_leadership(
+        tmp_path: Path) -> None:
+    from politburo.chronicle import rerun, to_text, write_chronicle
+    from politburo.state import RUNG
+
+    s = load_scenario(edited_builtin(tmp_path, _client_holds("lashevich")))
+    m = compile_scenario(s)
+    h = simulate(m, 1, np.arange(200), record_log=True)
+    assert h.log is not None
+    moves = [(k, e["step"]) for k, log in enumerate(h.log) for e in log
+             if e["kind"] == "office" and e["from"] == "lashevich"]
+    assert 0 < len({k for k, _ in moves}) < 200
+    out = h.falls[:, :, RUNG["politburo"] - 1]
+    for k, step in moves:
+        assert ((out[k] >= 0) & (out[k] <= step)).any()
+    k = moves[0][0]
+    text = " ".join(to_text(write_chronicle(s, m, rerun(m, 1, k)), width=10_000).split())
+    assert "from Lashevich to" in text
+
+
+@pytest.mark.parametrize("holder, office, needles", [
+    ("beria", "pravda", ("office pravda", "holder 'beria'", "a client or the founder",
+                         "voroshilov")),
+    ("molotov", "general_secretary", ("office general_secretary", "a client (molotov)",
+                                      "patronage: true")),
+])
+def test_a_bad_office_holder_is_refused_with_the_field_and_what_was_expected(
+        tmp_path: Path, holder: str, office: str, needles: tuple[str, ...]) -> None:
+    msg = _error(tmp_path, _client_holds(holder, office))
+    assert "edited.yaml" in msg
+    for n in needles:
+        assert n in msg, (n, msg)

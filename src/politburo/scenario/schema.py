@@ -440,7 +440,10 @@ class Interest(OnAxes):
 class Office(Frozen):
     id: Ident
     name: str
-    holder: Ident | None = Field(description="principal id at the start, or null if vacant")
+    holder: Ident | None = Field(
+        description="who holds it at the start: a principal, the founder, a named client (his "
+        "office counts for his patron's power as far as his loyalty goes, and he loses it when "
+        "his patron leaves the leadership body), or null if vacant")
     weight: Quantity = Field(description="contribution to its holder's power")
     patronage: bool = Field(False, description="whether the holder appoints provincial secretaries")
     state: bool = Field(False, description="whether it is an office of the state, which "
@@ -792,10 +795,17 @@ class Scenario(Frozen):
             pairs = [frozenset(item.between) for item in items]
             if len(set(pairs)) != len(pairs):
                 raise ValueError(f"each pair of principals may have one {what} at most")
+        clients = {c.id for c in self.clients}
         for o in self.offices:
-            if o.holder is not None and o.holder not in known:
-                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
-                                 f"the founder ({allowed}, or null for a vacant office)")
+            if o.holder is not None and o.holder not in everyone:
+                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal, a "
+                                 f"client or the founder (expected one of "
+                                 f"{', '.join(sorted(everyone))}, or null for a vacant office)")
+            if o.holder in clients and (o.patronage or o.security):
+                flag = "patronage" if o.patronage else "security"
+                raise ValueError(f"office {o.id}: a client ({o.holder}) cannot hold an office "
+                                 f"with {flag}: true (its appointments and arrests are a "
+                                 f"principal's); expected a principal or the founder")
         for e in self.events:
             for role, named in (("actor", e.actor), *(("target", t) for t in e.targets),
                                 *(("present", t) for t in e.present)):
