@@ -156,6 +156,24 @@ def test_cli_validate_exit_codes_and_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in bad.output
 
 
+def test_cli_validate_takes_a_built_in_name_as_the_other_commands_do(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for args in (["validate", "--scenario", "china-1976"], ["validate", "-s", "soviet-1922"]):
+        ok = runner.invoke(app, args)
+        assert ok.exit_code == 0 and f"{args[-1]}: ok" in ok.output, ok.output
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["calendar"][1]["voting_delegates"] = {"value": 408}
+    bad = runner.invoke(app, ["validate", "--scenario", str(_broken(tmp_path, edit))])
+    assert bad.exit_code == 2 and "calendar.1.voting_delegates" in bad.output
+    unknown = runner.invoke(app, ["validate", "--scenario", "china-1977"])
+    assert unknown.exit_code == 2 and "china-1977" in unknown.output
+    both = runner.invoke(app, ["validate", "soviet-1922", "--scenario", "china-1976"])
+    assert both.exit_code == 2 and "one scenario" in both.output
+    none = runner.invoke(app, ["validate"])
+    assert none.exit_code == 2 and "--scenario" in none.output
+    assert "Traceback" not in bad.output + unknown.output + both.output + none.output
+
+
 def test_schema_command_prints_json_schema() -> None:
     import json
 

@@ -204,14 +204,16 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         step = parse_month(e.month) - model.start
         if not e.enabled or not 0 <= step < model.steps:
             continue
-        if e.kind in ("polemic", "founder_death") or (e.kind == "founder_incapacitated"
-                                                       and step == 0):
-            continue  # the engine logs the polemic and the funeral; the opening tells the stroke
+        if e.kind in ("polemic", "speech", "founder_death") or (
+                e.kind == "founder_incapacitated" and step == 0):
+            continue  # the engine logs the polemic, the speech and the funeral; the opening
+            # tells the stroke
         if e.kind == "testament" and step < model.founder_until():
             continue  # its author still acts and puts it to the congresses himself
         src = e.source or f"assumption: {e.assumption}"
-        out.append({"kind": e.kind, "step": step, "actors": [a for a in (e.actor, *e.targets)
-                                                              if a and a != model.founder],
+        out.append({"kind": e.kind, "step": step,
+                    "actors": [a for a in (e.actor, *e.targets, *e.endorses)
+                               if a and a != model.founder],
                     "body": "", "because": "", "scenario_event": e.id, "source": src,
                     "text": _exogenous(e, words, scenario),
                     **({"against": e.against} if e.against else {})})
@@ -226,10 +228,11 @@ def annotate(log: list[dict[str, Any]], scenario: Scenario, model: Compiled) -> 
         if ev["kind"] == "crisis":
             key = (str(ev.get("crisis")), str(ev.get("response")))
             ev.setdefault("answer", answers.get(key, ""))
-        if ev["kind"] != "polemic":
+        if ev["kind"] not in ("polemic", "speech"):
             continue
         for e in scenario.events:
-            if e.kind == "polemic" and parse_month(e.month) - model.start == ev["step"]:
+            if (e.kind == ev["kind"] and parse_month(e.month) - model.start == ev["step"]
+                    and e.actor in (ev.get("actors") or [])):
                 ev["title"] = title_of(e.id, scenario.abbreviations)
                 ev.setdefault("source", e.source)
 
@@ -248,7 +251,16 @@ def _exogenous(e: Any, words: Words, scenario: Scenario | None = None) -> str:
         target = (f", with its proposal to remove {words.names_of(e.targets)} from "
                   f"{words.said('his', e.targets)} post" if e.targets else "")
         author = f"{words.name(e.actor)}'s" if e.actor else "The"
-        return f"{author} letter to the congress{target}, {how}."
+        if e.endorses and not e.targets:
+            known = {"published": "was made public", "suppressed": "was kept secret",
+                     "delegations": "was shown to the leading bodies but not published"}.get(
+                e.handling or "", "was made known")
+            his = words.said("his", e.actor) if e.actor else "the founder's"
+            return (f"{author} written word naming {words.names_of(e.endorses)} as {his} "
+                    f"successor {known}.")
+        named = (f", and naming {words.names_of(e.endorses)} as "
+                 f"{words.said('his', e.actor or '')} successor" if e.endorses else "")
+        return f"{author} letter to the congress{target}{named}, {how}."
     if e.kind == "enrolment":
         by = f" by {month_name(parse_month(e.until))}" if e.until else ""
         return (f"The party opened its doors in a mass recruitment, the "

@@ -34,6 +34,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "funeral": "standing and legitimacy: the founder's funeral",
     "funeral_absent": "standing and legitimacy: the founder's funeral",
     "polemic": "standing and legitimacy: polemics",
+    "speech": "standing and legitimacy: a speech, as far as it reached",
     "consolidation": "who rules: one leader's own majorities in the leadership and the "
                      "{committee}",
     "crisis": "policy: a crisis answered by the ruling coalition",
@@ -387,6 +388,15 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         why = "it" + why[len("the polemic"):] if why.startswith("the polemic") else why
         rivals = words.said("his rivals", ev.get("actors") or [])
         return f"{who}'s {title} attacked {targets or rivals} in the press; {why}."
+    if kind == "speech":
+        targets = words.names_of(ev.get("targets") or [])
+        title = f" ({ev['title']})" if ev.get("title") else ""
+        where = ("in the press" if ev.get("handling") == "published"
+                 else "in closed session, and it was not printed")
+        if targets:
+            return f"{who}'s speech{title} attacked {targets} {where}; {why}."
+        his = words.said("his", ev.get("actors") or [])
+        return f"{who}'s speech{title} set out {his} programme {where}; {why}."
     if kind == "consolidation":
         return f"{who} now ruled the party, because {why}."
     if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):

@@ -203,8 +203,21 @@ def progress_bar(total: int, label: str) -> tuple[Progress | None, Any]:
 
 
 @app.command()
-def validate(path: Annotated[str, typer.Argument(help="scenario file or built-in name")]) -> None:
+def validate(
+    path: Annotated[str | None, typer.Argument(help="scenario file or built-in name")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        "--scenario", "-s", help="built-in scenario name or a YAML file (as the other "
+        "commands take it); instead of PATH")] = None,
+) -> None:
     """Check a scenario file; exit 0 if it is good, 2 with the problems if not."""
+    if path is not None and scenario is not None and path != scenario:
+        fail(f"validate takes one scenario: got PATH {path!r} and --scenario {scenario!r}")
+        return
+    path = path if path is not None else scenario
+    if path is None:
+        fail("validate needs a scenario: a file, a built-in name, or --scenario NAME "
+             f"(built-in: {', '.join(BUILTIN)})")
+        return
     try:
         s = load_scenario(path, levers=True)
     except ScenarioError as exc:

@@ -33,7 +33,7 @@ from politburo.mechanisms import (
     standing,
     votes,
 )
-from politburo.scenario.compile import FOUNDER, VACANT, Compiled, MeetingC
+from politburo.scenario.compile import CLIENT, FOUNDER, VACANT, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
 from politburo.state import LADDER, RUNG, Context, State, bits, record
 
@@ -167,6 +167,8 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
         clients.seats_filled(state)[:, None], 1e-12)
     offices = state.by_holder("offices", lambda: office_holdings(
         state.holder, m.office_weight, P) / m.office_weight.sum())
+    if m.client_offices():  # a client's office counts for his patron, as far as he is loyal
+        offices = offices + clients.office_power(state, ctx) / m.office_weight.sum()
     st = eff * alive
     st = st / np.maximum(rsum(st)[:, None], 1e-12)
     # Prestige takes the share ``prestige_weight`` of power; the institutional rest is split
@@ -183,19 +185,24 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
 
 def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
                      loser: int, only: int | None = None,
-                     offices: NDArray[np.bool_] | None = None) -> None:
+                     offices: NDArray[np.bool_] | None = None,
+                     holder_code: int | None = None) -> None:
     """Offices of a fallen leader go to the coalition member holding least (AES spoils).
 
     ``only`` restricts the transfer to one office (the Testament's motion concerns the
     patronage office alone); ``offices`` (H, O) to the offices marked in each history (a
     session's state offices, or one office under ``offices_lost: one``). ``loser`` -1 is the
-    founder. With no eligible successor the office falls vacant.
+    founder. ``holder_code`` (with ``loser`` -1) takes the offices held under that code instead:
+    a named client's, whose patron has fallen (``clients.offices_fall``). With no eligible
+    successor the office falls vacant.
     """
     m, P = ctx.model, ctx.model.P
     rows = np.flatnonzero(where)
     if rows.size == 0:
         return
-    code = loser if loser >= 0 else FOUNDER
+    code = holder_code if holder_code is not None else (loser if loser >= 0 else FOUNDER)
+    was = (m.clients[CLIENT - code] if code <= CLIENT
+           else m.principals[loser] if loser >= 0 else m.founder)
     holder = state.holder[rows]
     mine = holder == code
     if only is not None:
@@ -233,7 +240,7 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
                 state.log[rows[k]].append({
                     "kind": "office", "step": t, "office": m.office_names[o],
                     "actors": [m.principals[new[k]]] if new[k] >= 0 else [],
-                    "from": m.principals[loser] if loser >= 0 else m.founder,
+                    "from": was,
                     "body": m.bodies.committee,
                     "because": "the post fell vacant and went to a member of the ruling "
                                "coalition",
@@ -285,6 +292,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     # An active founder holds back motions against his colleagues.
     restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
     votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
+    if mt.kind <= 1 and ctx.model.client_offices():  # a client's office falls with his patron
+        clients.offices_fall(state, ctx, t, mt.kind, transfer_offices)
 
 
 def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
@@ -392,7 +401,9 @@ def simulate(
     # His colleagues hold back from moving against one another while he lives, incapacitated
     # or not: nobody knew he would not recover (the Letter was held back in hope of it, S9).
     founder_alive = death.start if death is not None else founder_until
-    testament = next((e for e in model.events if e.kind == "testament"), None)
+    # The Testament's motion is the first letter that would remove someone (one that only
+    # names a successor proposes no removal).
+    testament = next((e for e in model.events if e.kind == "testament" and e.targets), None)
     # An offer to resign the patronage office goes to the first party meeting of its month.
     resigning = {e.start: e for e in model.events if e.kind == "resignation" and e.actor >= 0}
     arrests = bool(model.security_offices().any())
@@ -416,12 +427,18 @@ def simulate(
                 continue
             if e.kind == "polemic":
                 standing.polemic(state, ctx, t, e.actor, e.targets)
-            elif e.kind == "testament" and e.targets and not founder_active:
+            elif e.kind == "speech":
+                standing.speech(state, ctx, t, e.actor, e.targets, e.handling)
+            elif (e.kind == "testament" and (e.targets or e.endorses)
+                  and not founder_active):
                 # (a founder still acting when his letter falls due puts it to each congress
                 # himself, as a motion; it is read out only once he no longer can)
                 exposure = {"suppressed": 0.0, "delegations": 0.3, "published": 1.0}.get(
                     e.handling, 0.3)
-                standing.testament(state, ctx, t, e.targets[0], exposure)
+                if e.targets:
+                    standing.testament(state, ctx, t, e.targets[0], exposure)
+                if e.endorses:
+                    standing.endorse(state, ctx, t, e.endorses, exposure)
             elif e.kind == "charge":
                 standing.charge(state, ctx, t, e.actor, e.targets, e.size)
         circular_flow.enrolment(state, ctx, t)

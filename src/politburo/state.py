@@ -30,7 +30,8 @@ class State:
     ideal: NDArray[np.float64]  # (H, P, 2) convictions: the starting position
     line: NDArray[np.float64]  # (H, 2) the party line
     salience: NDArray[np.float64]  # (H, 2) weight of each axis in policy distances
-    holder: NDArray[np.int64]  # (H, O) office holders (principal index, -1 vacant, -2 Lenin)
+    # (H, O) office holders: principal index, -1 vacant, -2 the founder, -3 - c named client c
+    holder: NDArray[np.int64]
     rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)
     last_step: NDArray[np.int64]  # (H, P) step index of the last move down the ladder
     falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step index of each rung, -1 never

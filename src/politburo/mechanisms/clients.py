@@ -27,6 +27,17 @@ stayed with Trotsky into 1928, S45; one of 0.65 sinks to 0.42 and goes, as Kalin
 Stalin's side in 1927, S100). A client whose loyalty falls below one half changes patron: he
 attaches himself to the ruling coalition's member with the largest following in the CC, with
 the loyalty of a newcomer, one half. A client whose patron has left the party does so at once.
+
+Offices. A client may hold an office from the start (the scenario's ``holder``). It counts for
+his current patron's power as his vote does, as far as his loyalty goes (``office_power``), and
+it is his patron's to lose: when the patron is out of the leadership body at a meeting that can
+change the office, the office goes to the ruling coalition by the rule for a fallen leader's
+offices (``offices_fall``). A client's post is held under his patron's protection, as his
+seat is: Hu Yaobang ran the Organisation Department from December 1977 as Deng's man (China fact
+base C105, C37l). Losing it only with the patron is the simplest rule and an assumption: the
+same fact base has Hua's four men give up their posts in February 1980 while Hua still sat in
+the leadership (C19, C20), which this rule cannot give, since no motion is ever moved against a
+client himself. A client gains no office: only principals take a fallen man's.
 """
 
 from __future__ import annotations
@@ -35,7 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo._rows import rany, rargmax, rsum
-from politburo.state import Context, State, bits
+from politburo.scenario.compile import CLIENT
+from politburo.state import RUNG, Context, State, bits
 
 
 def politburo_votes(state: State, ctx: Context) -> NDArray[np.float64]:
@@ -50,6 +62,39 @@ def politburo_votes(state: State, ctx: Context) -> NDArray[np.float64]:
     votes += np.bincount(slot.ravel(), (state.client_seat * state.client_loyalty).ravel(),
                          minlength=H * P).reshape(H, P)
     return votes
+
+
+def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
+    """(H, P) the office weight each principal commands through his clients' offices: each
+    client's offices times his loyalty, credited to his current patron."""
+    P, H = ctx.model.P, state.H
+    out = np.zeros((H, P))
+    rows = np.arange(H)
+    for c in range(state.client_seat.shape[1]):
+        w = (state.holder == CLIENT - c) @ ctx.model.office_weight
+        if w.any():
+            out[rows, state.client_patron[:, c]] += w * state.client_loyalty[:, c]
+    return out
+
+
+def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object) -> None:
+    """A client's office goes with his patron's fall: at a meeting that can change it, if his
+    patron sits outside the leadership body, it passes to the ruling coalition (``transfer``,
+    ``engine.transfer_offices``)."""
+    m = ctx.model
+    changeable = m.changeable(kind)
+    if changeable is None:
+        if kind == 0:
+            return  # no office of the state: a session changes nothing
+        changeable = np.ones(len(m.offices), dtype=bool)
+    out = state.rung >= RUNG["politburo"]
+    rows = np.arange(state.H)
+    for c in range(state.client_seat.shape[1]):
+        code = CLIENT - c
+        held = (state.holder == code) & changeable[None, :]
+        fall = rany(held) & out[rows, state.client_patron[:, c]] & (state.coalition != 0)
+        if fall.any():
+            transfer(state, ctx, t, fall, -1, offices=held, holder_code=code)  # type: ignore[operator]
 
 
 def seats_filled(state: State) -> NDArray[np.float64]:

@@ -3,7 +3,9 @@
 Sources, each a parameter with a prior in the scenario file: Lenin's funeral and the disputed
 misdated telegram (Trotsky, *My Life*, S2; Patenaude, S3, S3b), the Testament and its handling
 (S9, S12, S13), the cult of Lenin and the "oath" speech (S93), *Lessons of October* and the
-literary discussion (S25, S26), illness (S2), late entry into the party and "the non-Bolshevism
+literary discussion (S25, S26), a speech's reach, closed or printed (the closed speech of
+February 1956 and its circulation: W. Taubman, *Khrushchev: The Man and His Era*, 2003, ch. 11),
+illness (S2), late entry into the party and "the non-Bolshevism
 of Trotsky" (S10, S86), and the antisemitic prejudice recorded against Jewish Bolsheviks (S97).
 Every effect attaches to an attribute or an event of the scenario file, never to a name: swap two
 principals' attributes and events and their fortunes swap.
@@ -76,6 +78,21 @@ def testament(state: State, ctx: Context, t: int, target: int, exposure: float) 
     state.standing[:, target] -= ctx.params["testament_weight"] * exposure
 
 
+def endorse(state: State, ctx: Context, t: int, endorsed: tuple[int, ...],
+            exposure: float) -> None:
+    """A founder's document naming a successor: each leader it names gains standing,
+    ``endorsement_weight`` times how openly it was made known (the Testament's scale: 0 kept
+    secret, 0.3 shown to the delegations or the leading bodies, 1 published). It is the
+    Testament's mirror: a founder's written word moves the party's regard for whom it names, up
+    as well as down (Mao's note for Hua of April 1976 was, once shown, the main proof of his
+    choice of successor, C44, though its scope was disputed from the first, C45). It moves no
+    vote and gives no office: whether the named man keeps the lead is the model's. The chronicle
+    tells it from the scenario's event, as it tells the Testament."""
+    for j in endorsed:
+        if j >= 0:
+            state.standing[:, j] += ctx.params["endorsement_weight"] * exposure
+
+
 def charge(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...],
            exposure: float) -> None:
     """A founder's written charge against a leader, raised openly by another leader (only in a
@@ -95,17 +112,58 @@ def charge(state: State, ctx: Context, t: int, author: int, targets: tuple[int, 
     np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
 
 
-def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...]) -> None:
-    """A polemic costs its author standing and makes enemies of its targets."""
-    if author < 0:
-        return
-    back = ctx.params["polemic_backlash"]
+def _attack(state: State, ctx: Context, author: int, targets: tuple[int, ...],
+            reach: NDArray[np.float64] | float) -> NDArray[np.float64]:
+    """An open attack on colleagues, as far as it reached (``reach``, 1 for print): it costs
+    its author ``polemic_backlash`` times the reach, each target half as much, and makes
+    enemies of them by ``polemic_enmity`` times the reach. Returns the author's cost (H,)."""
+    back = ctx.params["polemic_backlash"] * reach
     state.standing[:, author] -= back
     for j in targets:
         state.standing[:, j] -= back / 2
-        state.enmity[:, author, j] += ctx.params["polemic_enmity"]
-        state.enmity[:, j, author] += ctx.params["polemic_enmity"]
+        state.enmity[:, author, j] += ctx.params["polemic_enmity"] * reach
+        state.enmity[:, j, author] += ctx.params["polemic_enmity"] * reach
     np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
+    return np.asarray(back)
+
+
+def speech(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...],
+           handling: str) -> None:
+    """A speech moves standing as far as it reached: printed for the whole party (reach 1)
+    or heard only by the body it was given to (``speech_closed_reach``, a fraction).
+
+    Against ``targets`` it is a polemic scaled by its reach (``_attack``). Without targets it
+    is a programme: its speaker gains ``speech_weight`` times the reach, and nothing else
+    moves. The reach is what the closed speech of February 1956 shows: heard by one congress
+    session, then read out at party meetings and known abroad, but not printed at home
+    (Taubman 2003, ch. 11); a closed speech is weaker than a printed one, not nothing."""
+    if author < 0:
+        return
+    reach = (ctx.params["speech_closed_reach"] if handling == "closed"
+             else np.ones(state.H))
+    if targets:
+        moved = _attack(state, ctx, author, targets, reach)
+        why = "it cost its speaker {:.2f} standing and set the targets against him"
+    else:
+        moved = ctx.params["speech_weight"] * reach
+        state.standing[:, author] += moved
+        why = "it brought its speaker {:.2f} standing"
+    m = ctx.model
+    record(state, ctx, np.ones(state.H, dtype=bool), {
+        "kind": "speech", "step": t, "handling": handling,
+        "actors": [m.principals[author]],
+        "targets": [m.principals[j] for j in targets],
+        "body": m.bodies.press if handling == "published" else "",
+        "because": lambda h: why.format(moved[h]),
+    })
+
+
+def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...]) -> None:
+    """A polemic costs its author standing and makes enemies of its targets: a printed speech
+    against them (``speech``, reach 1), told as a polemic in the press."""
+    if author < 0:
+        return
+    back = _attack(state, ctx, author, targets, 1.0)
     record(state, ctx, np.ones(state.H, dtype=bool), {
         "kind": "polemic", "step": t,
         "actors": [ctx.model.principals[author]],

@@ -334,7 +334,23 @@ def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
             if s.founder is not None and s.founder.position is not None:
                 out.setdefault("founder_plays", (f"the founder has a position and plays until "
                                                  f"event {e.id}", ("founder", "position")))
-        if e.kind in FEATURE_PARAMETERS:
+        if e.kind == "speech":
+            # A speech against colleagues is a polemic as far as it reached; one with no target
+            # is a programme speech; a closed one reaches a drawn fraction of a printed one.
+            feature = "polemic" if e.targets else "speech"
+            aim = "against targets" if e.targets else "without targets (a programme)"
+            out.setdefault(feature, (f"event {e.id} is a speech {aim}", ("events", i)))
+            if e.handling == "closed":
+                out.setdefault("closed_speech", (f"event {e.id} is a closed speech",
+                                                 ("events", i)))
+        elif e.kind == "testament":
+            if e.endorses:
+                out.setdefault("endorsement", (f"event {e.id} endorses "
+                                               f"{', '.join(e.endorses)}", ("events", i)))
+            if e.targets or not e.endorses:
+                out.setdefault("testament", (f"event {e.id} is of kind testament",
+                                             ("events", i)))
+        elif e.kind in FEATURE_PARAMETERS:
             out.setdefault(e.kind, (f"event {e.id} is of kind {e.kind}", ("events", i)))
     if s.ties:
         out["tie"] = (f"the ties section pairs {' and '.join(s.ties[0].between)}", ("ties", 0))

@@ -31,6 +31,7 @@ KIND_CODE = {"session": 0, "plenum": 1, "conference": 2, "congress": 3}
 _OUTSIDE = {"politburo": 3, "central_committee": 4}  # the rung of one who starts outside
 FOUNDER = -2  # holder code for an office the founder holds
 VACANT = -1
+CLIENT = -3  # holder code for an office client 0 holds; client c's is CLIENT - c
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class EventC:
     responses: tuple[tuple[str, float, float], ...] = ()  # a crisis: (id, move on axis 0, 1)
     axis: int = -1  # a salience event: the index of its axis
     against: tuple[str, int] = ("", -1)  # a platform: (crisis id, index of the answer it fights)
+    endorses: tuple[int, ...] = ()  # a testament: the principals it names as successors
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,10 @@ class Compiled:
             return None
         return self.state_office.copy() if kind == 0 else ~self.state_office
 
+    def client_offices(self) -> bool:
+        """Whether a named client holds an office at the start (only then can one hold it)."""
+        return bool((self.holder0 <= CLIENT).any())
+
     def security_offices(self) -> NDArray[np.bool_]:
         """(O,) whether each office commands the security forces."""
         return self.security if self.security.size else np.zeros(len(self.offices), bool)
@@ -179,9 +185,11 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
     }
     founder = s.founder.id if s.founder is not None else ""
     axes = tuple(a.id for a in s.axes)
+    client_ids = [c.id for c in s.clients]
     holder0 = np.array(
         [FOUNDER if founder and o.holder == founder
-         else (VACANT if o.holder is None else who(o.holder))
+         else (CLIENT - client_ids.index(o.holder) if o.holder in client_ids
+               else (VACANT if o.holder is None else who(o.holder)))
          for o in s.offices],
         dtype=np.int64,
     )
@@ -229,6 +237,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
                             for r in e.responses),
             axis=axes.index(e.axis) if e.axis in axes else -1,
             against=_against(s, e.against),
+            endorses=tuple(who(t) for t in e.endorses if who(t) >= 0),
         )
         for e in s.events
         if e.enabled

@@ -52,7 +52,10 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "founder_plays": ("founder_weight",),
     "founder_death": ("funeral_absence_penalty", "absence_given_ill", "disciple_bonus"),
     "testament": ("testament_weight", "testament_removal_support"),
+    "endorsement": ("endorsement_weight",),
     "polemic": ("polemic_backlash", "polemic_enmity"),
+    "speech": ("speech_weight",),
+    "closed_speech": ("speech_closed_reach",),
     "illness": ("illness_activity",),
     "enrolment": ("enrolment_apparatus_loyalty",),
     "crisis": ("response_noise", "wedge_weight"),
@@ -64,7 +67,10 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "outside": ("return_rate",),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
-with an ``illness`` event needs ``illness_activity``), ``founder`` (a founder who acts: the file
+with an ``illness`` event needs ``illness_activity``; a ``testament`` that only ``endorses``
+needs ``endorsement_weight`` and not the Testament's own; a ``speech`` against targets needs the
+polemic's parameters, a programme speech without targets ``speech_weight``, and a closed speech
+``speech_closed_reach``), ``founder`` (a founder who acts: the file
 has a ``founder_incapacitated`` or ``founder_death`` event), ``founder_plays`` (that founder has
 a ``position``: he plays in the coalition game while he acts) or a principal attribute that is
 above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
@@ -434,7 +440,10 @@ class Interest(OnAxes):
 class Office(Frozen):
     id: Ident
     name: str
-    holder: Ident | None = Field(description="principal id at the start, or null if vacant")
+    holder: Ident | None = Field(
+        description="who holds it at the start: a principal, the founder, a named client (his "
+        "office counts for his patron's power as far as his loyalty goes, and he loses it when "
+        "his patron leaves the leadership body), or null if vacant")
     weight: Quantity = Field(description="contribution to its holder's power")
     patronage: bool = Field(False, description="whether the holder appoints provincial secretaries")
     state: bool = Field(False, description="whether it is an office of the state, which "
@@ -481,7 +490,12 @@ EVENT_KINDS = (
     "resignation",
     "platform",
     "charge",
+    "speech",
 )
+
+
+SPEECH_HANDLING = ("closed", "published")
+"""How far a speech reached: the body that heard it, or the whole party through the press."""
 
 
 class Response(OnAxes):
@@ -509,14 +523,31 @@ class Event(Cited):
     axis: Ident | None = Field(
         None, description="a salience event: the policy axis (an id of axes) that becomes "
         "contested")
-    handling: Literal["suppressed", "delegations", "published"] | None = None
+    handling: Literal["suppressed", "delegations", "published", "closed"] | None = Field(
+        None, description="how far it reached. A testament: 'suppressed' (kept from the "
+        "delegates), 'delegations' (read to each delegation, not printed) or 'published'. A "
+        "speech: 'closed' (heard only by the body it was given to) or 'published' (printed "
+        "for the whole party)")
     present: tuple[Ident, ...] = Field(default=(),
         description="principals sure to attend (a funeral)")
+    endorses: tuple[Ident, ...] = Field(
+        (), description="a testament: the principals the founder's document names as his "
+        "successors; each gains standing (endorsement_weight) as far as the document was made "
+        "known (its handling, on the Testament's scale)")
     against: str | None = Field(
         None, description="a platform: the crisis answer it fights, as CRISIS.RESPONSE (ids "
         "of a crisis event and one of its responses); the actor is ready only in histories "
         "where the ruling coalition adopted that answer")
     description: str = ""
+
+    @model_serializer(mode="wrap")
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # An event that endorses nobody dumps (and hashes) as before the field was added, so
+        # posteriors made for its file stay valid.
+        out = handler(self)
+        if isinstance(out, dict) and not out.get("endorses", True):
+            out.pop("endorses", None)
+        return out
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -538,6 +569,17 @@ class Event(Cited):
         if self.kind == "charge" and not (self.targets and (self.size or 0) > 0):
             raise ValueError(f"event {self.id}: a charge needs 'targets' (whom it accuses) and "
                              "'size' > 0 (its exposure on the Testament's scale)")
+        if self.kind == "speech" and (self.actor is None
+                                      or self.handling not in SPEECH_HANDLING):
+            raise ValueError(f"event {self.id}: a speech needs 'actor' (the leader who gives "
+                             f"it) and 'handling': one of {', '.join(SPEECH_HANDLING)} (got "
+                             f"{self.handling!r})")
+        if self.endorses and self.kind != "testament":
+            raise ValueError(f"event {self.id}: only a testament (a founder's document) takes "
+                             f"'endorses'; got kind {self.kind!r}")
+        if self.kind == "testament" and self.handling == "closed":
+            raise ValueError(f"event {self.id}: a testament's handling is one of suppressed, "
+                             "delegations, published (got 'closed', a speech's)")
         if self.against is not None and self.kind != "platform":
             raise ValueError(f"event {self.id}: only a platform takes 'against'")
         if self.kind == "alliance" and not self.targets:
@@ -753,10 +795,17 @@ class Scenario(Frozen):
             pairs = [frozenset(item.between) for item in items]
             if len(set(pairs)) != len(pairs):
                 raise ValueError(f"each pair of principals may have one {what} at most")
+        clients = {c.id for c in self.clients}
         for o in self.offices:
-            if o.holder is not None and o.holder not in known:
-                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal or "
-                                 f"the founder ({allowed}, or null for a vacant office)")
+            if o.holder is not None and o.holder not in everyone:
+                raise ValueError(f"office {o.id}: holder {o.holder!r} is not a principal, a "
+                                 f"client or the founder (expected one of "
+                                 f"{', '.join(sorted(everyone))}, or null for a vacant office)")
+            if o.holder in clients and (o.patronage or o.security):
+                flag = "patronage" if o.patronage else "security"
+                raise ValueError(f"office {o.id}: a client ({o.holder}) cannot hold an office "
+                                 f"with {flag}: true (its appointments and arrests are a "
+                                 f"principal's); expected a principal or the founder")
         for e in self.events:
             for role, named in (("actor", e.actor), *(("target", t) for t in e.targets),
                                 *(("present", t) for t in e.present)):
@@ -764,6 +813,11 @@ class Scenario(Frozen):
                     raise ValueError(f"event {e.id}: {role} {named!r} is not in the scenario "
                                      f"(expected a principal, a client or the founder: "
                                      f"{', '.join(sorted(everyone))})")
+            for named in e.endorses:
+                if named not in ids:
+                    raise ValueError(f"event {e.id}: endorses {named!r}, which is not a "
+                                     f"principal (a successor named must be one of "
+                                     f"{', '.join(sorted(ids))})")
             if e.against is not None:
                 crisis, _, answer = e.against.partition(".")
                 fought = next((x for x in self.events if x.id == crisis and x.kind == "crisis"),

@@ -221,6 +221,16 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         title = f" ({d['title']})" if d.get("title") else ""
         return (f"{who} attacked {targets} in print{title}. "
                 + n.said("It made them his enemies and cost him respect in the party.", actors))
+    if kind == "speech" and actors:
+        targets = n.many(d.get("targets") or [])
+        title = f" ({d['title']})" if d.get("title") else ""
+        where = "in print" if d.get("handling") == "published" else "behind closed doors"
+        if targets:
+            return (f"{who} attacked {targets} in a speech {where}{title}. "
+                    + n.said("It made them his enemies and cost him respect in the party.",
+                             actors))
+        return (f"{who} set out a programme in a speech {where}{title}. "
+                + n.said("It raised his standing in the party, as far as it was heard.", actors))
     if kind == "recant" and actors:
         return (f"{who} expected to lose the vote, so {n.said('he', actors)} gave in and "
                 "promised to stop organising against the leadership.")
