@@ -262,7 +262,8 @@ def test_a_missing_starting_line_points_at_its_axis() -> None:
     ("trotsky_exiled, trotsky_deported]", "trotsky_exiled, trotsky_deportedd]",
      "fit.main.6", "expected a milestone's id", "trotsky_deported"),
     # a field inside a multi-line item
-    ("holder: stalin", "holder: nobodyx", "offices.0.holder", "expected one of bukharin", None),
+    ("holder: stalin", "holder: nobodyx", "offices.0.holder",
+     "expected one of andreev, bukharin", None),
 ])
 def test_an_unknown_name_points_at_itself_and_names_what_would_do(
         old: str, new: str, field: str, allowed: str, near: str | None) -> None:

@@ -147,7 +147,7 @@ def speech(state: State, ctx: Context, t: int, author: int, targets: tuple[int, 
     else:
         moved = ctx.params["speech_weight"] * reach
         state.standing[:, author] += moved
-        why = "it brought its speaker {:.2f} standing"
+        why = "it brought its speaker {:.3f} standing"
     m = ctx.model
     record(state, ctx, np.ones(state.H, dtype=bool), {
         "kind": "speech", "step": t, "handling": handling,
