@@ -40,6 +40,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "client_switch": "clients: loyalty follows the patron's fortunes",
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
     "return": "return: co-optation of an outsider (Gandhi and Przeworski 2006)",
+    "appeal": "appeal: the {committee} overturns its leadership body (Taubman 2006)",
 }
 
 
@@ -248,7 +249,8 @@ def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str
     if ev.get("votes") is not None and ev.get("of"):
         tally = f"{int(ev['votes']):,} of {int(ev['of']):,} delegates"
     else:
-        tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''), words.committee)}"
+        voters = ev.get("electorate") or electorate(str(ev.get("body") or ""), words.committee)
+        tally = f"{yes:.0%} of the {voters}"
     why = _vote_cause(ev, words, set() if seen is None else seen)
     if ev.get("passed"):
         done = words.said(words.past.get(motion, motion), ev["actors"])
@@ -404,6 +406,10 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
     if kind == "return":
         return (f"{who} was brought back into the {words.bodies.leadership} at "
                 f"{body_phrase(str(ev.get('body')))}, because {why}.")
+    if kind == "appeal":
+        outcome = ("upheld the removal" if ev.get("upheld") else "overturned the removal")
+        return (f"{who} appealed to {body_phrase(str(ev.get('body')))}, which "
+                f"{outcome} with {float(ev.get('yes') or 0.0):.0%} for it, because {why}.")
     label = kind.replace("_", " ")
     return f"{_cap(label)}: {who or 'the party'}" + (f", because {why}." if why else ".")
 
