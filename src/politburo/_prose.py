@@ -158,6 +158,14 @@ def among(body: str, committee: str) -> str:
     return "among the delegates" if voters == "delegates" else f"in the {voters}"
 
 
+def _among(ev: dict[str, Any], words: Words) -> str:
+    """Where the loyalties behind a vote lay: the leadership body's members at its own meeting
+    (a vote that records its ``electorate``), else the committee or the delegates."""
+    if ev.get("electorate"):
+        return f"in the {words.bodies.leadership}"
+    return among(str(ev.get("body") or ""), words.committee)
+
+
 def about(ev: dict[str, Any]) -> list[str]:
     """Whom the event's ``because`` speaks of as 'he': the client who changes patron, else the
     event's one actor (the leader voted on, arrested, recanting, ruling alone; a polemic's
@@ -175,7 +183,7 @@ def because(ev: dict[str, Any], words: Words) -> str:
     text = str(ev.get("because") or "")
     who = about(ev)
     text = words.sub(words.said(text, who) if who else words.own(text)).strip().rstrip(".")
-    where = among(str(ev.get("body") or ""), words.committee)
+    where = _among(ev, words)
     return text.replace("the body's loyalties", f"the loyalties {where}")
 
 
@@ -237,7 +245,7 @@ def _vote_cause(ev: dict[str, Any], words: Words, seen: set[str]) -> str:
     coal = words.names_of(c.strip() for c in m.group("coal").split(",") if c.strip())
     loyal = words.sub(m.group("loy")).replace("; ", ", ")
     return (f"the ruling coalition ({coal}) moved against {him}, and the loyalties "
-            f"{among(str(ev.get('body') or ''), words.committee)} were {loyal}; {his} standing was "
+            f"{_among(ev, words)} were {loyal}; {his} standing was "
             f"{m.group('st')}{extra}")
 
 
@@ -407,9 +415,11 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return (f"{who} was brought back into the {words.bodies.leadership} at "
                 f"{body_phrase(str(ev.get('body')))}, because {why}.")
     if kind == "appeal":
-        outcome = ("upheld the removal" if ev.get("upheld") else "overturned the removal")
-        return (f"{who} appealed to {body_phrase(str(ev.get('body')))}, which "
-                f"{outcome} with {float(ev.get('yes') or 0.0):.0%} for it, because {why}.")
+        outcome = "upheld it" if ev.get("upheld") else "overturned it"
+        removal = words.said("his removal", ev.get("actors") or [])
+        return (f"{who} appealed against {removal} to {body_phrase(str(ev.get('body')))}, "
+                f"which {outcome}, with {float(ev.get('yes') or 0.0):.0%} for upholding it: "
+                f"{why}.")
     label = kind.replace("_", " ")
     return f"{_cap(label)}: {who or 'the party'}" + (f", because {why}." if why else ".")
 

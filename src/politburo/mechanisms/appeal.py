@@ -97,9 +97,9 @@ def apply(state: State, ctx: Context, t: int, meeting: MeetingC, before: Before,
                     "body": committee, "office": posts[0] if posts else "",
                     "yes": float(share[k]), "upheld": bool(upheld[k]),
                     "because": f"the {leadership} had removed him from the post of "
-                               f"{' and '.join(p.split(' (')[0] for p in posts)}, and he "
-                               f"appealed to the {committee} that elects it, which voted with "
-                               f"its own loyalties",
+                               f"{' and '.join(p.split(' (')[0] for p in posts)}, and the "
+                               f"{committee}, which elects it, voted again with its own "
+                               f"loyalties",
                 })
         back = rows[~upheld]
         if back.size == 0:
