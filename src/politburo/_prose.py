@@ -41,6 +41,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "client_switch": "clients: loyalty follows the patron's fortunes",
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
     "return": "return: co-optation of an outsider (Gandhi and Przeworski 2006)",
+    "appeal": "appeal: the {committee} overturns its leadership body (Taubman 2006)",
 }
 
 
@@ -158,6 +159,14 @@ def among(body: str, committee: str) -> str:
     return "among the delegates" if voters == "delegates" else f"in the {voters}"
 
 
+def _among(ev: dict[str, Any], words: Words) -> str:
+    """Where the loyalties behind a vote lay: the leadership body's members at its own meeting
+    (a vote that records its ``electorate``), else the committee or the delegates."""
+    if ev.get("electorate"):
+        return f"in the {words.bodies.leadership}"
+    return among(str(ev.get("body") or ""), words.committee)
+
+
 def about(ev: dict[str, Any]) -> list[str]:
     """Whom the event's ``because`` speaks of as 'he': the client who changes patron, else the
     event's one actor (the leader voted on, arrested, recanting, ruling alone; a polemic's
@@ -175,7 +184,7 @@ def because(ev: dict[str, Any], words: Words) -> str:
     text = str(ev.get("because") or "")
     who = about(ev)
     text = words.sub(words.said(text, who) if who else words.own(text)).strip().rstrip(".")
-    where = among(str(ev.get("body") or ""), words.committee)
+    where = _among(ev, words)
     return text.replace("the body's loyalties", f"the loyalties {where}")
 
 
@@ -237,7 +246,7 @@ def _vote_cause(ev: dict[str, Any], words: Words, seen: set[str]) -> str:
     coal = words.names_of(c.strip() for c in m.group("coal").split(",") if c.strip())
     loyal = words.sub(m.group("loy")).replace("; ", ", ")
     return (f"the ruling coalition ({coal}) moved against {him}, and the loyalties "
-            f"{among(str(ev.get('body') or ''), words.committee)} were {loyal}; {his} standing was "
+            f"{_among(ev, words)} were {loyal}; {his} standing was "
             f"{m.group('st')}{extra}")
 
 
@@ -249,7 +258,8 @@ def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str
     if ev.get("votes") is not None and ev.get("of"):
         tally = f"{int(ev['votes']):,} of {int(ev['of']):,} delegates"
     else:
-        tally = f"{yes:.0%} of the {electorate(str(ev.get('body') or ''), words.committee)}"
+        voters = ev.get("electorate") or electorate(str(ev.get("body") or ""), words.committee)
+        tally = f"{yes:.0%} of the {voters}"
     why = _vote_cause(ev, words, set() if seen is None else seen)
     if ev.get("passed"):
         done = words.said(words.past.get(motion, motion), ev["actors"])
@@ -414,6 +424,12 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
     if kind == "return":
         return (f"{who} was brought back into the {words.bodies.leadership} at "
                 f"{body_phrase(str(ev.get('body')))}, because {why}.")
+    if kind == "appeal":
+        outcome = "upheld it" if ev.get("upheld") else "overturned it"
+        removal = words.said("his removal", ev.get("actors") or [])
+        return (f"{who} appealed against {removal} to {body_phrase(str(ev.get('body')))}, "
+                f"which {outcome}, with {float(ev.get('yes') or 0.0):.0%} for upholding it: "
+                f"{why}.")
     label = kind.replace("_", " ")
     return f"{_cap(label)}: {who or 'the party'}" + (f", because {why}." if why else ".")
 

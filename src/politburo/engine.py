@@ -9,7 +9,8 @@ the priors (or taken from a posterior, or passed in by the caller for calibratio
 Order of a month: exogenous events (salience, crises answered by the rulers); policy line and
 drift; the Secretariat's appointments; standing shocks; power; then each meeting of the month
 (delegates and CC elections at congresses, the AES ruling coalition, Politburo seats for named
-clients, the founder's Testament motion, motions against outsiders); administrative exile and
+clients, the founder's Testament motion, motions against outsiders, and at a meeting of the
+leadership body the appeals of those it removed); administrative exile and
 readmission; clients' loyalty; opposition blocs; who rules alone.
 """
 
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 from politburo import rng
 from politburo._rows import rany, rargmax, rsum
 from politburo.mechanisms import (
+    appeal,
     arrest,
     circular_flow,
     clients,
@@ -33,7 +35,7 @@ from politburo.mechanisms import (
     standing,
     votes,
 )
-from politburo.scenario.compile import CLIENT, FOUNDER, VACANT, Compiled, MeetingC
+from politburo.scenario.compile import CLIENT, FOUNDER, LEADERSHIP, VACANT, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
 from politburo.state import LADDER, RUNG, Context, State, bits, record
 
@@ -268,6 +270,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         if mt.kind == 3:
             circular_flow.elect_cc(state, ctx, body, mt.cc_size)
         # The tally is taken after the coalition forms (below) to use the current lineup.
+    elif mt.kind == LEADERSHIP:
+        # The leadership body's own meeting: its seated members vote, with their clients.
+        body = clients.leadership_body(state, ctx)
     else:
         # A plenum's votes are the committee's; so are a state session's, which approves the
         # appointments the party's committee proposes.
@@ -291,7 +296,11 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         _testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation)
     # An active founder holds back motions against his colleagues.
     restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
+    appealable = mt.kind == LEADERSHIP and ctx.model.appeal != "none"
+    before = appeal.snapshot(state) if appealable else None
     votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
+    if before is not None:  # the committee may overturn what its leadership body did
+        appeal.apply(state, ctx, t, mt, before, act, transfer_offices)
     if mt.kind <= 1 and ctx.model.client_offices():  # a client's office falls with his patron
         clients.offices_fall(state, ctx, t, mt.kind, transfer_offices)
 

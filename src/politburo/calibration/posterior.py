@@ -36,7 +36,7 @@ from politburo.scenario.schema import Scenario
 ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/circular_flow.py",
                   "mechanisms/clients.py", "mechanisms/coalitions.py", "mechanisms/policy.py",
                   "mechanisms/standing.py", "mechanisms/votes.py", "mechanisms/arrest.py",
-                  "mechanisms/returns.py")
+                  "mechanisms/returns.py", "mechanisms/appeal.py")
 
 
 def baseline_hash(scenario: Scenario) -> str:

@@ -16,7 +16,11 @@ Nothing says who is promoted when: that follows from who rules with whom and who
 
 Votes. A seated client votes with his patron with chance ``loyalty``; the rest of his vote is
 his own (it goes to no leader). So his patron's Politburo weight is himself plus the loyalty of
-his seated clients.
+his seated clients. At a meeting of the leadership body itself (a meeting of kind ``leadership``)
+these are the votes that decide a motion (``leadership_body``), not the CC's loyalties: the
+Politburo took its decisions by its members' votes between plenums, and its members voted as
+the General Secretary's men or not (Gorlizki and Khlevniuk, S100); in June 1957 seven of the
+Presidium's eleven full members outvoted Khrushchev there (Taubman 2006).
 
 Loyalty. A client's loyalty follows his patron's patronage and his own career: each month it
 moves the share ``client_drift`` of the way toward his own coded loyalty ``l`` while his patron
@@ -101,6 +105,19 @@ def seats_filled(state: State) -> NDArray[np.float64]:
     """(H,) full Politburo seats held, principals and clients together."""
     # a count of booleans is exact in any order; and a scenario may name no clients
     return rsum(state.in_politburo()) + state.client_seat.sum(axis=1)
+
+
+def leadership_body(state: State, ctx: Context) -> NDArray[np.float64]:
+    """(H, P + 1) the leadership body as a voting body, in the form of a committee's loyalties:
+    column ``j`` is the share of its filled seats that vote with principal ``j`` (his own seat
+    and his seated clients' loyalty, as ``politburo_votes`` counts them), the last column the
+    rest (the clients' disloyal share, each his own vote). At a meeting of the leadership body
+    this replaces the committee's loyalties: the committee's members have no vote there."""
+    P = ctx.model.P
+    out = np.zeros((state.H, P + 1))
+    out[:, :P] = politburo_votes(state, ctx) / np.maximum(seats_filled(state)[:, None], 1e-12)
+    out[:, P] = np.maximum(1.0 - rsum(out[:, :P]), 0.0)
+    return out
 
 
 def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:

@@ -414,9 +414,10 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     the line, 1 at 0.6 from it or farther): every opposition of the period stood on a platform
     against the line, the 46's on planning and the party regime (S20), the New Opposition's on
     the kulak and the tempo (S29), the United Opposition's on both (S33), and a leader content
-    with the line has nothing to organise for. He brings in the outsiders who share his line: those within
-    ``coalition_span`` of him, by the stretched distance of ``policy_gap`` (the New Opposition
-    of 1925 and the United Opposition of 1926 gathered leaders of one platform, S29, S33). Each
+    with the line has nothing to organise for. He brings in the outsiders who share his line:
+    those within ``coalition_span`` of him, by the stretched distance of ``policy_gap`` (the New
+    Opposition of 1925 and the United Opposition of 1926 gathered leaders of one platform, S29,
+    S33). Each
     newcomer then joins unless his worst enmity toward those he would sit with (the bloc's
     members and the other newcomers) stops him: enmity ``e`` stops him with chance ``e``. An
     enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not keep

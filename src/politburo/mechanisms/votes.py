@@ -28,7 +28,11 @@ tenth of the rate for them, however far he stands from the line: so Trotsky, sil
 1925 (S29), kept his Politburo seat until the United Opposition had formed. Offices and
 Politburo seats are the CC plenum's to give and take (the plenum of 1 January 1926 elected the
 Politburo and demoted Kamenev, S38, S39): a congress may censure, leave a man out of the CC it
-elects, or expel, and a conference may censure or expel.
+elects, or expel, and a conference may censure or expel. The leadership body, meeting on its own
+(a meeting of kind ``leadership``, where a file has one), votes with its own members and their
+clients (``clients.leadership_body``), not the CC's loyalties, and may censure and take only the
+offices the file gives it: it acts for the committee between plenums, which elects it (the CCP's
+statutes; the Presidium's vote against Khrushchev of June 1957, Taubman 2006).
 """
 
 from __future__ import annotations
@@ -37,13 +41,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo._rows import rany, rsum
-from politburo.mechanisms.circular_flow import purge_followers
 from politburo.mechanisms import policy
-from politburo.scenario.compile import MeetingC
+from politburo.mechanisms.circular_flow import purge_followers
+from politburo.scenario.compile import LEADERSHIP, MeetingC
 from politburo.state import RUNG, Context, State, bits, record
 
 _NAMES = {1: "censure", 2: "office", 3: "politburo", 4: "central_committee", 5: "party"}
-_KIND = {0: "session", 1: "plenum", 2: "conference", 3: "congress"}
+_KIND = {0: "session", 1: "plenum", 2: "conference", 3: "congress", LEADERSHIP: "leadership"}
 
 
 def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -54,14 +58,20 @@ def yes_share(
     state: State, ctx: Context, body: NDArray[np.float64], target: int,
     eff_standing: NDArray[np.float64], shift: NDArray[np.float64] | float = 0.0,
     act: NDArray[np.float64] | None = None, rows: NDArray[np.int64] | None = None,
+    loyal: float | None = None,
 ) -> NDArray[np.float64]:
     """Expected share voting for a motion against ``target`` (before noise).
 
-    With ``rows``, only those histories are computed (and returned, in that order).
+    With ``rows``, only those histories are computed (and returned, in that order). ``loyal``
+    is the chance that a leader's share of the body votes with him: the constant
+    ``client_loyalty`` for a committee's followers, 1 for the leadership body, whose shares
+    (``clients.leadership_body``) already weigh each client by his own loyalty and count a
+    member's own seat in full.
     """
     P = ctx.model.P
     r = np.arange(state.H) if rows is None else rows
-    loyal = ctx.const["client_loyalty"]
+    if loyal is None:
+        loyal = ctx.const["client_loyalty"]
     coal = bits(state.coalition[r], P)
     bloc = bits(state.bloc[r], P)
     in_bloc = bloc[:, target]
@@ -193,6 +203,10 @@ def motions(
             allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
         elif meeting.kind == 3:  # offices and Politburo seats are the CC plenum's to give
             allowed &= (step != RUNG["office"]) & (step != RUNG["politburo"])
+        elif meeting.kind == LEADERSHIP:
+            # The leadership body censures and moves the offices the file gives it; the seats
+            # in it and in the committee are the committee's to give and take.
+            allowed &= (step == RUNG["censure"]) | (step == RUNG["office"])
         ready = (t - state.last_step[:, i]) >= gap
         ready |= state.rung[:, i] == 0
         keen = np.where(step == RUNG["censure"], dissent[:, i],
@@ -204,7 +218,8 @@ def motions(
             continue
         expect = np.zeros(state.H)
         rows = np.flatnonzero(move)
-        expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows)
+        expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows,
+                                 loyal=1.0 if meeting.kind == LEADERSHIP else None)
         would_lose = expect > 0.5
         # Recanting buys time once before expulsion, against removal from the CC or expulsion
         # only: the next motion goes to the vote. He stays in his bloc: renouncing factional
@@ -238,6 +253,8 @@ def motions(
                     else None,
                     "of": meeting.delegates or None,
                     "because": _because(state, ctx, int(h), i, body, eff_standing),
+                    **({"electorate": f"{ctx.model.bodies.leadership}'s votes"}
+                       if meeting.kind == LEADERSHIP else {}),
                 })
         if passed.any():
             rows = np.flatnonzero(passed)

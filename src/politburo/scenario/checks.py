@@ -362,6 +362,8 @@ def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
     if outside:
         out["outside"] = (f"{s.principals[outside[0]].id} starts outside a body he may return to",
                           ("principals", outside[0]))
+    if s.rules.appeal != "none":
+        out["appeal"] = (f"rules.appeal is {s.rules.appeal!r}", ("rules", "appeal"))
     for attr in ("outsider", "prejudice_target"):
         who = [i for i, p in enumerate(s.principals) if getattr(p.attributes, attr).value > 0]
         if who:

@@ -27,7 +27,11 @@ ATTRIBUTES = (
     "outsider",
     "prejudice_target",
 )
-KIND_CODE = {"session": 0, "plenum": 1, "conference": 2, "congress": 3}
+LEADERSHIP = -1
+"""The code of a meeting of the leadership body. It sorts below every party assembly's code, so
+the engine's tests for the committee's meetings (code 1 or more: seats, the Testament's motion,
+a resignation) and for the delegates' assemblies (2 or more) leave it out, as they should."""
+KIND_CODE = {"session": 0, "plenum": 1, "conference": 2, "congress": 3, "leadership": LEADERSHIP}
 _OUTSIDE = {"politburo": 3, "central_committee": 4}  # the rung of one who starts outside
 FOUNDER = -2  # holder code for an office the founder holds
 VACANT = -1
@@ -37,7 +41,8 @@ CLIENT = -3  # holder code for an office client 0 holds; client c's is CLIENT - 
 @dataclass(frozen=True)
 class MeetingC:
     month: int  # step index
-    kind: int  # 0 session of the state's organs, 1 plenum, 2 conference, 3 congress
+    kind: int  # 0 session of the state's organs, 1 plenum, 2 conference, 3 congress,
+    # LEADERSHIP (-1) a meeting of the leadership body
     name: str
     delegates: int
     cc_size: int  # 0 when the meeting elects no CC
@@ -111,6 +116,9 @@ class Compiled:
     # (O,) offices of the state, changed only at sessions; empty means none
     state_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     offices_lost: str = "all"  # "all" or "one": what a passed office motion takes
+    # (O,) offices the leadership body may move at its own meetings; empty means none
+    leadership_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    appeal: str = "none"  # "none" or "at_once": may a leader removed by it appeal to the committee
 
     def founder_until(self) -> int:
         """The step until which the founder acts: his incapacity, or without it his death; 0
@@ -125,7 +133,11 @@ class Compiled:
 
     def changeable(self, kind: int) -> NDArray[np.bool_] | None:
         """(O,) the offices a meeting of this kind can change, or None for all of them (a
-        scenario with no state offices: every office is the plenum's)."""
+        scenario with no state offices: every office is the plenum's). A meeting of the
+        leadership body can change only the offices flagged ``leadership`` (none by default)."""
+        if kind == LEADERSHIP:
+            return (self.leadership_office.copy() if self.leadership_office.size
+                    else np.zeros(len(self.offices), dtype=bool))
         if not self.state_office.size or not self.state_office.any():
             return None
         return self.state_office.copy() if kind == 0 else ~self.state_office
@@ -300,4 +312,6 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         security=np.array([o.security for o in s.offices], dtype=bool),
         state_office=np.array([o.state for o in s.offices], dtype=bool),
         offices_lost=s.rules.offices_lost,
+        leadership_office=np.array([o.leadership for o in s.offices], dtype=bool),
+        appeal=s.rules.appeal,
     )

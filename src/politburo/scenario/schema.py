@@ -31,7 +31,7 @@ Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="a lower-
 LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile", "deportation")
 """The removal ladder, in order. ``office`` is loss of a state or party office."""
 
-BODY_KINDS = ("plenum", "conference", "congress", "session")
+BODY_KINDS = ("plenum", "conference", "congress", "session", "leadership")
 
 PRINCIPALS = (2, 12)
 """How many principals a scenario may have (the coalition kernels enumerate their subsets)."""
@@ -65,6 +65,7 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "prejudice_target": ("prejudice_penalty",),
     "security": ("arrest_rate", "arrest_window"),
     "outside": ("return_rate",),
+    "appeal": ("appeal_rate", "appeal_backlash"),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
 with an ``illness`` event needs ``illness_activity``; a ``testament`` that only ``endorses``
@@ -75,7 +76,8 @@ has a ``founder_incapacitated`` or ``founder_death`` event), ``founder_plays`` (
 a ``position``: he plays in the coalition game while he acts) or a principal attribute that is
 above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
 security forces (``security``: arrests) or a principal who starts outside the leadership
-(``outside``: his return, and any fallen leader's). A scenario without the feature may
+(``outside``: his return, and any fallen leader's), or the rule ``rules.appeal`` (``appeal``: a
+leader removed by the leadership body appeals to the committee). A scenario without the feature may
 leave its parameters out; it may also give them (they are then drawn but read by nothing)."""
 
 ENGINE_PARAMETERS = CORE_PARAMETERS + tuple(
@@ -320,6 +322,13 @@ class Rules(Frozen):
         default="all", description="what a passed motion for the loss of office takes: 'all' the "
         "offices the meeting can change that he holds, or 'one', the weightiest of them (he "
         "keeps the rest, and may be moved against for each in turn before his seat)")
+    appeal: Literal["none", "at_once"] = Field(
+        default="none", description="whether a leader whom the leadership body removes from an "
+        "office at a meeting of kind 'leadership' may appeal to the committee that elects it: "
+        "'none' (the removal stands), or 'at_once' (the committee is convened the same month "
+        "and votes again with its own loyalties; if it overturns the removal he gets his "
+        "offices back, and the movers lose standing and each faces a vote for his seat in the "
+        "leadership body). Needs the parameters appeal_rate and appeal_backlash")
 
 
 class Traits(Frozen):
@@ -449,6 +458,10 @@ class Office(Frozen):
     state: bool = Field(False, description="whether it is an office of the state, which "
                         "changes hands at a 'session' of the state's organs and not at a party "
                         "meeting (only where the file has such offices)")
+    leadership: bool = Field(False, description="whether the leadership body may move it at "
+                             "its own meetings (kind 'leadership') as well as the committee at "
+                             "a plenum; no office is the leadership body's unless flagged so. "
+                             "An office of the state cannot be flagged")
     security: bool = Field(False, description="whether the office commands forces that can "
                            "detain leaders (a guard, the police): a ruling coalition holding "
                            "it may arrest an outsider at once")
@@ -461,20 +474,43 @@ class Office(Frozen):
                           "disabled office is left out of the compiled model altogether (an "
                           "office that only a lever's world has)")
 
+    @model_validator(mode="after")
+    def _one_body(self) -> Self:
+        if self.state and self.leadership:
+            raise ValueError(f"office {self.id}: 'state' and 'leadership' are both true; an "
+                             f"office of the state changes hands only at a session (expected at "
+                             f"most one of them)")
+        return self
+
 
 class Meeting(Cited):
     month: Month
-    kind: Literal["plenum", "conference", "congress", "session"] = Field(
+    kind: Literal[*BODY_KINDS] = Field(  # type: ignore[valid-type]
         description="plenum: the committee, which may change party offices and leadership "
         "seats; conference: may condemn or expel; congress: elects the committee, may condemn "
         "or expel; session: of the state's organs (a parliament), where only the state's "
-        "offices change hands")
+        "offices change hands; leadership: of the leadership body itself (Politburo, "
+        "Presidium, Standing Committee), where its seated members and their clients vote, "
+        "not the committee's loyalties, and which may censure and move only the offices "
+        "flagged 'leadership'")
     name: str
     voting_delegates: Quantity | None = None
     cc_size: Quantity | None = Field(default=None,
         description="full CC members elected (congress only)")
     politburo_size: Quantity | None = Field(default=None,
         description="full Politburo seats after it")
+
+    @model_validator(mode="after")
+    def _leadership_sizes(self) -> Self:
+        if self.kind == "leadership":
+            given = [f for f in ("voting_delegates", "cc_size", "politburo_size")
+                     if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"meeting {self.name!r} ({self.month}): a meeting of kind "
+                                 f"'leadership' elects no one and has no delegates; remove "
+                                 f"{', '.join(given)} (expected only on a plenum, conference "
+                                 f"or congress)")
+        return self
 
 
 EVENT_KINDS = (
