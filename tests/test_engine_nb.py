@@ -203,6 +203,31 @@ def test_update_bloc(model: Compiled, seed: int, founder_on: bool) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("founder", [False, True])
+@pytest.mark.parametrize("replay", [False, True])
+def test_form(model: Compiled, seed: int, founder: bool, replay: bool) -> None:
+    """The AES game, blocs, the founder as a player, the sitting core, the like-minded."""
+    act = np.ones((400, model.P))
+
+    def run(f: Any) -> Any:
+        def go(s: State, c: Context) -> Any:
+            g = np.random.default_rng(seed + 50)
+            s.players = np.where(g.random(s.H) < 0.5, s.players, (1 << model.P) - 1)
+            s.founder_on = founder
+            s.founder_pos = g.uniform(-1, 1, (s.H, 2)) if founder else None
+            s.founder_in = g.random(s.H) < 0.3 if founder else None
+            s.blind = g.uniform(0, 0.8, s.H)
+            parts = engine.power_parts(s, c, standing.effective(s, c), act)
+            f(s, c, 3, parts, replay=replay)
+            # the sitting core is kept where the players are as before: play a second round
+            parts = engine.power_parts(s, c, standing.effective(s, c), act)
+            f(s, c, 4, parts)
+        return go
+
+    twins(model, seed, run(coalitions.form), run(coalitions_nb.form))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_policy_gap(model: Compiled, seed: int) -> None:
     s, ctx = random_world(model, seed)
     rows = np.flatnonzero(np.random.default_rng(seed).random(s.H) < 0.5)

@@ -190,6 +190,7 @@ COMPILED: Mechanisms = replace(
     shares=shares,
     clients_drift=clients_nb.drift,
     update_bloc=coalitions_nb.update_bloc,
+    form=coalitions_nb.form,
     consolidate=consolidate,
     record_rises=record_rises,
 )
