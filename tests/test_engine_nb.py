@@ -311,3 +311,16 @@ def test_an_unknown_engine_is_an_error() -> None:
     m = compile_scenario(load_scenario("soviet-1922"))
     with pytest.raises(ValueError, match="engine: expected one of numpy, compiled"):
         simulate(m, 1, np.arange(3), engine="fortran")
+
+
+def test_the_default_engine_can_be_set() -> None:
+    assert engine.default_engine() == engine.DEFAULT_ENGINE
+    try:
+        engine.set_default_engine("numpy")
+        assert engine.mechanisms() is engine.SPEC
+    finally:
+        engine.set_default_engine(engine.DEFAULT_ENGINE)
+    assert engine.mechanisms() is (engine_nb.COMPILED if engine.DEFAULT_ENGINE == "compiled"
+                                   else engine.SPEC)
+    with pytest.raises(ValueError, match="engine: expected one of"):
+        engine.set_default_engine("fortran")

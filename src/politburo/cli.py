@@ -209,11 +209,11 @@ def options(engine: Annotated[str | None, typer.Option(
         = None) -> None:
     """Monte Carlo histories of succession struggles in a ruling party's leadership."""
     if engine is not None:
-        from politburo.engine import ENGINES
+        from politburo.engine import ENGINES, set_default_engine
 
         if engine not in ENGINES:
             fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-        os.environ["POLITBURO_ENGINE"] = engine
+        set_default_engine(engine)
 
 
 @app.command()

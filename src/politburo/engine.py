@@ -15,7 +15,6 @@ readmission; clients' loyalty; opposition blocs; who rules alone.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -588,9 +587,17 @@ SPEC = Mechanisms(
 
 
 def default_engine() -> str:
-    """The engine a run uses when none is named: ``POLITBURO_ENGINE`` if set, else
-    ``DEFAULT_ENGINE``."""
-    return os.environ.get("POLITBURO_ENGINE") or DEFAULT_ENGINE
+    """The engine a run uses when none is named (``set_default_engine``; at first
+    ``DEFAULT_ENGINE``)."""
+    return _default[0]
+
+
+def set_default_engine(engine: str) -> None:
+    """Make ``engine`` the one runs use when none is named, in this process and in the worker
+    processes it forks afterwards (``politburo --engine``)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    _default[0] = engine
 
 
 def mechanisms(engine: str | None = None, record_log: bool = False) -> Mechanisms:
@@ -606,3 +613,4 @@ def mechanisms(engine: str | None = None, record_log: bool = False) -> Mechanism
 
 
 DEFAULT_ENGINE = "compiled"  # bit-identical to "numpy" for the built-in scenarios
+_default = [DEFAULT_ENGINE]
