@@ -12,7 +12,7 @@ def test_all_is_sorted_and_exact() -> None:
         "annotations", "api", "engine", "experiment", "results", "scenario", "state", "rng",
         "priors", "runner", "mechanisms", "dates", "abc", "calibration", "io", "where",
         "attribution", "sensitivity", "chronicle", "report", "plots", "commands", "cli", "fit",
-        "cluster",
+        "cluster", "engine_nb",
         "web")}
     assert public <= set(names) | {"__version__"}
     for n in names:

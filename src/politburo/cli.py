@@ -202,6 +202,20 @@ def progress_bar(total: int, label: str) -> tuple[Progress | None, Any]:
     return bar, lambda done, _total: bar.update(task, completed=done)
 
 
+@app.callback()
+def options(engine: Annotated[str | None, typer.Option(
+        "--engine", help="how each month is computed: 'numpy' (the mechanisms as written) or "
+                         "'compiled' (Numba kernels); the histories are the same bit for bit")]
+        = None) -> None:
+    """Monte Carlo histories of succession struggles in a ruling party's leadership."""
+    if engine is not None:
+        from politburo.engine import ENGINES, set_default_engine
+
+        if engine not in ENGINES:
+            fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+        set_default_engine(engine)
+
+
 @app.command()
 def validate(
     path: Annotated[str | None, typer.Argument(help="scenario file or built-in name")] = None,

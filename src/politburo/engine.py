@@ -16,6 +16,7 @@ readmission; clients' loyalty; opposition blocs; who rules alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,8 +264,10 @@ def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np
 
 def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
              founder_alive: bool, testament_motion: tuple[int, float] | None,
-             tallies: list[NDArray[np.float64]], resignation: bool = False) -> None:
-    eff = standing.effective(state, ctx)
+             tallies: list[NDArray[np.float64]], resignation: bool = False,
+             mx: Mechanisms | None = None) -> None:
+    mx = mx or SPEC
+    eff = mx.effective(state, ctx)
     if mt.kind >= 2:
         body = circular_flow.delegates(state, ctx, eff)
         if mt.kind == 3:
@@ -277,9 +280,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         # A plenum's votes are the committee's; so are a state session's, which approves the
         # appointments the party's committee proposes.
         body = state.cc
-    parts = power_parts(state, ctx, eff, act)
-    state.power = _shares(parts)
-    coalitions.form(state, ctx, t, parts, replay=mt.kind == 3)
+    parts = mx.power_parts(state, ctx, eff, act)
+    state.power = mx.shares(parts)
+    mx.form(state, ctx, t, parts, replay=mt.kind == 3)
     if mt.kind == 1:  # the committee that elects the leadership may co-opt a man back into it
         returns.apply(state, ctx, t, eff, mt.name)
     if mt.kind >= 2:
@@ -350,12 +353,14 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
         transfer_offices(state, ctx, t, passed, target, only=g)
 
 
-def _first_game(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> None:
+def _first_game(state: State, ctx: Context, t: int, act: NDArray[np.float64],
+                mx: Mechanisms | None = None) -> None:
     """Power and the first coalition game, before any meeting."""
-    eff = standing.effective(state, ctx)
-    parts = power_parts(state, ctx, eff, act)
-    state.power = _shares(parts)
-    coalitions.form(state, ctx, t, parts)
+    mx = mx or SPEC
+    eff = mx.effective(state, ctx)
+    parts = mx.power_parts(state, ctx, eff, act)
+    state.power = mx.shares(parts)
+    mx.form(state, ctx, t, parts)
 
 
 def _shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
@@ -371,8 +376,15 @@ def simulate(
     *,
     keep_power: bool = False,
     record_log: bool = False,
+    engine: str | None = None,
 ) -> Histories:
-    """Run the histories ``index`` of ``seed`` through the scenario ``model``."""
+    """Run the histories ``index`` of ``seed`` through the scenario ``model``.
+
+    ``engine`` picks how the month is computed (``ENGINES``; None: ``default_engine()``): the
+    NumPy mechanisms, which are the specification, or Numba kernels for some of them with the
+    NumPy ones for the rest (``politburo.engine_nb``). Both give the same histories bit for
+    bit; a run that records a log always uses the NumPy mechanisms."""
+    mx = mechanisms(engine, record_log)
     index = np.asarray(index, dtype=np.int64)
     H, P, T = index.shape[0], model.P, model.steps
     theta = draw_params(model, seed, index) if params is None else np.asarray(params, float)
@@ -428,7 +440,7 @@ def simulate(
                 # A founder who dies in the first month leaves his offices to a coalition that
                 # must exist first: play the first game now, not after the transfer (which
                 # would otherwise fall back on the first principal by id).
-                _first_game(state, ctx, t, act)
+                _first_game(state, ctx, t, act, mx)
             standing.funeral(state, ctx, t, death.present)
             transfer_offices(state, ctx, t, np.ones(H, dtype=bool), -1)
         for e in model.events:
@@ -453,13 +465,13 @@ def simulate(
         circular_flow.enrolment(state, ctx, t)
         policy.events(state, ctx, t)
         if t > 0:
-            policy.line_and_drift(state, ctx, t)
-        circular_flow.patronage(state, ctx, t, act)
-        standing.drift(state, ctx, t)
-        standing.decay_enmity(state, ctx)
+            mx.line_and_drift(state, ctx, t)
+        mx.patronage(state, ctx, t, act)
+        mx.standing_drift(state, ctx, t)
+        mx.decay_enmity(state, ctx)
         state.blind *= 1 - ctx.params["perception_learning"]
         if t == 0:
-            _first_game(state, ctx, t, act)
+            _first_game(state, ctx, t, act, mx)
         if arrests:  # a coalition that commands the security forces may arrest a rival
             chosen = (~bits(state.coalition, P) & state.in_party()
                       & (state.rung < RUNG["party"]))
@@ -479,16 +491,16 @@ def simulate(
             if motion is None and mt.kind >= 1 and t in resigning:
                 e = resigning.pop(t)
                 motion, offer = (e.actor, e.size), True
-            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer)
+            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer, mx)
         votes.administrative(state, ctx, t)
-        clients.drift(state, ctx, t)
-        coalitions.update_bloc(state, ctx, t)
-        eff = standing.effective(state, ctx)
-        state.power = _shares(power_parts(state, ctx, eff, act))
-        _consolidate(state, ctx, t)
+        mx.clients_drift(state, ctx, t)
+        mx.update_bloc(state, ctx, t)
+        eff = mx.effective(state, ctx)
+        state.power = mx.shares(mx.power_parts(state, ctx, eff, act))
+        mx.consolidate(state, ctx, t)
         coalition_out[:, t] = state.coalition
-        record_rises(rises, model, t, state.holder, state.rung, state.falls,
-                     model.start_rungs())
+        mx.record_rises(rises, model, t, state.holder, state.rung, state.falls,
+                        model.start_rungs())
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
@@ -566,3 +578,65 @@ def _consolidate(state: State, ctx: Context, t: int) -> None:
                            f"needed no partners with bases of their own",
             })
     state.cons_who = who
+
+
+ENGINES = ("numpy", "compiled")
+
+
+@dataclass(frozen=True)
+class Mechanisms:
+    """The mechanisms a month calls, by name. ``SPEC`` holds the NumPy functions, which are the
+    model's executable specification; ``politburo.engine_nb.COMPILED`` replaces some of them
+    with Numba kernels that give the same arrays bit for bit (tests/test_engine_nb.py)."""
+
+    line_and_drift: Callable[..., None]
+    patronage: Callable[..., None]
+    standing_drift: Callable[..., None]
+    decay_enmity: Callable[..., None]
+    effective: Callable[..., NDArray[np.float64]]
+    power_parts: Callable[..., dict[str, NDArray[np.float64]]]
+    shares: Callable[..., NDArray[np.float64]]
+    form: Callable[..., None]
+    clients_drift: Callable[..., None]
+    update_bloc: Callable[..., None]
+    consolidate: Callable[..., None]
+    record_rises: Callable[..., None]
+
+
+SPEC = Mechanisms(
+    line_and_drift=policy.line_and_drift, patronage=circular_flow.patronage,
+    standing_drift=standing.drift, decay_enmity=standing.decay_enmity,
+    effective=standing.effective, power_parts=power_parts, shares=_shares,
+    form=coalitions.form, clients_drift=clients.drift, update_bloc=coalitions.update_bloc,
+    consolidate=_consolidate, record_rises=record_rises,
+)
+
+
+def default_engine() -> str:
+    """The engine a run uses when none is named (``set_default_engine``; at first
+    ``DEFAULT_ENGINE``)."""
+    return _default[0]
+
+
+def set_default_engine(engine: str) -> None:
+    """Make ``engine`` the one runs use when none is named, in this process and in the worker
+    processes it forks afterwards (``politburo --engine``)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    _default[0] = engine
+
+
+def mechanisms(engine: str | None = None, record_log: bool = False) -> Mechanisms:
+    """The mechanisms of ``engine`` (None: ``default_engine()``). A run that records a log gets
+    the NumPy ones whatever the engine: only they write the log."""
+    name = engine or default_engine()
+    if name not in ENGINES:
+        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {name!r}")
+    if name == "numpy" or record_log:
+        return SPEC
+    from politburo.engine_nb import COMPILED
+    return COMPILED
+
+
+DEFAULT_ENGINE = "compiled"  # bit-identical to "numpy" for the built-in scenarios
+_default = [DEFAULT_ENGINE]

@@ -22,9 +22,10 @@ from politburo.state import LADDER
 Progress = Callable[[int, int], None]
 
 
-def _batch(args: tuple[Compiled, int, np.ndarray, np.ndarray | None, bool]) -> Histories:
-    model, seed, idx, params, keep_power = args
-    return simulate(model, seed, idx, params, keep_power=keep_power)
+def _batch(args: tuple[Compiled, int, np.ndarray, np.ndarray | None, bool, str | None]
+           ) -> Histories:
+    model, seed, idx, params, keep_power, engine = args
+    return simulate(model, seed, idx, params, keep_power=keep_power, engine=engine)
 
 
 def concat(parts: list[Histories]) -> Histories:
@@ -71,26 +72,28 @@ def run(
     keep_power: bool = False,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    engine: str | None = None,
 ) -> Histories:
     """Histories ``start .. start+runs-1`` of ``seed``; ``params`` (runs, D) overrides draws.
 
     Batches of ``batch_size`` run here, on ``workers`` local processes, or, given an
     ``executor`` (a Dask ``Client.get_executor()``, say), wherever it sends them; the histories
-    are the same in every case."""
+    are the same in every case, and under either ``engine`` (``engine.simulate``)."""
     index = np.arange(start, start + runs, dtype=np.int64)
     return run_index(model, seed, index, params, batch_size=batch_size, workers=workers,
-                     keep_power=keep_power, progress=progress, executor=executor)
+                     keep_power=keep_power, progress=progress, executor=executor,
+                     engine=engine)
 
 
 def run_index(model: Compiled, seed: int, index: np.ndarray, params: np.ndarray | None = None,
               *, batch_size: int = 5000, workers: int = 1, keep_power: bool = False,
-              progress: Progress | None = None, executor: Executor | None = None
-              ) -> Histories:
+              progress: Progress | None = None, executor: Executor | None = None,
+              engine: str | None = None) -> Histories:
     """Histories ``index`` of ``seed`` (any indices, in this order), as ``run`` does them."""
     runs = int(index.shape[0])
     size = max(1, batch_size)
     jobs = [(model, seed, index[c:c + size], None if params is None else params[c:c + size],
-             keep_power) for c in range(0, runs, size)]
+             keep_power, engine) for c in range(0, runs, size)]
     done = 0
 
     def tick(_k: int, part: Histories) -> None:
