@@ -336,3 +336,71 @@ def test_a_bad_office_holder_is_refused_with_the_field_and_what_was_expected(
     assert "edited.yaml" in msg
     for n in needles:
         assert n in msg, (n, msg)
+
+
+# --- a resignation of any office ----------------------------------------------------------------
+
+def _china() -> Compiled:
+    return compile_scenario(load_scenario("china-1976"))
+
+
+def test_an_offer_goes_to_the_first_meeting_that_can_change_its_office() -> None:
+    """A state office is offered up at a session of the state's organs, a party office at a
+    party meeting; the leadership body's own meeting takes no offer; without state offices
+    (the Soviet file) every party meeting can take it and no session exists."""
+    from types import SimpleNamespace
+
+    from politburo.engine import _takes_offer
+
+    china = _china()
+    premier, chair = china.offices.index("premier"), china.offices.index("party_chairman")
+    kinds = {m.kind: m for m in china.meetings}
+    assert {-1, 0, 1, 2, 3} <= set(kinds)
+    for office, takes in ((premier, {0}), (chair, {1, 2, 3})):
+        e = SimpleNamespace(office=office)
+        assert {k for k, m in kinds.items() if _takes_offer(china, m, e)} == takes
+    soviet = compile_scenario(load_scenario("soviet-1922"))
+    default = SimpleNamespace(office=-1)  # the patronage office
+    assert all(_takes_offer(soviet, m, default) == (m.kind >= 1) for m in soviet.meetings)
+
+
+def test_an_accepted_offer_takes_only_the_office_offered() -> None:
+    """The vote on an offer to resign one office moves that office alone: a holder of two
+    offices who offers up one keeps the other (the same vote as the Testament's, with the
+    offer's support)."""
+    from politburo.engine import _testament_vote
+
+    model = _china()
+    premier = model.offices.index("premier")
+    hua = model.index("hua")
+    chair = model.offices.index("party_chairman")
+    ctx = mech_ctx(model, H, testament_removal_support=1.0, vote_noise=0.0)
+    st = mech_state(model, H)
+    st.holder[:, chair] = hua  # he holds both posts
+    st.coalition[:] = (1 << model.P) - 1
+    session = next(m for m in model.meetings if m.kind == 0)
+    eff = np.ones((H, model.P))
+    _testament_vote(st, ctx, session.month, session, st.cc, eff, np.ones((H, model.P)), hua,
+                    5.0, resignation=True, office=premier)
+    assert (st.holder[:, premier] != hua).all()  # the offer carried: support 5 x 1
+    assert (st.holder[:, chair] == hua).all()
+    again = mech_state(model, H)
+    again.holder[:, chair] = hua
+    _testament_vote(again, ctx, session.month, session, again.cc, eff, np.ones((H, model.P)),
+                    hua, 5.0, resignation=True)  # no office named: the patronage office
+    assert model.gensec == chair and model.holder0[premier] == hua
+    assert (again.holder[:, chair] != hua).all() and (again.holder[:, premier] == hua).all()
+
+
+def test_only_a_resignation_names_an_office(tmp_path: Path) -> None:
+    def offer(office: str, kind: str = "resignation") -> Any:
+        def edit(d: dict[str, Any]) -> None:
+            d["events"].append({"id": "offer_1925", "kind": kind, "month": "1925-01",
+                                "actor": "stalin", "size": 1.0, "office": office,
+                                "source": "S16"})
+        return edit
+
+    assert "the office its actor offers up" in _error(tmp_path, offer("war", "polemic"))
+    msg = _error(tmp_path, offer("genral_secretary"))
+    assert "'genral_secretary' names nothing: expected an office" in msg and "events" in msg
+    assert "did you mean" in msg

@@ -276,8 +276,11 @@ def _exogenous(e: Any, words: Words, scenario: Scenario | None = None) -> str:
     if e.kind == "alliance":
         return f"{who} offered {words.names_of(e.targets)} a common front."
     if e.kind == "resignation":
-        return (f"{who} offered to resign {words.said('his', e.actor or '')} post, and this time "
-                "the offer was put to the committee's vote.")
+        post = next((o.name.split(" (")[0] for o in (scenario.offices if scenario else ())
+                     if o.id == e.office), None) if e.office else None
+        what = f"the post of {post}" if post else f"{words.said('his', e.actor or '')} post"
+        return (f"{who} offered to resign {what}, and this time the offer was put to the "
+                + ("vote." if post else "committee's vote."))
     if e.kind == "platform":
         he = words.said("he", e.actor or "")
         allies = f", and to ask {words.names_of(e.targets)} to stand with " \

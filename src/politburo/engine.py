@@ -265,7 +265,7 @@ def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np
 def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.float64],
              founder_alive: bool, testament_motion: tuple[int, float] | None,
              tallies: list[NDArray[np.float64]], resignation: bool = False,
-             mx: Mechanisms | None = None) -> None:
+             mx: Mechanisms | None = None, office: int = -1) -> None:
     mx = mx or SPEC
     eff = mx.effective(state, ctx)
     if mt.kind >= 2:
@@ -294,9 +294,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         })
     if mt.kind >= 1:  # leadership seats are the party's to fill, not a state session's
         clients.fill_seats(state, ctx, t, mt.politburo_size)
-    if testament_motion is not None and mt.kind >= 1:
+    if testament_motion is not None and (mt.kind >= 1 or resignation and mt.kind == 0):
         target, shift = testament_motion
-        _testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation)
+        _testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation, office)
     # An active founder holds back motions against his colleagues.
     restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
     appealable = mt.kind == LEADERSHIP and ctx.model.appeal != "none"
@@ -311,14 +311,15 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
 def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
                     body: NDArray[np.float64], eff: NDArray[np.float64],
                     act: NDArray[np.float64], target: int, shift: float,
-                    resignation: bool = False) -> None:
+                    resignation: bool = False, office: int = -1) -> None:
     """The founder's proposal: remove the Testament's target from the patronage office.
 
-    A ``resignation`` event (only in a lever's world) puts the same question by the holder's own
-    offer: the committee votes on accepting it, with the support the event's ``size`` gives, and
-    its own draw; whether it passes, and who takes the office, is the vote's and the coalition's.
+    A ``resignation`` event puts the same question by the holder's own offer, for the office it
+    names (``office``; -1, the patronage office): the meeting votes on accepting it, with the
+    support the event's ``size`` gives, and its own draw; whether it passes, and who takes the
+    office, is the vote's and the coalition's.
     """
-    g = ctx.model.gensec
+    g = office if resignation and office >= 0 else ctx.model.gensec
     if g < 0:
         return
     holds = state.holder[:, g] == target
@@ -351,6 +352,18 @@ def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
             })
     if passed.any():
         transfer_offices(state, ctx, t, passed, target, only=g)
+
+
+def _takes_offer(model: Compiled, mt: MeetingC, e: Any) -> bool:
+    """Whether the meeting ``mt`` can vote on the resignation ``e``: a party meeting (plenum,
+    conference, congress) or a state session that can change the office offered up."""
+    if mt.kind < 0:  # the leadership body's own meeting fills no posts by offer
+        return False
+    office = e.office if e.office >= 0 else model.gensec
+    changeable = model.changeable(mt.kind)
+    if changeable is None:  # no state offices: every office is the party meetings'
+        return mt.kind >= 1
+    return bool(office >= 0 and changeable[office])
 
 
 def _first_game(state: State, ctx: Context, t: int, act: NDArray[np.float64],
@@ -425,7 +438,9 @@ def simulate(
     # The Testament's motion is the first letter that would remove someone (one that only
     # names a successor proposes no removal).
     testament = next((e for e in model.events if e.kind == "testament" and e.targets), None)
-    # An offer to resign the patronage office goes to the first party meeting of its month.
+    # An offer to resign an office goes to the first meeting of its month that can change that
+    # office: a party meeting for the patronage office or a party office, a session of the
+    # state's organs for a state office (``Compiled.changeable``).
     resigning = {e.start: e for e in model.events if e.kind == "resignation" and e.actor >= 0}
     arrests = bool(model.security_offices().any())
     meetings_at: dict[int, list[MeetingC]] = {}
@@ -488,10 +503,12 @@ def simulate(
                       and mt.kind >= 2):
                     motion = (testament.targets[0], 1.0)
             offer = False
-            if motion is None and mt.kind >= 1 and t in resigning:
+            offered = -1
+            if motion is None and t in resigning and _takes_offer(model, mt, resigning[t]):
                 e = resigning.pop(t)
-                motion, offer = (e.actor, e.size), True
-            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer, mx)
+                motion, offer, offered = (e.actor, e.size), True, e.office
+            _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer, mx,
+                     offered)
         votes.administrative(state, ctx, t)
         mx.clients_drift(state, ctx, t)
         mx.update_bloc(state, ctx, t)

@@ -65,6 +65,7 @@ class EventC:
     axis: int = -1  # a salience event: the index of its axis
     against: tuple[str, int] = ("", -1)  # a platform: (crisis id, index of the answer it fights)
     endorses: tuple[int, ...] = ()  # a testament: the principals it names as successors
+    office: int = -1  # a resignation: the index of the office offered up (-1: the patronage one)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         dtype=np.int64,
     )
     gensec = next((i for i, o in enumerate(s.offices) if o.patronage), -1)
+    office_ids = [o.id for o in s.offices]
     tie = np.zeros((len(ids), len(ids)))
     for t in s.ties:
         i, j = who(t.between[0]), who(t.between[1])
@@ -250,6 +252,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             axis=axes.index(e.axis) if e.axis in axes else -1,
             against=_against(s, e.against),
             endorses=tuple(who(t) for t in e.endorses if who(t) >= 0),
+            office=office_ids.index(e.office) if e.office in office_ids else -1,
         )
         for e in s.events
         if e.enabled

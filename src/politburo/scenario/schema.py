@@ -570,6 +570,9 @@ class Event(Cited):
         (), description="a testament: the principals the founder's document names as his "
         "successors; each gains standing (endorsement_weight) as far as the document was made "
         "known (its handling, on the Testament's scale)")
+    office: Ident | None = Field(
+        None, description="a resignation: the office offered up (an id of offices); without "
+        "it, the patronage office")
     against: str | None = Field(
         None, description="a platform: the crisis answer it fights, as CRISIS.RESPONSE (ids "
         "of a crisis event and one of its responses); the actor is ready only in histories "
@@ -616,6 +619,9 @@ class Event(Cited):
         if self.kind == "testament" and self.handling == "closed":
             raise ValueError(f"event {self.id}: a testament's handling is one of suppressed, "
                              "delegations, published (got 'closed', a speech's)")
+        if self.office is not None and self.kind != "resignation":
+            raise ValueError(f"event {self.id}: only a resignation takes 'office' (the office "
+                             "its actor offers up)")
         if self.against is not None and self.kind != "platform":
             raise ValueError(f"event {self.id}: only a platform takes 'against'")
         if self.kind == "alliance" and not self.targets:
