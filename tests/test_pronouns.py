@@ -29,9 +29,10 @@ from politburo.web.narrative import retell
 
 HE = re.compile(r"\b(he|his|him|himself)\b", re.IGNORECASE)
 SHE = "jiang_qing"
-HISTORIES = (0, 1, 4, 11)
-"""China histories (seed 1, posterior) in which Jiang Qing is voted on, arrested, exiled,
-deported or recants; the test below checks that they still hold such events."""
+NEEDED = {"vote", "arrest", "exile", "recant"}
+"""Kinds of event about Jiang Qing the sentences checked below must include, so that the check
+is not idle; the fixture tells China histories (seed 1, posterior) from 0 on until they do."""
+SEARCH = 300
 
 
 def test_gendered_fits_every_form_and_keeps_the_case() -> None:
@@ -104,7 +105,17 @@ def stories() -> list[ch.Chronicle]:
     post = read_posterior(default_posterior_path(s.id))
     def params(idx: np.ndarray) -> np.ndarray:
         return draw_posterior_params(model, post, 1, idx)
-    return [ch.write_chronicle(s, model, ch.rerun(model, 1, k, params)) for k in HISTORIES]
+    out: list[ch.Chronicle] = []
+    kinds: set[str] = set()
+    for k in range(SEARCH):  # history 0, then each that adds a kind still missing
+        story = ch.write_chronicle(s, model, ch.rerun(model, 1, k, params))
+        new = {ev.kind for ev in story.events if list(ev.actors) == [SHE]} - kinds
+        if k == 0 or new & NEEDED:
+            out.append(story)
+            kinds |= new
+        if NEEDED <= kinds:
+            break
+    return out
 
 
 def test_the_opening_introduces_jiang_qing_as_she(stories: list[ch.Chronicle]) -> None:
@@ -126,7 +137,7 @@ def test_no_sentence_about_jiang_qing_calls_her_he(stories: list[ch.Chronicle]) 
         for clause in story.outcome.split(", "):
             if "Jiang Qing" in clause:
                 assert not HE.search(clause.split("Jiang Qing", 1)[1]), story.outcome
-    assert {"vote", "arrest", "exile", "recant"} <= kinds, kinds  # the check above was not idle
+    assert NEEDED <= kinds, kinds  # the check above was not idle
 
 
 def test_the_web_retelling_calls_her_she(stories: list[ch.Chronicle]) -> None:
