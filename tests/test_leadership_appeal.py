@@ -245,19 +245,28 @@ def _china(edit: Any, tmp_path: Path) -> Path:
 
 def test_the_engine_hears_appeals_only_where_the_file_allows(model: Compiled,
                                                              tmp_path: Path) -> None:
+    def meetings(d: dict[str, Any]) -> None:
+        # Leadership meetings in both worlds (the file codes none: it knows only those that
+        # decided personnel), so that the two differ by the rule alone.
+        for month in (f"{y}-{m:02d}" for y in range(1976, 1981) for m in (1, 4, 7, 10)
+                      if f"{y}-{m:02d}" >= "1976-10"):
+            d["calendar"].append({"month": month, "kind": "leadership",
+                                  "name": f"Politburo meeting {month}", "source": "C1"})
+        d["calendar"].sort(key=lambda m: m["month"])
+
     def on(d: dict[str, Any]) -> None:
+        meetings(d)
         d["rules"]["appeal"] = "at_once"
         d["parameters"].update(APPEAL_PRIORS)
-        for m in d["calendar"]:  # the Politburo's own meetings, whatever the file codes
-            if "Politburo" in m["name"]:
-                m["kind"] = "leadership"
 
+    without = dataclasses.replace(compile_scenario(load_scenario(_china(meetings, tmp_path))),
+                                  leadership_office=model.leadership_office)
     with_appeal = dataclasses.replace(compile_scenario(load_scenario(_china(on, tmp_path))),
                                       leadership_office=model.leadership_office)
     assert with_appeal.appeal == "at_once" and "appeal_rate" not in with_appeal.absent
     idx = np.arange(60)
     logs = {name: simulate(m, 1, idx, record_log=True).log
-            for name, m in (("none", model), ("at_once", with_appeal))}
+            for name, m in (("none", without), ("at_once", with_appeal))}
     count = {k: sum(e["kind"] == "appeal" for log in v or [] for e in log)
              for k, v in logs.items()}
     assert count["none"] == 0 and count["at_once"] > 0
