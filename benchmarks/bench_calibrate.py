@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from politburo.calibration import CalibrationSpec, calibrate
-from politburo.engine import simulate
-from politburo.runner import run
+from politburo.engine.month import simulate
+from politburo.runner.batches import run
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 

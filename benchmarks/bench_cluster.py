@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from politburo.cluster import connect, executor
-from politburo.engine import Histories, simulate
-from politburo.runner import run
+from politburo.engine.month import Histories, simulate
+from politburo.runner.batches import run
+from politburo.runner.cluster import connect, executor
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 

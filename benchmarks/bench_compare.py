@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = r"""
 import json, sys, time
 import numpy as np
-from politburo.engine import simulate
+from politburo import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 model = compile_scenario(load_scenario("soviet-1922"))

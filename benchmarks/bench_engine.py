@@ -4,8 +4,8 @@ Run: python benchmarks/bench_engine.py [--runs 40000] [--quick] [--profile] [--s
 
 For batch sizes 1,000, 5,000 and 20,000 on one and two worker processes, the NumPy engine (the
 mechanisms as written, the specification) and the compiled one (Numba kernels where they
-exist, ``politburo.engine_nb``) run the same histories one after the other, row by row, so both
-see the same load on the machine; the table gives histories per second (wall clock) and the
+exist, ``politburo.engine.compiled``) run the same histories one after the other, row by row,
+so both see the same load on the machine; the table gives histories per second (wall clock) and the
 ratio compiled / NumPy. Memory in flight is the peak resident set of a fresh process above its
 warmed-up baseline while it runs one batch (Linux: VmHWM after resetting it through
 /proc/self/clear_refs; this counts NumPy's and Numba's allocations alike, which tracemalloc
@@ -35,10 +35,10 @@ from typing import Any
 import numba
 import numpy as np
 
-from politburo import rng
-from politburo.engine import ENGINES, initial_state, simulate
-from politburo.mechanisms import coalitions
-from politburo.runner import run
+from politburo.engine import rng
+from politburo.engine.mechanisms import coalitions
+from politburo.engine.month import ENGINES, initial_state, simulate
+from politburo.runner.batches import run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import load_scenario
 

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from politburo import __version__
-from politburo.experiment import Draws, Experiment, simulate_world
+from politburo.experiment.worlds import Draws, Experiment, simulate_world
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario

@@ -25,7 +25,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from politburo import __version__
-from politburo.experiment import Experiment
+from politburo.experiment.worlds import Experiment
 from politburo.scenario.loader import load_scenario
 from politburo.web import create_app
 

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from politburo.engine import initial_state
+from politburo.engine.month import initial_state
+from politburo.engine.state import Context, State
 from politburo.scenario.compile import Compiled
 from politburo.scenario.loader import builtin_text
 from politburo.scenario.schema import Scenario
-from politburo.state import Context, State
 
 
 def edited_builtin(tmp_path: Path, edit: Callable[[dict[str, Any]], None],

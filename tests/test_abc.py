@@ -18,7 +18,7 @@ import pyarrow.parquet as pq  # noqa: E402
 import pytest  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from politburo.abc import (  # noqa: E402
+from politburo.calibration.abc_smc import (  # noqa: E402
     FORMAT,
     Posterior,
     PosteriorError,
@@ -28,8 +28,8 @@ from politburo.abc import (  # noqa: E402
     weighted_quantile,
     write_posterior,
 )
-from politburo.priors import PriorSet  # noqa: E402
-from politburo.rng import normals  # noqa: E402
+from politburo.engine.rng import normals  # noqa: E402
+from politburo.scenario.priors import PriorSet  # noqa: E402
 
 # Synthetic problem: 50 observations from Normal(mu=1.5, sigma=0.7) drawn with a fixed seed
 # (sample mean 1.508, sample sd 0.691); theta = (mu, sigma).

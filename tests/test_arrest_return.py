@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from _scenarios import mech_ctx
 
-from politburo import engine
-from politburo._prose import Words, _crisis
-from politburo.engine import initial_state, record_rises, simulate, transfer_offices
-from politburo.mechanisms import arrest, returns
+from politburo.chronicle.prose import Words, _crisis
+from politburo.engine import month as engine
+from politburo.engine.mechanisms import arrest, returns
+from politburo.engine.month import initial_state, record_rises, simulate, transfer_offices
+from politburo.engine.state import RUNG, Context, State, to_mask
 from politburo.scenario.checks import features
 from politburo.scenario.compile import FOUNDER, Compiled, compile_scenario
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import RISE_STEPS, Scenario
-from politburo.state import RUNG, Context, State, to_mask
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def _office_world(model: Compiled, H: int, ruler: str, target: str,
 
 
 def _vote(m: Compiled, s: State, ctx: Context, kind: int, ruler: str) -> None:
-    from politburo.mechanisms import votes
+    from politburo.engine.mechanisms import votes
     from politburo.scenario.compile import MeetingC
 
     body = np.zeros((s.H, m.P + 1))

@@ -19,7 +19,7 @@ try:
 except ModuleNotFoundError:  # package not installed: import it from the src layout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from politburo.attribution import (
+from politburo.experiment.attribution import (
     MAX_EXACT_LEVERS,
     ShapleyResult,
     exact_shapley,

@@ -12,7 +12,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from politburo.abc import Posterior, PosteriorError, abc_rejection, abc_smc, write_posterior
 from politburo.calibration import (
     SHIP_COMMAND,
     CachedSimulator,
@@ -30,15 +29,22 @@ from politburo.calibration import (
     load_posterior,
 )
 from politburo.calibration import posterior as posterior_mod
+from politburo.calibration.abc_smc import (
+    Posterior,
+    PosteriorError,
+    abc_rejection,
+    abc_smc,
+    write_posterior,
+)
 from politburo.calibration.space import FreeParameters, OnFreeScale, from_probit, probit_prior
 from politburo.cli import app
 from politburo.dates import format_month
-from politburo.engine import draw_params, simulate
-from politburo.priors import frozen
+from politburo.engine.month import draw_params, simulate
+from politburo.engine.state import LADDER
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import load_scenario
+from politburo.scenario.priors import frozen
 from politburo.scenario.schema import Scenario
-from politburo.state import LADDER
 
 TINY = Path(__file__).parent / "data" / "tiny-scenario.yaml"
 TRUTH = {"motion_rate": 0.9, "ladder_gap": 2.0}
@@ -182,7 +188,7 @@ def test_until_holds_out_later_milestones(scenario: Scenario, model: Compiled) -
 # --- ABC recovers known parameters ---------------------------------------------------------
 
 def assert_recovered(post: Posterior, prior: Any) -> None:
-    from politburo.abc import weighted_quantile
+    from politburo.calibration.abc_smc import weighted_quantile
 
     for name, truth in TRUTH.items():
         j = prior.index(name)

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import yaml
 
-from politburo.engine import simulate
+from politburo.engine.month import simulate
+from politburo.engine.state import RUNG
 from politburo.scenario.checks import problems
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import Scenario, _cited_tags
-from politburo.state import RUNG
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT / "src/politburo/scenarios/china-1976.yaml"

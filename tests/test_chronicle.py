@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from politburo import chronicle as ch
+from politburo.chronicle import story as ch
+from politburo.chronicle.where import compile_where
 from politburo.cli import app
-from politburo.engine import simulate
+from politburo.engine.month import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
-from politburo.where import compile_where
 
 GOLDEN = Path(__file__).parent / "golden" / "chronicle_seed1_h0.txt"
 runner = CliRunner()

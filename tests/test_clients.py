@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 from _scenarios import mech_ctx, mech_state
 
-from politburo.engine import power_parts, simulate
-from politburo.mechanisms import clients, coalitions, standing
+from politburo.engine.mechanisms import clients, coalitions, standing
+from politburo.engine.month import power_parts, simulate
+from politburo.engine.state import RUNG, Context, State
 from politburo.scenario.compile import Compiled
-from politburo.state import RUNG, Context, State
 
 
 def _ctx(model: Compiled, H: int = 4, **params: float) -> Context:

@@ -25,15 +25,15 @@ import pytest
 from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
-import politburo.cluster as cluster
-from politburo._pool import Slots, map_jobs
-from politburo.api import run_scenario
+import politburo.runner.cluster as cluster
 from politburo.calibration.simulator import EngineDistance
 from politburo.calibration.targets import build_targets
 from politburo.cli import app
-from politburo.engine import Histories, draw_params
-from politburo.experiment import Experiment
-from politburo.runner import run
+from politburo.engine.month import Histories, draw_params
+from politburo.experiment.run import run_scenario
+from politburo.experiment.worlds import Experiment
+from politburo.runner.batches import run
+from politburo.runner.pool import Slots, map_jobs
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Scenario
 
@@ -212,7 +212,7 @@ def test_cli_report_and_plot_with_scheduler_are_identical(local_cluster: LocalCl
 def test_web_engine_on_the_cluster(scenario: Scenario, dask: Executor) -> None:
     """``serve --scheduler``: the web app's worlds and chronicles run on the cluster's workers,
     which load the server's scenario from the tasks themselves, and come out as a local run's."""
-    from politburo.experiment import Draws, simulate_world
+    from politburo.experiment.worlds import Draws, simulate_world
     from politburo.scenario.compile import compile_scenario
     from politburo.scenario.levers import apply_levers
     from politburo.web import compute

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from politburo.mechanisms.coalitions import ruling_coalition, ruling_coalition_reference
+from politburo.engine.mechanisms.coalitions import ruling_coalition, ruling_coalition_reference
 
 
 def _rule(powers: list[float], alpha: float = 0.5) -> set[int]:

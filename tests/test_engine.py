@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from politburo.dates import parse_month
-from politburo.engine import simulate
-from politburo.runner import run
+from politburo.engine.month import simulate
+from politburo.runner.batches import run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.schema import Scenario
 

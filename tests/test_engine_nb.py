@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from politburo import engine, engine_nb
-from politburo.engine import draw_attributes, draw_params, initial_state, simulate
-from politburo.mechanisms import (
+from politburo.engine import compiled as engine_nb
+from politburo.engine import month as engine
+from politburo.engine.mechanisms import (
     circular_flow,
     circular_flow_nb,
     clients,
@@ -31,11 +31,12 @@ from politburo.mechanisms import (
     standing,
     standing_nb,
 )
+from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
+from politburo.engine.state import LADDER, Context, State
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import Scenario
-from politburo.state import LADDER, Context, State
 
 TINY = Path(__file__).parent / "data" / "tiny-scenario.yaml"
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from _scenarios import edited_builtin, mech_ctx, mech_state
 
-from politburo.engine import Histories, simulate
-from politburo.mechanisms import standing
+from politburo.engine.mechanisms import standing
+from politburo.engine.month import Histories, simulate
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import ScenarioError, load_scenario
 from politburo.scenario.schema import Scenario
@@ -102,7 +102,7 @@ def test_the_polemic_coded_as_a_published_speech_gives_the_same_histories(
 
 
 def test_the_chronicle_tells_a_speech_and_how_far_it_reached(tmp_path: Path) -> None:
-    from politburo.chronicle import rerun, to_text, write_chronicle
+    from politburo.chronicle.story import rerun, to_text, write_chronicle
 
     s = load_scenario(edited_builtin(tmp_path, _as_speech("closed")))
     m = compile_scenario(s)
@@ -188,8 +188,8 @@ def test_an_unread_note_changes_nothing_and_a_published_one_changes_histories(
 
 
 def test_the_chronicle_tells_the_note(tmp_path: Path) -> None:
-    from politburo._frame import scenario_events
-    from politburo._prose import Words
+    from politburo.chronicle.frame import scenario_events
+    from politburo.chronicle.prose import Words
 
     s = load_scenario(edited_builtin(tmp_path, _note("published")))
     told = [e["text"] for e in scenario_events(s, compile_scenario(s), Words.of(s))
@@ -246,7 +246,7 @@ def test_an_office_held_by_a_client_adds_to_his_patron_as_far_as_he_is_loyal(
     """Against the same office left vacant, a client's office adds, to his patron's apparatus
     power alone, the office's share of the office weight times the client's loyalty; when his
     loyalty halves the addition halves, and when he changes patron it follows him."""
-    from politburo.engine import power_parts
+    from politburo.engine.month import power_parts
 
     held, vacant = _world(tmp_path, "voroshilov", "a.yaml"), _world(tmp_path, None, "b.yaml")
     assert held.client_offices() and not vacant.client_offices()
@@ -280,10 +280,10 @@ def test_a_clients_office_falls_with_his_patron_out_of_the_leadership(tmp_path: 
     """At a plenum, where the patron sits outside the leadership body the office goes to a
     member of the ruling coalition, and the log names the client; where he sits in it, or at a
     meeting that cannot change the office, it stays."""
-    from politburo.engine import transfer_offices
-    from politburo.mechanisms import clients
+    from politburo.engine.mechanisms import clients
+    from politburo.engine.month import transfer_offices
+    from politburo.engine.state import RUNG, to_mask
     from politburo.scenario.compile import CLIENT
-    from politburo.state import RUNG, to_mask
 
     m = _world(tmp_path, "voroshilov", "a.yaml")
     c, o, i = m.clients.index("voroshilov"), m.offices.index("pravda"), m.index("stalin")
@@ -306,8 +306,8 @@ def test_a_clients_office_falls_with_his_patron_out_of_the_leadership(tmp_path: 
 
 def test_in_the_engine_a_clients_office_moves_only_after_a_fall_from_the_leadership(
         tmp_path: Path) -> None:
-    from politburo.chronicle import rerun, to_text, write_chronicle
-    from politburo.state import RUNG
+    from politburo.chronicle.story import rerun, to_text, write_chronicle
+    from politburo.engine.state import RUNG
 
     s = load_scenario(edited_builtin(tmp_path, _client_holds("lashevich")))
     m = compile_scenario(s)

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from politburo import report as rp
-from politburo.api import run_scenario
-from politburo.attribution import MAX_EXACT_LEVERS
 from politburo.cli import app
-from politburo.commands.report import weights_section
-from politburo.experiment import Experiment
+from politburo.cli.report import weights_section
+from politburo.experiment.attribution import MAX_EXACT_LEVERS
+from politburo.experiment.run import run_scenario
+from politburo.experiment.worlds import Experiment
+from politburo.report import ensemble as rp
 from politburo.scenario.loader import load_scenario
 
 runner = CliRunner()

@@ -12,17 +12,17 @@ import pytest
 from test_calibration import tiny  # noqa: F401  (a module-scoped fixture)
 from typer.testing import CliRunner
 
-from politburo.abc import write_posterior
-from politburo.api import run_scenario
 from politburo.calibration import (
     CalibrationSpec,
     calibrate,
     draw_posterior_params,
     load_default_posterior,
 )
+from politburo.calibration.abc_smc import write_posterior
+from politburo.calibration.fit import WITHIN, fit_report, month_stats, tally_stats
 from politburo.cli import app
-from politburo.engine import simulate
-from politburo.fit import WITHIN, fit_report, month_stats, tally_stats
+from politburo.engine.month import simulate
+from politburo.experiment.run import run_scenario
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Scenario
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from _scenarios import mech_ctx, mech_state
 
-from politburo import engine
-from politburo.engine import simulate
-from politburo.mechanisms import coalitions
+from politburo.engine import month as engine
+from politburo.engine.mechanisms import coalitions
+from politburo.engine.month import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import Scenario
@@ -143,8 +143,8 @@ def test_a_letter_that_falls_due_while_its_author_acts_is_not_read_out(
     """While the founder still acts in the Testament's month, he puts its proposal to the
     congresses himself: the reading (and its cost in standing, ``testament_weight``) comes only
     once he cannot, and the chronicle does not tell of it."""
-    from politburo._frame import scenario_events
-    from politburo._prose import Words
+    from politburo.chronicle.frame import scenario_events
+    from politburo.chronicle.prose import Words
     from politburo.scenario.levers import apply_levers, parse_lever_args
 
     full = load_scenario("soviet-1922", levers=True)

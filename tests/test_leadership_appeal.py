@@ -16,12 +16,12 @@ import pytest
 import yaml
 from _scenarios import edited_builtin, mech_ctx
 
-from politburo import engine
-from politburo.engine import initial_state, simulate, transfer_offices
-from politburo.mechanisms import appeal, clients, votes
+from politburo.engine import month as engine
+from politburo.engine.mechanisms import appeal, clients, votes
+from politburo.engine.month import initial_state, simulate, transfer_offices
+from politburo.engine.state import RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario, parse_scenario
-from politburo.state import RUNG, Context, State
 
 APPEAL_PRIORS = {
     "appeal_rate": {"family": "beta", "a": 2.0, "b": 2.0, "assumption": "test"},

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from politburo.engine import simulate
+from politburo.engine.month import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
@@ -80,7 +80,7 @@ def test_the_georgian_charge_costs_standing_and_makes_enemies(base: Scenario) ->
 
 
 def test_charge_mechanism_alone() -> None:
-    from politburo.mechanisms import standing
+    from politburo.engine.mechanisms import standing
 
     class Ctx:
         params = {"testament_weight": np.array([0.2, 0.1]),
@@ -138,7 +138,7 @@ def test_new_fields_are_checked(base: Scenario, event: dict[str, Any], message: 
 def test_chronicles_of_the_new_worlds(base: Scenario) -> None:
     """What the reader is told: two plain posts in one phrase; the charge before the congress;
     the Right's readiness only in histories where the rulers took the emergency measures."""
-    from politburo import chronicle as ch
+    from politburo.chronicle import story as ch
 
     def text(levers: list[str], k: int) -> tuple[str, list[str]]:
         s, fixed = apply_levers(base, levers)

@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from politburo.engine import simulate
+from politburo.engine.month import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.schema import Scenario
 

@@ -14,16 +14,16 @@ import pytest
 import yaml
 from _scenarios import edited_builtin
 
-from politburo import chronicle as ch
-from politburo._labels import gendered, pronoun_of
-from politburo._prose import Words, because
-from politburo.abc import read_posterior
+from politburo.calibration.abc_smc import read_posterior
 from politburo.calibration.posterior import (
     baseline_hash,
     default_posterior_path,
     draw_posterior_params,
 )
+from politburo.chronicle import story as ch
+from politburo.chronicle.prose import Words, because
 from politburo.scenario.compile import compile_scenario
+from politburo.scenario.labels import gendered, pronoun_of
 from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario, parse_scenario
 from politburo.web.narrative import retell
 
@@ -152,7 +152,7 @@ def test_the_web_retelling_calls_her_she(stories: list[ch.Chronicle]) -> None:
 
 def test_a_name_of_several_words_keeps_its_capital_when_it_leads_a_month() -> None:
     """'In September 1977 Hu Qiaomu ...', not 'In September 1977, hu Qiaomu ...'."""
-    from politburo._prose import Words, paragraph
+    from politburo.chronicle.prose import Words, paragraph
     from politburo.scenario.loader import load_scenario
 
     words = Words.of(load_scenario("china-1976"))

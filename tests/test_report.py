@@ -18,11 +18,11 @@ import pytest
 from _browser import guarded_page
 from typer.testing import CliRunner
 
-from politburo import plots
-from politburo import report as rp
-from politburo.api import run_scenario
-from politburo.chronicle import rerun, write_chronicle
+from politburo.chronicle.story import rerun, write_chronicle
 from politburo.cli import app
+from politburo.experiment.run import run_scenario
+from politburo.report import ensemble as rp
+from politburo.report import plots
 from politburo.scenario.loader import load_scenario
 
 RUNS = 2000  # enough for stable charts, small enough to keep the suite fast
@@ -125,7 +125,7 @@ def test_order_labels_put_ties_together() -> None:
 
 
 def test_typical_history_is_the_first_with_the_modal_winner() -> None:
-    from politburo.engine import Histories
+    from politburo.engine.month import Histories
 
     h = Histories(seed=1, index=np.arange(10, 16), params=np.zeros((6, 1)),
                   winner=np.array([7, 0, 3, 0, 0, 7]), consolidation=np.zeros(6, int),
@@ -231,7 +231,7 @@ def test_core_modules_do_no_io() -> None:
 
 
 def test_fit_section_shows_the_alignments_of_a_fit_report() -> None:
-    from politburo.commands.report import fit_section
+    from politburo.cli.report import fit_section
 
     fit = {"ensembles": ["prior", "posterior"],
            "milestones": [{"id": "trotsky_exiled", "historical": "1928-01",

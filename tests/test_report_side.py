@@ -19,11 +19,11 @@ import pytest
 from _browser import guarded_page
 from typer.testing import CliRunner
 
-from politburo import _report_side as report_side
-from politburo import report as rp
-from politburo.api import run_scenario
 from politburo.cli import app
-from politburo.commands.report import _paired
+from politburo.cli.report import _paired
+from politburo.experiment.run import run_scenario
+from politburo.report import ensemble as rp
+from politburo.report import side as report_side
 from politburo.scenario.levers import apply_levers, bundle, bundle_levers
 from politburo.scenario.loader import load_scenario
 

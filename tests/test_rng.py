@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import ndtri
 
-from politburo import rng
+from politburo.engine import rng
 
 
 def test_kernel_matches_the_numpy_reference() -> None:

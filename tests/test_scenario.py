@@ -116,7 +116,7 @@ def test_the_engine_reads_exactly_the_inputs_the_schema_requires() -> None:
     engine, its mechanisms and the state: not the priors' own shape parameters, nor the
     calibration's weights)."""
     root = Path(politburo.__file__).parent
-    files = [root / "engine.py", root / "state.py", *(root / "mechanisms").glob("*.py")]
+    files = sorted((root / "engine").rglob("*.py"))
     src = "\n".join(f.read_text() for f in files)
     params = set(re.findall(r'params(?:_h)?\["([a-z_]+)"\]', src))
     consts = set(re.findall(r'(?:const|\bc)\["([a-z_]+)"\]', src))

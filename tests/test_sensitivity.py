@@ -16,7 +16,7 @@ try:
 except ModuleNotFoundError:  # package not installed: import it from the src layout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from politburo.sensitivity import SobolResult, sobol_indices
+from politburo.experiment.sensitivity import SobolResult, sobol_indices
 
 PI_BOUNDS = [(-math.pi, math.pi)] * 3
 TOL = 0.05  # absolute tolerance at n_base = 2**12; observed errors < 0.002 over seeds

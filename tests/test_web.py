@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from politburo.experiment import Experiment
+from politburo.experiment.worlds import Experiment
 from politburo.scenario.loader import load_scenario
 from politburo.web import create_app
 from politburo.web import essay as essay_mod
@@ -247,8 +247,7 @@ def test_odds_and_fit_pages_show_history_beside_the_model(client: TestClient) ->
 
 
 def test_serve_names_the_extra_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from politburo.cli import app
-    from politburo.commands import serve
+    from politburo.cli import app, serve
 
     monkeypatch.setattr(serve, "missing_web_packages", lambda: ["fastapi", "uvicorn"])
     r = CliRunner().invoke(app, ["serve"])

@@ -17,8 +17,8 @@ from _scenarios import with_levers
 from typer.testing import CliRunner
 
 from politburo.cli import app
-from politburo.engine import Histories, simulate
-from politburo.experiment import Draws, Experiment, ExperimentError, simulate_world
+from politburo.engine.month import Histories, simulate
+from politburo.experiment.worlds import Draws, Experiment, ExperimentError, simulate_world
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
@@ -166,7 +166,7 @@ def test_counterfactual_without_a_posterior_says_to_calibrate(base: Scenario,
 
 def test_counterfactual_reruns_the_accepted_histories(base: Scenario, tmp_path: Path) -> None:
     post_mod = pytest.importorskip("politburo.calibration.posterior")
-    from politburo.abc import Posterior, write_posterior
+    from politburo.calibration.abc_smc import Posterior, write_posterior
 
     model = compile_scenario(base)
     index = np.array([5, 17, 40, 41, 99, 1 << 40], dtype=np.int64)
@@ -252,7 +252,7 @@ def test_sensitivity_recovers_known_indices_through_the_same_path(
     # rest of the path (prior bounds, row assembly, SALib sampling and analysis) is the real
     # one. For Y = x1 + 2 x2 with x_i uniform on its box, S1_i = ST_i = c_i^2 w_i^2 / sum,
     # where w_i is the box width.
-    import politburo.experiment as experiment
+    import politburo.experiment.worlds as experiment
 
     names = ["patronage_rate", "apparatus_blindness", "motion_rate"]
     cols = [compile_scenario(base).priors.index(n) for n in names]

@@ -16,15 +16,9 @@ from hypothesis import strategies as st
 if importlib.util.find_spec("politburo") is None:  # not installed: use the src layout directly
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from politburo import where  # noqa: E402
+from politburo.chronicle import where  # noqa: E402
+from politburo.chronicle.where import STEPS, OutcomeArrays, WhereError, compile_where, describe
 from politburo.dates import parse_month  # noqa: E402
-from politburo.where import (  # noqa: E402
-    STEPS,
-    OutcomeArrays,
-    WhereError,
-    compile_where,
-    describe,
-)
 
 ACTORS = ("stalin", "trotsky", "zinoviev", "kamenev", "bukharin", "rykov", "tomsky")
 NONE = len(ACTORS)

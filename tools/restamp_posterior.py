@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from politburo.abc import read_posterior, write_posterior
+from politburo.calibration.abc_smc import read_posterior, write_posterior
 from politburo.calibration.posterior import baseline_hash, default_posterior_path, engine_hash
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario

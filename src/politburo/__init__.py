@@ -13,9 +13,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from politburo.api import RunResult, run_scenario
-from politburo.engine import Histories, simulate
-from politburo.results import Summary, summarise
+from politburo.engine.month import Histories, simulate
+from politburo.experiment.run import RunResult, run_scenario
+from politburo.runner.summary import Summary, summarise
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import ScenarioError, load_scenario, scenario_hash
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> object:
     # Experiment pulls in pandas; importing it lazily keeps worker processes and the engine's
     # start-up lean.
     if name == "Experiment":
-        from politburo.experiment import Experiment
+        from politburo.experiment.worlds import Experiment
 
         return Experiment
     raise AttributeError(f"module 'politburo' has no attribute {name!r}")

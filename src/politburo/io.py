@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from politburo.api import RunResult
+    from politburo.experiment.run import RunResult
 
 
 class OutputError(ValueError):
@@ -102,7 +102,7 @@ def write_histories(path: str | os.PathLike[str], result: RunResult) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from politburo.results import per_history_table
+    from politburo.runner.summary import per_history_table
 
     cols = per_history_table(result.model, result.histories)
     table = pa.table({k: pa.array(list(v)) for k, v in cols.items()})

@@ -23,17 +23,18 @@ from typing import Any, Literal
 import pandas as pd
 
 from politburo import __version__
-from politburo.abc import BatchSimulator, Posterior, Progress, abc_rejection, abc_smc
+from politburo.calibration.abc_smc import (
+    BatchSimulator,
+    Posterior,
+    Progress,
+    abc_rejection,
+    abc_smc,
+)
 from politburo.calibration.checkpoint import CachedSimulator
 from politburo.calibration.posterior import baseline_hash, engine_hash
 from politburo.calibration.simulator import EngineDistance
 from politburo.calibration.space import FreeParameters, OnFreeScale, screen
-from politburo.calibration.targets import (
-    Targets,
-    Weights,
-    build_targets,
-    scenario_record_end,
-)
+from politburo.calibration.targets import Targets, Weights, build_targets, scenario_record_end
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import scenario_hash
 from politburo.scenario.schema import Scenario

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.abc import BatchSimulator
+from politburo.calibration.abc_smc import BatchSimulator
 from politburo.io import atomic_write_bytes
 
 

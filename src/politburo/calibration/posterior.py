@@ -27,16 +27,18 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo import rng
-from politburo.abc import Posterior, PosteriorError, read_posterior
+from politburo.calibration.abc_smc import Posterior, PosteriorError, read_posterior
+from politburo.engine import rng
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import BUILTIN
 from politburo.scenario.schema import Scenario
 
-ENGINE_SOURCES = ("engine.py", "state.py", "scenario/compile.py", "mechanisms/circular_flow.py",
-                  "mechanisms/clients.py", "mechanisms/coalitions.py", "mechanisms/policy.py",
-                  "mechanisms/standing.py", "mechanisms/votes.py", "mechanisms/arrest.py",
-                  "mechanisms/returns.py", "mechanisms/appeal.py")
+ENGINE_SOURCES = ("engine/month.py", "engine/state.py", "scenario/compile.py",
+                  "engine/mechanisms/circular_flow.py", "engine/mechanisms/clients.py",
+                  "engine/mechanisms/coalitions.py", "engine/mechanisms/policy.py",
+                  "engine/mechanisms/standing.py", "engine/mechanisms/votes.py",
+                  "engine/mechanisms/arrest.py", "engine/mechanisms/returns.py",
+                  "engine/mechanisms/appeal.py")
 
 
 def baseline_hash(scenario: Scenario) -> str:

@@ -18,9 +18,9 @@ from types import TracebackType
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo._pool import executor_width, map_jobs, worker_pool
 from politburo.calibration.targets import Targets, distance
-from politburo.engine import simulate
+from politburo.engine.month import simulate
+from politburo.runner.pool import executor_width, map_jobs, worker_pool
 from politburo.scenario.compile import Compiled
 
 _MIN_SPLIT = 500  # below this many rows per worker the pool costs more than it saves

@@ -30,9 +30,9 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 from scipy.stats import rankdata
 
-from politburo.abc import BatchSimulator, Progress
-from politburo.priors import PriorSet
-from politburo.rng import uniforms
+from politburo.calibration.abc_smc import BatchSimulator, Progress
+from politburo.engine.rng import uniforms
+from politburo.scenario.priors import PriorSet
 
 SCREEN_BASE = 1 << 62
 

@@ -43,9 +43,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.dates import format_month, parse_month
+from politburo.engine.state import LADDER
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import RISE_STEPS, FitAlignment, Scenario
-from politburo.state import LADDER
 
 ORDER_STEPS = ("politburo", "party")
 TALLY_FLOOR = 0.8

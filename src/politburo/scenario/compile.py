@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.dates import parse_month
-from politburo.priors import PriorSet
+from politburo.scenario.priors import PriorSet
 from politburo.scenario.schema import FEATURE_PARAMETERS, Bodies, Meeting, OnAxes, Scenario
 
 ATTRIBUTES = (

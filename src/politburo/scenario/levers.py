@@ -44,8 +44,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from politburo.dates import parse_month
-from politburo.priors import frozen
 from politburo.scenario.checks import set_value_problem
+from politburo.scenario.priors import frozen
 from politburo.scenario.schema import Bundle, Lever, Scenario
 
 LeverValueArg = str | float | int | None

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from politburo.priors import FAMILIES
+from politburo.scenario.priors import FAMILIES
 
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Field(pattern=_MONTH, description="a month as YYYY-MM")]

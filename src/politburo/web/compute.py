@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from politburo import Histories
-from politburo.experiment import Draws, Experiment, ExperimentError, simulate_world
-from politburo.runner import concat
+from politburo.experiment.worlds import Draws, Experiment, ExperimentError, simulate_world
+from politburo.runner.batches import concat
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import LeverError, apply_levers, resolve_settings
 from politburo.scenario.loader import scenario_hash
@@ -101,8 +101,8 @@ def _chunk(settings_items: tuple[tuple[str, Any], ...], draws: Draws) -> Histori
 
 
 def _fit(runs: int, seed: int) -> dict[str, Any]:
+    from politburo.calibration.fit import fit_report
     from politburo.calibration.posterior import load_default_posterior
-    from politburo.fit import fit_report
 
     assert _SCENARIO is not None
     return fit_report(_SCENARIO, runs=runs, seed=seed,
@@ -112,7 +112,7 @@ def _fit(runs: int, seed: int) -> dict[str, Any]:
 def _chronicle(settings_items: tuple[tuple[str, Any], ...], seed: int, k: int,
                posterior: bool) -> dict[str, Any]:
     """History ``k`` told by ``politburo.chronicle``, with its monthly power shares."""
-    from politburo import chronicle as ch
+    from politburo.chronicle import story as ch
     from politburo.dates import format_month
 
     assert _SCENARIO is not None

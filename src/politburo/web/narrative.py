@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from politburo._labels import called, gendered, motions, pronoun_of, pronouns
 from politburo.dates import month_name, parse_month
+from politburo.scenario.labels import called, gendered, motions, pronoun_of, pronouns
 from politburo.scenario.schema import Bodies, Scenario
 
 FEARED = 0.05

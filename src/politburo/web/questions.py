@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from politburo import __version__
-from politburo.attribution import exact_shapley
-from politburo.chronicle import outcome_arrays
-from politburo.experiment import ExplainResult, WhatIfResult
-from politburo.results import historical_falls, summarise
+from politburo.chronicle.story import outcome_arrays
+from politburo.chronicle.where import WhereError, compile_where, describe
+from politburo.experiment.attribution import exact_shapley
+from politburo.experiment.worlds import ExplainResult, WhatIfResult
+from politburo.runner.summary import historical_falls, summarise
 from politburo.scenario.levers import lever_table
 from politburo.web.compute import Engine
 from politburo.web.jobs import UserError, cache_key
-from politburo.where import WhereError, compile_where, describe
 
 Progress = Callable[[int, int], None]
 MAX_WEIGHED = 5

@@ -1,0 +1,184 @@
+"""How well simulated histories match the historical record, milestone by milestone.
+
+For each scenario milestone: its historical month beside the simulated distribution of its month
+(median and 10%-90% range) under the priors and under a posterior, the share of histories in
+which it happened at all, whether history lies inside the 10%-90% range, and ``|median - history|``
+in months. A milestone that never happens in a history counts as happening after the horizon, so
+the quantiles are over *all* histories: a step that happens in fewer than half of them has the
+median "never" (reported as None) and fails the check. Vote shares at the congresses and
+conferences are set beside what the sources give (``fit.tallies``).
+The historical alignments the scenario declares (``fit.alignments``; in the built-in scenario the
+troika against Trotsky, 1923-25, and Stalin with the Right against the Left, 1926-27) check the
+coalition mechanism itself: the share of those months in which the simulated ruling coalition
+held the allies and none of their opponents. Which milestones and tallies are main is the
+scenario's ``fit.main`` and ``fit.main_tallies``.
+
+Both ensembles run the same histories (same seed and indices, so the same monthly draws: common
+random numbers); only the parameters differ, so the columns are a paired comparison. Winner
+odds are reported side by side, which shows that calibration leaves contingency in place.
+This is the posterior predictive check of ABC (Pritchard et al. 1999; Beaumont et al. 2009).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.calibration.abc_smc import Posterior
+from politburo.calibration.posterior import draw_posterior_params
+from politburo.calibration.targets import (
+    TALLY_FLOOR,
+    Targets,
+    alignment_match,
+    build_targets,
+    milestone_months,
+)
+from politburo.dates import format_month, parse_month
+from politburo.engine.month import Histories, draw_params
+from politburo.runner.batches import Progress, run
+from politburo.runner.summary import summarise
+from politburo.scenario.compile import Compiled, compile_scenario
+from politburo.scenario.schema import Scenario
+
+WITHIN = 4  # months: the median must lie this close to history
+
+
+@dataclass(frozen=True)
+class FitReport:
+    scenario: str
+    seed: int
+    runs: int
+    until: str | None
+    ensembles: tuple[str, ...]  # "prior", and "posterior" when one was given
+    milestones: list[dict[str, Any]]
+    tallies: list[dict[str, Any]]
+    winners: dict[str, dict[str, Any]]
+    posterior_meta: dict[str, str] = field(default_factory=dict)
+    alignments: list[dict[str, Any]] = field(default_factory=list)
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Per ensemble: milestones inside 10-90%, with median within 4 months, main passing."""
+        out = {}
+        for e in self.ensembles:
+            rows = [m[e] for m in self.milestones]
+            main = [m[e] for m in (*self.milestones, *self.tallies) if m["main"]]
+            held = [m[e] for m in self.milestones if m["held_out"]]
+            out[e] = {"milestones": len(rows),
+                      "inside": sum(r["inside"] for r in rows),
+                      "within": sum(r["within"] for r in rows),
+                      "main": len(main), "main_pass": sum(r["pass"] for r in main),
+                      "held_out": len(held), "held_out_inside": sum(r["inside"] for r in held),
+                      "held_out_within": sum(r["within"] for r in held)}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "seed": self.seed, "runs": self.runs,
+                "until": self.until, "ensembles": list(self.ensembles), "within_months": WITHIN,
+                "milestones": self.milestones, "tallies": self.tallies,
+                "alignments": self.alignments, "winners": self.winners,
+                "totals": self.totals(), "posterior_meta": self.posterior_meta}
+
+
+def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]:
+    """Quantiles of simulated steps (-1 = never, sorted after everything) beside ``hist``."""
+    x = np.where(sim >= 0, sim.astype(np.float64), np.inf)
+    q = np.percentile(x, [10, 50, 90], method="nearest") if len(x) else [np.inf] * 3
+    p10, med, p90 = (float(v) for v in q)
+
+    def month(v: float) -> str | None:
+        return None if not np.isfinite(v) else format_month(start + int(v))
+
+    inside = bool(p10 <= hist <= p90)
+    err = abs(med - hist) if np.isfinite(med) else None
+    happened = sim >= 0
+    return {"median": month(med), "p10": month(p10), "p90": month(p90),
+            "share": float(happened.mean()) if len(sim) else 0.0,
+            "median_if_happened": (format_month(start + int(np.median(sim[happened])))
+                                   if happened.any() else None),
+            "inside": inside, "abs_error_months": err,
+            "within": err is not None and err <= WITHIN,
+            "pass": inside and err is not None and err <= WITHIN}
+
+
+def tally_stats(share: NDArray[np.float64], value: float | None) -> dict[str, Any]:
+    p10, med, p90 = (float(v) for v in np.percentile(share, [10, 50, 90]))
+    out: dict[str, Any] = {"median": med, "p10": p10, "p90": p90,
+                           "leadership_won": float((share > 0.5).mean()),
+                           "large_majority": float((share >= TALLY_FLOOR).mean())}
+    if value is None:
+        out["inside"] = med >= TALLY_FLOOR
+    else:
+        out["inside"] = p10 <= value <= p90
+    out["pass"] = out["inside"]
+    return out
+
+
+def alignment_stats(match: NDArray[np.float64]) -> dict[str, float]:
+    """``months``: share of the alignment's months matched, over all histories; ``mostly``:
+    share of histories matching in at least half of them; ``never``: matching in none."""
+    return {"months": float(match.mean()) if len(match) else 0.0,
+            "mostly": float((match >= 0.5).mean()) if len(match) else 0.0,
+            "never": float((match == 0).mean()) if len(match) else 0.0}
+
+
+def _ensemble(model: Compiled, seed: int, runs: int, theta: NDArray[np.float64] | None,
+              workers: int, progress: Progress | None,
+              executor: Executor | None = None) -> Histories:
+    idx = np.arange(runs, dtype=np.int64)
+    params = draw_params(model, seed, idx) if theta is None else theta
+    return run(model, seed, runs, params=params, workers=workers, progress=progress,
+               executor=executor)
+
+
+def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior | None,
+               workers: int = 1, progress: Progress | None = None,
+               executor: Executor | None = None) -> FitReport:
+    """Simulate ``runs`` histories under the priors (and the posterior) and compare; the
+    histories run here, on ``workers`` processes or on ``executor`` (``runner.run``)."""
+    model = compile_scenario(scenario)
+    targets: Targets = build_targets(scenario, model)
+    until = (posterior.meta.get("until") or None) if posterior is not None else None
+    hs = {"prior": _ensemble(model, seed, runs, None, workers, progress, executor)}
+    if posterior is not None:
+        theta = draw_posterior_params(model, posterior, seed, np.arange(runs, dtype=np.int64))
+        hs["posterior"] = _ensemble(model, seed, runs, theta, workers, progress, executor)
+    rows = []
+    for m in targets.milestones:
+        row: dict[str, Any] = {"id": m.id, "actor": m.actor, "step": m.step,
+                               "direction": m.direction,
+                               "historical": m.month, "weight": m.weight,
+                               "main": m.id in scenario.fit.main,
+                               "held_out": until is not None
+                               and parse_month(m.month) > parse_month(until)}
+        for e, h in hs.items():
+            row[e] = month_stats(milestone_months(h.falls, (m,), h.rises)[:, 0], m.t,
+                                 model.start)
+        rows.append(row)
+    tallies = []
+    for t in targets.tallies:
+        row = {"assembly": t.name, "month": t.month, "historical": t.value,
+               "verified": t.verified, "note": t.note, "main": t.name in scenario.fit.main_tallies,
+               "held_out": until is not None and parse_month(t.month) > parse_month(until)}
+        for e, h in hs.items():
+            row[e] = tally_stats(h.tallies[:, t.column], t.value)
+        tallies.append(row)
+    alignments = []
+    for a in scenario.fit.alignments:
+        arow: dict[str, Any] = {"name": a.name, "start": a.start, "end": a.end,
+                                "together": list(a.together), "against": list(a.against),
+                                "source": a.source}
+        matches = {e: alignment_match(h.coalition, model, a) for e, h in hs.items()}
+        if any(m is None for m in matches.values()):
+            continue  # the scenario lacks a leader of this alignment, or its months
+        arow.update({e: alignment_stats(m) for e, m in matches.items() if m is not None})
+        alignments.append(arow)
+    winners = {}
+    for e, h in hs.items():
+        s = summarise(model, h)
+        winners[e] = {a: {"p": s.winners[a], "ci": list(s.winner_ci[a])} for a in s.winners}
+    return FitReport(scenario.id, seed, runs, until, tuple(hs), rows, tallies, winners,
+                     dict(posterior.meta) if posterior is not None else {}, alignments)

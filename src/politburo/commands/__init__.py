@@ -1,1 +1,0 @@
-"""Command families registered on the CLI (one module each)."""

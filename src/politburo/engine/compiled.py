@@ -1,0 +1,200 @@
+"""The compiled engine: Numba kernels for the month's mechanisms, one history at a time.
+
+``engine.simulate(..., engine="compiled")`` runs the month with ``COMPILED``: the mechanisms
+listed there are replaced by kernels (here and in ``mechanisms/*_nb.py``), the others are the
+NumPy functions themselves. The NumPy mechanisms are the model's executable specification:
+each kernel repeats its twin's arithmetic operation for operation (row sums left to right as
+``_rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0, the same maxima and clips), and
+tests/test_engine_nb.py holds every kernel, and whole runs, to bit-for-bit equality. The random
+draws stay in ``politburo.rng`` (already compiled), called in the same coordinates, so every
+history of every seed is the same under either engine. A run that records a log uses the
+NumPy mechanisms throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.engine.mechanisms import (
+    circular_flow_nb,
+    clients,
+    clients_nb,
+    coalitions_nb,
+    policy_nb,
+    standing_nb,
+)
+from politburo.engine.mechanisms.clients_nb import seats_row, votes_row
+from politburo.engine.month import SPEC, Mechanisms, office_holdings
+from politburo.engine.state import RUNG, Context, State
+from politburo.scenario.compile import Compiled
+from politburo.scenario.schema import RISE_STEPS
+
+_PARTY = RUNG["party"]
+_POLITBURO = RUNG["politburo"]
+_RISE_RUNGS = np.array([RUNG[s] for s in RISE_STEPS[1:]], dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
+                 loyalty: NDArray[np.float64], cc: NDArray[np.float64],
+                 offices: NDArray[np.float64], eff: NDArray[np.float64],
+                 act: NDArray[np.float64], prestige_weight: NDArray[np.float64],
+                 w_cc: float, w_pb: float, w_off: float
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    H, P = rung.shape
+    apparatus = np.empty((H, P))
+    visible = np.empty((H, P))
+    st = np.empty(P)
+    inst = w_cc + w_pb + w_off
+    for h in range(H):
+        seats = seats_row(h, rung, seat)
+        seats = seats if seats > 1e-12 else 1e-12
+        for p in range(P):
+            st[p] = eff[h, p] * (1.0 if rung[h, p] < _PARTY else 0.0)
+        tot = st[0]
+        for p in range(1, P):
+            tot += st[p]
+        tot = tot if tot > 1e-12 else 1e-12
+        prestige = prestige_weight[h]
+        scale = (1 - prestige) / inst
+        for p in range(P):
+            alive = 1.0 if rung[h, p] < _PARTY else 0.0
+            pb = votes_row(h, p, rung, seat, patron, loyalty) / seats
+            a = scale * (w_cc * cc[h, p] + w_off * offices[h, p])
+            v = scale * w_pb * pb + prestige * (st[p] / tot)
+            active = act[h, p] * alive
+            apparatus[h, p] = a * active
+            visible[h, p] = v * active
+    return apparatus, visible
+
+
+def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
+                act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    """``engine.power_parts``, compiled (the offices' weights stay the memo's NumPy sums)."""
+    m, c, P = ctx.model, ctx.const, ctx.model.P
+    offices = state.by_holder("offices", lambda: office_holdings(
+        state.holder, m.office_weight, P) / m.office_weight.sum())
+    if m.client_offices():  # a client's office counts for his patron, as in the NumPy spec
+        offices = offices + clients.office_power(state, ctx) / m.office_weight.sum()
+    app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
+                            state.client_loyalty, state.cc, offices, eff, act,
+                            ctx.params["prestige_weight"], float(c["power_weight_cc"]),
+                            float(c["power_weight_politburo"]),
+                            float(c["power_weight_offices"]))
+    return {"apparatus": app, "visible": vis}
+
+
+@numba.njit(cache=True, nogil=True)
+def _shares(apparatus: NDArray[np.float64], visible: NDArray[np.float64]
+            ) -> NDArray[np.float64]:
+    H, P = apparatus.shape
+    out = np.empty((H, P))
+    for h in range(H):
+        for p in range(P):
+            out[h, p] = apparatus[h, p] + visible[h, p]
+        tot = out[h, 0]
+        for p in range(1, P):
+            tot += out[h, p]
+        tot = tot if tot > 1e-12 else 1e-12
+        for p in range(P):
+            out[h, p] = out[h, p] / tot
+    return out
+
+
+def shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
+    """``engine._shares``, compiled."""
+    return _shares(parts["apparatus"], parts["visible"])
+
+
+@numba.njit(cache=True, nogil=True)
+def _consolidate(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
+                 loyalty: NDArray[np.float64], cc: NDArray[np.float64],
+                 coalition: NDArray[np.int64], cons_who: NDArray[np.int64],
+                 cons_since: NDArray[np.int64], first_rule: NDArray[np.int64],
+                 client_loyalty: float, t: int) -> None:
+    H, P = rung.shape
+    for h in range(H):
+        seats = seats_row(h, rung, seat)
+        who = -1
+        for p in range(P):
+            pb = votes_row(h, p, rung, seat, patron, loyalty)
+            if (pb > 0.5 * seats and cc[h, p] * client_loyalty > 0.5
+                    and rung[h, p] < _POLITBURO):
+                who = p
+                break
+        prev = cons_who[h]
+        if who < 0 and prev >= 0:
+            if ((coalition[h] >> prev) & 1) == 1 and rung[h, prev] < _POLITBURO:
+                who = prev
+            start = False
+        else:
+            start = who >= 0 and who != prev
+        if start:
+            cons_since[h] = t
+        elif who < 0:
+            cons_since[h] = -1
+        if first_rule[h] < 0 and who >= 0:
+            first_rule[h] = t
+        cons_who[h] = who
+
+
+def consolidate(state: State, ctx: Context, t: int) -> None:
+    """``engine._consolidate``, compiled."""
+    _consolidate(state.rung, state.client_seat, state.client_patron, state.client_loyalty,
+                 state.cc, state.coalition, state.cons_who, state.cons_since, state.first_rule,
+                 float(ctx.const["client_loyalty"]), t)
+
+
+@numba.njit(cache=True, nogil=True)
+def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
+                  rung: NDArray[np.int64], falls: NDArray[np.int64],
+                  holder0: NDArray[np.int64], rung0: NDArray[np.int64],
+                  rise_rungs: NDArray[np.int64]) -> None:
+    H, P = rung.shape
+    n_off = holder.shape[1]
+    K = rise_rungs.shape[0] + 1
+    for h in range(H):
+        for p in range(P):
+            anew = False
+            for o in range(n_off):
+                if holder[h, o] == p and holder0[o] != p:
+                    anew = True
+                    if out[h, p, K + o] < 0:
+                        out[h, p, K + o] = t
+            if anew and out[h, p, 0] < 0:
+                out[h, p, 0] = t
+            for k in range(1, K):
+                r = rise_rungs[k - 1]
+                was_out = falls[h, p, r - 1] >= 0 or rung0[p] >= r
+                if rung[h, p] < r and was_out and out[h, p, k] < 0:
+                    out[h, p, k] = t
+
+
+def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
+                 rung: NDArray[np.int64], falls: NDArray[np.int64],
+                 rung0: NDArray[np.int64] | None = None) -> None:
+    """``engine.record_rises``, compiled."""
+    r0 = np.zeros(model.P, dtype=np.int64) if rung0 is None else rung0.astype(np.int64)
+    _record_rises(out, t, holder, rung, falls, model.holder0.astype(np.int64), r0, _RISE_RUNGS)
+
+
+COMPILED: Mechanisms = replace(
+    SPEC,
+    line_and_drift=policy_nb.line_and_drift,
+    patronage=circular_flow_nb.patronage,
+    standing_drift=standing_nb.drift,
+    decay_enmity=standing_nb.decay_enmity,
+    effective=standing_nb.effective,
+    power_parts=power_parts,
+    shares=shares,
+    clients_drift=clients_nb.drift,
+    update_bloc=coalitions_nb.update_bloc,
+    form=coalitions_nb.form,
+    consolidate=consolidate,
+    record_rises=record_rises,
+)
+"""The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""

@@ -1,0 +1,133 @@
+"""The circular flow of power (R. V. Daniels).
+
+Source: R. V. Daniels, "The Secretariat and the Local Organizations in the Russian Communist
+Party, 1921-1923", *American Slavic and East European Review* 16(1), 1957, and *The Conscience
+of the Revolution* (1960); summarised in facts.md section 7 [S66]. The General Secretary
+reassigns provincial secretaries; the secretaries choose the delegates of the next conference or
+congress; the congress elects the Central Committee; the CC elects the Politburo and the General
+Secretary. Fiefdoms (Leningrad, Moscow) send their own delegates while their boss holds the
+organisation. Mass recruitment (the Lenin Enrolment, S74, S75) dilutes the old guard with members
+whose loyalty follows the apparatus.
+
+Every function takes the state, the context and the step, and changes the state in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.engine.rows import rsum
+from politburo.engine.state import Context, State
+
+
+def activity(state: State, ctx: Context, t: int) -> NDArray[np.float64]:
+    """How much of his power each principal can bring to bear (1, or less while ill)."""
+    act = np.ones((state.H, ctx.model.P))
+    for e in ctx.model.events:
+        if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:
+            act[:, e.actor] = ctx.params["illness_activity"]
+    return act
+
+
+def patronage(state: State, ctx: Context, t: int, act: NDArray[np.float64]) -> None:
+    """The Secretariat replaces provincial secretaries with its own men, month by month.
+
+    The monthly share replaced is ``patronage_rate`` times the square of the holder's
+    ``organisation``: the post reaches as far as its holder's sustained attention to
+    appointments ("Comrade File Cabinet", S64, S65). The square is an assumption: it makes a
+    General Secretary who neglects the work (0.4) about a sixth as effective as one who lives
+    for it (0.95), and one coded 0.5 a quarter as effective.
+    """
+    P = ctx.model.P
+    org = ctx.attr("organisation")
+    alive = state.in_party()
+    # Every leader also wins some unaligned secretaries by his own work.
+    gain = ctx.params["network_rate"][:, None] * org * act * alive
+    take = np.minimum(rsum(gain), 0.5) * state.sec[:, P]
+    share = gain / np.maximum(rsum(gain)[:, None], 1e-12)
+    state.sec[:, :P] += take[:, None] * share
+    state.sec[:, P] -= take
+    g = ctx.model.gensec
+    if g < 0:
+        return
+    holder = state.holder[:, g]
+    ok = holder >= 0
+    if not ok.any():
+        return
+    h_idx = np.flatnonzero(ok)
+    who = holder[ok]
+    rate = ctx.params["patronage_rate"][ok] * org[h_idx, who] ** 2 * act[h_idx, who]
+    moved = state.sec[h_idx] * rate[:, None]
+    moved[np.arange(h_idx.size), who] = 0.0
+    state.sec[h_idx] -= moved
+    state.sec[h_idx, who] += rsum(moved)
+
+
+def enrolment(state: State, ctx: Context, t: int) -> None:
+    """Mass recruitment: new members dilute the old guard."""
+    for e in ctx.model.events:
+        if e.kind == "enrolment" and e.start <= t <= e.until:
+            months = e.until - e.start + 1
+            new = e.size / months
+            old = state.members * state.old_guard
+            state.members = state.members + new
+            state.old_guard = old / state.members
+
+
+def opinion(state: State, ctx: Context, eff_standing: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rank-and-file loyalties (H, P+1): half follow prestige, half follow no one."""
+    P = ctx.model.P
+    st = eff_standing * state.in_party()
+    out = np.empty((state.H, P + 1))
+    out[:, :P] = 0.5 * st / np.maximum(rsum(st)[:, None], 1e-12)
+    out[:, P] = 0.5
+    return out
+
+
+def delegates(
+    state: State, ctx: Context, eff_standing: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Loyalties of a congress or conference (H, P+1), by Daniels' circular flow."""
+    P = ctx.model.P
+    op = opinion(state, ctx, eff_standing)
+    loyal = ctx.params["enrolment_apparatus_loyalty"][:, None]
+    recruits = 1.0 - state.old_guard[:, None]
+    rank_and_file = (1 - recruits) * op + recruits * (loyal * state.sec + (1 - loyal) * op)
+    w = ctx.params["delegate_apparatus_weight"][:, None]
+    out = w * state.sec + (1 - w) * rank_and_file
+    fief_total = np.zeros(state.H)
+    fief = np.zeros((state.H, P + 1))
+    for o, share in enumerate(ctx.model.fiefdom):
+        if share <= 0:
+            continue
+        holder = state.holder[:, o]
+        mine = holder >= 0
+        fief[np.flatnonzero(mine), holder[mine]] += share
+        fief_total += share * mine
+    return (1 - fief_total)[:, None] * out + fief
+
+
+def elect_cc(state: State, ctx: Context, deleg: NDArray[np.float64], new_size: int) -> None:
+    """A congress elects the CC: most members are re-elected, the enlargement goes to delegates."""
+    if new_size <= 0:
+        return
+    keep = ctx.params["cc_retention"] * np.minimum(state.cc_size / new_size, 1.0)
+    state.cc = keep[:, None] * state.cc + (1 - keep)[:, None] * deleg
+    state.cc_size = np.full(state.H, float(new_size))
+
+
+def purge_followers(state: State, ctx: Context, who: NDArray[np.bool_]) -> None:
+    """Followers of a leader removed from the CC lose their posts; the Secretariat fills them
+    (Daniels): their share goes to the General Secretary's camp, or to no one if the post is
+    vacant."""
+    P = who.shape[1]
+    g = ctx.model.gensec
+    holder = state.holder[:, g] if g >= 0 else np.full(state.H, -1)
+    for body in (state.sec, state.cc):
+        moved = rsum(body[:, :P] * who)
+        body[:, :P] *= ~who
+        ok = holder >= 0
+        rows = np.flatnonzero(ok)
+        body[rows, holder[ok]] += moved[ok]
+        body[~ok, P] += moved[~ok]

@@ -1,0 +1,571 @@
+"""Coalitions and purges without commitment (Acemoglu, Egorov and Sonin 2008).
+
+Sources: D. Acemoglu, G. Egorov and K. Sonin, "Coalition Formation in Non-Democracies",
+*Review of Economic Studies* 75(4), 2008, 987-1009. Power-holders cannot commit not to purge
+each other, so a coalition is *self-enforcing* only if none of its winning sub-coalitions is
+itself self-enforcing; the *ruling coalition* of a group is the self-enforcing coalition that is
+winning in the group (its power exceeds ``alpha`` times the group's) with the least power, since
+each member prefers the coalition in which his share is largest. The strongest individual is
+often left out, and once rivals are purged the game is played again among the survivors: the
+"switching between left and right" of the essay.
+
+Coalitions must also be able to agree on a line: following R. Axelrod, *Conflict of Interest*
+(1970), only coalitions whose members' policy positions lie within ``coalition_span`` of each
+other (distances stretched by aloofness, Carr's point about Trotsky, S87) can form. When none of
+them can win, the strongest of them rules: no coalition that can agree can beat it, so it
+governs as a minority until one that can agree wins (the Politburo majority that backed the
+troika against Trotsky from Lenin's incapacitation, S42, S4c). AES decides only the winning
+core: the Politburo members within the span of each of its members who are not organised
+against it join it (the "septet" of 1924, S63b; Stalin with the Right in 1926-27, S52, S82,
+S100).
+
+politburo plays the game among the principals who still sit in the Politburo, on the power they
+are *perceived* to have: rivals discount the apparatus power of a low-profile leader (the
+``apparatus_blindness`` parameter, which fades as they learn). An organised opposition bloc plays
+as one player. The kernel is compiled with Numba because the recursion visits 3^n pairs of
+nested coalitions per history; ``ruling_coalition_reference`` is the plain-Python definition the
+kernel is tested against.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.engine.mechanisms.policy import apart, dissent
+from politburo.engine.rows import rany, rargmax, rmax, rsum
+
+
+@numba.njit(cache=True, nogil=True)
+def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
+                dist: NDArray[np.float64], span: float, orders: NDArray[np.int64]) -> int:
+    idx = np.empty(power.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(power.shape[0]):
+        if (players >> i) & 1:
+            idx[n] = i
+            n += 1
+    if n == 0:
+        return 0
+    size = 1 << n
+    gamma = np.zeros(size)
+    feasible = np.zeros(size, dtype=np.bool_)
+    for s in range(1, size):
+        low = s & (-s)
+        j = 0
+        while (low >> j) != 1:
+            j += 1
+        rest = s ^ low
+        gamma[s] = gamma[rest] + power[idx[j]]
+        if rest == 0:
+            feasible[s] = True
+        elif feasible[rest]:
+            ok = True
+            for k in range(n):
+                if (rest >> k) & 1 and dist[idx[j], idx[k]] > span:
+                    ok = False
+                    break
+            feasible[s] = ok
+    se = np.zeros(size, dtype=np.bool_)
+    # Coalitions in order of size, so every proper subset is decided before its superset.
+    order = orders[n]
+    for k in range(1, size):
+        s = order[k]
+        if not feasible[s]:
+            continue
+        ok = True
+        t = (s - 1) & s
+        while t > 0:
+            if se[t] and gamma[t] > alpha * gamma[s]:
+                ok = False
+                break
+            t = (t - 1) & s
+        se[s] = ok
+    best = -1
+    best_gamma = np.inf
+    full = size - 1
+    for s in range(1, size):
+        if se[s] and gamma[s] > alpha * gamma[full] and gamma[s] < best_gamma:
+            best = s
+            best_gamma = gamma[s]
+    if best < 0:
+        # No coalition that can agree wins: the strongest that can agree rules (ties go to the
+        # lower code). With an infinite span everyone can agree and this never happens.
+        best_gamma = -1.0
+        for s in range(1, size):
+            if feasible[s] and gamma[s] > best_gamma:
+                best = s
+                best_gamma = gamma[s]
+    out = 0
+    for j in range(n):
+        if (best >> j) & 1:
+            out |= 1 << idx[j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _popcount(s: int) -> int:
+    c = 0
+    while s:
+        s &= s - 1
+        c += 1
+    return c
+
+
+@numba.njit(cache=True, nogil=True)
+def _ruling_batch(
+    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64],
+    dist: NDArray[np.float64], span: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    out = np.zeros(power.shape[0], dtype=np.int64)
+    # The order of coalitions by size depends only on the number of players: sort it once per
+    # batch, not once per history.
+    m = power.shape[1]
+    orders = np.zeros((m + 1, 1 << m), dtype=np.int64)
+    for n in range(m + 1):
+        size = 1 << n
+        orders[n, :size] = np.argsort(np.array([_popcount(s) for s in range(size)]),
+                                      kind="stable")
+    for h in range(power.shape[0]):
+        out[h] = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h], orders)
+    return out
+
+
+def ruling_coalition(
+    power: NDArray[np.float64], players: NDArray[np.int64], alpha: NDArray[np.float64],
+    distance: NDArray[np.float64] | None = None, span: NDArray[np.float64] | None = None,
+) -> NDArray[np.int64]:
+    """The AES ruling coalition of each history, as a bitmask over columns of ``power``.
+
+    ``power`` (H, n) perceived powers; ``players`` (H,) bitmask of who plays; ``alpha`` (H,)
+    the winning threshold (>= 1/2). With ``distance`` (H, n, n) and ``span`` (H,), only
+    coalitions whose members are all within ``span`` of each other can form (Axelrod's
+    connected coalitions); if none of those can win, the one of them with the most power rules.
+    Without them (or with an infinite span) this is the plain AES game. Ties are broken toward
+    the lower coalition code.
+    """
+    H, n = power.shape
+    if distance is None:
+        distance = np.zeros((H, n, n))
+    if span is None:
+        span = np.full(H, np.inf)
+    return _ruling_batch(
+        np.ascontiguousarray(power, dtype=np.float64),
+        np.ascontiguousarray(players, dtype=np.int64),
+        np.ascontiguousarray(alpha, dtype=np.float64),
+        np.ascontiguousarray(distance, dtype=np.float64),
+        np.ascontiguousarray(span, dtype=np.float64),
+    )
+
+
+def ruling_coalition_reference(power: list[float], alpha: float,
+                               distance: list[list[float]] | None = None,
+                               span: float = float("inf")) -> frozenset[int]:
+    """The definition, spelt out: slow, exact, for tests. With ``distance`` and ``span``, only
+    coalitions whose members are pairwise within ``span`` can form; if none of them wins, the
+    one of them with the most power rules."""
+    n = len(power)
+    everyone = frozenset(range(n))
+
+    def gamma(c: frozenset[int]) -> float:
+        return sum(power[i] for i in c)
+
+    def agree(c: frozenset[int]) -> bool:
+        return distance is None or all(distance[i][j] <= span for i in c for j in c if i < j)
+
+    se: dict[frozenset[int], bool] = {}
+    for k in range(1, n + 1):
+        for c in map(frozenset, combinations(range(n), k)):
+            se[c] = agree(c) and not any(
+                se[t] and gamma(t) > alpha * gamma(c)
+                for j in range(1, k)
+                for t in map(frozenset, combinations(sorted(c), j))
+            )
+    winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
+    if winners:
+        return min(winners, key=gamma)
+    return max((c for c in se if agree(c)), key=gamma)
+
+
+def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.float64]]
+                    ) -> NDArray[np.float64]:
+    """Power as rivals see it, distorted by public profile.
+
+    Rivals judge by what they see: the prestige of a high-profile leader looms larger than it
+    is, and the apparatus power of a low-profile one is discounted. Both distortions scale with
+    ``blind`` (the ``apparatus_blindness`` draw, fading by ``perception_learning``); at zero,
+    perceived power is real power.
+    """
+    profile = ctx.attr("public_profile")
+    blind = state.blind[:, None]
+    return (parts["visible"] * (1 + blind * profile)
+            + parts["apparatus"] * (1 - blind * (1 - profile)))
+
+
+def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """(len(rows), P, P) policy distances between principals, each axis weighted by its
+    salience (``policy.apart``), stretched by aloofness: an aloof leader is a costlier partner,
+    so his distances count for more. The stretch is a factor of at most ``1 + aloofness_cost``
+    (Carr on Trotsky, S87): it shrinks the set of partners he can agree with to those nearer
+    him, and rules out none who stand close enough."""
+    pos = state.position[rows]
+    sal = state.salience[rows][:, None, None, :]
+    gap = apart(pos[:, :, None, :], pos[:, None, :, :], sal)
+    aloof = ctx.attr("aloofness")[rows]
+    gap *= 1 + ctx.params["aloofness_cost"][rows, None, None] * (
+        aloof[:, :, None] + aloof[:, None, :]) / 2
+    return gap
+
+
+def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64],
+                     gap: NDArray[np.float64], founder: bool = False) -> NDArray[np.int64]:
+    """The coalition ``core`` (a bitmask per history) with every Politburo member who shares
+    its line: within ``coalition_span`` of each of its members by ``gap`` (``policy_gap`` of
+    every history), and not in an organised opposition. With ``founder``, ``gap`` has the
+    founder's column last (bit ``P``), and he joins like anyone else who shares the line.
+
+    The winning core decides who rules; the like-minded join it because nothing divides them
+    from it (Axelrod's coalitions of those who can agree on a line). So the troika governed as
+    the Politburo less Trotsky, the secret "septet" of 1924 (S63b), and Stalin, who needed no
+    partners after 1925, governed with Bukharin, Rykov and Tomsky against the Left (S52, S82,
+    S100) until the line moved away from them.
+    """
+    P = ctx.model.P
+    n = P + 1 if founder else P
+    out = core.copy()
+    rows = np.flatnonzero(core != 0)
+    if rows.size == 0:
+        return out
+    inside = bits(core[rows], n)
+    worst = np.max(np.where(inside[:, :, None], gap[rows], 0.0), axis=1)
+    near = worst <= ctx.params["coalition_span"][rows, None]
+    free = np.ones((rows.size, n), dtype=bool)
+    free[:, :P] = state.in_politburo()[rows] & ~bits(state.bloc[rows], P)
+    out[rows] |= to_mask(near & free)
+    return out
+
+
+def founder_player(state: State, ctx: Context, perc: NDArray[np.float64],
+                   gap: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Perceived powers (H, P+1) and distances (H, P+1, P+1) with the founder as player ``P``.
+
+    While he acts, the founder plays the coalition game like any leader, from where his last
+    writings place him (``founder.position``, blurred like every position): M. Lewin, *Lenin's
+    Last Struggle* (1968), reads his last months as an alliance sought for a cause (with Trotsky
+    on the foreign-trade monopoly in December 1922 and on the Georgian affair in March 1923,
+    LENINCW45), not as a judge above the factions. His power is the share ``founder_weight`` of
+    the leadership's power as his colleagues perceive it; whom he allies with is the game's.
+    Distances to him are stretched by the other man's aloofness only (he has no coded
+    aloofness of his own)."""
+    H, P = perc.shape
+    w = ctx.params["founder_weight"]
+    out = np.empty((H, P + 1))
+    out[:, :P] = perc
+    out[:, P] = w / np.maximum(1 - w, 1e-12) * rsum(perc)
+    pos = state.founder_pos
+    assert pos is not None
+    g = np.zeros((H, P + 1, P + 1))
+    g[:, :P, :P] = gap
+    sal = state.salience[:, None, :]
+    d = apart(pos[:, None, :], state.position, sal)
+    d = d * (1 + ctx.params["aloofness_cost"][:, None] * ctx.attr("aloofness") / 2)
+    g[:, P, :P] = d
+    g[:, :P, P] = d
+    return out, g
+
+
+def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
+         replay: bool = False) -> None:
+    """Play the AES game among Politburo members; an opposition bloc plays as one; the
+    like-minded join the winning core (``with_like_minded``).
+
+    ``replay`` forces a new game (at a congress, where the party's balance is redrawn);
+    otherwise the sitting core stands while the players are the same, it still wins, it is
+    still self-enforcing under today's powers (no subset of it would win within it and stand
+    on its own: AES's definition, applied as powers move), and its members can still agree on
+    a line (no two farther apart than ``coalition_span``: the troika broke when Zinoviev and
+    Kamenev moved left in 1925, S29, S30b). The like-minded are found again at every meeting,
+    so a partner who has drifted away from the core leaves the coalition.
+    """
+    P = ctx.model.P
+    perc = perceived_power(state, ctx, parts) * state.in_politburo()
+    players = to_mask(state.in_politburo() & (perc > 0))
+    bloc = bits(state.bloc, P) & state.in_politburo()
+    has_bloc = rsum(bloc) >= 2
+    if has_bloc.any():
+        lead = rargmax(bloc)
+        merged = perc.copy()
+        total = rsum(perc * bloc)
+        merged[bloc] = 0.0
+        rows = np.flatnonzero(has_bloc)
+        merged[rows, lead[rows]] = total[rows]
+        perc = np.where(has_bloc[:, None], merged, perc)
+        others = to_mask(bloc) & ~(np.int64(1) << lead)
+        players = np.where(has_bloc, players & ~others, players)
+    alpha = ctx.params["winning_threshold"]
+    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
+    # While the founder acts and has a line of his own, he is one more player (``P``).
+    plays = state.founder_on and state.founder_pos is not None
+    n, F = (P + 1, np.int64(1) << P) if plays else (P, np.int64(0))
+    was_in = state.founder_in if state.founder_in is not None else np.zeros(state.H, bool)
+    if plays:
+        perc, gap = founder_player(state, ctx, perc, gap)
+        players = players | F
+    # AES: the game is played again only when the set of players changes (a purge, a new bloc)
+    # or the sitting coalition no longer wins; otherwise the ruling coalition stands.
+    sitting = (state.coalition | np.where(was_in, F, 0)) & players
+    total = rsum(perc * bits(players, n))
+    held = rsum(perc * bits(sitting, n))
+    stands = (((state.coalition != 0) | was_in) & (players == state.players)
+              & (held > alpha * total))
+    # Nor does a core that can no longer agree on a line (Axelrod): when two of its members
+    # have moved farther apart than the span, the game is played again.
+    core = bits(state.core & players, n)
+    widest = np.max(np.where(core[:, :, None] & core[:, None, :], gap, 0.0), axis=(1, 2))
+    stands &= widest <= ctx.params["coalition_span"]
+    if replay:
+        stands[:] = False
+    # Nor does a core that is no longer self-enforcing: powers move between meetings (the
+    # Secretariat's appointments, falls), and once some of its members could win within it
+    # without the rest, AES's definition fails and they can purge their partners (the troika
+    # of 1923-25 once the General Secretary had outgrown it).
+    keep = np.flatnonzero(stands & (rsum(core) > 1))
+    if keep.size:
+        mine = state.core[keep] & players[keep]
+        inner = ruling_coalition(perc[keep], mine, alpha[keep], gap[keep],
+                                 ctx.params["coalition_span"][keep])
+        stands[keep[inner != mine]] = False
+    coal = state.core.copy()
+    redo = np.flatnonzero(~stands)
+    if redo.size:
+        coal[redo] = ruling_coalition(perc[redo], players[redo], alpha[redo], gap[redo],
+                                      ctx.params["coalition_span"][redo])
+    state.players = players
+    # Rivals may misjudge a leader, but he knows his own strength: one whose real power exceeds
+    # alpha times that of all the players needs no partners to win.
+    real = (parts["apparatus"] + parts["visible"]) * state.in_politburo()
+    top = rargmax(real)
+    everyone = rsum(real)
+    if plays:  # the founder's share of all power is founder_weight
+        everyone = everyone / np.maximum(1 - ctx.params["founder_weight"], 1e-12)
+    alone = real[np.arange(state.H), top] > alpha * everyone
+    # So does one whose followers alone are a majority of the Central Committee, the body that
+    # elects the Politburo and the General Secretary (Daniels): he wins every vote.
+    cc = state.cc[:, :P] * ctx.const["client_loyalty"] * state.in_politburo()
+    boss = rargmax(cc)
+    majority = cc[np.arange(state.H), boss] > 0.5
+    top = np.where(majority & ~alone, boss, top)
+    alone |= majority
+    state.sole = np.where(alone, top, -1)
+    state.core = np.where(alone, np.int64(1) << top, coal)
+    core_power = rsum(perc * bits(state.core & players, n))
+    minority = core_power <= alpha * total  # for the log
+    coal = with_like_minded(state, ctx, state.core, gap, founder=plays)
+    if has_bloc.any():
+        lead_in = (coal >> lead) & 1
+        coal = np.where(has_bloc & (lead_in == 1), coal | to_mask(bloc), coal)
+    # A member is threatened when the core would still win without him (AES: the next round
+    # may purge him): every member outside the core, and a core member who is not pivotal.
+    in_core = bits(state.core, n)
+    spare = (core_power[:, None] - perc * in_core) > alpha[:, None] * total[:, None]
+    state.threatened = bits(coal, P) & (~in_core[:, :P]
+                                        | (spare[:, :P] & (rsum(in_core) > 1)[:, None]))
+    founder_in = (coal & F) != 0
+    coal = coal & ~F
+    changed = (coal != state.coalition) | (founder_in != was_in)
+    if state.log is not None:
+        ids = (*ctx.model.principals, ctx.model.founder)
+        for h in np.flatnonzero(changed):
+            members = [ids[i] for i in range(P) if (coal[h] >> i) & 1]
+            if founder_in[h]:
+                members.insert(0, ctx.model.founder)
+            if state.sole[h] >= 0:
+                because = (f"{ctx.model.principals[state.sole[h]]} needed no partners to win "
+                           f"and kept those who share his line")
+            else:
+                a = alpha[h]
+                rule = (f"no coalition that can agree on a line holds more than {a:.2f} of it, "
+                        f"so the strongest that can agree rules" if minority[h] else
+                        f"the smallest self-enforcing coalition with more than {a:.2f} of it "
+                        f"rules")
+                because = "perceived powers " + ", ".join(
+                    f"{ids[i]} {perc[h, i]:.2f}" for i in range(n)
+                    if (players[h] >> i) & 1) + f"; {rule}, joined by those who share its line"
+            state.log[h].append({
+                "kind": "coalition", "step": t, "actors": members,
+                "body": ctx.model.bodies.leadership,
+                "because": because,
+                # he left because he stopped acting, not because an alliance broke
+                "founder_out": bool(was_in[h] and not plays),
+            })
+    state.coalition = coal
+    state.founder_in = founder_in
+
+
+def update_bloc(state: State, ctx: Context, t: int) -> None:
+    """Outsiders who share a line and are not enemies may organise a bloc (an offence under the
+    faction ban).
+
+    Each month an outsider moves to organise at the rate ``opposition_formation``, lowered by
+    his aloofness, and times how far he dissents from the party line (``policy.dissent``: 0 on
+    the line, 1 at 0.6 from it or farther): every opposition of the period stood on a platform
+    against the line, the 46's on planning and the party regime (S20), the New Opposition's on
+    the kulak and the tempo (S29), the United Opposition's on both (S33), and a leader content
+    with the line has nothing to organise for. He brings in the outsiders who share his line:
+    those within ``coalition_span`` of him, by the stretched distance of ``policy_gap`` (the New
+    Opposition of 1925 and the United Opposition of 1926 gathered leaders of one platform, S29,
+    S33). Each
+    newcomer then joins unless his worst enmity toward those he would sit with (the bloc's
+    members and the other newcomers) stops him: enmity ``e`` stops him with chance ``e``. An
+    enemy elsewhere among the outsiders does not: Zinoviev's quarrel with Trotsky need not keep
+    him apart from Kamenev. Who stands outside, and on what line, is the model's: no event
+    organises anyone. A leader whose ``opposition`` flag is off (a lever's world) neither moves
+    to organise nor joins.
+
+    An ``alliance`` event (only in a lever's world) is an offer: its actor proposes a common
+    front to its targets in its month, and each target outside the bloc accepts unless his
+    enmity toward the actor stops him (the same draw as above); those who accept leave the
+    ruling coalition and organise with him.
+
+    A ``platform`` event (only in a lever's world) is its actor's readiness to lead an
+    opposition openly: in each month from its ``month`` to its ``until`` he organises with the
+    chance an outsider has (``opposition_formation``) with no discount for aloofness, inside the
+    ruling coalition or not, and alone if need be, his clients following him as always (the
+    Declaration of the 46 of October 1923 was signed by Trotsky's followers, not by another
+    leader, S20). If the draw succeeds he leaves the ruling coalition; what the party then does
+    to an organised opponent is the model's. A platform with ``targets`` seeks those allies: when
+    its actor organises, each target still in the party and in no other bloc joins him unless
+    his enmity toward the actor stops him (the alliance's draw). A platform with ``against``
+    (a crisis answer) is ready only in histories where the ruling coalition adopted that answer:
+    a fight against a policy the rulers never chose is not fought.
+
+    While the founder acts, the chance of moving to organise is cut by ``founder_restraint``, as
+    the motions are (§7.4): the ban on factions was his (the 10th Congress, 1921, S67), and
+    nobody organised against the leadership while he could still act; the first platform, the
+    46's, came in October 1923, seven months after his third stroke (S20).
+
+    A new bloc needs two members, but a member stays organised when his partners are gone
+    (expelled, or taken into the coalition): the faction is his, not the pair's. He leaves it
+    by joining the ruling coalition or leaving the party.
+    """
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    may = ctx.model.opposition[None, :]
+    outsider = ~coal & state.in_party() & may
+    bloc = bits(state.bloc, P) & outsider
+    aloof = ctx.attr("aloofness")
+    u = ctx.u_actors(t, "bloc")
+    u_enmity = ctx.u_actors(t, "bloc:enmity")
+    join = np.zeros_like(outsider)
+    # a bloc needs two: two outsiders, or one whose standing partner may follow him out
+    rows = np.flatnonzero(rsum(outsider) >= (1 if ctx.model.tie.any() else 2))
+    if rows.size:
+        out_r = outsider[rows]
+        p = (ctx.params["opposition_formation"][rows, None]
+             * (1 - ctx.params["aloofness_cost"][rows, None] * aloof[rows])
+             * dissent(state)[rows])
+        if state.founder_on:  # an active founder holds back organising as he holds back motions
+            p = p * (1 - ctx.params["founder_restraint"][rows, None])
+        moving = out_r & (u[rows] < p)
+        recruits = np.zeros_like(out_r)
+        m = np.flatnonzero(rany(moving))  # distances only where someone moves
+        if m.size:
+            span = ctx.params["coalition_span"][rows[m], None, None]
+            near = policy_gap(state, ctx, rows[m]) <= span
+            # each mover is within the span of himself, so he is among his own recruits
+            recruits[m] = np.any(moving[m, :, None] & near, axis=1)
+        recruits &= out_r & ~bloc[rows]
+        # A standing partner inside the coalition whom it can spare may follow a mover out
+        # (tie_pull times the tie's strength): Kamenev beside Zinoviev in 1925, as in October
+        # 1917 (S10, S11).
+        partner = np.zeros_like(out_r)
+        if m.size and ctx.model.tie.any():
+            # only a partner the coalition can spare (threatened, AES's dispensable member)
+            # follows: one it needs, and a ruler, stay where their power lies
+            mates = (state.threatened[rows[m]] & state.in_party()[rows[m]] & may
+                     & ~bits(state.bloc[rows[m]], P))
+            pull = np.max(moving[m, :, None] * ctx.model.tie[None, :, :], axis=1)  # (M, P)
+            chance = ctx.params["tie_pull"][rows[m], None] * pull
+            partner[m] = mates & (ctx.u_actors(t, "bloc:tie")[rows[m]] < chance)
+        recruits |= partner
+        group = recruits | bloc[rows]
+        # enmity is never negative and nobody is his own enemy, so masking by multiplication
+        # keeps the maximum over the others in the group
+        worst = rmax(state.enmity[rows] * group[:, None, :])
+        join[rows] = recruits & (u_enmity[rows] >= worst)
+        left = np.zeros_like(join)
+        left[rows] = join[rows] & partner
+    solo = np.zeros_like(join)
+    allies = np.zeros_like(join)
+    caller = np.full(state.H, -1, dtype=np.int64)  # whose platform the allies answered
+    for e in ctx.model.events:
+        if e.kind == "platform" and e.start <= t <= e.until and e.actor >= 0:
+            draw = ctx.u_actors(t, "bloc:platform")[:, e.actor]
+            ready = np.ones(state.H, dtype=bool)
+            if e.against[1] >= 0:  # only against an answer the rulers adopted
+                chosen = state.adopted.get(e.against[0])
+                ready = (chosen == e.against[1]) if chosen is not None else ~ready
+            solo[:, e.actor] = (ready & state.in_party()[:, e.actor] & may[0, e.actor]
+                                & ~bits(state.bloc, P)[:, e.actor]
+                                & (draw < ctx.params["opposition_formation"]))
+            if e.targets:  # the allies he seeks: each comes unless enmity toward him stops him
+                sought = np.zeros(P, dtype=bool)
+                sought[list(e.targets)] = True
+                came = (sought[None, :] & state.in_party() & may & ~bits(state.bloc, P)
+                        & (u_enmity >= state.enmity[:, :, e.actor]) & solo[:, e.actor][:, None])
+                allies |= came
+                caller[rany(came)] = e.actor
+                solo |= allies
+            state.coalition &= ~to_mask(solo)
+            state.core &= ~to_mask(solo)
+            bloc &= ~solo
+        if e.kind == "alliance" and e.start == t and e.actor >= 0 and e.targets:
+            offer = np.zeros(P, dtype=bool)
+            offer[list(e.targets)] = True
+            able = state.in_party() & may
+            ok = able[:, e.actor]
+            accept = (able & offer[None, :] & ~bits(state.bloc, P)
+                      & (u_enmity >= state.enmity[:, :, e.actor]) & ok[:, None])
+            front = accept.copy()
+            front[:, e.actor] = rany(accept)
+            join |= front
+            state.coalition &= ~to_mask(front)
+            state.core &= ~to_mask(front)
+            bloc &= ~front
+    # A new bloc needs two; an organised leader stays organised when his partners are gone.
+    join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
+    join |= solo  # an open platform needs no partner
+    gone = np.zeros(state.H, dtype=np.int64)
+    if rows.size:
+        gone = to_mask(left & join)  # partners who followed a mover leave the coalition
+        state.coalition &= ~gone
+        state.core &= ~gone
+    mask = to_mask(bloc | join)
+    if state.log is not None:
+        names = ctx.model.principals
+        for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
+            members = [names[i] for i in range(P) if (mask[h] >> i) & 1]
+            because = "left outside the ruling coalition, they organised a common platform"
+            if solo[h].any():
+                because = "ready to lead an opposition openly, they organised a platform"
+                if allies[h].any():
+                    joined = " and ".join(names[i] for i in range(P) if allies[h, i])
+                    because += f", {joined} answering {names[caller[h]]}'s call"
+            followed = [i for i in range(P) if (gone[h] >> i) & 1]
+            full = ctx.model.names
+            for i in followed:
+                partners = [full[j] for j in range(P)
+                            if (mask[h] >> j) & 1 and ctx.model.tie[i, j] > 0]
+                because += (f", {full[i]} leaving the coalition to stand with his partner "
+                            f"{' and '.join(partners)}")
+            state.log[h].append({
+                "kind": "bloc", "step": t, "actors": members, "body": "the party",
+                "because": because,
+            })
+    state.bloc = mask
+
+
+from politburo.engine.state import Context, State, bits, to_mask  # noqa: E402

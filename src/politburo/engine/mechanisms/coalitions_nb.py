@@ -1,0 +1,356 @@
+"""Compiled twins of ``coalitions.policy_gap`` and of ``coalitions.update_bloc``.
+
+``coalitions.py`` is the specification (its docstring gives the model and its sources); these
+kernels repeat its arithmetic in the same order, so both give the same bits
+(tests/test_engine_nb.py). ``update_bloc`` is compiled for the months the scenario's own
+mechanisms decide; a world with ``platform`` or ``alliance`` events (a lever's), and a run that
+records a log, use ``coalitions.update_bloc`` itself.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.engine.mechanisms import coalitions
+from politburo.engine.mechanisms.coalitions import _popcount, _ruling_one
+from politburo.engine.mechanisms.policy import DISSENT_FULL
+from politburo.engine.mechanisms.policy_nb import apart2
+from politburo.engine.state import RUNG, Context, State
+
+_PARTY = RUNG["party"]
+_POLITBURO = RUNG["politburo"]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
+            aloof: NDArray[np.float64], cost: float, out: NDArray[np.float64]) -> None:
+    """``coalitions.policy_gap`` of history ``h`` into ``out`` (P, P)."""
+    P = out.shape[0]
+    s0 = salience[h, 0]
+    s1 = salience[h, 1]
+    for i in range(P):
+        for j in range(P):
+            g = apart2(position[h, i, 0], position[h, i, 1], position[h, j, 0],
+                       position[h, j, 1], s0, s1)
+            out[i, j] = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _policy_gap(rows: NDArray[np.int64], position: NDArray[np.float64],
+                salience: NDArray[np.float64], aloof: NDArray[np.float64],
+                cost: NDArray[np.float64]) -> NDArray[np.float64]:
+    P = position.shape[1]
+    out = np.empty((rows.shape[0], P, P))
+    for k in range(rows.shape[0]):
+        h = rows[k]
+        gap_row(h, position, salience, aloof, cost[h], out[k])
+    return out
+
+
+def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``coalitions.policy_gap``, compiled."""
+    return _policy_gap(np.ascontiguousarray(rows, dtype=np.int64), state.position,
+                       state.salience, ctx.attr("aloofness"), ctx.params["aloofness_cost"])
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
+                 bloc_mask: NDArray[np.int64], rung: NDArray[np.int64],
+                 threatened: NDArray[np.bool_], enmity: NDArray[np.float64],
+                 position: NDArray[np.float64], salience: NDArray[np.float64],
+                 aloof: NDArray[np.float64], may: NDArray[np.bool_], tie: NDArray[np.float64],
+                 u: NDArray[np.float64], u_enmity: NDArray[np.float64],
+                 u_tie: NDArray[np.float64], formation: NDArray[np.float64],
+                 aloofness_cost: NDArray[np.float64], founder_restraint: NDArray[np.float64],
+                 founder_on: bool, span: NDArray[np.float64], tie_pull: NDArray[np.float64],
+                 line: NDArray[np.float64]) -> None:
+    H, P = rung.shape
+    ties = False
+    for i in range(P):
+        for j in range(P):
+            if tie[i, j] != 0:
+                ties = True
+    need = 1 if ties else 2
+    outsider = np.empty(P, dtype=np.bool_)
+    bloc = np.empty(P, dtype=np.bool_)
+    moving = np.empty(P, dtype=np.bool_)
+    recruits = np.empty(P, dtype=np.bool_)
+    partner = np.empty(P, dtype=np.bool_)
+    join = np.empty(P, dtype=np.bool_)
+    gap = np.empty((P, P))
+    for h in range(H):
+        n_out = 0
+        for p in range(P):
+            inside = ((coalition[h] >> p) & 1) == 1
+            outsider[p] = (not inside) and rung[h, p] < _PARTY and may[p]
+            bloc[p] = ((bloc_mask[h] >> p) & 1) == 1 and outsider[p]
+            join[p] = False
+            partner[p] = False
+            if outsider[p]:
+                n_out += 1
+        if n_out >= need:
+            any_moving = False
+            for p in range(P):
+                pr = formation[h] * (1 - aloofness_cost[h] * aloof[h, p])
+                # times his dissent from the line (policy.dissent)
+                far = apart2(position[h, p, 0], position[h, p, 1], line[h, 0], line[h, 1],
+                             salience[h, 0], salience[h, 1]) / DISSENT_FULL
+                pr = pr * (far if far < 1.0 else 1.0)
+                if founder_on:
+                    pr = pr * (1 - founder_restraint[h])
+                moving[p] = outsider[p] and u[h, p] < pr
+                any_moving = any_moving or moving[p]
+                recruits[p] = False
+            if any_moving:
+                gap_row(h, position, salience, aloof, aloofness_cost[h], gap)
+                for i in range(P):
+                    r = False
+                    for j in range(P):
+                        if moving[j] and gap[j, i] <= span[h]:
+                            r = True
+                    recruits[i] = r
+            for p in range(P):
+                recruits[p] = recruits[p] and outsider[p] and not bloc[p]
+            if any_moving and ties:
+                for i in range(P):
+                    mate = (threatened[h, i] and rung[h, i] < _PARTY and may[i]
+                            and not ((bloc_mask[h] >> i) & 1) == 1)
+                    pull = 0.0
+                    for j in range(P):
+                        x = (1.0 if moving[j] else 0.0) * tie[j, i]
+                        if j == 0 or not pull > x:  # np.maximum(pull, x)
+                            pull = x
+                    partner[i] = mate and u_tie[h, i] < tie_pull[h] * pull
+            for p in range(P):
+                recruits[p] = recruits[p] or partner[p]
+            for i in range(P):
+                worst = 0.0
+                for j in range(P):
+                    x = enmity[h, i, j] * (1.0 if (recruits[j] or bloc[j]) else 0.0)
+                    if j == 0 or not worst > x:  # np.maximum(worst, x)
+                        worst = x
+                join[i] = recruits[i] and u_enmity[h, i] >= worst
+        n = 0
+        for p in range(P):
+            n += int(join[p]) + int(bloc[p])
+        gone = 0
+        mask = 0
+        for p in range(P):
+            if n < 2:
+                join[p] = False
+            if join[p] and partner[p]:
+                gone |= 1 << p
+            if bloc[p] or join[p]:
+                mask |= 1 << p
+        coalition[h] &= ~gone
+        core[h] &= ~gone
+        bloc_mask[h] = mask
+
+
+def update_bloc(state: State, ctx: Context, t: int) -> None:
+    """``coalitions.update_bloc``, compiled (without ``platform`` and ``alliance`` events)."""
+    m = ctx.model
+    if any(e.kind in ("platform", "alliance") for e in m.events):
+        coalitions.update_bloc(state, ctx, t)
+        return
+    p = ctx.params
+    u_tie = ctx.u_actors(t, "bloc:tie") if m.tie.any() else np.zeros((state.H, m.P))
+    _update_bloc(state.coalition, state.core, state.bloc, state.rung, state.threatened,
+                 state.enmity, state.position, state.salience, ctx.attr("aloofness"),
+                 m.opposition, m.tie, ctx.u_actors(t, "bloc"), ctx.u_actors(t, "bloc:enmity"),
+                 u_tie, p["opposition_formation"], p["aloofness_cost"], p["founder_restraint"],
+                 bool(state.founder_on), p["coalition_span"], p["tie_pull"], state.line)
+
+
+@numba.njit(cache=True, nogil=True)
+def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
+          blind: NDArray[np.float64], profile: NDArray[np.float64], rung: NDArray[np.int64],
+          bloc_mask: NDArray[np.int64], coalition: NDArray[np.int64],
+          core_mask: NDArray[np.int64], players_prev: NDArray[np.int64],
+          was_in: NDArray[np.bool_], cc: NDArray[np.float64], client_loyalty: float,
+          position: NDArray[np.float64], salience: NDArray[np.float64],
+          aloof: NDArray[np.float64], aloofness_cost: NDArray[np.float64],
+          alpha: NDArray[np.float64], span: NDArray[np.float64],
+          plays: bool, founder_pos: NDArray[np.float64], founder_weight: NDArray[np.float64],
+          replay: bool, sole: NDArray[np.int64], threatened: NDArray[np.bool_],
+          founder_in: NDArray[np.bool_]) -> None:
+    H, P = rung.shape
+    n = P + 1 if plays else P
+    F = (1 << P) if plays else 0
+    orders = np.zeros((n + 1, 1 << n), dtype=np.int64)
+    for k in range(n + 1):
+        size = 1 << k
+        orders[k, :size] = np.argsort(np.array([_popcount(s) for s in range(size)]),
+                                      kind="stable")
+    perc = np.empty(n)
+    gap = np.zeros((n, n))
+    real = np.empty(P)
+    inpb = np.empty(P, dtype=np.bool_)
+    for h in range(H):
+        b = blind[h]
+        players = 0
+        nb = 0
+        lead = -1
+        for p in range(P):
+            inpb[p] = rung[h, p] < _POLITBURO
+            x = (visible[h, p] * (1 + b * profile[h, p])
+                 + apparatus[h, p] * (1 - b * (1 - profile[h, p])))
+            perc[p] = x * (1.0 if inpb[p] else 0.0)
+            if inpb[p] and perc[p] > 0:
+                players |= 1 << p
+            if ((bloc_mask[h] >> p) & 1) == 1 and inpb[p]:
+                nb += 1
+                if lead < 0:
+                    lead = p
+        has_bloc = nb >= 2
+        blocm = 0
+        if has_bloc:
+            tot = 0.0
+            first = True
+            for p in range(P):
+                inb = ((bloc_mask[h] >> p) & 1) == 1 and inpb[p]
+                x = perc[p] * (1.0 if inb else 0.0)
+                tot = x if first else tot + x
+                first = False
+                if inb:
+                    blocm |= 1 << p
+            for p in range(P):
+                if (blocm >> p) & 1:
+                    perc[p] = 0.0
+            perc[lead] = tot
+            players = players & ~(blocm & ~(1 << lead))
+        gap_row(h, position, salience, aloof, aloofness_cost[h], gap[:P, :P])
+        if plays:
+            w = founder_weight[h]
+            sp = perc[0]
+            for p in range(1, P):
+                sp += perc[p]
+            den = 1 - w
+            den = den if den > 1e-12 else 1e-12
+            perc[P] = w / den * sp
+            s0 = salience[h, 0]
+            s1 = salience[h, 1]
+            for p in range(P):
+                d = apart2(founder_pos[h, 0], founder_pos[h, 1], position[h, p, 0],
+                           position[h, p, 1], s0, s1)
+                d = d * (1 + aloofness_cost[h] * aloof[h, p] / 2)
+                gap[P, p] = d
+                gap[p, P] = d
+            gap[P, P] = 0.0
+            players |= F
+        wi = was_in[h]
+        sitting = (coalition[h] | (F if wi else 0)) & players
+        total = 0.0
+        held = 0.0
+        for p in range(n):
+            x = perc[p] * (1.0 if (players >> p) & 1 else 0.0)
+            y = perc[p] * (1.0 if (sitting >> p) & 1 else 0.0)
+            total = x if p == 0 else total + x
+            held = y if p == 0 else held + y
+        a = alpha[h]
+        stands = (coalition[h] != 0 or wi) and players == players_prev[h] and held > a * total
+        mine = core_mask[h] & players
+        widest = 0.0
+        n_core = 0
+        for i in range(n):
+            if (mine >> i) & 1:
+                n_core += 1
+                for j in range(n):
+                    if (mine >> j) & 1 and gap[i, j] > widest:
+                        widest = gap[i, j]
+        stands = stands and widest <= span[h]
+        if replay:
+            stands = False
+        if stands and n_core > 1:
+            inner = _ruling_one(perc, mine, a, gap, span[h], orders)
+            if inner != mine:
+                stands = False
+        coal = core_mask[h]
+        if not stands:
+            coal = _ruling_one(perc, players, a, gap, span[h], orders)
+        players_prev[h] = players
+        # a leader who needs no partners
+        for p in range(P):
+            real[p] = (apparatus[h, p] + visible[h, p]) * (1.0 if inpb[p] else 0.0)
+        top = 0
+        everyone = real[0]
+        for p in range(1, P):
+            everyone += real[p]
+            if real[p] > real[top]:
+                top = p
+        if plays:
+            den = 1 - founder_weight[h]
+            everyone = everyone / (den if den > 1e-12 else 1e-12)
+        alone = real[top] > a * everyone
+        boss = 0
+        best = cc[h, 0] * client_loyalty * (1.0 if inpb[0] else 0.0)
+        for p in range(1, P):
+            x = cc[h, p] * client_loyalty * (1.0 if inpb[p] else 0.0)
+            if x > best:
+                best = x
+                boss = p
+        majority = best > 0.5
+        if majority and not alone:
+            top = boss
+        alone = alone or majority
+        sole[h] = top if alone else -1
+        core = (1 << top) if alone else coal
+        core_mask[h] = core
+        inner_core = core & players
+        core_power = 0.0
+        for p in range(n):
+            x = perc[p] * (1.0 if (inner_core >> p) & 1 else 0.0)
+            core_power = x if p == 0 else core_power + x
+        # the like-minded join the core (``with_like_minded``)
+        out = core
+        if core != 0:
+            for j in range(n):
+                worst = 0.0
+                for i in range(n):
+                    x = gap[i, j] if (core >> i) & 1 else 0.0
+                    if i == 0 or x > worst:
+                        worst = x
+                free = True
+                if j < P:
+                    free = inpb[j] and not ((bloc_mask[h] >> j) & 1) == 1
+                if worst <= span[h] and free:
+                    out |= 1 << j
+        if has_bloc and (out >> lead) & 1:
+            out |= blocm
+        n_in = 0
+        for p in range(n):
+            if (core >> p) & 1:
+                n_in += 1
+        for p in range(P):
+            ic = ((core >> p) & 1) == 1
+            spare = (core_power - perc[p] * (1.0 if ic else 0.0)) > a * total
+            threatened[h, p] = ((out >> p) & 1) == 1 and ((not ic) or (spare and n_in > 1))
+        founder_in[h] = (out & F) != 0
+        coalition[h] = out & ~F
+
+
+def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64]],
+         replay: bool = False) -> None:
+    """``coalitions.form``, compiled."""
+    P = ctx.model.P
+    plays = bool(state.founder_on and state.founder_pos is not None)
+    was_in = (state.founder_in.copy() if state.founder_in is not None
+              else np.zeros(state.H, dtype=bool))
+    p = ctx.params
+    sole = np.empty(state.H, dtype=np.int64)
+    threatened = np.empty((state.H, P), dtype=bool)
+    founder_in = np.empty(state.H, dtype=bool)
+    coalition = state.coalition.copy()
+    core = state.core.copy()
+    players = state.players.copy()
+    fpos = state.founder_pos if state.founder_pos is not None else np.zeros((state.H, 2))
+    _form(parts["apparatus"], parts["visible"], state.blind, ctx.attr("public_profile"),
+          state.rung, state.bloc, coalition, core, players, was_in, state.cc,
+          float(ctx.const["client_loyalty"]), state.position, state.salience,
+          ctx.attr("aloofness"), p["aloofness_cost"], p["winning_threshold"],
+          p["coalition_span"], plays, fpos, p["founder_weight"], bool(replay), sole,
+          threatened, founder_in)
+    state.coalition, state.core, state.players = coalition, core, players
+    state.sole, state.threatened, state.founder_in = sole, threatened, founder_in

@@ -1,0 +1,141 @@
+"""Compiled twin of ``policy.line_and_drift``: the same arithmetic, one history at a time.
+
+``policy.py`` is the specification (its docstring gives the model and its sources); this kernel
+repeats each of its NumPy expressions operation for operation and in the same order (row sums
+left to right as ``_rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0), so both give
+the same bits. The random draws and the office-holding memo (``policy.base_interest``) stay in
+Python and are passed in. tests/test_engine_nb.py holds the two to equality.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.engine.mechanisms import policy
+from politburo.engine.state import RUNG, Context, State
+
+_PARTY = RUNG["party"]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def apart2(a0: float, a1: float, b0: float, b1: float, s0: float, s1: float) -> float:
+    """``policy.apart`` for one pair: the salience-weighted distance."""
+    dx = (a0 - b0) * s0
+    dy = (a1 - b1) * s1
+    dx = dx * dx
+    dy = dy * dy
+    return np.sqrt(dx + dy)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def clip1(x: float) -> float:
+    """``np.clip(x, -1.0, 1.0)``."""
+    if x < -1.0:
+        return -1.0
+    if x > 1.0:
+        return 1.0
+    return x
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
+                    power: NDArray[np.float64], position: NDArray[np.float64],
+                    ideal: NDArray[np.float64], line: NDArray[np.float64],
+                    salience: NDArray[np.float64], threatened: NDArray[np.bool_],
+                    bloc_mask: NDArray[np.int64], standing: NDArray[np.float64],
+                    interest: NDArray[np.float64], has: NDArray[np.bool_],
+                    opp: NDArray[np.float64], opposition: NDArray[np.bool_],
+                    line_adjustment: NDArray[np.float64], policy_drift: NDArray[np.float64],
+                    base_pull: NDArray[np.float64], policy_cost: NDArray[np.float64],
+                    z0: NDArray[np.float64], z1: NDArray[np.float64],
+                    line_out: NDArray[np.float64]) -> None:
+    H, P = power.shape
+    w = np.empty(P)
+    coal = np.empty(P)
+    blocf = np.empty(P)
+    for h in range(H):
+        for p in range(P):
+            c = ((coalition[h] >> p) & 1) == 1 and rung[h, p] < _PARTY
+            coal[p] = 1.0 if c else 0.0
+            w[p] = power[h, p] * coal[p]
+        tot = w[0]
+        for p in range(1, P):
+            tot += w[p]
+        if tot <= 0:
+            for p in range(P):
+                w[p] = power[h, p]
+        tot = w[0]
+        for p in range(1, P):
+            tot += w[p]
+        tot = tot if tot > 1e-12 else 1e-12
+        for p in range(P):
+            w[p] = w[p] / tot
+        c0 = w[0] * position[h, 0, 0]
+        c1 = w[0] * position[h, 0, 1]
+        for p in range(1, P):
+            c0 += w[p] * position[h, p, 0]
+            c1 += w[p] * position[h, p, 1]
+        adj = line_adjustment[h]
+        l0 = clip1((1 - adj) * line[h, 0] + adj * c0)
+        l1 = clip1((1 - adj) * line[h, 1] + adj * c1)
+        line_out[h, 0] = l0
+        line_out[h, 1] = l1
+        # the organised outsiders' platform
+        n = 0.0
+        for p in range(P):
+            inside = ((coalition[h] >> p) & 1) == 1
+            b = ((bloc_mask[h] >> p) & 1) == 1 and not inside
+            blocf[p] = 1.0 if b else 0.0
+            n = blocf[0] if p == 0 else n + blocf[p]
+        pl0 = blocf[0] * position[h, 0, 0]
+        pl1 = blocf[0] * position[h, 0, 1]
+        for p in range(1, P):
+            pl0 += blocf[p] * position[h, p, 0]
+            pl1 += blocf[p] * position[h, p, 1]
+        nn = n if n > 1.0 else 1.0
+        pl0 = pl0 / nn
+        pl1 = pl1 / nn
+        bp = base_pull[h]
+        s0 = salience[h, 0]
+        s1 = salience[h, 1]
+        for p in range(P):
+            inside = ((coalition[h] >> p) & 1) == 1
+            exposed = ((not inside) or threatened[h, p]) and opposition[p]
+            o = opp[h, p]
+            rate = policy_drift[h] * o
+            for a in range(2):
+                la = l0 if a == 0 else l1
+                hs = has[h, p, a]
+                beta = bp * (1.0 if hs else 0.0)
+                if exposed:
+                    pull = interest[h, p, a] if hs else ideal[h, p, a]
+                else:
+                    pull = (1 - beta) * la + beta * interest[h, p, a]
+                target = o * pull + (1 - o) * ideal[h, p, a]
+                if blocf[p] == 1.0:
+                    target = pl0 if a == 0 else pl1
+                noise = 0.02 * (z0[h, p] if a == 0 else z1[h, p])
+                x = position[h, p, a]
+                x = x + (rate * (target - x) + noise)
+                position[h, p, a] = clip1(x)
+            d = apart2(position[h, p, 0], position[h, p, 1], l0, l1, s0, s1)
+            alive = 1.0 if rung[h, p] < _PARTY else 0.0
+            standing[h, p] = standing[h, p] - policy_cost[h] * d * alive
+
+
+def line_and_drift(state: State, ctx: Context, t: int) -> None:
+    """``policy.line_and_drift``, compiled."""
+    axes = ctx.model.axes
+    z0 = ctx.z_actors(t, f"policy:{axes[0]}")
+    z1 = ctx.z_actors(t, f"policy:{axes[1]}")
+    interest, has = state.by_holder("interest", lambda: policy.base_interest(state, ctx))
+    p = ctx.params
+    line = np.empty_like(state.line)
+    _line_and_drift(state.coalition, state.rung, state.power, state.position, state.ideal,
+                    state.line, state.salience, state.threatened, state.bloc, state.standing,
+                    interest, has, ctx.attr("opportunism"), ctx.model.opposition,
+                    p["line_adjustment"], p["policy_drift"], p["base_pull"], p["policy_cost"],
+                    z0, z1, line)
+    state.line = line
