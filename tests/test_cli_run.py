@@ -71,7 +71,7 @@ def test_bad_scenario_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
 
 
 def test_rare_odds_do_not_read_as_zero() -> None:
-    from politburo.cli import pct
+    from politburo.cli.common import pct
 
     assert pct(0.0003) == "0.03%" and pct(0.0) == "0.0%" and pct(0.948) == "94.8%"
     assert pct(0.01) == "1.0%" and pct(0.0099) == "0.99%"

@@ -17,7 +17,8 @@ import typer
 import yaml
 from typer.testing import CliRunner, Result
 
-from politburo.cli import app, fail
+from politburo.cli import app
+from politburo.cli.common import fail
 from politburo.scenario.loader import (
     MAX_ITEMS,
     ScenarioError,

@@ -11,8 +11,7 @@ The public API, for notebooks and scripts; the command line (``politburo``) is b
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from politburo._version import __version__
 from politburo.engine.month import Histories, simulate
 from politburo.experiment.run import RunResult, run_scenario
 from politburo.runner.summary import Summary, summarise

@@ -7,10 +7,6 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from politburo.experiment.run import RunResult
 
 
 class OutputError(ValueError):
@@ -92,23 +88,3 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def write_histories(path: str | os.PathLike[str], result: RunResult) -> None:
-    """One row per history as Parquet, with seed, scenario hash and version in the metadata."""
-    import io
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from politburo.runner.summary import per_history_table
-
-    cols = per_history_table(result.model, result.histories)
-    table = pa.table({k: pa.array(list(v)) for k, v in cols.items()})
-    meta = {k: v for k, v in result.to_dict().items() if k in
-            ("scenario", "seed", "runs", "scenario_hash", "version", "parameters")}
-    table = table.replace_schema_metadata({"politburo": json.dumps(meta)})
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    atomic_write_bytes(path, buf.getvalue())

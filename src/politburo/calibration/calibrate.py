@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from politburo import __version__
+from politburo._version import __version__
 from politburo.calibration.abc_smc import (
     BatchSimulator,
     Posterior,

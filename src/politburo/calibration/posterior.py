@@ -12,8 +12,8 @@ A posterior records the scenario it was calibrated on. ``baseline_hash`` is the 
 content hash with its levers and bundles left out (levers are counterfactual overrides and do not
 change the baseline world; adding one must not invalidate the calibration; a bundle is a name for
 some levers, and the hash leaves out even the field, so a file without bundles keeps the hash it
-had before bundles existed). ``engine_hash`` fingerprints the
-source of the engine and mechanisms; a mismatch there is reported as a warning, not an error,
+had before bundles existed). ``engine_hash`` (``politburo.engine.fingerprint``) fingerprints
+the source of the engine and mechanisms; a mismatch there is reported as a warning, not an error,
 because the numbers may still be close, but the posterior should then be re-made.
 """
 
@@ -29,16 +29,10 @@ from numpy.typing import NDArray
 
 from politburo.calibration.abc_smc import Posterior, PosteriorError, read_posterior
 from politburo.engine import rng
+from politburo.engine.fingerprint import engine_hash
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import BUILTIN
 from politburo.scenario.schema import Scenario
-
-ENGINE_SOURCES = ("engine/month.py", "engine/state.py", "scenario/compile.py",
-                  "engine/mechanisms/circular_flow.py", "engine/mechanisms/clients.py",
-                  "engine/mechanisms/coalitions.py", "engine/mechanisms/policy.py",
-                  "engine/mechanisms/standing.py", "engine/mechanisms/votes.py",
-                  "engine/mechanisms/arrest.py", "engine/mechanisms/returns.py",
-                  "engine/mechanisms/appeal.py")
 
 
 def baseline_hash(scenario: Scenario) -> str:
@@ -48,17 +42,6 @@ def baseline_hash(scenario: Scenario) -> str:
     data.pop("bundles", None)
     blob = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def engine_hash() -> str:
-    """A short hash of the engine's and mechanisms' source text."""
-    h = hashlib.sha256()
-    root = resources.files("politburo")
-    for rel in ENGINE_SOURCES:
-        f = root.joinpath(*rel.split("/"))
-        h.update(rel.encode())
-        h.update(f.read_bytes() if f.is_file() else b"<missing>")
-    return h.hexdigest()[:16]
 
 
 def default_posterior_path(scenario_id: str) -> Path:

@@ -33,7 +33,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from politburo.cli import (
+from politburo.cli.common import (
     MAX_SEED,
     MAX_WORKERS,
     ScenarioOpt,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from politburo.cli import MAX_INDEX, MAX_SEED, PriorOpt, err, fail, posterior_or_fail
+from politburo.cli.common import MAX_INDEX, MAX_SEED, PriorOpt, err, fail, posterior_or_fail
 from politburo.scenario.loader import DEFAULT
 
 

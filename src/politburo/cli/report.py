@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from politburo.cli import (
+from politburo.cli.common import (
     MAX_SEED,
     MAX_WORKERS,
     PriorOpt,
@@ -262,7 +262,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of an ensemble (works offline)."""
     _need_matplotlib()
-    from politburo import __version__
+    from politburo._version import __version__
     from politburo.chronicle import story as ch
     from politburo.io import OutputError, atomic_write_bytes
     from politburo.report import ensemble as rp

@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 
-from politburo.cli import ScenarioOpt, SchedulerOpt, err, executor_or_fail, fail, load_or_fail
+from politburo.cli.common import (
+    ScenarioOpt,
+    SchedulerOpt,
+    err,
+    executor_or_fail,
+    fail,
+    load_or_fail,
+)
 from politburo.scenario.loader import DEFAULT
 
 NEEDS = ("fastapi", "uvicorn", "jinja2")

@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from politburo import __version__
+from politburo._version import __version__
 from politburo.dates import format_month
 from politburo.engine.month import Histories
 from politburo.experiment.attribution import ShapleyResult

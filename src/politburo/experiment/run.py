@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from politburo import __version__
+from politburo._version import __version__
 from politburo.dates import month_name, parse_month
 from politburo.engine.month import Histories
 from politburo.runner.batches import Progress, run

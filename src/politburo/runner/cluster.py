@@ -31,7 +31,7 @@ import sys
 from concurrent.futures import Executor
 from typing import Any
 
-from politburo import __version__
+from politburo._version import __version__
 
 try:
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -81,7 +81,7 @@ class RoomyMalloc(WorkerPlugin):  # type: ignore[misc,valid-type]
 
 def worker_code() -> tuple[str, str]:
     """This process's politburo version and engine hash (run on each worker by ``connect``)."""
-    from politburo.calibration.posterior import engine_hash
+    from politburo.engine.fingerprint import engine_hash
 
     return __version__, engine_hash()
 

@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from politburo import __version__
+from politburo._version import __version__
 from politburo.dates import format_month, month_name, parse_month
 from politburo.scenario.loader import DEFAULT, ScenarioError, load_scenario
 from politburo.scenario.schema import Bodies, Scenario

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from politburo import __version__
+from politburo._version import __version__
 from politburo.chronicle.story import outcome_arrays
 from politburo.chronicle.where import WhereError, compile_where, describe
 from politburo.experiment.attribution import exact_shapley

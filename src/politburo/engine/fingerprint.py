@@ -1,0 +1,31 @@
+"""A fingerprint of the model's source: what a calibrated posterior and a cluster's workers are
+checked against.
+
+``engine_hash`` hashes the text of the files that decide what a history does (the month, the
+state, the compiler of scenarios and every mechanism). A posterior records the hash it was made
+with (``calibration.posterior.stale_engine`` warns on a mismatch), and ``runner.cluster`` refuses
+workers whose hash differs from the client's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+ENGINE_SOURCES = ("engine/month.py", "engine/state.py", "scenario/compile.py",
+                  "engine/mechanisms/circular_flow.py", "engine/mechanisms/clients.py",
+                  "engine/mechanisms/coalitions.py", "engine/mechanisms/policy.py",
+                  "engine/mechanisms/standing.py", "engine/mechanisms/votes.py",
+                  "engine/mechanisms/arrest.py", "engine/mechanisms/returns.py",
+                  "engine/mechanisms/appeal.py")
+
+
+def engine_hash() -> str:
+    """A short hash of the engine's and mechanisms' source text."""
+    h = hashlib.sha256()
+    root = resources.files("politburo")
+    for rel in ENGINE_SOURCES:
+        f = root.joinpath(*rel.split("/"))
+        h.update(rel.encode())
+        h.update(f.read_bytes() if f.is_file() else b"<missing>")
+    return h.hexdigest()[:16]
