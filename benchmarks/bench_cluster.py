@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from politburo.engine.month import Histories, simulate
+from politburo.engine.histories import Histories
+from politburo.engine.month import simulate
 from politburo.runner.batches import run
 from politburo.runner.cluster import connect, executor
 from politburo.scenario.compile import compile_scenario

@@ -37,7 +37,8 @@ import numpy as np
 
 from politburo.engine import rng
 from politburo.engine.mechanisms import coalitions
-from politburo.engine.month import ENGINES, initial_state, simulate
+from politburo.engine.month import initial_state, simulate
+from politburo.engine.switch import ENGINES
 from politburo.runner.batches import run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import load_scenario

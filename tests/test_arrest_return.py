@@ -15,8 +15,10 @@ from _scenarios import mech_ctx
 
 from politburo.chronicle.prose import Words, _crisis
 from politburo.engine import month as engine
+from politburo.engine.histories import record_rises
 from politburo.engine.mechanisms import arrest, returns
-from politburo.engine.month import initial_state, record_rises, simulate, transfer_offices
+from politburo.engine.mechanisms.offices import transfer_offices
+from politburo.engine.month import initial_state, simulate
 from politburo.engine.state import RUNG, Context, State, to_mask
 from politburo.scenario.checks import features
 from politburo.scenario.compile import FOUNDER, Compiled, compile_scenario
@@ -36,7 +38,7 @@ def model(china: Scenario) -> Compiled:
 
 def _ctx(model: Compiled, H: int, **params: float) -> Context:
     """``mech_ctx`` with the parameters of features the scenario leaves out read as 0, as
-    ``engine.simulate`` reads them."""
+    ``engine.month.simulate`` reads them."""
     ctx = mech_ctx(model, H, **params)
     ctx.params.update({n: np.zeros(H) for n in model.absent if n not in ctx.params})
     return ctx

@@ -1,4 +1,4 @@
-"""Tests for politburo.attribution: exact and sampled Shapley values of levers."""
+"""Tests for politburo.experiment.attribution: exact and sampled Shapley values of levers."""
 
 from __future__ import annotations
 

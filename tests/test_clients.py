@@ -7,7 +7,8 @@ import numpy as np
 from _scenarios import mech_ctx, mech_state
 
 from politburo.engine.mechanisms import clients, coalitions, standing
-from politburo.engine.month import power_parts, simulate
+from politburo.engine.mechanisms.power import power_parts
+from politburo.engine.month import simulate
 from politburo.engine.state import RUNG, Context, State
 from politburo.scenario.compile import Compiled
 

@@ -29,7 +29,8 @@ import politburo.runner.cluster as cluster
 from politburo.calibration.simulator import EngineDistance
 from politburo.calibration.targets import build_targets
 from politburo.cli import app
-from politburo.engine.month import Histories, draw_params
+from politburo.engine.histories import Histories
+from politburo.engine.month import draw_params
 from politburo.experiment.run import run_scenario
 from politburo.experiment.worlds import Experiment
 from politburo.runner.batches import run

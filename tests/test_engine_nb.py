@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from politburo.engine import compiled as engine_nb
-from politburo.engine import month as engine
+from politburo.engine import switch
+from politburo.engine.histories import record_rises
 from politburo.engine.mechanisms import (
     circular_flow,
     circular_flow_nb,
@@ -26,8 +27,10 @@ from politburo.engine.mechanisms import (
     clients_nb,
     coalitions,
     coalitions_nb,
+    consolidation,
     policy,
     policy_nb,
+    power,
     standing,
     standing_nb,
 )
@@ -36,7 +39,7 @@ from politburo.engine.state import LADDER, Context, State
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
-from politburo.scenario.schema import Scenario
+from politburo.scenario.schema import RISE_STEPS, Scenario
 
 TINY = Path(__file__).parent / "data" / "tiny-scenario.yaml"
 
@@ -156,8 +159,8 @@ def test_power(model: Compiled, seed: int) -> None:
     act = np.where(np.random.default_rng(seed).random((400, model.P)) < 0.2, 0.3, 1.0)
 
     def spec(s: State, c: Context) -> Any:
-        parts = engine.power_parts(s, c, standing.effective(s, c), act)
-        return {**parts, "shares": engine._shares(parts)}
+        parts = power.power_parts(s, c, standing.effective(s, c), act)
+        return {**parts, "shares": power.shares(parts)}
 
     def kernel(s: State, c: Context) -> Any:
         parts = engine_nb.power_parts(s, c, standing_nb.effective(s, c), act)
@@ -181,7 +184,7 @@ def test_politburo_votes_add_clients_in_order(model: Compiled, seed: int) -> Non
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_consolidate(model: Compiled, seed: int) -> None:
-    twins(model, seed, lambda s, c: engine._consolidate(s, c, 11),
+    twins(model, seed, lambda s, c: consolidation.consolidate(s, c, 11),
           lambda s, c: engine_nb.consolidate(s, c, 11))
 
 
@@ -218,10 +221,10 @@ def test_form(model: Compiled, seed: int, founder: bool, replay: bool) -> None:
             s.founder_pos = g.uniform(-1, 1, (s.H, 2)) if founder else None
             s.founder_in = g.random(s.H) < 0.3 if founder else None
             s.blind = g.uniform(0, 0.8, s.H)
-            parts = engine.power_parts(s, c, standing.effective(s, c), act)
+            parts = power.power_parts(s, c, standing.effective(s, c), act)
             f(s, c, 3, parts, replay=replay)
             # the sitting core is kept where the players are as before: play a second round
-            parts = engine.power_parts(s, c, standing.effective(s, c), act)
+            parts = power.power_parts(s, c, standing.effective(s, c), act)
             f(s, c, 4, parts)
         return go
 
@@ -238,12 +241,12 @@ def test_policy_gap(model: Compiled, seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_record_rises(model: Compiled, seed: int) -> None:
     s, _ = random_world(model, seed)
-    width = len(engine.RISE_STEPS) + len(model.offices)
+    width = len(RISE_STEPS) + len(model.offices)
     g = np.random.default_rng(seed)
     start = np.where(g.random((s.H, model.P, width)) < 0.3, 2, -1)
     for rung0 in (model.start_rungs(), None, g.integers(0, 5, model.P)):
         a, b = start.copy(), start.copy()
-        engine.record_rises(a, model, 8, s.holder, s.rung, s.falls, rung0)
+        record_rises(a, model, 8, s.holder, s.rung, s.falls, rung0)
         engine_nb.record_rises(b, model, 8, s.holder, s.rung, s.falls, rung0)
         assert same(a, b) and not same(a, start)
 
@@ -301,8 +304,8 @@ def test_every_lever_world_runs_identically() -> None:
 
 def test_a_recorded_run_is_the_numpy_run() -> None:
     m = compile_scenario(load_scenario("soviet-1922"))
-    assert engine.mechanisms("compiled", record_log=True) is engine.SPEC
-    assert engine.mechanisms("compiled") is engine_nb.COMPILED
+    assert switch.mechanisms("compiled", record_log=True) is switch.SPEC
+    assert switch.mechanisms("compiled") is engine_nb.COMPILED
     a = simulate(m, 2, np.arange(20), record_log=True, engine="compiled")
     b = simulate(m, 2, np.arange(20), record_log=True, engine="numpy")
     assert a.log == b.log and same(a.coalition, b.coalition)
@@ -315,13 +318,13 @@ def test_an_unknown_engine_is_an_error() -> None:
 
 
 def test_the_default_engine_can_be_set() -> None:
-    assert engine.default_engine() == engine.DEFAULT_ENGINE
+    assert switch.default_engine() == switch.DEFAULT_ENGINE
     try:
-        engine.set_default_engine("numpy")
-        assert engine.mechanisms() is engine.SPEC
+        switch.set_default_engine("numpy")
+        assert switch.mechanisms() is switch.SPEC
     finally:
-        engine.set_default_engine(engine.DEFAULT_ENGINE)
-    assert engine.mechanisms() is (engine_nb.COMPILED if engine.DEFAULT_ENGINE == "compiled"
-                                   else engine.SPEC)
+        switch.set_default_engine(switch.DEFAULT_ENGINE)
+    assert switch.mechanisms() is (engine_nb.COMPILED if switch.DEFAULT_ENGINE == "compiled"
+                                   else switch.SPEC)
     with pytest.raises(ValueError, match="engine: expected one of"):
-        engine.set_default_engine("fortran")
+        switch.set_default_engine("fortran")

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from _scenarios import edited_builtin, mech_ctx, mech_state
 
+from politburo.engine.histories import Histories
 from politburo.engine.mechanisms import standing
-from politburo.engine.month import Histories, simulate
+from politburo.engine.month import simulate
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import ScenarioError, load_scenario
 from politburo.scenario.schema import Scenario
@@ -246,7 +247,7 @@ def test_an_office_held_by_a_client_adds_to_his_patron_as_far_as_he_is_loyal(
     """Against the same office left vacant, a client's office adds, to his patron's apparatus
     power alone, the office's share of the office weight times the client's loyalty; when his
     loyalty halves the addition halves, and when he changes patron it follows him."""
-    from politburo.engine.month import power_parts
+    from politburo.engine.mechanisms.power import power_parts
 
     held, vacant = _world(tmp_path, "voroshilov", "a.yaml"), _world(tmp_path, None, "b.yaml")
     assert held.client_offices() and not vacant.client_offices()
@@ -281,7 +282,7 @@ def test_a_clients_office_falls_with_his_patron_out_of_the_leadership(tmp_path: 
     member of the ruling coalition, and the log names the client; where he sits in it, or at a
     meeting that cannot change the office, it stays."""
     from politburo.engine.mechanisms import clients
-    from politburo.engine.month import transfer_offices
+    from politburo.engine.mechanisms.offices import transfer_offices
     from politburo.engine.state import RUNG, to_mask
     from politburo.scenario.compile import CLIENT
 
@@ -350,7 +351,7 @@ def test_an_offer_goes_to_the_first_meeting_that_can_change_its_office() -> None
     (the Soviet file) every party meeting can take it and no session exists."""
     from types import SimpleNamespace
 
-    from politburo.engine import _takes_offer
+    from politburo.engine.month import _takes_offer
 
     china = _china()
     premier, chair = china.offices.index("premier"), china.offices.index("party_chairman")
@@ -368,7 +369,7 @@ def test_an_accepted_offer_takes_only_the_office_offered() -> None:
     """The vote on an offer to resign one office moves that office alone: a holder of two
     offices who offers up one keeps the other (the same vote as the Testament's, with the
     offer's support)."""
-    from politburo.engine import _testament_vote
+    from politburo.engine.mechanisms.testament import testament_vote
 
     model = _china()
     premier = model.offices.index("premier")
@@ -380,13 +381,13 @@ def test_an_accepted_offer_takes_only_the_office_offered() -> None:
     st.coalition[:] = (1 << model.P) - 1
     session = next(m for m in model.meetings if m.kind == 0)
     eff = np.ones((H, model.P))
-    _testament_vote(st, ctx, session.month, session, st.cc, eff, np.ones((H, model.P)), hua,
+    testament_vote(st, ctx, session.month, session, st.cc, eff, np.ones((H, model.P)), hua,
                     5.0, resignation=True, office=premier)
     assert (st.holder[:, premier] != hua).all()  # the offer carried: support 5 x 1
     assert (st.holder[:, chair] == hua).all()
     again = mech_state(model, H)
     again.holder[:, chair] = hua
-    _testament_vote(again, ctx, session.month, session, again.cc, eff, np.ones((H, model.P)),
+    testament_vote(again, ctx, session.month, session, again.cc, eff, np.ones((H, model.P)),
                     hua, 5.0, resignation=True)  # no office named: the patronage office
     assert model.gensec == chair and model.holder0[premier] == hua
     assert (again.holder[:, chair] != hua).all() and (again.holder[:, premier] == hua).all()

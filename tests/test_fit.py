@@ -1,4 +1,4 @@
-"""Tests of politburo.fit and ``politburo fit``: the milestone table, its JSON, and that
+"""Tests of politburo.calibration.fit and ``politburo fit``: the milestone table, its JSON, and that
 calibration leaves contingency in place."""
 
 from __future__ import annotations

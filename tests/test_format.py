@@ -12,7 +12,8 @@ import pytest
 from _scenarios import edited_builtin
 
 from politburo.calibration.targets import build_targets, milestone_months
-from politburo.engine.month import record_rises, simulate
+from politburo.engine.histories import record_rises
+from politburo.engine.month import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import ScenarioError, load_scenario
 from politburo.scenario.schema import RISE_STEPS, Scenario

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from _scenarios import mech_ctx, mech_state
 
-from politburo.engine import month as engine
-from politburo.engine.mechanisms import coalitions
+from politburo.engine.mechanisms import coalitions, power, testament
 from politburo.engine.month import simulate
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.loader import load_scenario
@@ -54,7 +53,7 @@ def test_the_game_with_him_is_the_aes_game_on_the_extended_powers(scenario: Scen
         state, ctx = _playing_state(model, founder_weight=w)
         act = np.ones((state.H, P))
         eff = ctx.attr("standing")
-        parts = engine.power_parts(state, ctx, eff, act)
+        parts = power.power_parts(state, ctx, eff, act)
         perc = coalitions.perceived_power(state, ctx, parts) * state.in_politburo()
         gap = coalitions.policy_gap(state, ctx, np.arange(state.H))
         ext, g = coalitions.founder_player(state, ctx, perc, gap)
@@ -77,7 +76,7 @@ def test_he_leaves_the_game_when_he_stops_acting(scenario: Scenario) -> None:
     model = compile_scenario(scenario)
     state, ctx = _playing_state(model, founder_weight=0.6)
     act = np.ones((state.H, model.P))
-    parts = engine.power_parts(state, ctx, ctx.attr("standing"), act)
+    parts = power.power_parts(state, ctx, ctx.attr("standing"), act)
     coalitions.form(state, ctx, 0, parts)
     assert state.founder_in.any()  # with 60% of the power he is in every winning coalition
     state.founder_on = False
@@ -130,7 +129,7 @@ def test_his_testament_motion_is_backed_by_his_allies(scenario: Scenario) -> Non
         state.coalition = np.full(4, (1 << model.P) - 1, dtype=np.int64)
         mt = next(m for m in model.meetings if m.kind == 3)
         eff = ctx.attr("standing")
-        engine._testament_vote(state, ctx, 0, mt, state.cc, eff, np.ones((4, model.P)),
+        testament.testament_vote(state, ctx, 0, mt, state.cc, eff, np.ones((4, model.P)),
                                int(target), 2.0)
         shares[allied] = [e["yes"] for log in state.log for e in log if e["kind"] == "vote"]
         assert np.array_equal(state.coalition, np.full(4, (1 << model.P) - 1))  # restored

@@ -18,7 +18,8 @@ from _scenarios import edited_builtin, mech_ctx
 
 from politburo.engine import month as engine
 from politburo.engine.mechanisms import appeal, clients, votes
-from politburo.engine.month import initial_state, simulate, transfer_offices
+from politburo.engine.mechanisms.offices import transfer_offices
+from politburo.engine.month import initial_state, simulate
 from politburo.engine.state import RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario, parse_scenario

@@ -9,7 +9,7 @@ import pytest
 from _scenarios import mech_ctx, mech_state
 
 from politburo.engine.mechanisms import circular_flow, coalitions, policy, standing, votes
-from politburo.engine.month import power_parts
+from politburo.engine.mechanisms.power import power_parts
 from politburo.engine.state import RUNG, Context, State
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import apply_levers
@@ -564,7 +564,7 @@ def _ladder_world(model: Compiled, H: int, rung: int, power: dict[str, float],
 
 
 def _plenum(model: Compiled, s: State, ctx: Context, t: int) -> None:
-    from politburo.engine.month import transfer_offices
+    from politburo.engine.mechanisms.offices import transfer_offices
     from politburo.scenario.compile import MeetingC
 
     body = np.zeros((s.H, model.P + 1))
@@ -641,7 +641,7 @@ def test_without_the_ban_organising_is_no_offence(model: Compiled) -> None:
 def test_a_congress_does_not_unseat(model: Compiled) -> None:
     """Offices and Politburo seats are the CC plenum's: a congress may censure, leave a man
     out of the CC or expel, but not take an office or a Politburo seat."""
-    from politburo.engine.month import transfer_offices
+    from politburo.engine.mechanisms.offices import transfer_offices
     from politburo.scenario.compile import MeetingC
 
     H = 200
@@ -687,7 +687,7 @@ def test_a_leader_recants_once_before_expulsion(model: Compiled) -> None:
 def test_a_leader_who_needs_no_partners_keeps_the_like_minded(model: Compiled) -> None:
     """A CC majority lets Stalin win alone; he governs with those within the span of his line,
     never with the far or with an organised opposition, and his rule counts as his own."""
-    from politburo.engine.month import _consolidate
+    from politburo.engine.mechanisms.consolidation import consolidate as _consolidate
 
     H = 4
     ctx = replace(_ctx(model, H, coalition_span=0.5, aloofness_cost=0.0))
@@ -741,7 +741,7 @@ def test_ruling_alone_needs_both_majorities_and_ends_outside_the_politburo(
     """A leader rules alone when he and his seated clients' loyal votes are a majority of the
     Politburo and his followers a majority of the CC (S66, S100); a leader removed from the
     Politburo does not come to rule."""
-    from politburo.engine.month import _consolidate
+    from politburo.engine.mechanisms.consolidation import consolidate as _consolidate
 
     H = 4
     ctx, s = _ctx(model, H), _state(model, H)

@@ -125,7 +125,7 @@ def test_order_labels_put_ties_together() -> None:
 
 
 def test_typical_history_is_the_first_with_the_modal_winner() -> None:
-    from politburo.engine.month import Histories
+    from politburo.engine.histories import Histories
 
     h = Histories(seed=1, index=np.arange(10, 16), params=np.zeros((6, 1)),
                   winner=np.array([7, 0, 3, 0, 0, 7]), consolidation=np.zeros(6, int),

@@ -1,4 +1,4 @@
-"""Tests for politburo.sensitivity: Sobol' indices through SALib."""
+"""Tests for politburo.experiment.sensitivity: Sobol' indices through SALib."""
 
 from __future__ import annotations
 

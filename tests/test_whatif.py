@@ -17,7 +17,8 @@ from _scenarios import with_levers
 from typer.testing import CliRunner
 
 from politburo.cli import app
-from politburo.engine.month import Histories, simulate
+from politburo.engine.histories import Histories
+from politburo.engine.month import simulate
 from politburo.experiment.worlds import Draws, Experiment, ExperimentError, simulate_world
 from politburo.scenario.compile import compile_scenario
 from politburo.scenario.levers import apply_levers

@@ -1,4 +1,4 @@
-"""Tests for the ``--where`` filter language (politburo.where)."""
+"""Tests for the ``--where`` filter language (politburo.chronicle.where)."""
 
 from __future__ import annotations
 

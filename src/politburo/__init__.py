@@ -12,7 +12,8 @@ The public API, for notebooks and scripts; the command line (``politburo``) is b
 from __future__ import annotations
 
 from politburo._version import __version__
-from politburo.engine.month import Histories, simulate
+from politburo.engine.histories import Histories
+from politburo.engine.month import simulate
 from politburo.experiment.run import RunResult, run_scenario
 from politburo.runner.summary import Summary, summarise
 from politburo.scenario.compile import Compiled, compile_scenario

@@ -4,7 +4,7 @@ The scenario's milestones become predicates over simulated histories and a per-h
 score (``targets``; the distance is documented there); approximate Bayesian computation
 (rejection, Pritchard, Seielstad, Perez-Lezaun and Feldman 1999, *Mol. Biol. Evol.* 16:1791; and
 ABC-SMC, Beaumont, Cornuet, Marin and Robert 2009, *Biometrika* 96:983; both in
-``politburo.abc``) turns the priors into a posterior (``calibrate``), resumably
+``politburo.calibration.abc_smc``) turns the priors into a posterior (``calibrate``), resumably
 (``checkpoint``); ``posterior`` loads, checks and draws from the result.
 
 The shipped posterior ``politburo/scenarios/soviet-1922.posterior.parquet`` was made by::

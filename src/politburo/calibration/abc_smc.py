@@ -15,10 +15,10 @@ database machinery, which would lose the vectorised engine's speed by orders of 
 its own RNG handling cannot give the (seed, history index) identity the counterfactual re-runs
 need. Here every simulated history is named by ``(seed, history index)``; indices are handed out
 from a counter and never reused. All ABC randomness (prior draws, parent choice, perturbation)
-is counter-based too (``politburo.rng.uniforms`` keyed by the same seed and history index, under
-purposes of its own), so results do not depend on ``batch_size``. Indices are ``index = 0..n-1``
-for rejection and for SMC's generation 0, and ``(g << 40) + k`` for proposal ``k`` of SMC
-generation ``g``.
+is counter-based too (``politburo.engine.rng.uniforms`` keyed by the same seed and history
+index, under purposes of its own), so results do not depend on ``batch_size``. Indices are
+``index = 0..n-1`` for rejection and for SMC's generation 0, and ``(g << 40) + k`` for
+proposal ``k`` of SMC generation ``g``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Calibrate a scenario's uncertain parameters against its milestones by ABC.
 
-Rejection ABC (Pritchard, Seielstad, Perez-Lezaun and Feldman 1999) or ABC-SMC (Beaumont,
-Cornuet, Marin and Robert 2009) from ``politburo.abc``, over the engine as a batched simulator
-(``simulator.EngineDistance``) scored by the distance of ``targets``. ABC works on the probit
-scale of the priors and, for SMC, only on the parameters a screening run finds informative, the
-rest being integrated out by simulation (``space`` explains both and why). With a checkpoint
-folder the run is resumable (``checkpoint.CachedSimulator``). The posterior's metadata records
-what it fits (scenario, baseline and engine hashes, ``until``, the distance weights, the free
-parameters) and the command that made it; every particle keeps the (seed, history index) of its
-accepted history, which re-runs exactly from its stored parameter row.
+Rejection ABC (Pritchard, Seielstad, Perez-Lezaun and Feldman 1999) or ABC-SMC (Beaumont, Cornuet,
+Marin and Robert 2009) from ``politburo.calibration.abc_smc``, over the engine as a batched
+simulator (``simulator.EngineDistance``) scored by the distance of ``targets``. ABC works on the
+probit scale of the priors and, for SMC, only on the parameters a screening run finds informative,
+the rest being integrated out by simulation (``space`` explains both and why). With a checkpoint
+folder the run is resumable (``checkpoint.CachedSimulator``). The posterior's metadata records what
+it fits (scenario, baseline and engine hashes, ``until``, the distance weights, the free parameters)
+and the command that made it; every particle keeps the (seed, history index) of its accepted
+history, which re-runs exactly from its stored parameter row.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Resumable calibration: a cache of finished distances, kept on disk as the run goes.
 
-ABC in ``politburo.abc`` names every simulation by (seed, history index) and proposes its
-parameters from counter-based randomness, so a re-run of the same command asks for the same
-(index, parameters) in the same order. ``CachedSimulator`` wraps a batch simulator: rows it has
+ABC in ``politburo.calibration.abc_smc`` names every simulation by (seed, history index) and
+proposes its parameters from counter-based randomness, so a re-run of the same command asks for the
+same (index, parameters) in the same order. ``CachedSimulator`` wraps a batch simulator: rows it has
 already scored (same index, same parameter bytes) come from the cache; the rest are simulated and
-written at once as one small file per batch (temporary file, fsync, rename), so an interrupted
-run loses at most the batch in flight. This resumes rejection ABC chunk by chunk and also
-ABC-SMC, whose every generation is re-derived from the cached distances of the one before.
+written at once as one small file per batch (temporary file, fsync, rename), so an interrupted run
+loses at most the batch in flight. This resumes rejection ABC chunk by chunk and also ABC-SMC, whose
+every generation is re-derived from the cached distances of the one before.
 
 The checkpoint folder holds ``manifest.json`` (what the distances depend on: scenario, engine,
 targets, seed) and ``part-*.npz`` files. A folder made for another run is refused rather than

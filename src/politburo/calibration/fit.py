@@ -38,7 +38,8 @@ from politburo.calibration.targets import (
     milestone_months,
 )
 from politburo.dates import format_month, parse_month
-from politburo.engine.month import Histories, draw_params
+from politburo.engine.histories import Histories
+from politburo.engine.month import draw_params
 from politburo.runner.batches import Progress, run
 from politburo.runner.summary import summarise
 from politburo.scenario.compile import Compiled, compile_scenario

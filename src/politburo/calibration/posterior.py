@@ -1,12 +1,12 @@
 """Using a stored posterior: find it, check it fits the scenario, draw per-history parameters.
 
 Drawing is a pure function of (seed, history index), as the model brief (section 3) asks of every
-random draw: history *k* picks a particle by the inverse CDF of the cumulative particle weights
-at ``politburo.rng.uniforms(seed, k, -1, "posterior")`` and takes that particle's parameter row.
-No jitter is added: the particles are a weighted sample of the ABC posterior (Pritchard et al.
-1999; Beaumont et al. 2009) and a kernel would put mass where no simulation was accepted. The
-history's own randomness (every month's draws) stays fresh, so calibration narrows the
-parameters without removing contingency.
+random draw: history *k* picks a particle by the inverse CDF of the cumulative particle weights at
+``politburo.engine.rng.uniforms(seed, k, -1, "posterior")`` and takes that particle's parameter row.
+No jitter is added: the particles are a weighted sample of the ABC posterior (Pritchard et al. 1999;
+Beaumont et al. 2009) and a kernel would put mass where no simulation was accepted. The history's
+own randomness (every month's draws) stays fresh, so calibration narrows the parameters without
+removing contingency.
 
 A posterior records the scenario it was calibrated on. ``baseline_hash`` is the scenario's
 content hash with its levers and bundles left out (levers are counterfactual overrides and do not
@@ -106,7 +106,7 @@ def draw_posterior_params(model: Compiled, posterior: Posterior, seed: int,
     """Per-history parameter rows (H, D) from ``posterior``: a pure function of (seed, index).
 
     Values a lever fixes (``model.fixed``) override the drawn ones, as in
-    ``engine.draw_params``.
+    ``engine.month.draw_params``.
     """
     if tuple(posterior.names) != tuple(model.priors.names):
         raise PosteriorError(

@@ -1,6 +1,6 @@
 """The engine as an ABC batch simulator: parameter rows in, one distance per history out.
 
-``EngineDistance`` satisfies ``politburo.abc.BatchSimulator``: row ``i`` is history
+``EngineDistance`` satisfies ``politburo.calibration.abc_smc.BatchSimulator``: row ``i`` is history
 ``indices[i]`` of ``seed`` run with parameters ``theta[i]`` and scored by
 ``targets.distance``. Because every draw in the engine is keyed by (seed, history index, month,
 purpose), splitting a batch over worker processes, or over a cluster through any

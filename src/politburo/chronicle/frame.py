@@ -24,7 +24,7 @@ import numpy as np
 
 from politburo.chronicle.prose import Words, because, join, office_phrase, title_of
 from politburo.dates import month_name, parse_month
-from politburo.engine.month import Histories
+from politburo.engine.histories import Histories
 from politburo.engine.state import LADDER
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Axis, Principal, Scenario

@@ -11,9 +11,9 @@ Because every random draw is keyed by (seed, history index, step, purpose), re-r
 *k* alone with the log switched on gives exactly the history *k* of any batch: ``find_history``
 searches cheaply without logs and ``rerun`` then tells the story of the one it found.
 
-Everything here is pure: data in, data out. The command in ``politburo.commands.chronicle``
-prints. The sentences live in ``politburo._prose``; the opening, the scenario's own events and
-the outcome in ``politburo._frame``.
+Everything here is pure: data in, data out. The command in ``politburo.cli.chronicle``
+prints. The sentences live in ``politburo.chronicle.prose``; the opening, the scenario's own
+events and the outcome in ``politburo.chronicle.frame``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from politburo.chronicle import frame as _frame
 from politburo.chronicle import prose as _prose
 from politburo.chronicle.where import STEPS, OutcomeArrays
 from politburo.dates import format_month, month_name, parse_month
-from politburo.engine.month import Histories, simulate
+from politburo.engine.histories import Histories
+from politburo.engine.month import simulate
 from politburo.runner.summary import fall_months
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Scenario

@@ -1,8 +1,8 @@
 """``politburo calibrate`` and ``politburo fit``: learn the parameters, then check the fit.
 
-A thin edge over ``politburo.calibration`` and ``politburo.fit``: parse options, call the core,
-write the posterior file, print Rich tables on stdout (or one JSON object with ``--json``) and a
-progress bar on stderr. Mistakes a user can fix (a bad option, an unusable posterior or
+A thin edge over ``politburo.calibration`` and ``politburo.calibration.fit``: parse options, call
+the core, write the posterior file, print Rich tables on stdout (or one JSON object with ``--json``)
+and a progress bar on stderr. Mistakes a user can fix (a bad option, an unusable posterior or
 checkpoint) end with one clear message and exit code 2.
 
 ``calibrate`` keeps a checkpoint folder beside its output file (``.<out name>.checkpoint``) with

@@ -195,7 +195,7 @@ def options(engine: Annotated[str | None, typer.Option(
         = None) -> None:
     """Monte Carlo histories of succession struggles in a ruling party's leadership."""
     if engine is not None:
-        from politburo.engine.month import ENGINES, set_default_engine
+        from politburo.engine.switch import ENGINES, set_default_engine
 
         if engine not in ENGINES:
             fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")

@@ -1,6 +1,6 @@
 """``politburo report`` and ``politburo plot``: the ensemble as a web page or as single charts.
 
-The I/O edge of ``politburo.report`` and ``politburo.plots``: run the ensemble, read the
+The I/O edge of ``politburo.report`` and ``politburo.report.plots``: run the ensemble, read the
 optional calibration (``--fit``) and factor-weight (``--weights``) files, and write the result
 atomically. The optional files are read defensively because they come from other commands
 (``politburo calibrate``, ``politburo explain --json``) that may be absent from a build or

@@ -1,12 +1,12 @@
 """The compiled engine: Numba kernels for the month's mechanisms, one history at a time.
 
-``engine.simulate(..., engine="compiled")`` runs the month with ``COMPILED``: the mechanisms
+``month.simulate(..., engine="compiled")`` runs the month with ``COMPILED``: the mechanisms
 listed there are replaced by kernels (here and in ``mechanisms/*_nb.py``), the others are the
 NumPy functions themselves. The NumPy mechanisms are the model's executable specification:
 each kernel repeats its twin's arithmetic operation for operation (row sums left to right as
-``_rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0, the same maxima and clips), and
+``rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0, the same maxima and clips), and
 tests/test_engine_nb.py holds every kernel, and whole runs, to bit-for-bit equality. The random
-draws stay in ``politburo.rng`` (already compiled), called in the same coordinates, so every
+draws stay in ``politburo.engine.rng`` (already compiled), called in the same coordinates, so every
 history of every seed is the same under either engine. A run that records a log uses the
 NumPy mechanisms throughout.
 """
@@ -28,8 +28,9 @@ from politburo.engine.mechanisms import (
     standing_nb,
 )
 from politburo.engine.mechanisms.clients_nb import seats_row, votes_row
-from politburo.engine.month import SPEC, Mechanisms, office_holdings
+from politburo.engine.mechanisms.offices import office_holdings
 from politburo.engine.state import RUNG, Context, State
+from politburo.engine.switch import SPEC, Mechanisms
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import RISE_STEPS
 
@@ -74,7 +75,7 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
 
 def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
                 act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-    """``engine.power_parts``, compiled (the offices' weights stay the memo's NumPy sums)."""
+    """``power.power_parts``, compiled (the offices' weights stay the memo's NumPy sums)."""
     m, c, P = ctx.model, ctx.const, ctx.model.P
     offices = state.by_holder("offices", lambda: office_holdings(
         state.holder, m.office_weight, P) / m.office_weight.sum())
@@ -106,7 +107,7 @@ def _shares(apparatus: NDArray[np.float64], visible: NDArray[np.float64]
 
 
 def shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
-    """``engine._shares``, compiled."""
+    """``power.shares``, compiled."""
     return _shares(parts["apparatus"], parts["visible"])
 
 
@@ -143,7 +144,7 @@ def _consolidate(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
 
 
 def consolidate(state: State, ctx: Context, t: int) -> None:
-    """``engine._consolidate``, compiled."""
+    """``consolidation.consolidate``, compiled."""
     _consolidate(state.rung, state.client_seat, state.client_patron, state.client_loyalty,
                  state.cc, state.coalition, state.cons_who, state.cons_since, state.first_rule,
                  float(ctx.const["client_loyalty"]), t)
@@ -177,7 +178,7 @@ def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
 def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
                  rung: NDArray[np.int64], falls: NDArray[np.int64],
                  rung0: NDArray[np.int64] | None = None) -> None:
-    """``engine.record_rises``, compiled."""
+    """``histories.record_rises``, compiled."""
     r0 = np.zeros(model.P, dtype=np.int64) if rung0 is None else rung0.astype(np.int64)
     _record_rises(out, t, holder, rung, falls, model.holder0.astype(np.int64), r0, _RISE_RUNGS)
 

@@ -1,7 +1,8 @@
 """The engine: run a batch of histories month by month, vectorised over histories.
 
 ``simulate`` takes a compiled scenario, a seed and the indices of the histories to run, and
-returns a ``Histories`` of plain arrays. Every random draw comes from ``politburo.rng`` keyed by
+returns a ``Histories`` (``engine/histories.py``) of plain arrays. Every random draw comes from
+``politburo.engine.rng`` keyed by
 (seed, history index, step, purpose), so history *k* of seed *s* is the same in any batch, and a
 counterfactual world sees the same draws as the factual one. Parameters are drawn per history from
 the priors (or taken from a posterior, or passed in by the caller for calibration).
@@ -11,61 +12,39 @@ drift; the Secretariat's appointments; standing shocks; power; then each meeting
 (delegates and CC elections at congresses, the AES ruling coalition, Politburo seats for named
 clients, the founder's Testament motion, motions against outsiders, and at a meeting of the
 leadership body the appeals of those it removed); administrative exile and
-readmission; clients' loyalty; opposition blocs; who rules alone.
+readmission; clients' loyalty; opposition blocs; who rules alone. This module holds the order
+and the state it starts from; what happens at each step is a mechanism's, one module each in
+``engine/mechanisms/`` (power, offices and their transfer, the Testament's vote and who rules
+alone among them). Which functions compute the steps that have a compiled twin is the engine
+switch's (``engine/switch.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine import rng
+from politburo.engine.histories import Histories, coalition_dtype
 from politburo.engine.mechanisms import (
     appeal,
     arrest,
     circular_flow,
     clients,
-    coalitions,
     policy,
     returns,
     standing,
     votes,
 )
-from politburo.engine.rows import rany, rargmax, rsum
+from politburo.engine.mechanisms.offices import transfer_offices
+from politburo.engine.mechanisms.testament import testament_vote
+from politburo.engine.rows import rsum
 from politburo.engine.state import LADDER, RUNG, Context, State, bits, record
-from politburo.scenario.compile import CLIENT, FOUNDER, LEADERSHIP, VACANT, Compiled, MeetingC
+from politburo.engine.switch import SPEC, Mechanisms, mechanisms
+from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
-
-
-@dataclass(frozen=True)
-class Histories:
-    """What a batch of histories produced. Steps count months from the scenario's start."""
-
-    seed: int
-    index: NDArray[np.int64]  # (H,)
-    params: NDArray[np.float64]  # (H, D) parameter values used
-    winner: NDArray[np.int64]  # (H,) principal index, P for no one
-    consolidation: NDArray[np.int64]  # (H,) step since which the winner ruled, -1 none
-    falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step of each rung, -1 never
-    tallies: NDArray[np.float64]  # (H, n_assemblies) share backing the leadership
-    coalition: NDArray[np.integer[Any]]  # (H, T) ruling coalition at each month's end, bitmask
-    power: NDArray[np.float32] | None  # (H, T, P) monthly power shares, when kept
-    log: list[list[dict[str, Any]]] | None  # per-history events, when recorded
-    first_rule: NDArray[np.int64] | None = None  # (H,) first step anyone ruled alone, -1 never
-    rises: NDArray[np.int64] | None = None  # (H, P, len(RISE_STEPS) + O), see ``record_rises``
-
-    @property
-    def H(self) -> int:
-        return int(self.index.shape[0])
-
-
-def coalition_dtype(P: int) -> np.dtype[Any]:
-    """The narrowest unsigned integer that holds a bitmask over ``P`` principals."""
-    return np.min_scalar_type((1 << P) - 1)
 
 
 def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -152,108 +131,6 @@ def initial_state(model: Compiled, H: int, record_log: bool,
     )
 
 
-def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
-                    ) -> NDArray[np.float64]:
-    """(H, P) total weight of the offices each principal holds."""
-    onehot = holder[:, :, None] == np.arange(P)[None, None, :]
-    return np.einsum("hop,o->hp", onehot, weight)
-
-
-def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
-                act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-    """Each principal's power from the CC, the Politburo, offices and standing (H, P)."""
-    m, c, P = ctx.model, ctx.const, ctx.model.P
-    alive = state.in_party()
-    # Politburo votes: his own seat and his seated clients' loyalty, out of all seats filled
-    # (a client's disloyal share of his vote is his own).
-    pb = clients.politburo_votes(state, ctx) / np.maximum(
-        clients.seats_filled(state)[:, None], 1e-12)
-    offices = state.by_holder("offices", lambda: office_holdings(
-        state.holder, m.office_weight, P) / m.office_weight.sum())
-    if m.client_offices():  # a client's office counts for his patron, as far as he is loyal
-        offices = offices + clients.office_power(state, ctx) / m.office_weight.sum()
-    st = eff * alive
-    st = st / np.maximum(rsum(st)[:, None], 1e-12)
-    # Prestige takes the share ``prestige_weight`` of power; the institutional rest is split
-    # among the CC, the Politburo and offices in the scenario's fixed proportions.
-    prestige = ctx.params["prestige_weight"][:, None]
-    inst = c["power_weight_cc"] + c["power_weight_politburo"] + c["power_weight_offices"]
-    scale = (1 - prestige) / inst
-    apparatus = scale * (c["power_weight_cc"] * state.cc[:, :P]
-                         + c["power_weight_offices"] * offices)
-    visible = scale * c["power_weight_politburo"] * pb + prestige * st
-    active = act * alive
-    return {"apparatus": apparatus * active, "visible": visible * active}
-
-
-def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_],
-                     loser: int, only: int | None = None,
-                     offices: NDArray[np.bool_] | None = None,
-                     holder_code: int | None = None) -> None:
-    """Offices of a fallen leader go to the coalition member holding least (AES spoils).
-
-    ``only`` restricts the transfer to one office (the Testament's motion concerns the
-    patronage office alone); ``offices`` (H, O) to the offices marked in each history (a
-    session's state offices, or one office under ``offices_lost: one``). ``loser`` -1 is the
-    founder. ``holder_code`` (with ``loser`` -1) takes the offices held under that code instead:
-    a named client's, whose patron has fallen (``clients.offices_fall``). With no eligible
-    successor the office falls vacant.
-    """
-    m, P = ctx.model, ctx.model.P
-    rows = np.flatnonzero(where)
-    if rows.size == 0:
-        return
-    code = holder_code if holder_code is not None else (loser if loser >= 0 else FOUNDER)
-    was = (m.clients[CLIENT - code] if code <= CLIENT
-           else m.principals[loser] if loser >= 0 else m.founder)
-    holder = state.holder[rows]
-    mine = holder == code
-    if only is not None:
-        mine[:, [o for o in range(len(m.offices)) if o != only]] = False
-    if offices is not None:
-        mine &= offices[rows]
-    had_office = rany(mine)
-    if not had_office.any():
-        return
-    coal = bits(state.coalition[rows], P) & state.in_politburo()[rows]
-    if loser >= 0:
-        coal[:, loser] = False
-    power = state.power[rows]
-    held = np.zeros((rows.size, P))
-    for o in range(len(m.offices)):
-        ok = holder[:, o] >= 0
-        held[np.flatnonzero(ok), holder[ok, o]] += m.office_weight[o]
-    others = state.in_politburo()[rows] & (np.arange(P) != loser)[None, :]
-    for o in range(len(m.offices)):
-        lose = mine[:, o]
-        if not lose.any():
-            continue
-        if o == m.gensec:  # the CC elects the strongest of the coalition
-            score = np.where(coal, power, -np.inf)
-        else:
-            score = np.where(coal, -held + 1e-3 * power, -np.inf)
-        score = np.where(rany(coal)[:, None], score, np.where(others, power, -np.inf))
-        new = rargmax(score)
-        new = np.where(np.isfinite(score[np.arange(rows.size), new]), new, VACANT)
-        holder[lose, o] = new[lose]
-        filled = lose & (new >= 0)
-        held[np.flatnonzero(filled), new[filled]] += m.office_weight[o]
-        if state.log is not None:
-            for k in np.flatnonzero(lose):
-                state.log[rows[k]].append({
-                    "kind": "office", "step": t, "office": m.office_names[o],
-                    "actors": [m.principals[new[k]]] if new[k] >= 0 else [],
-                    "from": was,
-                    "body": m.bodies.committee,
-                    "because": "the post fell vacant and went to a member of the ruling "
-                               "coalition",
-                })
-    state.holder[rows] = holder
-    if loser >= 0:
-        first = rows[had_office & (state.falls[rows, loser, RUNG["office"] - 1] < 0)]
-        state.falls[first, loser, RUNG["office"] - 1] = t
-
-
 def _tally(state: State, ctx: Context, deleg: NDArray[np.float64]) -> NDArray[np.float64]:
     """Share of an assembly backing the leadership: all but the followers of outsiders."""
     P = ctx.model.P
@@ -296,7 +173,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         clients.fill_seats(state, ctx, t, mt.politburo_size)
     if testament_motion is not None and (mt.kind >= 1 or resignation and mt.kind == 0):
         target, shift = testament_motion
-        _testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation, office)
+        testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation, office)
     # An active founder holds back motions against his colleagues.
     restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
     appealable = mt.kind == LEADERSHIP and ctx.model.appeal != "none"
@@ -306,52 +183,6 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         appeal.apply(state, ctx, t, mt, before, act, transfer_offices)
     if mt.kind <= 1 and ctx.model.client_offices():  # a client's office falls with his patron
         clients.offices_fall(state, ctx, t, mt.kind, transfer_offices)
-
-
-def _testament_vote(state: State, ctx: Context, t: int, mt: MeetingC,
-                    body: NDArray[np.float64], eff: NDArray[np.float64],
-                    act: NDArray[np.float64], target: int, shift: float,
-                    resignation: bool = False, office: int = -1) -> None:
-    """The founder's proposal: remove the Testament's target from the patronage office.
-
-    A ``resignation`` event puts the same question by the holder's own offer, for the office it
-    names (``office``; -1, the patronage office): the meeting votes on accepting it, with the
-    support the event's ``size`` gives, and its own draw; whether it passes, and who takes the
-    office, is the vote's and the coalition's.
-    """
-    g = office if resignation and office >= 0 else ctx.model.gensec
-    if g < 0:
-        return
-    holds = state.holder[:, g] == target
-    if not holds.any():
-        return
-    support = ctx.params["testament_removal_support"] * shift
-    saved = state.coalition.copy()
-    # The founder's motion, not the ruling coalition's: backed by his own allies (the leaders in
-    # a ruling coalition with him, when he plays and is in one) except its target.
-    allies = np.zeros_like(saved)
-    if state.founder_on and state.founder_in is not None and not resignation:
-        allies = np.where(state.founder_in, saved & ~(np.int64(1) << target), 0)
-    state.coalition = allies
-    expect = votes.yes_share(state, ctx, body, target, eff, shift=support, act=act)
-    state.coalition = saved
-    z = ctx.z(t, "resignation_vote" if resignation else "testament_vote")[:, 0]
-    share = np.clip(expect + ctx.params["vote_noise"] * z, 0, 1)
-    passed = holds & (share > 0.5)
-    for h in np.flatnonzero(holds):
-        if state.log is not None:
-            state.log[h].append({
-                "kind": "vote", "step": t, "actors": [ctx.model.principals[target]],
-                "body": mt.name, "motion": ctx.model.offices[g], "yes": float(share[h]),
-                "passed": bool(passed[h]), "votes": None, "of": None,
-                "because": (f"he had offered to resign the post of "
-                            f"{ctx.model.office_names[g].split(' (')[0]} and the committee put "
-                            "the offer to a vote") if resignation else
-                           (f"the Testament proposed removing him from the post of "
-                            f"{ctx.model.office_names[g].split(' (')[0]} (not from the party)"),
-            })
-    if passed.any():
-        transfer_offices(state, ctx, t, passed, target, only=g)
 
 
 def _takes_offer(model: Compiled, mt: MeetingC, e: Any) -> bool:
@@ -374,11 +205,6 @@ def _first_game(state: State, ctx: Context, t: int, act: NDArray[np.float64],
     parts = mx.power_parts(state, ctx, eff, act)
     state.power = mx.shares(parts)
     mx.form(state, ctx, t, parts)
-
-
-def _shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
-    raw = parts["apparatus"] + parts["visible"]
-    return raw / np.maximum(rsum(raw)[:, None], 1e-12)
 
 
 def simulate(
@@ -529,131 +355,3 @@ def simulate(
         coalition=coalition_out, power=power_out, log=state.log, first_rule=state.first_rule,
         rises=rises,
     )
-
-
-def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
-                 rung: NDArray[np.int64], falls: NDArray[np.int64],
-                 rung0: NDArray[np.int64] | None = None) -> None:
-    """Mark the first step of each rise in ``out`` (H, P, len(RISE_STEPS) + O), -1 never.
-
-    Column 0: he holds an office he did not hold at the start; columns 1-3: he is back in the
-    leadership body, the committee, the party after a fall from it or after starting outside
-    it (``rung0``, each principal's starting rung); then one column per
-    office: he holds that office, not having held it at the start. The mechanisms decide who
-    rises; this only reads the office holders and the ladder at the end of a month."""
-    P = model.P
-    holds = holder[:, :, None] == np.arange(P)[None, None, :]  # (H, O, P)
-    new = np.transpose(holds & (model.holder0[None, :, None] != np.arange(P)), (0, 2, 1))
-    first = out[:, :, len(RISE_STEPS):]
-    first[(first < 0) & new] = t
-    out[:, :, 0] = np.where((out[:, :, 0] < 0) & new.any(axis=2), t, out[:, :, 0])
-    for k, step in enumerate(RISE_STEPS[1:], start=1):
-        r = RUNG[step]
-        was_out = falls[:, :, r - 1] >= 0
-        if rung0 is not None and (rung0 >= r).any():
-            was_out = was_out | (rung0 >= r)[None, :]
-        back = (rung < r) & was_out
-        out[:, :, k] = np.where((out[:, :, k] < 0) & back, t, out[:, :, k])
-
-
-def _consolidate(state: State, ctx: Context, t: int) -> None:
-    """A leader rules alone when the majorities of both bodies that decide follow him without
-    partners of independent standing: his own vote and his seated clients' loyal votes are a
-    majority of the Politburo's seats, and his followers are a majority of the Central
-    Committee, which elects the Politburo and the General Secretary (Daniels, S66). Until then
-    he governs with partners who have bases of their own, as Stalin did with Rykov at Sovnarkom
-    and Bukharin as chief ideologist into 1928 (Gorlizki and Khlevniuk, S100)."""
-    P = ctx.model.P
-    rows = np.arange(state.H)
-    pb = clients.politburo_votes(state, ctx)
-    seats = clients.seats_filled(state)
-    cc = state.cc[:, :P] * ctx.const["client_loyalty"]
-    alone = (pb > 0.5 * seats[:, None]) & (cc > 0.5) & state.in_politburo()
-    rules = rany(alone)
-    who = np.where(rules, rargmax(alone), -1)
-    # Once a leader rules he keeps his rule while he stays in the Politburo and in the ruling
-    # coalition; a dip in his majorities does not undo it.
-    prev = state.cons_who
-    keeps = (prev >= 0) & ~rules
-    if keeps.any():
-        p = np.maximum(prev, 0)
-        inside = ((state.coalition >> p) & 1).astype(bool) & state.in_politburo()[rows, p]
-        keeps &= inside
-    who = np.where(rules, who, np.where(keeps, prev, -1))
-    start = rules & (who != prev)
-    state.cons_since = np.where(start, t, np.where(who >= 0, state.cons_since, -1))
-    state.first_rule = np.where((state.first_rule < 0) & (who >= 0), t, state.first_rule)
-    for h in np.flatnonzero(start):
-        if state.log is not None:
-            w = who[h]
-            state.log[h].append({
-                "kind": "consolidation", "step": t, "actors": [ctx.model.principals[w]],
-                "body": ctx.model.bodies.leadership,
-                "because": f"he and his clients held {pb[h, w]:.1f} of the "
-                           f"{ctx.model.bodies.leadership}'s {seats[h]:.0f} votes and his "
-                           f"followers {cc[h, w]:.0%} of the {ctx.model.bodies.committee}: he "
-                           f"needed no partners with bases of their own",
-            })
-    state.cons_who = who
-
-
-ENGINES = ("numpy", "compiled")
-
-
-@dataclass(frozen=True)
-class Mechanisms:
-    """The mechanisms a month calls, by name. ``SPEC`` holds the NumPy functions, which are the
-    model's executable specification; ``politburo.engine.compiled.COMPILED`` replaces some of
-    them with Numba kernels that give the same arrays bit for bit (tests/test_engine_nb.py)."""
-
-    line_and_drift: Callable[..., None]
-    patronage: Callable[..., None]
-    standing_drift: Callable[..., None]
-    decay_enmity: Callable[..., None]
-    effective: Callable[..., NDArray[np.float64]]
-    power_parts: Callable[..., dict[str, NDArray[np.float64]]]
-    shares: Callable[..., NDArray[np.float64]]
-    form: Callable[..., None]
-    clients_drift: Callable[..., None]
-    update_bloc: Callable[..., None]
-    consolidate: Callable[..., None]
-    record_rises: Callable[..., None]
-
-
-SPEC = Mechanisms(
-    line_and_drift=policy.line_and_drift, patronage=circular_flow.patronage,
-    standing_drift=standing.drift, decay_enmity=standing.decay_enmity,
-    effective=standing.effective, power_parts=power_parts, shares=_shares,
-    form=coalitions.form, clients_drift=clients.drift, update_bloc=coalitions.update_bloc,
-    consolidate=_consolidate, record_rises=record_rises,
-)
-
-
-def default_engine() -> str:
-    """The engine a run uses when none is named (``set_default_engine``; at first
-    ``DEFAULT_ENGINE``)."""
-    return _default[0]
-
-
-def set_default_engine(engine: str) -> None:
-    """Make ``engine`` the one runs use when none is named, in this process and in the worker
-    processes it forks afterwards (``politburo --engine``)."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    _default[0] = engine
-
-
-def mechanisms(engine: str | None = None, record_log: bool = False) -> Mechanisms:
-    """The mechanisms of ``engine`` (None: ``default_engine()``). A run that records a log gets
-    the NumPy ones whatever the engine: only they write the log."""
-    name = engine or default_engine()
-    if name not in ENGINES:
-        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {name!r}")
-    if name == "numpy" or record_log:
-        return SPEC
-    from politburo.engine.compiled import COMPILED
-    return COMPILED
-
-
-DEFAULT_ENGINE = "compiled"  # bit-identical to "numpy" for the built-in scenarios
-_default = [DEFAULT_ENGINE]

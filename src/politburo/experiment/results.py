@@ -4,7 +4,7 @@ Each keeps the arrays it was computed from and offers ``to_dict()`` (plain, JSON
 and ``to_frame()`` (a pandas DataFrame for a notebook). Intervals: paired differences use the
 normal approximation on the mean of per-history differences (the worlds share their random
 numbers, so the pairs are the unit); winner odds use Wilson score intervals (``results.wilson``);
-Shapley intervals are the bootstrap percentiles of ``politburo.attribution``.
+Shapley intervals are the bootstrap percentiles of ``politburo.experiment.attribution``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from scipy import stats
 
 from politburo._version import __version__
 from politburo.dates import format_month
-from politburo.engine.month import Histories
+from politburo.engine.histories import Histories
 from politburo.experiment.attribution import ShapleyResult
 from politburo.experiment.sensitivity import SobolResult
 from politburo.runner.summary import fall_months, wilson

@@ -10,7 +10,7 @@ import numpy as np
 
 from politburo._version import __version__
 from politburo.dates import month_name, parse_month
-from politburo.engine.month import Histories
+from politburo.engine.histories import Histories
 from politburo.runner.batches import Progress, run
 from politburo.runner.summary import Summary, historical_falls, summarise
 from politburo.scenario.compile import Compiled, compile_scenario

@@ -19,8 +19,8 @@ Every comparison is paired: the baseline and the intervened world run the same `
 index)`` with the same parameter rows, so they share every random number (common random
 numbers) and the difference is estimated from per-history differences, not from two
 independent samples. Shapley values (Shapley 1953) over lever combinations come from
-``politburo.attribution``; Sobol' indices (Saltelli et al. 2010) from
-``politburo.sensitivity``. Nothing here prints; progress goes to a callback.
+``politburo.experiment.attribution``; Sobol' indices (Saltelli et al. 2010) from
+``politburo.experiment.sensitivity``. Nothing here prints; progress goes to a callback.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine import rng
-from politburo.engine.month import Histories, simulate
+from politburo.engine.histories import Histories
+from politburo.engine.month import simulate
 from politburo.experiment.attribution import MAX_EXACT_LEVERS, exact_shapley, sampled_shapley
 from politburo.experiment.results import ExplainResult, SensitivityResult, Settings, WhatIfResult
 from politburo.experiment.sensitivity import sobol_indices
@@ -61,7 +62,7 @@ class ExperimentError(ValueError):
 class Draws:
     """The histories an experiment runs: ``(seed, index)`` and their parameter rows.
 
-    ``theta`` is ``None`` when each world draws from its own priors (``engine.draw_params``);
+    ``theta`` is ``None`` when each world draws from its own priors (``engine.month.draw_params``);
     otherwise it holds one row per history (posterior draws or accepted particles) and a
     world's pinned parameters overwrite their columns.
     """
@@ -91,7 +92,7 @@ def _posterior_module() -> Any | None:
 
 
 def _load_accepted(scenario: Scenario, path: str | Path | None) -> Any:
-    """The calibration's posterior for ``scenario`` (a ``politburo.abc.Posterior``)."""
+    """The calibration's posterior for ``scenario`` (a ``calibration.abc_smc.Posterior``)."""
     mod = _posterior_module()
     from politburo.calibration.abc_smc import PosteriorError, read_posterior
 

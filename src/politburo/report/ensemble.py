@@ -2,11 +2,11 @@
 
 Why one file with everything inline: a teacher should be able to open it on a classroom machine
 with no network, and a reviewer should be able to archive it. So charts are inline SVG made by
-``politburo.plots``, the style sheet is inline, and there is no script at all.
+``politburo.report.plots``, the style sheet is inline, and there is no script at all.
 
 Pure: ``collect`` turns arrays into a ``ReportData``; ``figures`` and ``render_html`` turn that
 into figures and text. Reading optional calibration and factor-weight files, and writing the
-page, is the job of ``politburo.commands.report``.
+page, is the job of ``politburo.cli.report``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from politburo.chronicle.story import Chronicle
 from politburo.dates import month_name, parse_month
-from politburo.engine.month import Histories
+from politburo.engine.histories import Histories
 from politburo.engine.state import LADDER
 from politburo.report import plots
 from politburo.runner.summary import Summary, fall_months
@@ -216,7 +216,7 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
 
 def figures(d: ReportData, kinds: tuple[str, ...] = KINDS) -> dict[str, Figure]:
     """The report's charts by kind (a kind without data is left out); paired charts when
-    the report sets a lever's world beside the baseline (``politburo._report_side``)."""
+    the report sets a lever's world beside the baseline (``politburo.report.side``)."""
     out: dict[str, Figure] = {}
     if d.side is not None:
         from politburo.report import side as report_side  # it builds on this module

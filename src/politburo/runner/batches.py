@@ -3,7 +3,7 @@
 Because every draw is keyed by (seed, history index, step, purpose), how the indices are cut
 into batches or spread over processes or a cluster's machines cannot change any history;
 ``run`` only decides the order of work. Batches are index ranges; their results are joined by
-range, in index order, whatever order they finish in (``_pool.map_jobs``).
+range, in index order, whatever order they finish in (``runner.pool.map_jobs``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from politburo.engine.month import Histories, simulate
+from politburo.engine.histories import Histories
+from politburo.engine.month import simulate
 from politburo.engine.state import LADDER
 from politburo.runner.pool import map_jobs
 from politburo.scenario.compile import Compiled
@@ -78,7 +79,7 @@ def run(
 
     Batches of ``batch_size`` run here, on ``workers`` local processes, or, given an
     ``executor`` (a Dask ``Client.get_executor()``, say), wherever it sends them; the histories
-    are the same in every case, and under either ``engine`` (``engine.simulate``)."""
+    are the same in every case, and under either ``engine`` (``month.simulate``)."""
     index = np.arange(start, start + runs, dtype=np.int64)
     return run_index(model, seed, index, params, batch_size=batch_size, workers=workers,
                      keep_power=keep_power, progress=progress, executor=executor,

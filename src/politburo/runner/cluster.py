@@ -9,7 +9,7 @@ message that says so.
 
 Why the results cannot depend on the cluster: every history is a pure function of (seed,
 index), the work is cut into index ranges, and ranges are joined by number
-(``_pool.map_jobs``). A worker that dies mid-range is the scheduler's to handle: Dask re-runs
+(``runner.pool.map_jobs``). A worker that dies mid-range is the scheduler's to handle: Dask re-runs
 the tasks of a lost worker elsewhere (up to its ``distributed.scheduler.allowed-failures``, 3 by
 default), and ``retries`` re-runs a range whose task raised, say a worker's memory error; a
 range that reports twice is kept once. Before any work, ``connect`` asks every worker for its

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from politburo.dates import format_month
-from politburo.engine.month import Histories
+from politburo.engine.histories import Histories
 from politburo.engine.state import LADDER
 from politburo.scenario.compile import Compiled
 

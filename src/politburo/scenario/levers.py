@@ -10,7 +10,7 @@ A lever's ``set`` maps dotted paths to values:
 
 ``parameters.NAME``
     pins the uncertain parameter ``NAME`` to the value in every history. The pin is applied
-    after the parameters are drawn (``engine.draw_params``), so every other parameter keeps
+    after the parameters are drawn (``engine.month.draw_params``), so every other parameter keeps
     its draw and the world shares its random numbers with the baseline.
 ``parameters.NAME.FIELD``
     changes a field of ``NAME``'s prior (``mean``, ``sd``, ``a``, ...).

@@ -5,7 +5,7 @@ Each uncertain quantity in a scenario names a distribution family and its parame
 offers the three operations the rest of politburo needs, all vectorised over rows:
 
 - ``ppf(u)`` maps uniforms of shape ``(n, d)`` to parameter values, which is how the engine
-  draws per-history parameters from counter-based uniforms (``politburo.rng``);
+  draws per-history parameters from counter-based uniforms (``politburo.engine.rng``);
 - ``logpdf(theta)`` sums the log densities over columns (used by ABC-SMC weights);
 - ``sample(rng, n)`` draws with a passed-in ``numpy.random.Generator``.
 """

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from politburo.engine.month import Histories
+from politburo.engine.histories import Histories
 from politburo.experiment.worlds import Draws, Experiment, ExperimentError, simulate_world
 from politburo.runner.batches import concat
 from politburo.scenario.compile import Compiled, compile_scenario

@@ -63,7 +63,8 @@ def snapshot(state: State) -> Before:
 def apply(state: State, ctx: Context, t: int, meeting: MeetingC, before: Before,
           act: NDArray[np.float64], transfer: object) -> None:
     """Appeals against the offices the leadership body took at ``meeting`` (module docstring).
-    ``transfer`` is ``engine.transfer_offices``, for the offices of a mover who loses his seat."""
+    ``transfer`` is ``mechanisms.offices.transfer_offices``, for the offices of a mover who
+    loses his seat."""
     m, P = ctx.model, ctx.model.P
     who = np.arange(P)
     # (H, O, P): the offices each principal held before the meeting and holds no longer

@@ -47,7 +47,7 @@ def apply(state: State, ctx: Context, t: int, succession: int,
     """Arrests of this month. ``succession`` is the step at which the window opens;
     ``keenness`` (H, P) is the coalition's keenness to move against each outsider
     (``votes.threat_keenness``); ``transfer`` hands a fallen leader's offices on
-    (``engine.transfer_offices``)."""
+    (``mechanisms.offices.transfer_offices``)."""
     m, P = ctx.model, ctx.model.P
     secure = m.security_offices()
     if not secure.any() or t < succession:

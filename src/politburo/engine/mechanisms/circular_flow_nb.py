@@ -1,7 +1,7 @@
 """Compiled twin of ``circular_flow.patronage``.
 
 ``circular_flow.py`` is the specification (Daniels' circular flow, its sources there); this
-kernel repeats its arithmetic operation for operation, row sums left to right as ``_rows.rsum``
+kernel repeats its arithmetic operation for operation, row sums left to right as ``rows.rsum``
 adds them, so both give the same bits (tests/test_engine_nb.py).
 """
 

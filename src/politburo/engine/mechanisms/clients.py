@@ -84,7 +84,7 @@ def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
 def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object) -> None:
     """A client's office goes with his patron's fall: at a meeting that can change it, if his
     patron sits outside the leadership body, it passes to the ruling coalition (``transfer``,
-    ``engine.transfer_offices``)."""
+    ``mechanisms.offices.transfer_offices``)."""
     m = ctx.model
     changeable = m.changeable(kind)
     if changeable is None:

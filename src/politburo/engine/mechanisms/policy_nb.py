@@ -2,7 +2,7 @@
 
 ``policy.py`` is the specification (its docstring gives the model and its sources); this kernel
 repeats each of its NumPy expressions operation for operation and in the same order (row sums
-left to right as ``_rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0), so both give
+left to right as ``rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0), so both give
 the same bits. The random draws and the office-holding memo (``policy.base_interest``) stay in
 Python and are passed in. tests/test_engine_nb.py holds the two to equality.
 """

@@ -22,7 +22,7 @@ where ``standing`` is his effective standing against the best of the coalition's
 his prestige is what co-opting him buys) and ``need`` the share of power the coalition does
 not hold (what it lacks). A returned leader sits in the leadership and the committee again
 (his followers in the committee are not restored: they went with his fall); the return is
-recorded as a rise (``engine.record_rises``).
+recorded as a rise (``engine.histories.record_rises``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``standing.py`` is the specification; these kernels repeat its arithmetic operation for
 operation, so both give the same bits (tests/test_engine_nb.py). The monthly shocks are drawn
-in Python by ``politburo.rng`` and passed in.
+in Python by ``politburo.engine.rng`` and passed in.
 """
 
 from __future__ import annotations
