@@ -1,4 +1,5 @@
-"""Tests of politburo.abc on small synthetic batched simulators with known answers."""
+"""Tests of politburo.calibration.abc_smc on small synthetic batched simulators with known
+answers."""
 
 from __future__ import annotations
 
