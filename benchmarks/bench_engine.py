@@ -12,7 +12,7 @@ warmed-up baseline while it runs one batch (Linux: VmHWM after resetting it thro
 does not: it misses what compiled kernels allocate), divided by the batch.
 
 The physical bound estimate adds what one history-month cannot do without: its random draws
-(counted, and timed with ``politburo.rng``'s own kernels, which stay as they are), its AES
+(counted, and timed with ``politburo.engine.rng``'s own kernels, which stay as they are), its AES
 coalition games (counted, timed with the existing kernel), and its remaining arithmetic
 (estimated from the scenario's sizes) at the scalar rate this core sustains in a compiled
 loop; and, separately, the bytes of state each history-month reads and writes, against this
@@ -135,7 +135,8 @@ def bandwidth_bytes_per_s() -> float:
 
 
 def draw_rates() -> tuple[float, float]:
-    """Seconds per uniform and per normal draw of ``politburo.rng`` (width 7, 20,000 rows)."""
+    """Seconds per uniform and per normal draw of ``politburo.engine.rng`` (width 7, 20,000
+    rows)."""
     idx = np.arange(20000, dtype=np.int64)
     out = []
     for f in (rng.uniforms, rng.normals):
