@@ -355,7 +355,10 @@ def test_an_offer_goes_to_the_first_meeting_that_can_change_its_office() -> None
 
     china = _china()
     premier, chair = china.offices.index("premier"), china.offices.index("party_chairman")
+    from politburo.scenario.compile import LEADERSHIP, MeetingC
+
     kinds = {m.kind: m for m in china.meetings}
+    kinds[LEADERSHIP] = MeetingC(0, LEADERSHIP, "Politburo", 0, 0, 0)  # the file codes none
     assert {-1, 0, 1, 2, 3} <= set(kinds)
     for office, takes in ((premier, {0}), (chair, {1, 2, 3})):
         e = SimpleNamespace(office=office)
