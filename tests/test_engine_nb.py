@@ -133,10 +133,19 @@ def twins(model: Compiled, seed: int, spec: Any, kernel: Any) -> None:
 SEEDS = [1, 2, 3]
 
 
+STEPPED = {  # a mechanism, its kernel and the month both are called with
+    "line_and_drift": (policy.line_and_drift, policy_nb.line_and_drift, 7),
+    "standing_drift": (standing.drift, standing_nb.drift, 9),
+    "consolidate": (consolidation.consolidate, engine_nb.consolidate, 11),
+    "clients_drift": (clients.drift, clients_nb.drift, 4),
+}
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_line_and_drift(model: Compiled, seed: int) -> None:
-    twins(model, seed, lambda s, c: policy.line_and_drift(s, c, 7),
-          lambda s, c: policy_nb.line_and_drift(s, c, 7))
+@pytest.mark.parametrize("name", list(STEPPED))
+def test_a_monthly_mechanism_and_its_kernel(model: Compiled, seed: int, name: str) -> None:
+    spec, kernel, t = STEPPED[name]
+    twins(model, seed, lambda s, c: spec(s, c, t), lambda s, c: kernel(s, c, t))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -149,8 +158,6 @@ def test_patronage(model: Compiled, seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_standing(model: Compiled, seed: int) -> None:
     twins(model, seed, standing.effective, standing_nb.effective)
-    twins(model, seed, lambda s, c: standing.drift(s, c, 9),
-          lambda s, c: standing_nb.drift(s, c, 9))
     twins(model, seed, standing.decay_enmity, standing_nb.decay_enmity)
 
 
@@ -180,18 +187,6 @@ def test_politburo_votes_add_clients_in_order(model: Compiled, seed: int) -> Non
             got = clients_nb.votes_row(h, p, s.rung, s.client_seat, s.client_patron,
                                        s.client_loyalty)
             assert same(got, votes[h, p])
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_consolidate(model: Compiled, seed: int) -> None:
-    twins(model, seed, lambda s, c: consolidation.consolidate(s, c, 11),
-          lambda s, c: engine_nb.consolidate(s, c, 11))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_clients_drift(model: Compiled, seed: int) -> None:
-    twins(model, seed, lambda s, c: clients.drift(s, c, 4),
-          lambda s, c: clients_nb.drift(s, c, 4))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
