@@ -352,6 +352,7 @@ def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None
         ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=1.0,
                            coalition_span=0.5), attrs={"aloofness": aloof})
         s = _state(model, H)
+        s.client_loyalty[:] = 0.0  # no follower signs: a bloc needs a second leader
         s.coalition[:] = 1 << i["stalin"]  # he rules alone; everyone else is outside
         s.position[:] = [-0.5, 0.0]  # the Right, far from the Left's platform
         for who in ("zinoviev", "kamenev"):
@@ -375,6 +376,40 @@ def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None
     assert (formed(("zinoviev", "trotsky")) == got).all()
     # An enmity between the two of them: Zinoviev stays out, and a bloc needs two.
     assert not formed(("zinoviev", "kamenev")).any()
+
+
+def test_a_lone_mover_organises_when_a_follower_signs(model: Compiled) -> None:
+    """A mover whom no leader joins organises with his own followers (``followers_sign``):
+    each of his named clients signs with the chance of his loyalty to him, one signature is
+    enough, and a client of another patron never signs for him (the 46, S20)."""
+    H = 8000
+    i = {a: model.index(a) for a in model.principals}
+    mover = i["kamenev"]
+
+    def organised(loyalties: list[float], patron: int) -> np.ndarray:
+        aloof = np.ones((H, model.P))
+        aloof[:, mover] = 0.0  # only he can move (rate 0.5 x (1 - aloofness))
+        ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=1.0,
+                           coalition_span=0.1), attrs={"aloofness": aloof})
+        s = _state(model, H)
+        s.coalition[:] = 1 << i["stalin"]
+        s.position[:] = [-0.5, 0.0]
+        s.position[:, mover] = [0.9, 0.9]  # far from everyone, and from the line
+        s.client_patron[:] = i["stalin"]
+        s.client_loyalty[:] = 0.9
+        for c, loyal in enumerate(loyalties):
+            s.client_patron[:, c] = patron
+            s.client_loyalty[:, c] = loyal
+        coalitions.update_bloc(s, ctx, 7)
+        got = ((s.bloc[:, None] >> np.arange(model.P)[None, :]) & 1).astype(bool)
+        assert not np.delete(got, mover, axis=1).any()  # nobody else is organised
+        return got[:, mover]
+
+    # He moves in half the histories; binomial sd at most 0.006 at H = 8000.
+    assert abs(organised([0.8], mover).mean() - 0.5 * 0.8) < 0.025
+    assert abs(organised([0.5, 0.5], mover).mean() - 0.5 * 0.75) < 0.025
+    assert not organised([0.0, 0.0], mover).any()  # followers who would not sign
+    assert not organised([1.0], i["trotsky"]).any()  # another man's client does not sign
 
 
 def test_a_platform_needs_a_quarrel_with_the_line(model: Compiled) -> None:
@@ -480,6 +515,7 @@ def test_a_standing_partner_may_follow_a_mover_out_of_the_coalition(model: Compi
         ctx = replace(_ctx(model, H, opposition_formation=1.0, tie_pull=pull),
                       attrs={"aloofness": np.zeros((H, model.P))})
         s = _state(model, H)
+        s.client_loyalty[:] = 0.0  # no follower signs for him: only his partner can
         s.position[:] = 0.0
         s.line[:], s.salience[:] = 0.0, 1.0
         s.position[:, z] = [0.6, 0.0]  # he quarrels with the line, so he moves at the full rate

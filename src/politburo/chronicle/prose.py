@@ -410,7 +410,8 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
     if kind == "consolidation":
         return f"{who} now ruled the party, because {why}."
     if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):
-        told = _subject(why, who, "they" if kind == "bloc" else words.said("he", about(ev)))
+        one = kind != "bloc" or len(ev.get("actors") or []) == 1
+        told = _subject(why, who, words.said("he", about(ev)) if one else "they")
         if told is not None:
             at = f" at {body_phrase(str(ev.get('body')))}" if kind == "recant" else ""
             return _cap(told) + at + "."

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine import rng
 from politburo.engine.mechanisms.policy import apart, dissent
 from politburo.engine.rows import rany, rargmax, rmax, rsum
 
@@ -449,7 +450,12 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
 
     A new bloc needs two members, but a member stays organised when his partners are gone
     (expelled, or taken into the coalition): the faction is his, not the pair's. He leaves it
-    by joining the ruling coalition or leaving the party.
+    by joining the ruling coalition or leaving the party. The second member need not be
+    another leader: a mover whom no leader joins organises with his own followers when one of
+    his named clients signs with him, each with the chance of his loyalty to him
+    (``followers_sign``). The first platform of the period, the Declaration of the 46 of
+    October 1923, was signed by Trotsky's followers (Pyatakov, Preobrazhensky and others), not
+    by another member of the Politburo (S20, S21).
     """
     P = ctx.model.P
     coal = bits(state.coalition, P)
@@ -536,7 +542,14 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             state.core &= ~to_mask(front)
             bloc &= ~front
     # A new bloc needs two; an organised leader stays organised when his partners are gone.
+    mover = np.zeros_like(outsider)
+    if rows.size:
+        mover[rows] = moving
+    lone = np.where((rsum(join) + rsum(bloc) == 1) & rany(join & mover), rargmax(join), -1)
     join &= ((rsum(join) + rsum(bloc)) >= 2)[:, None]
+    # ... or one, and a follower of his own who signs with him
+    signed, signers = followers_sign(state, ctx, t, lone)
+    join[signed, lone[signed]] = True
     join |= solo  # an open platform needs no partner
     gone = np.zeros(state.H, dtype=np.int64)
     if rows.size:
@@ -546,9 +559,16 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     mask = to_mask(bloc | join)
     if state.log is not None:
         names = ctx.model.principals
-        for h in np.flatnonzero((mask != state.bloc) & (mask != 0)):
+        # logged when someone organises, not when a member leaves (the rest stay organised)
+        for h in np.flatnonzero((mask & ~state.bloc) != 0):
             members = [names[i] for i in range(P) if (mask[h] >> i) & 1]
             because = "left outside the ruling coalition, they organised a common platform"
+            if signed[h] and len(members) == 1:
+                backers = [ctx.model.client_names[c] for c in np.flatnonzero(signers[h])]
+                listed = (", ".join(backers[:-1]) + " and " + backers[-1] if len(backers) > 1
+                          else backers[0])
+                because = (f"outside the ruling coalition, he organised a platform, and "
+                           f"followers signed it: {listed}")
             if solo[h].any():
                 because = "ready to lead an opposition openly, they organised a platform"
                 if allies[h].any():
@@ -566,6 +586,26 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
                 "because": because,
             })
     state.bloc = mask
+
+
+def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]
+                   ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Whether a lone mover's followers sign his platform (``update_bloc``).
+
+    ``lone`` (H,) is the mover whom no other leader joined this month, -1 where there is none.
+    Each of his named clients signs with the chance of his loyalty to him (one draw per client,
+    keyed ``bloc:clients``, drawn only in the histories that need it), and one signature is
+    enough. Returns (H,) whether he organises and (H, C) who signed.
+    """
+    C = state.client_patron.shape[1]
+    signers = np.zeros((state.H, C), dtype=bool)
+    rows = np.flatnonzero(lone >= 0)
+    if rows.size == 0 or C == 0:
+        return np.zeros(state.H, dtype=bool), signers
+    u = rng.uniforms(ctx.seed, ctx.index[rows], t, "bloc:clients", C)
+    signers[rows] = ((state.client_patron[rows] == lone[rows, None])
+                     & (u < state.client_loyalty[rows]))
+    return rany(signers), signers
 
 
 from politburo.engine.state import Context, State, bits, to_mask  # noqa: E402

@@ -4,7 +4,8 @@
 kernels repeat its arithmetic in the same order, so both give the same bits
 (tests/test_engine_nb.py). ``update_bloc`` is compiled for the months the scenario's own
 mechanisms decide; a world with ``platform`` or ``alliance`` events (a lever's), and a run that
-records a log, use ``coalitions.update_bloc`` itself.
+records a log, use ``coalitions.update_bloc`` itself. The kernel finds the lone mover whom no
+leader joined; whether his followers sign is ``coalitions.followers_sign``, shared by both.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                  u_tie: NDArray[np.float64], formation: NDArray[np.float64],
                  aloofness_cost: NDArray[np.float64], founder_restraint: NDArray[np.float64],
                  founder_on: bool, span: NDArray[np.float64], tie_pull: NDArray[np.float64],
-                 line: NDArray[np.float64]) -> None:
+                 line: NDArray[np.float64], lone: NDArray[np.int64]) -> None:
     H, P = rung.shape
     ties = False
     for i in range(P):
@@ -82,7 +83,9 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
     gap = np.empty((P, P))
     for h in range(H):
         n_out = 0
+        lone[h] = -1
         for p in range(P):
+            moving[p] = False
             inside = ((coalition[h] >> p) & 1) == 1
             outsider[p] = (not inside) and rung[h, p] < _PARTY and may[p]
             bloc[p] = ((bloc_mask[h] >> p) & 1) == 1 and outsider[p]
@@ -138,6 +141,8 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
         gone = 0
         mask = 0
         for p in range(P):
+            if n == 1 and join[p] and moving[p]:
+                lone[h] = p  # whether his followers sign is decided outside the kernel
             if n < 2:
                 join[p] = False
             if join[p] and partner[p]:
@@ -157,11 +162,15 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         return
     p = ctx.params
     u_tie = ctx.u_actors(t, "bloc:tie") if m.tie.any() else np.zeros((state.H, m.P))
+    lone = np.empty(state.H, dtype=np.int64)
     _update_bloc(state.coalition, state.core, state.bloc, state.rung, state.threatened,
                  state.enmity, state.position, state.salience, ctx.attr("aloofness"),
                  m.opposition, m.tie, ctx.u_actors(t, "bloc"), ctx.u_actors(t, "bloc:enmity"),
                  u_tie, p["opposition_formation"], p["aloofness_cost"], p["founder_restraint"],
-                 bool(state.founder_on), p["coalition_span"], p["tie_pull"], state.line)
+                 bool(state.founder_on), p["coalition_span"], p["tie_pull"], state.line, lone)
+    signed, _ = coalitions.followers_sign(state, ctx, t, lone)
+    rows = np.flatnonzero(signed)
+    state.bloc[rows] |= np.int64(1) << lone[rows]
 
 
 @numba.njit(cache=True, nogil=True)
