@@ -284,3 +284,21 @@ def test_a_name_written_surname_first_is_called_by_its_short(world: tuple[object
     data["principals"][0]["short"] = None  # without it, the last word: here the given name
     assert Scenario.model_validate(data).principals[0].called == \
         data["principals"][0]["name"].split()[-1]
+
+
+def test_a_vote_short_of_the_committee_majority_says_what_was_needed() -> None:
+    """A motion that wins a majority but not the file's committee_majority reads as failed,
+    and says two thirds were needed; a lone leader's platform names the followers who signed."""
+    from politburo.chronicle.prose import Words, sentence
+
+    words = Words.of(load_scenario("soviet-1922"))
+    vote = {"kind": "vote", "step": 58, "actors": ["trotsky"], "body": "joint CC-CCC plenum",
+            "motion": "central_committee", "yes": 0.61, "passed": False, "needed": 0.667,
+            "because": "the ruling coalition (stalin) moved against him"}
+    text = sentence(vote, words)
+    assert "failed, with only 61% of the" in text and "where two thirds were needed" in text
+    lone = {"kind": "bloc", "step": 10, "actors": ["trotsky"], "body": "the party",
+            "because": "outside the ruling coalition, he organised a platform, and followers "
+                       "signed it: Georgy Pyatakov and Christian Rakovsky"}
+    assert sentence(lone, words).startswith("Outside the ruling coalition, Trotsky organised "
+                                            "a platform, and followers signed it: Georgy")

@@ -95,12 +95,16 @@ def test_loyalty_follows_the_patrons_fortunes_and_a_failing_client_switches(
     assert s.client_patron[0, c] == st and s.client_patron[1, c] == zi
     assert s.client_patron[0, true] == zi  # conviction outlasts the patron's fall
     assert any(e["kind"] == "client_switch" for e in s.log[0])
-    # a client whose patron is expelled leaves him at once
-    s.client_patron[:, c] = zi
-    s.client_loyalty[:, c] = 1.0
+    # a client whose patron is expelled is bound by the same rule, not sooner (S45): the
+    # loyal one stays with him, the least loyal goes once his loyalty falls below one half
+    s.client_patron[:, c] = s.client_patron[:, true] = zi
+    s.client_loyalty[:, c] = s.client_loyalty[:, true] = 1.0
     s.rung[:, zi] = RUNG["party"]
     clients.drift(s, ctx, 20)
-    assert (s.client_patron[:, c] == st).all()
+    assert (s.client_patron[:, c] == zi).all()
+    for t in range(21, 41):
+        clients.drift(s, ctx, t)
+    assert (s.client_patron[:, c] == st).all() and (s.client_patron[:, true] == zi).all()
 
 
 def test_the_core_marks_its_dispensable_members(model: Compiled) -> None:

@@ -695,6 +695,45 @@ def test_a_congress_does_not_unseat(model: Compiled) -> None:
     assert (s.rung[:, k] == RUNG["central_committee"]).all()
 
 
+@pytest.mark.parametrize("kind", [1, 3])
+def test_a_committee_member_goes_only_by_the_committee_majority(model: Compiled,
+                                                                 kind: int) -> None:
+    """``rules.committee_majority`` (two thirds, point 7 of "On Party Unity", S67): between
+    congresses a man on the committee is removed from it or expelled only by that share; a
+    Politburo seat still goes by a majority, and a congress leaves a man out of the committee
+    it elects by a majority. The body here votes 60% for every motion."""
+    from politburo.engine.mechanisms.offices import transfer_offices
+    from politburo.scenario.compile import MeetingC
+
+    H = 50
+    strict = replace(model, committee_majority=2 / 3)
+    ctx, s = _ladder_world(strict, H, RUNG["politburo"], {"zinoviev": 0.3, "kamenev": 0.3},
+                           motion_rate=1.0)
+    ctx = replace(ctx, const={**ctx.const, "client_loyalty": 1.0})
+    z, k = model.index("zinoviev"), model.index("kamenev")
+    s.bloc[:] = (1 << z) | (1 << k)
+    s.recant_used[:] = True  # no recanting: every motion goes to the vote
+    s.rung[:, k] = RUNG["office"]  # his next step is his Politburo seat
+    body = np.zeros((H, model.P + 1))
+    body[:, model.index("stalin")] = 0.6
+    body[:, z] = body[:, k] = 0.2  # each man's own followers vote against
+    meeting = MeetingC(5, kind, "meeting", 0, 0, 0)
+    votes.motions(s, ctx, 5, meeting, body, np.full((H, model.P), 0.5),
+                  np.ones((H, model.P)), 0.0, transfer_offices)
+    cc_step = RUNG["central_committee"]
+    assert (s.rung[:, z] == (cc_step if kind == 3 else RUNG["politburo"])).all()
+    if kind == 1:  # the plenum takes the Politburo seat by a majority
+        assert (s.rung[:, k] == RUNG["politburo"]).all()
+    # under a simple majority the plenum removes him from the committee as well
+    ctx, s = _ladder_world(model, H, RUNG["politburo"], {"zinoviev": 0.3}, motion_rate=1.0)
+    ctx = replace(ctx, const={**ctx.const, "client_loyalty": 1.0})
+    s.bloc[:] = 1 << z
+    s.recant_used[:] = True
+    votes.motions(s, ctx, 5, meeting, body, np.full((H, model.P), 0.5),
+                  np.ones((H, model.P)), 0.0, transfer_offices)
+    assert (s.rung[:, z] == cc_step).all()
+
+
 def test_a_leader_recants_once_before_expulsion(model: Compiled) -> None:
     """Against removal from the CC or expulsion only (the ultimatum of October 1926, S36); the
     motion lapses, the faction stays, and the next motion goes to the vote."""

@@ -72,6 +72,13 @@ def test_wrong_type_names_field_and_expectation(tmp_path: Path) -> None:
     assert "parameters.patronage_rate.a" in msg and "number" in msg and "'lots'" in msg
 
 
+def test_a_committee_majority_outside_its_range_is_refused(tmp_path: Path) -> None:
+    def edit(d):  # type: ignore[no-untyped-def]
+        d["rules"]["committee_majority"]["value"] = 1.5
+    msg = str(pytest.raises(ScenarioError, load_scenario, _broken(tmp_path, edit)).value)
+    assert "rules.committee_majority" in msg and "two thirds" in msg and "1.5" in msg
+
+
 def test_unknown_reference_is_refused(tmp_path: Path) -> None:
     def edit(d):  # type: ignore[no-untyped-def]
         d["offices"][0]["holder"] = "beria"

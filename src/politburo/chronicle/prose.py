@@ -266,8 +266,13 @@ def _vote(ev: dict[str, Any], words: Words, seen: set[str] | None = None) -> str
         return f"{who} was {done} at {body}, carried by {tally}, because {why}."
     verb = words.said(words.inf.get(motion, motion), ev["actors"])
     head, _, tail = verb.partition(" ")
-    return (f"A motion at {body} to {head} {who} {tail} failed, with only {tally} for it, "
-            f"although {why}.").replace("  ", " ")
+    need = ev.get("needed")
+    short = ""
+    if need is not None:
+        share = "two thirds" if abs(float(need) - 2 / 3) < 0.01 else f"{float(need):.0%}"
+        short = f" where {share} were needed"
+    return (f"A motion at {body} to {head} {who} {tail} failed, with only {tally} for it"
+            f"{short}, although {why}.").replace("  ", " ")
 
 
 def _coalition(ev: dict[str, Any], words: Words, prev: tuple[str, ...]) -> str:

@@ -117,6 +117,7 @@ class Compiled:
     # (O,) offices of the state, changed only at sessions; empty means none
     state_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     offices_lost: str = "all"  # "all" or "one": what a passed office motion takes
+    committee_majority: float = 0.5  # share needed to unseat a committee member or expel him
     # (O,) offices the leadership body may move at its own meetings; empty means none
     leadership_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     appeal: str = "none"  # "none" or "at_once": may a leader removed by it appeal to the committee
@@ -315,6 +316,8 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         security=np.array([o.security for o in s.offices], dtype=bool),
         state_office=np.array([o.state for o in s.offices], dtype=bool),
         offices_lost=s.rules.offices_lost,
+        committee_majority=(s.rules.committee_majority.value
+                            if s.rules.committee_majority is not None else 0.5),
         leadership_office=np.array([o.leadership for o in s.offices], dtype=bool),
         appeal=s.rules.appeal,
     )

@@ -322,6 +322,11 @@ class Rules(Frozen):
         default="all", description="what a passed motion for the loss of office takes: 'all' the "
         "offices the meeting can change that he holds, or 'one', the weightiest of them (he "
         "keeps the rest, and may be moved against for each in turn before his seat)")
+    committee_majority: Quantity | None = Field(
+        default=None, description="the share of the votes needed, at any meeting but a "
+        "congress, to remove a member of the committee from it or to expel him from the party "
+        "(a value in (0.5, 1), e.g. two thirds under the Bolsheviks' rule of 1921); absent, a "
+        "simple majority, as for every other motion")
     appeal: Literal["none", "at_once"] = Field(
         default="none", description="whether a leader whom the leadership body removes from an "
         "office at a meeting of kind 'leadership' may appeal to the committee that elects it: "
@@ -329,6 +334,15 @@ class Rules(Frozen):
         "and votes again with its own loyalties; if it overturns the removal he gets his "
         "offices back, and the movers lose standing and each faces a vote for his seat in the "
         "leadership body). Needs the parameters appeal_rate and appeal_backlash")
+
+
+    @field_validator("committee_majority")
+    @classmethod
+    def _majority(cls, q: Quantity | None) -> Quantity | None:
+        if q is not None and not 0.5 <= q.value < 1.0:
+            raise ValueError(f"{q.value} is not a share of the votes from 0.5 up to (not "
+                             f"including) 1; expected e.g. 0.667 for two thirds")
+        return q
 
 
 class Traits(Frozen):

@@ -141,8 +141,13 @@ def _vote(ev: Mapping[str, Any], n: Names, ruling: Sequence[str]) -> str:
     if d.get("passed"):
         done = n.said(n.done.get(motion, motion.replace("_", " ") or "punished"), actors)
         return f"At the {body}, {who} was {done}: {tally}.{by}"
+    need = d.get("needed")
+    short = ""
+    if need is not None:
+        short = (" (two thirds were needed)" if abs(float(need) - 2 / 3) < 0.01
+                 else f" ({_pct(need)} were needed)")
     return (f"At the {body}, a motion {n.said(_to(n.to_do.get(motion)), actors)} {who} "
-            f"failed: only {tally}.{by}")
+            f"failed: only {tally}{short}.{by}")
 
 
 def _to(verb: str | None) -> str:

@@ -30,7 +30,9 @@ career: a follower of loyalty 0.9 settles at 0.81 and stays, as Rakovsky and Pre
 stayed with Trotsky into 1928, S45; one of 0.65 sinks to 0.42 and goes, as Kalinin went over to
 Stalin's side in 1927, S100). A client whose loyalty falls below one half changes patron: he
 attaches himself to the ruling coalition's member with the largest following in the CC, with
-the loyalty of a newcomer, one half. A client whose patron has left the party does so at once.
+the loyalty of a newcomer, one half. A client whose patron has been expelled is bound by the
+same rule, not sooner: Rakovsky spoke for the Opposition at the 15th Congress and was expelled
+with it, a month after Trotsky (S45).
 
 Offices. A client may hold an office from the start (the scenario's ``holder``). It counts for
 his current patron's power as his vote does, as far as his loyalty goes (``office_power``), and
@@ -172,10 +174,9 @@ def drift(state: State, ctx: Context, t: int) -> None:
     rate = ctx.params["client_drift"]
     anchor = np.broadcast_to(ctx.model.client_loyalty, (state.H, C))
     patron_in = coal[rows[:, None], state.client_patron]
-    patron_gone = ~state.in_party()[rows[:, None], state.client_patron]
     goal = np.where(patron_in, anchor, anchor * anchor)
     state.client_loyalty += rate[:, None] * (goal - state.client_loyalty)
-    leave = ((state.client_loyalty < 0.5) | patron_gone) & rany(coal)[:, None]
+    leave = (state.client_loyalty < 0.5) & rany(coal)[:, None]
     if not leave.any():
         return
     new = rargmax(np.where(coal, state.cc[:, :P], -np.inf))

@@ -62,12 +62,11 @@ def _drift(coalition: NDArray[np.int64], rung: NDArray[np.int64], cc: NDArray[np
         for c in range(C):
             pt = patron[h, c]
             pin = ((coalition[h] >> pt) & 1) == 1 and rung[h, pt] < _PARTY
-            gone = not rung[h, pt] < _PARTY
             a = anchor[c]
             goal = a if pin else a * a
             lo = loyalty[h, c] + rate[h] * (goal - loyalty[h, c])
             loyalty[h, c] = lo
-            if ((lo < 0.5) or gone) and anyc and new != pt:
+            if lo < 0.5 and anyc and new != pt:
                 patron[h, c] = new
                 loyalty[h, c] = 0.5
 

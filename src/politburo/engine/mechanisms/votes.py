@@ -220,7 +220,8 @@ def motions(
         rows = np.flatnonzero(move)
         expect[rows] = yes_share(state, ctx, body, i, eff_standing, act=act, rows=rows,
                                  loyal=1.0 if meeting.kind == LEADERSHIP else None)
-        would_lose = expect > 0.5
+        need = majority_needed(state, ctx, meeting, i, step)
+        would_lose = expect > need
         # Recanting buys time once before expulsion, against removal from the CC or expulsion
         # only: the next motion goes to the vote. He stays in his bloc: renouncing factional
         # work did not end it (S36, S33).
@@ -238,7 +239,7 @@ def motions(
             })
         vote = move & ~recant
         share = np.clip(expect + ctx.params["vote_noise"] * z_vote[:, i], 0.0, 1.0)
-        passed = vote & (share > 0.5)
+        passed = vote & (share > need)
         failed = vote & ~passed
         if failed.any():
             state.blind[failed] *= 0.5  # a failed purge shows rivals where power lies
@@ -252,6 +253,7 @@ def motions(
                     "votes": int(round(share[h] * meeting.delegates)) if meeting.delegates
                     else None,
                     "of": meeting.delegates or None,
+                    **({"needed": float(need[h])} if need[h] != 0.5 else {}),
                     "because": _because(state, ctx, int(h), i, body, eff_standing),
                     **({"electorate": f"{ctx.model.bodies.leadership}'s votes"}
                        if meeting.kind == LEADERSHIP else {}),
@@ -277,6 +279,22 @@ def motions(
                     transfer(state, ctx, t, lose_office, i)  # type: ignore[operator]
                 else:
                     transfer(state, ctx, t, lose_office, i, offices=taken)  # type: ignore[operator]
+
+
+def majority_needed(state: State, ctx: Context, meeting: MeetingC, target: int,
+                    step: NDArray[np.int64]) -> NDArray[np.float64]:
+    """(H,) the share of the votes a motion against ``target`` needs: a simple majority,
+    except that between congresses a member of the committee is removed from it or expelled
+    only by the file's ``committee_majority`` (point 7 of the 10th Congress's resolution "On
+    Party Unity", S67: two thirds of a plenum joined by the candidates and the control
+    commission). A congress elects the committee, so it leaves a man out by a majority."""
+    need = np.full(state.H, 0.5)
+    share = ctx.model.committee_majority
+    if share == 0.5 or meeting.kind == 3:
+        return need
+    member = state.rung[:, target] < RUNG["central_committee"]
+    need[member & (step >= RUNG["central_committee"])] = share
+    return need
 
 
 def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.float64],
