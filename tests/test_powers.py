@@ -1,11 +1,14 @@
-"""Which kind of meeting may take which step of the ladder (``rules.powers``).
+"""Which kind of meeting may take which step of the ladder (``rules.powers``), and co-option to
+the committee between congresses (a plenum's ``co_opted``).
 
-Each test checks a rule against what its code says (``schema.Powers``, ``votes.steps_allowed``)
-on small worlds built from the built-in files' arrays; none asserts who wins or when.
+Each test checks a rule against what its code says (``schema.Powers``, ``votes.steps_allowed``,
+``circular_flow.co_opt``, ``month._meeting``) on small worlds built from the built-in files'
+arrays; none asserts who wins or when.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +16,13 @@ import numpy as np
 import pytest
 from _scenarios import edited_builtin, mech_ctx
 
-from politburo.engine.mechanisms import votes
+from politburo.dates import parse_month
+from politburo.engine import month as engine
+from politburo.engine.mechanisms import circular_flow, votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import initial_state, simulate
 from politburo.engine.state import RUNG, Context, State
+from politburo.engine.switch import SPEC
 from politburo.scenario.compile import (
     KIND_CODE,
     LEADERSHIP,
@@ -126,6 +132,99 @@ def test_bad_powers_are_refused_naming_file_field_and_allowed_values(
     assert "bad.yaml" in text
     for w in words:
         assert w in text, (w, text)
+
+
+def _plenum(d: dict[str, Any]) -> int:
+    return next(k for k, m in enumerate(d["calendar"]) if m["kind"] == "plenum")
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda d: d["calendar"][next(k for k, m in enumerate(d["calendar"])
+                                  if m["kind"] == "congress")].update(
+        co_opted={"value": 5, "assumption": "test"}),
+     ("only a plenum co-opts", "co_opted", "congress")),
+    (lambda d: d["calendar"][_plenum(d)].update(co_opted={"value": 2.5, "assumption": "t"}),
+     ("co_opted.value", "whole number")),
+    (lambda d: d["calendar"][_plenum(d)].update(co_opted={"value": 0, "assumption": "t"}),
+     ("co_opted.value", "[1, 10000]")),
+    (lambda d: d["calendar"][_plenum(d)].update(co_opted={"value": 4}),
+     ("co_opted", "source")),
+])
+def test_bad_co_options_are_refused(tmp_path: Path, edit: Any, words: tuple[str, ...]) -> None:
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(edited_builtin(tmp_path, edit, "co.yaml"))
+    text = str(err.value)
+    assert "co.yaml" in text
+    for w in words:
+        assert w in text, (w, text)
+
+
+def test_co_option_adds_members_who_follow_the_delegates(model: Compiled) -> None:
+    """``co_opt``: the committee's loyalties become the head-count mean of the sitting members'
+    and the newcomers', who follow the delegates; its size grows by their number."""
+    H = 4
+    ctx = mech_ctx(model, H)
+    s = initial_state(model, H, record_log=False)
+    g = np.random.default_rng(0)
+    cc = g.dirichlet(np.ones(model.P + 1), size=H)
+    deleg = g.dirichlet(np.ones(model.P + 1), size=H)
+    size = np.array([50.0, 100.0, 200.0, 9.0])
+    s.cc, s.cc_size = cc.copy(), size.copy()
+    circular_flow.co_opt(s, ctx, deleg, 9)
+    assert np.allclose(s.cc, (size[:, None] * cc + 9 * deleg) / (size + 9)[:, None])
+    assert np.allclose(s.cc.sum(axis=1), 1.0)
+    assert np.array_equal(s.cc_size, size + 9)
+    # each column moves toward the delegates': a leader gains where they follow him more
+    gain = s.cc - cc
+    assert np.array_equal(np.sign(gain), np.sign(deleg - cc))
+    before = s.cc.copy()
+    circular_flow.co_opt(s, ctx, deleg, 0)
+    assert np.array_equal(s.cc, before) and np.array_equal(s.cc_size, size + 9)
+
+
+def test_a_plenum_co_opts_before_it_votes(model: Compiled) -> None:
+    """At a plenum with ``co_opted`` the committee that votes is the one with the newcomers,
+    chosen by the delegates' loyalties of that moment; a plenum without it leaves the
+    committee as it was (no motions are brought here, so no purge moves it)."""
+    H = 6
+    ctx = mech_ctx(model, H, motion_rate=0.0)
+    ctx.params.update({n: np.zeros(H) for n in model.absent})  # as the engine reads them
+    s = initial_state(model, H, record_log=False)
+    g = np.random.default_rng(1)
+    s.cc = g.dirichlet(np.ones(model.P + 1), size=H)
+    s.sec = g.dirichlet(np.ones(model.P + 1), size=H)
+    act = np.ones((H, model.P))
+    want = copy.deepcopy(s)
+    circular_flow.co_opt(want, ctx, circular_flow.delegates(want, ctx, SPEC.effective(want, ctx)),
+                         12)
+    plain = copy.deepcopy(s)
+    engine._meeting(s, ctx, 3, MeetingC(3, KIND_CODE["plenum"], "plenum", 0, 0, 0,
+                                        co_opted=12), act, False, None, [])
+    engine._meeting(plain, ctx, 3, MeetingC(3, KIND_CODE["plenum"], "plenum", 0, 0, 0), act,
+                    False, None, [])
+    assert np.allclose(s.cc, want.cc) and np.array_equal(s.cc_size, want.cc_size)
+    assert not np.allclose(plain.cc, want.cc)
+    assert np.array_equal(plain.cc_size, np.full(H, model.constants["cc_size_start"]))
+
+
+def test_co_option_changes_nothing_before_its_plenum(tmp_path: Path) -> None:
+    """The Soviet file with members co-opted at one plenum: every fall before that plenum's
+    month is as in the file as shipped."""
+    state: dict[str, str] = {}
+
+    def edit(d: dict[str, Any]) -> None:
+        k = [j for j, m in enumerate(d["calendar"]) if m["kind"] == "plenum"][3]
+        d["calendar"][k]["co_opted"] = {"value": 60, "assumption": "test"}
+        state["month"] = d["calendar"][k]["month"]
+
+    base = compile_scenario(load_scenario("soviet-1922"))
+    co = compile_scenario(load_scenario(edited_builtin(tmp_path, edit, "co.yaml")))
+    assert sum(m.co_opted for m in co.meetings) == 60
+    step = parse_month(state["month"]) - base.start
+    idx = np.arange(40)
+    a, b = simulate(base, 1, idx), simulate(co, 1, idx)
+    early = lambda f: np.where((f >= 0) & (f < step), f, -1)  # noqa: E731
+    assert np.array_equal(early(a.falls), early(b.falls))
 
 
 def test_powers_written_at_their_defaults_give_the_same_histories(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ class MeetingC:
     cc_size: int  # 0 when the meeting elects no CC
     politburo_size: int  # 0 when unchanged
     order: int = 0  # earlier meetings of the same kind in the same month
+    co_opted: int = 0  # full members a plenum co-opts to the committee (0: none)
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             cc_size=int(m.cc_size.value) if m.cc_size else 0,
             politburo_size=int(m.politburo_size.value) if m.politburo_size else 0,
             order=order(m),
+            co_opted=int(m.co_opted.value) if m.co_opted else 0,
         )
         for m in s.calendar
         if 0 <= step(m.month) < steps

@@ -554,9 +554,17 @@ class Meeting(Cited):
         description="full CC members elected (congress only)")
     politburo_size: Quantity | None = Field(default=None,
         description="full Politburo seats after it")
+    co_opted: Quantity | None = Field(
+        default=None, description="full members the committee adds to itself at this plenum "
+        "between congresses (plenum only); they follow the loyalties a congress's newly "
+        "elected would")
 
     @model_validator(mode="after")
     def _leadership_sizes(self) -> Self:
+        if self.co_opted is not None and self.kind != "plenum":
+            raise ValueError(f"meeting {self.name!r} ({self.month}): only a plenum co-opts "
+                             f"members to the committee; remove 'co_opted' from this "
+                             f"{self.kind} (expected on a meeting of kind 'plenum')")
         if self.kind == "leadership":
             given = [f for f in ("voting_delegates", "cc_size", "politburo_size")
                      if getattr(self, f) is not None]
