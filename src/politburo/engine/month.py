@@ -9,14 +9,14 @@ the priors (or taken from a posterior, or passed in by the caller for calibratio
 
 Order of a month: exogenous events (salience, crises answered by the rulers); policy line and
 drift; the Secretariat's appointments; standing shocks; power; then each meeting of the month
-(delegates and CC elections at congresses, the AES ruling coalition, Politburo seats for named
-clients, the founder's Testament motion, motions against outsiders, and at a meeting of the
-leadership body the appeals of those it removed); administrative exile and
-readmission; clients' loyalty; opposition blocs; who rules alone. This module holds the order
-and the state it starts from; what happens at each step is a mechanism's, one module each in
-``engine/mechanisms/`` (power, offices and their transfer, the Testament's vote and who rules
-alone among them). Which functions compute the steps that have a compiled twin is the engine
-switch's (``engine/switch.py``).
+(delegates and CC elections at congresses, co-options to the CC at plenums, the AES ruling
+coalition, Politburo seats for named clients, the founder's Testament motion, motions against
+outsiders, and at a meeting of the leadership body the appeals of those it removed);
+administrative exile and readmission; clients' loyalty; opposition blocs; who rules alone. This
+module holds the order and the state it starts from; what happens at each step is a mechanism's,
+one module each in ``engine/mechanisms/`` (power, offices and their transfer, the Testament's
+vote and who rules alone among them). Which functions compute the steps that have a compiled
+twin is the engine switch's (``engine/switch.py``).
 """
 
 from __future__ import annotations
@@ -154,6 +154,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         # The leadership body's own meeting: its seated members vote, with their clients.
         body = clients.leadership_body(state, ctx)
     else:
+        if mt.co_opted:  # a plenum co-opts members to the committee before it votes
+            circular_flow.co_opt(state, ctx, circular_flow.delegates(state, ctx, eff),
+                                 mt.co_opted)
         # A plenum's votes are the committee's; so are a state session's, which approves the
         # appointments the party's committee proposes.
         body = state.cc

@@ -83,6 +83,8 @@ RANGES: dict[str, Range] = {
     "calendar.*.cc_size.value": Range(1, 10_000, whole=True, why="a number of committee members"),
     "calendar.*.politburo_size.value": Range(1, 1000, whole=True,
                                              why="a number of seats in the leadership"),
+    "calendar.*.co_opted.value": Range(1, 10_000, whole=True,
+                                       why="a number of members co-opted to the committee"),
     "events.*.size": Range(0, 1e8, why="a size such as a number of recruits"),
     # Moves along the axes (a crisis response's) are checked by schema.OnAxes, whose keys are
     # the scenario's own axis ids: no path here can name them.

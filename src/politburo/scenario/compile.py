@@ -15,7 +15,17 @@ from numpy.typing import NDArray
 
 from politburo.dates import parse_month
 from politburo.scenario.priors import PriorSet
-from politburo.scenario.schema import FEATURE_PARAMETERS, Bodies, Meeting, OnAxes, Scenario
+from politburo.scenario.schema import (
+    BODY_KINDS,
+    FEATURE_PARAMETERS,
+    LADDER,
+    STEPS,
+    Bodies,
+    Meeting,
+    OnAxes,
+    Powers,
+    Scenario,
+)
 
 ATTRIBUTES = (
     "organisation",
@@ -33,6 +43,18 @@ the engine's tests for the committee's meetings (code 1 or more: seats, the Test
 a resignation) and for the delegates' assemblies (2 or more) leave it out, as they should."""
 KIND_CODE = {"session": 0, "plenum": 1, "conference": 2, "congress": 3, "leadership": LEADERSHIP}
 _OUTSIDE = {"politburo": 3, "central_committee": 4}  # the rung of one who starts outside
+
+
+def powers_table(powers: Powers) -> NDArray[np.bool_]:
+    """``rules.powers`` as a table: row ``KIND_CODE[kind] - LEADERSHIP`` (the leadership body
+    0, a session 1, a plenum 2, a conference 3, a congress 4), column the rung a step leads to
+    (1 censure ... 5 party; column 0, good standing, is no step); True where that kind of
+    meeting may take that step."""
+    table = np.zeros((len(BODY_KINDS), len(STEPS) + 1), dtype=bool)
+    for kind in BODY_KINDS:
+        for step in powers.of(kind):
+            table[KIND_CODE[kind] - LEADERSHIP, LADDER.index(step) + 1] = True
+    return table
 FOUNDER = -2  # holder code for an office the founder holds
 VACANT = -1
 CLIENT = -3  # holder code for an office client 0 holds; client c's is CLIENT - c
@@ -48,6 +70,7 @@ class MeetingC:
     cc_size: int  # 0 when the meeting elects no CC
     politburo_size: int  # 0 when unchanged
     order: int = 0  # earlier meetings of the same kind in the same month
+    co_opted: int = 0  # full members a plenum co-opts to the committee (0: none)
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,8 @@ class Compiled:
     # (O,) offices the leadership body may move at its own meetings; empty means none
     leadership_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     appeal: str = "none"  # "none" or "at_once": may a leader removed by it appeal to the committee
+    # (kinds, rungs) which steps each kind of meeting may take (``powers_table``, rules.powers)
+    powers: NDArray[np.bool_] = field(default_factory=lambda: powers_table(Powers()))
 
     def founder_until(self) -> int:
         """The step until which the founder acts: his incapacity, or without it his death; 0
@@ -143,6 +168,10 @@ class Compiled:
         if not self.state_office.size or not self.state_office.any():
             return None
         return self.state_office.copy() if kind == 0 else ~self.state_office
+
+    def may_take(self, kind: int) -> NDArray[np.bool_]:
+        """(6,) by rung: the steps a meeting of this kind may take (column 0 is no step)."""
+        return self.powers[kind - LEADERSHIP]
 
     def client_offices(self) -> bool:
         """Whether a named client holds an office at the start (only then can one hold it)."""
@@ -233,6 +262,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             cc_size=int(m.cc_size.value) if m.cc_size else 0,
             politburo_size=int(m.politburo_size.value) if m.politburo_size else 0,
             order=order(m),
+            co_opted=int(m.co_opted.value) if m.co_opted else 0,
         )
         for m in s.calendar
         if 0 <= step(m.month) < steps
@@ -320,4 +350,5 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
                             if s.rules.committee_majority is not None else 0.5),
         leadership_office=np.array([o.leadership for o in s.offices], dtype=bool),
         appeal=s.rules.appeal,
+        powers=powers_table(s.rules.powers),
     )

@@ -33,6 +33,11 @@ LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile
 
 BODY_KINDS = ("plenum", "conference", "congress", "session", "leadership")
 
+Step = Literal["censure", "office", "politburo", "central_committee", "party"]
+STEPS: tuple[Step, ...] = ("censure", "office", "politburo", "central_committee", "party")
+"""The steps of the ladder that a meeting's votes take, in order (``LADDER`` less exile and
+deportation, which are the police's, by administrative decision, not a vote)."""
+
 PRINCIPALS = (2, 12)
 """How many principals a scenario may have (the coalition kernels enumerate their subsets)."""
 
@@ -299,7 +304,8 @@ class Bodies(Frozen):
     """How the scenario's bodies are named in every text the program prints. The engine's
     institutions are fixed (a leadership body elected by a committee elected by congresses, a
     secretariat that appoints, a control commission that readmits, a police that exiles); their
-    names are the scenario's."""
+    names are the scenario's, and which steps of the ladder each kind of meeting may take is
+    ``rules.powers``."""
 
     leadership: str = Field(default="leadership", description="the small ruling body: Politburo, "
                             "Presidium, Standing Committee")
@@ -312,9 +318,52 @@ class Bodies(Frozen):
     press: str = Field(default="the party press", description="where recantations are printed")
 
 
+class Powers(Frozen):
+    """Which steps of the removal ladder the votes at each kind of meeting may take
+    (``rules.powers``). The statutes' rule is that the body that elects a seat is the one that
+    can take it away: the congress elects the committee, so it may leave a man out of it; the
+    committee's plenum elects the leadership body and the officers (the Politburo, the
+    Secretariat), so offices and leadership seats are its to give and take. The defaults are
+    that rule as the engine had it fixed: a plenum may take every step; a congress may censure,
+    remove from the committee and expel; a conference may censure and expel; a session of the
+    state's organs may only take offices (those flagged ``state``); the leadership body, at
+    its own meetings, may censure and take offices (those flagged ``leadership``). A kind left
+    out keeps its default; an empty list lets that kind take no step at all."""
+
+    plenum: tuple[Step, ...] = Field(
+        default=STEPS, description="steps a plenum of the committee may take")
+    congress: tuple[Step, ...] = Field(
+        default=("censure", "central_committee", "party"),
+        description="steps a congress may take (it elects the committee, not the leadership "
+        "body or the officers)")
+    conference: tuple[Step, ...] = Field(
+        default=("censure", "party"), description="steps a conference may take")
+    session: tuple[Step, ...] = Field(
+        default=("office",), description="steps a session of the state's organs may take (the "
+        "offices it can change are those flagged 'state')")
+    leadership: tuple[Step, ...] = Field(
+        default=("censure", "office"), description="steps a meeting of the leadership body "
+        "may take (the offices it can change are those flagged 'leadership')")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in BODY_KINDS]
+            if unknown:
+                raise ValueError(f"unknown meeting kind {unknown[0]!r}: expected one of "
+                                 f"{', '.join(BODY_KINDS)} (each maps to a list of steps "
+                                 f"among {', '.join(STEPS)})")
+        return data
+
+    def of(self, kind: str) -> tuple[str, ...]:
+        """The steps a meeting of ``kind`` may take."""
+        return tuple(getattr(self, kind))
+
+
 class Rules(Frozen):
     """The party rules in force, in words (the mechanism's switch is ``constants.faction_ban``),
-    and how offices are lost."""
+    how offices are lost, and what each kind of meeting may do (``powers``)."""
 
     faction_ban: str = Field(default="", description="how the chronicle names the ban on factions, "
                              "e.g. 'the ban on factions of 1921'; empty where none is in force")
@@ -334,6 +383,11 @@ class Rules(Frozen):
         "and votes again with its own loyalties; if it overturns the removal he gets his "
         "offices back, and the movers lose standing and each faces a vote for his seat in the "
         "leadership body). Needs the parameters appeal_rate and appeal_backlash")
+    powers: Powers = Field(
+        default_factory=Powers, description="for each kind of meeting (plenum, congress, "
+        "conference, session, leadership), the list of ladder steps its votes may take "
+        "(censure, office, politburo, central_committee, party); a kind left out keeps its "
+        "default (see Powers)")
 
 
     @field_validator("committee_majority")
@@ -506,16 +560,25 @@ class Meeting(Cited):
         "offices change hands; leadership: of the leadership body itself (Politburo, "
         "Presidium, Standing Committee), where its seated members and their clients vote, "
         "not the committee's loyalties, and which may censure and move only the offices "
-        "flagged 'leadership'")
+        "flagged 'leadership'. What each kind may take is rules.powers; these are its "
+        "defaults")
     name: str
     voting_delegates: Quantity | None = None
     cc_size: Quantity | None = Field(default=None,
         description="full CC members elected (congress only)")
     politburo_size: Quantity | None = Field(default=None,
         description="full Politburo seats after it")
+    co_opted: Quantity | None = Field(
+        default=None, description="full members the committee adds to itself at this plenum "
+        "between congresses (plenum only); they follow the loyalties a congress's newly "
+        "elected would")
 
     @model_validator(mode="after")
     def _leadership_sizes(self) -> Self:
+        if self.co_opted is not None and self.kind != "plenum":
+            raise ValueError(f"meeting {self.name!r} ({self.month}): only a plenum co-opts "
+                             f"members to the committee; remove 'co_opted' from this "
+                             f"{self.kind} (expected on a meeting of kind 'plenum')")
         if self.kind == "leadership":
             given = [f for f in ("voting_delegates", "cc_size", "politburo_size")
                      if getattr(self, f) is not None]

@@ -5,9 +5,10 @@ Party, 1921-1923", *American Slavic and East European Review* 16(1), 1957, and *
 of the Revolution* (1960); summarised in facts.md section 7 [S66]. The General Secretary
 reassigns provincial secretaries; the secretaries choose the delegates of the next conference or
 congress; the congress elects the Central Committee; the CC elects the Politburo and the General
-Secretary. Fiefdoms (Leningrad, Moscow) send their own delegates while their boss holds the
-organisation. Mass recruitment (the Lenin Enrolment, S74, S75) dilutes the old guard with members
-whose loyalty follows the apparatus.
+Secretary. Between congresses a plenum may co-opt members to the committee (``co_opt``), chosen
+as a congress's would be. Fiefdoms (Leningrad, Moscow) send their own delegates while their boss
+holds the organisation. Mass recruitment (the Lenin Enrolment, S74, S75) dilutes the old guard
+with members whose loyalty follows the apparatus.
 
 Every function takes the state, the context and the step, and changes the state in place.
 """
@@ -115,6 +116,26 @@ def elect_cc(state: State, ctx: Context, deleg: NDArray[np.float64], new_size: i
     keep = ctx.params["cc_retention"] * np.minimum(state.cc_size / new_size, 1.0)
     state.cc = keep[:, None] * state.cc + (1 - keep)[:, None] * deleg
     state.cc_size = np.full(state.H, float(new_size))
+
+
+def co_opt(state: State, ctx: Context, deleg: NDArray[np.float64], added: int) -> None:
+    """A plenum co-opts ``added`` full members to the committee between congresses.
+
+    Nobody leaves; the newcomers join the committee's loyalties with the weight of their number
+    (``added / (cc_size + added)``) and follow ``deleg``, the loyalties a congress's newly
+    elected would follow (``delegates``): the leadership proposes them from the cadres the
+    apparatus has placed, as it proposes the congress's list (Daniels: co-option is one more
+    turn of the circular flow, by which those the committee elects choose who sits in it;
+    P. Roeder, *Red Sunset*, 1993, and S. Shirk, *The Political Logic of Economic Reform in
+    China*, 1993, on "reciprocal accountability" between a leadership and the committee that
+    selects it). No leader gains by rule: whoever the secretaries, the rank and file and the
+    fiefdoms follow gains as the delegates' loyalties say.
+    """
+    if added <= 0:
+        return
+    share = added / (state.cc_size + added)
+    state.cc = (1 - share)[:, None] * state.cc + share[:, None] * deleg
+    state.cc_size = state.cc_size + added
 
 
 def purge_followers(state: State, ctx: Context, who: NDArray[np.bool_]) -> None:

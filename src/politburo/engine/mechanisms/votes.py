@@ -25,14 +25,16 @@ one of them in 1926-27 followed a charge of it (Zinoviev's removal from the Poli
 illegal factional organisation, S36, S37; the CC removals and expulsions after the Opposition's
 platform and demonstrations, S41, S44, S68b). An outsider who leads no organised bloc draws a
 tenth of the rate for them, however far he stands from the line: so Trotsky, silent through
-1925 (S29), kept his Politburo seat until the United Opposition had formed. Offices and
-Politburo seats are the CC plenum's to give and take (the plenum of 1 January 1926 elected the
-Politburo and demoted Kamenev, S38, S39): a congress may censure, leave a man out of the CC it
-elects, or expel, and a conference may censure or expel. The leadership body, meeting on its own
-(a meeting of kind ``leadership``, where a file has one), votes with its own members and their
-clients (``clients.leadership_body``), not the CC's loyalties, and may censure and take only the
-offices the file gives it: it acts for the committee between plenums, which elects it (the CCP's
-statutes; the Presidium's vote against Khrushchev of June 1957, Taubman 2006).
+1925 (S29), kept his Politburo seat until the United Opposition had formed. Which steps a
+meeting may take is the file's (``rules.powers``, read by ``steps_allowed``); by default the body
+that elects a seat takes it away. Offices and Politburo seats are the CC plenum's to give and
+take (the plenum of 1 January 1926 elected the Politburo and demoted Kamenev, S38, S39): a
+congress may censure, leave a man out of the CC it elects, or expel, and a conference may
+censure or expel. The leadership body, meeting on its own (a meeting of kind ``leadership``,
+where a file has one), votes with its own members and their clients
+(``clients.leadership_body``), not the CC's loyalties, and by default may censure and take only
+the offices the file gives it: it acts for the committee between plenums, which elects it (the
+CCP's statutes; the Presidium's vote against Khrushchev of June 1957, Taubman 2006).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from politburo.engine.mechanisms import policy
 from politburo.engine.mechanisms.circular_flow import purge_followers
 from politburo.engine.rows import rany, rsum
 from politburo.engine.state import RUNG, Context, State, bits, record
-from politburo.scenario.compile import LEADERSHIP, MeetingC
+from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 
 _NAMES = {1: "censure", 2: "office", 3: "politburo", 4: "central_committee", 5: "party"}
 _KIND = {0: "session", 1: "plenum", 2: "conference", 3: "congress", LEADERSHIP: "leadership"}
@@ -151,6 +153,17 @@ def offices_taken(state: State, ctx: Context, target: int, offices: NDArray[np.b
     return out
 
 
+def steps_allowed(model: Compiled, kind: int, step: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Whether a meeting of ``kind`` may take each of ``step`` (next rungs, any shape): a step
+    of the vote's ladder (censure to expulsion) that the file's ``rules.powers`` gives that
+    kind of meeting. By default the body that elects a seat takes it away: offices and
+    leadership seats are the plenum's, a congress censures, leaves out of the committee or
+    expels, a conference censures or expels, a session moves only the state's offices, and
+    the leadership body censures and moves only the offices flagged for it."""
+    ok = model.may_take(kind)
+    return (step <= RUNG["party"]) & ok[np.minimum(step, RUNG["party"])]
+
+
 def motions(
     state: State, ctx: Context, t: int, meeting: MeetingC, body: NDArray[np.float64],
     eff_standing: NDArray[np.float64], act: NDArray[np.float64],
@@ -196,17 +209,7 @@ def motions(
                            if changeable is not None else np.zeros(state.H, dtype=bool))
             step = np.where(holds_state & (state.rung[:, i] < RUNG["party"]),
                             RUNG["office"], step)
-        allowed = step <= RUNG["party"]
-        if meeting.kind == 0:
-            allowed &= step == RUNG["office"]
-        elif meeting.kind == 2:  # a conference condemns and expels but does not unseat
-            allowed &= (step == RUNG["censure"]) | (step == RUNG["party"])
-        elif meeting.kind == 3:  # offices and Politburo seats are the CC plenum's to give
-            allowed &= (step != RUNG["office"]) & (step != RUNG["politburo"])
-        elif meeting.kind == LEADERSHIP:
-            # The leadership body censures and moves the offices the file gives it; the seats
-            # in it and in the committee are the committee's to give and take.
-            allowed &= (step == RUNG["censure"]) | (step == RUNG["office"])
+        allowed = steps_allowed(ctx.model, meeting.kind, step)
         ready = (t - state.last_step[:, i]) >= gap
         ready |= state.rung[:, i] == 0
         keen = np.where(step == RUNG["censure"], dissent[:, i],
