@@ -565,8 +565,12 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             because = "left outside the ruling coalition, they organised a common platform"
             if signed[h] and len(members) == 1:
                 backers = [ctx.model.client_names[c] for c in np.flatnonzero(signers[h])]
-                listed = (", ".join(backers[:-1]) + " and " + backers[-1] if len(backers) > 1
-                          else backers[0])
+                if len(backers) > 3:  # a faction of many: name the first three
+                    listed = f"{', '.join(backers[:3])} and {len(backers) - 3} others"
+                elif len(backers) > 1:
+                    listed = ", ".join(backers[:-1]) + " and " + backers[-1]
+                else:
+                    listed = backers[0]
                 because = (f"outside the ruling coalition, he organised a platform, and "
                            f"followers signed it: {listed}")
             if solo[h].any():
