@@ -10,6 +10,7 @@ the tiny test scenario must give equal histories under both engines.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,13 @@ from politburo.engine.mechanisms import (
     power,
     standing,
     standing_nb,
+    votes,
+    votes_nb,
 )
+from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
 from politburo.engine.state import LADDER, Context, State
-from politburo.scenario.compile import Compiled, compile_scenario
+from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import RISE_STEPS, Scenario
@@ -244,6 +248,133 @@ def test_record_rises(model: Compiled, seed: int) -> None:
         record_rises(a, model, 8, s.holder, s.rung, s.falls, rung0)
         engine_nb.record_rises(b, model, 8, s.holder, s.rung, s.falls, rung0)
         assert same(a, b) and not same(a, start)
+
+
+MEETING_KINDS = [0, 1, 2, 3, LEADERSHIP]
+"""A session of the state's organs, a plenum, a conference, a congress, the leadership body."""
+
+LEVER_WORLDS = [("soviet-1922", "no_faction_ban"), ("soviet-1922", "trotsky_deputy_chairman"),
+                ("china-1976", "faction_ban_in_force")]
+"""Worlds whose levers change what motions read: no ban on factions, an office more, a ban."""
+
+
+def motion_world(model: Compiled, seed: int, kind: int
+                 ) -> tuple[State, Context, MeetingC, Any, np.ndarray, np.ndarray, Any]:
+    """A random world (``random_world``) where motions come often: high motion rates, short
+    ladder gaps, leaders moved against recently or long ago, some who have recanted, some
+    under arrest, some followers' shares -0.0; with the meeting, its voting body (the state's
+    own ``cc`` for a plenum or a session, so a purge changes the next vote), effective
+    standing, activity and restraint."""
+    s, ctx = random_world(model, seed)
+    g = np.random.default_rng(seed + 70)
+    H, P = s.H, model.P
+    ctx.params["motion_rate"] = g.uniform(0.2, 1.0, H)
+    ctx.params["ladder_gap"] = g.integers(0, 4, H).astype(float)
+    s.last_step = g.integers(-3, 12, (H, P))
+    s.recant_used = g.random((H, P)) < 0.3
+    s.arrested = g.random((H, P)) < 0.1
+    s.blind = g.uniform(0, 0.8, H)
+    for followers in (s.sec, s.cc):  # signed zeros, which a purge's nothing turns to 0.0
+        followers[g.random(followers.shape) < 0.05] = -0.0
+    meeting = MeetingC(12, kind, "meeting", 100, 0, 0, order=seed % 2)
+    if kind in (0, 1):
+        body = None  # the state's own committee: taken from each copy
+    elif kind == LEADERSHIP:
+        body = clients.leadership_body(s, ctx)
+    else:
+        body = g.dirichlet(np.ones(P + 1), H)
+    act = np.where(g.random((H, P)) < 0.2, 0.3, 1.0)
+    restraint = 0.0 if seed % 2 else ctx.params["founder_restraint"]
+    return s, ctx, meeting, body, standing.effective(s, ctx), act, restraint
+
+
+def motions_twins(model: Compiled, kind: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``votes.motions`` and ``votes_nb.motions`` on copies of one world for each seed: equal
+    states, and equal expected shares for every motion brought (which the state does not
+    keep: ``votes.yes_share`` and what ``votes_nb._decide`` is given, seen through spies);
+    and over the seeds the motions did what the meeting may do (falls, failed purges and,
+    where its steps allow them, recanting, purges of followers and transfers of offices), so
+    the kernel's every branch was compared."""
+    seen: dict[str, list[Any]] = {"spec": [], "kernel": []}
+    share, decide = votes.yes_share, votes_nb._decide
+
+    def spec_share(*a: Any, **k: Any) -> Any:
+        out = share(*a, **k)
+        seen["spec"].append((a[3], k["rows"], out))
+        return out
+
+    def kernel_decide(i: int, t: int, rows: np.ndarray, step: np.ndarray,
+                      partial: np.ndarray, unaligned: np.ndarray, body: np.ndarray,
+                      *a: Any) -> None:
+        seen["kernel"].append((i, rows.copy(), partial + body[rows, -1] * unaligned))
+        decide(i, t, rows, step, partial, unaligned, body, *a)
+
+    monkeypatch.setattr(votes, "yes_share", spec_share)
+    monkeypatch.setattr(votes_nb, "_decide", kernel_decide)
+    changed: set[str] = set()
+    for seed in SEEDS:
+        s, ctx, meeting, body, eff, act, restraint = motion_world(model, seed, kind)
+        a, b = copy.deepcopy(s), copy.deepcopy(s)
+        for f, x in ((votes.motions, a), (votes_nb.motions, b)):
+            f(x, ctx, 12, meeting, x.cc if body is None else body, eff, act, restraint,
+              transfer_offices)
+        assert same_state(a, b) == []
+        changed |= set(same_state(s, b))
+    assert len(seen["spec"]) == len(seen["kernel"]) > 0
+    for (i, rows, exp), (j, rows_k, exp_k) in zip(seen["spec"], seen["kernel"], strict=True):
+        assert i == j and same(rows, rows_k) and same(exp, exp_k)
+    done = {"rung", "last_step", "falls", "blind", "standing"}
+    if kind in (1, 2, 3):
+        done |= {"recant_used", "sec", "cc"}
+    if kind != LEADERSHIP or model.changeable(LEADERSHIP).any():
+        done |= {"holder"}
+    assert done <= changed
+
+
+@pytest.mark.parametrize("kind", MEETING_KINDS)
+def test_motions(model: Compiled, kind: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    motions_twins(model, kind, monkeypatch)
+
+
+@pytest.fixture(scope="module", params=LEVER_WORLDS, ids=lambda w: f"{w[0]}:{w[1]}")
+def lever_model(request: pytest.FixtureRequest) -> Compiled:
+    name, lever = request.param
+    s, fixed = apply_levers(load_scenario(name, levers=True), [lever])
+    return compile_scenario(s, fixed=fixed)
+
+
+@pytest.mark.parametrize("kind", MEETING_KINDS)
+def test_motions_in_lever_worlds(lever_model: Compiled, kind: int,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    motions_twins(lever_model, kind, monkeypatch)
+
+
+@pytest.mark.parametrize("kind", MEETING_KINDS)
+def test_motions_when_every_meeting_may_take_every_step(model: Compiled, kind: int,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The kernels take the steps a meeting may take from the file's ``rules.powers``: with
+    every step open to every kind of meeting, a congress takes offices and a session seats."""
+    motions_twins(dataclasses.replace(model, powers=np.ones_like(model.powers)), kind,
+                  monkeypatch)
+
+
+def test_motions_with_another_transfer_are_the_numpy_motions() -> None:
+    """A caller's own transfer of offices (a test's, say) is called as the specification
+    calls it: the compiled twin hands such a call to ``votes.motions``."""
+    model = compile_scenario(load_scenario("soviet-1922"))
+    s, ctx, meeting, _, eff, act, restraint = motion_world(model, 1, 1)
+    calls: list[list[int]] = []
+
+    def spy(state: State, c: Context, t: int, where: np.ndarray, loser: int,
+            **kw: Any) -> None:
+        calls.append([loser, int(where.sum())])
+        transfer_offices(state, c, t, where, loser, **kw)
+
+    a, b = copy.deepcopy(s), copy.deepcopy(s)
+    votes.motions(a, ctx, 12, meeting, a.cc, eff, act, restraint, transfer_offices)
+    votes_nb.motions(b, ctx, 12, meeting, b.cc, eff, act, restraint, spy)
+    assert same_state(a, b) == [] and calls and all(n > 0 for _, n in calls)
 
 
 def test_the_kernels_keep_fused_multiply_add_out() -> None:

@@ -21,6 +21,7 @@ from politburo.engine.mechanisms import appeal, clients, votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import initial_state, simulate
 from politburo.engine.state import RUNG, Context, State
+from politburo.engine.switch import SPEC
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.loader import ScenarioError, builtin_text, load_scenario, parse_scenario
 
@@ -149,21 +150,20 @@ def test_a_leadership_meeting_moves_only_flagged_offices_and_no_seats(model: Com
         assert (a is None and b is None) or np.array_equal(a, b)
 
 
-def test_the_engine_hands_each_meeting_its_own_body(model: Compiled,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_engine_hands_each_meeting_its_own_body(model: Compiled) -> None:
     seen: list[tuple[int, np.ndarray, State]] = []
 
     def spy(state: State, ctx: Context, t: int, mt: MeetingC, body: np.ndarray,
             *args: Any) -> None:
         seen.append((mt.kind, body.copy(), state))
 
-    monkeypatch.setattr(votes, "motions", spy)
+    mx = dataclasses.replace(SPEC, motions=spy)  # the month's motions, whichever engine's
     H = 4
     ctx = _ctx(model, H)
     for kind in (LEADERSHIP, 1):
         s = initial_state(model, H, record_log=False)
         engine._meeting(s, ctx, 0, MeetingC(0, kind, "m", 0, 0, 0), np.ones((H, model.P)),
-                        False, None, [])
+                        False, None, [], mx=mx)
     (k1, b1, s1), (k2, b2, s2) = seen
     assert k1 == LEADERSHIP and np.allclose(b1, clients.leadership_body(s1, ctx))
     assert k2 == 1 and np.allclose(b2, s2.cc)

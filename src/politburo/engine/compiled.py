@@ -26,6 +26,7 @@ from politburo.engine.mechanisms import (
     coalitions_nb,
     policy_nb,
     standing_nb,
+    votes_nb,
 )
 from politburo.engine.mechanisms.clients_nb import seats_row, votes_row
 from politburo.engine.mechanisms.offices import office_holdings
@@ -197,5 +198,6 @@ COMPILED: Mechanisms = replace(
     form=coalitions_nb.form,
     consolidate=consolidate,
     record_rises=record_rises,
+    motions=votes_nb.motions,
 )
 """The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""

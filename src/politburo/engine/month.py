@@ -181,7 +181,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     restraint = ctx.params["founder_restraint"] if founder_alive else 0.0
     appealable = mt.kind == LEADERSHIP and ctx.model.appeal != "none"
     before = appeal.snapshot(state) if appealable else None
-    votes.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
+    mx.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
     if before is not None:  # the committee may overturn what its leadership body did
         appeal.apply(state, ctx, t, mt, before, act, transfer_offices)
     if mt.kind <= 1 and ctx.model.client_offices():  # a client's office falls with his patron

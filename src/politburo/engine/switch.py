@@ -16,7 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine.histories import record_rises
-from politburo.engine.mechanisms import circular_flow, clients, coalitions, policy, standing
+from politburo.engine.mechanisms import (
+    circular_flow,
+    clients,
+    coalitions,
+    policy,
+    standing,
+    votes,
+)
 from politburo.engine.mechanisms.consolidation import consolidate
 from politburo.engine.mechanisms.power import power_parts, shares
 
@@ -41,6 +48,7 @@ class Mechanisms:
     update_bloc: Callable[..., None]
     consolidate: Callable[..., None]
     record_rises: Callable[..., None]
+    motions: Callable[..., None]
 
 
 SPEC = Mechanisms(
@@ -48,7 +56,7 @@ SPEC = Mechanisms(
     standing_drift=standing.drift, decay_enmity=standing.decay_enmity,
     effective=standing.effective, power_parts=power_parts, shares=shares,
     form=coalitions.form, clients_drift=clients.drift, update_bloc=coalitions.update_bloc,
-    consolidate=consolidate, record_rises=record_rises,
+    consolidate=consolidate, record_rises=record_rises, motions=votes.motions,
 )
 
 

@@ -164,26 +164,36 @@ def steps_allowed(model: Compiled, kind: int, step: NDArray[np.int64]) -> NDArra
     return (step <= RUNG["party"]) & ok[np.minimum(step, RUNG["party"])]
 
 
-def motions(
-    state: State, ctx: Context, t: int, meeting: MeetingC, body: NDArray[np.float64],
-    eff_standing: NDArray[np.float64], act: NDArray[np.float64],
-    restraint: NDArray[np.float64] | float,
-    transfer: object,
-) -> None:
-    """The coalition brings motions against outsiders; bodies decide; the accused may recant."""
+def office_first(model: Compiled, kind: int) -> NDArray[np.bool_]:
+    """(O,) the offices whose holder a meeting of ``kind`` moves against for his office
+    before anything else, whatever his place in the party: a session of the state's organs
+    changes only the state's offices, and a man out of the leadership may still hold one."""
+    changeable = model.changeable(kind)
+    if kind != 0 or changeable is None:
+        return np.zeros(len(model.offices), dtype=bool)
+    return changeable
+
+
+def draw_key(meeting: MeetingC) -> str:
+    """The key of a meeting's draws: its kind and, after the first, its place among the
+    month's meetings of that kind, so two plenums in one month draw apart."""
+    return f"{meeting.kind}" if meeting.order == 0 else f"{meeting.kind}:{meeting.order}"
+
+
+def targets(state: State, ctx: Context) -> tuple[NDArray[np.bool_], NDArray[np.float64],
+                                                 NDArray[np.float64], NDArray[np.float64]]:
+    """(H, P) each: who the ruling coalition may move against, and how keenly, for a
+    censure (``dissent``), for an office (``power``, ``threat_keenness``) and for the seats
+    and membership (``faction``).
+
+    AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
+    against him depends on the step (module docstring). Censure follows open dissent: an
+    organised platform, or distance from the party line; a quiet outsider on the line draws
+    a tenth of the rate, one 0.6 or more away all of it. The Politburo seat, the CC seat and
+    membership follow factionalism: a member of an organised bloc draws all of the rate, any
+    other outsider a tenth."""
     P = ctx.model.P
     coal = bits(state.coalition, P)
-    gap = ctx.params["ladder_gap"]
-    # Draws are keyed by the meeting's kind and, after the first, its place among the month's
-    # meetings of that kind, so two plenums in one month draw apart.
-    key = f"{meeting.kind}" if meeting.order == 0 else f"{meeting.kind}:{meeting.order}"
-    u_move = ctx.u_actors(t, f"motion:{key}")
-    # AES: everyone outside the ruling coalition is a target. How keenly the coalition moves
-    # against him depends on the step (module docstring). Censure follows open dissent: an
-    # organised platform, or distance from the party line; a quiet outsider on the line draws
-    # a tenth of the rate, one 0.6 or more away all of it. The Politburo seat, the CC seat and
-    # membership follow factionalism: a member of an organised bloc draws all of the rate, any
-    # other outsider a tenth.
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
     bloc = bits(state.bloc, P)
     opposes = policy.dissent(state)
@@ -196,18 +206,34 @@ def motions(
     if state.arrested.any():
         faction = np.where(state.arrested, 1.0, faction)
     power = threat_keenness(state, ctx, chosen)
+    return chosen, dissent, power, faction
+
+
+def motions(
+    state: State, ctx: Context, t: int, meeting: MeetingC, body: NDArray[np.float64],
+    eff_standing: NDArray[np.float64], act: NDArray[np.float64],
+    restraint: NDArray[np.float64] | float,
+    transfer: object,
+) -> None:
+    """The coalition brings motions against outsiders; bodies decide; the accused may recant.
+
+    Principals are taken in id order, and a motion passed against one changes what the
+    votes on the next see (his offices, his followers, his rung)."""
+    P = ctx.model.P
+    gap = ctx.params["ladder_gap"]
+    key = draw_key(meeting)
+    u_move = ctx.u_actors(t, f"motion:{key}")
+    chosen, dissent, power, faction = targets(state, ctx)
     u_recant = ctx.u_actors(t, f"recant:{key}")
     z_vote = ctx.z_actors(t, f"vote:{key}")
     changeable = ctx.model.changeable(meeting.kind)
     again = changeable is not None or ctx.model.offices_lost == "one"
+    first = office_first(ctx.model, meeting.kind)
     for i in range(P):
         step = next_rung(state, i, changeable, again) if again else next_rung(state, i)
-        if meeting.kind == 0:
-            # A session of the state's organs changes only the state's offices, whatever his
-            # standing in the party: a man out of the leadership may still hold one.
-            holds_state = (rany((state.holder == i) & changeable[None, :])
-                           if changeable is not None else np.zeros(state.H, dtype=bool))
-            step = np.where(holds_state & (state.rung[:, i] < RUNG["party"]),
+        if first.any():
+            holds_first = rany((state.holder == i) & first[None, :])
+            step = np.where(holds_first & (state.rung[:, i] < RUNG["party"]),
                             RUNG["office"], step)
         allowed = steps_allowed(ctx.model, meeting.kind, step)
         ready = (t - state.last_step[:, i]) >= gap
@@ -284,6 +310,13 @@ def motions(
                     transfer(state, ctx, t, lose_office, i, offices=taken)  # type: ignore[operator]
 
 
+def committee_majority(model: Compiled, meeting: MeetingC) -> float:
+    """The share of the votes that unseats a member of the committee or expels him at
+    ``meeting`` (``majority_needed``): the file's ``committee_majority`` between congresses,
+    a simple majority at a congress, which elects the committee."""
+    return 0.5 if meeting.kind == 3 else model.committee_majority
+
+
 def majority_needed(state: State, ctx: Context, meeting: MeetingC, target: int,
                     step: NDArray[np.int64]) -> NDArray[np.float64]:
     """(H,) the share of the votes a motion against ``target`` needs: a simple majority,
@@ -292,8 +325,8 @@ def majority_needed(state: State, ctx: Context, meeting: MeetingC, target: int,
     Party Unity", S67: two thirds of a plenum joined by the candidates and the control
     commission). A congress elects the committee, so it leaves a man out by a majority."""
     need = np.full(state.H, 0.5)
-    share = ctx.model.committee_majority
-    if share == 0.5 or meeting.kind == 3:
+    share = committee_majority(ctx.model, meeting)
+    if share == 0.5:
         return need
     member = state.rung[:, target] < RUNG["central_committee"]
     need[member & (step >= RUNG["central_committee"])] = share

@@ -1,0 +1,301 @@
+"""Compiled twin of ``votes.motions``: the motions against outsiders at a meeting.
+
+``votes.py`` is the specification (its docstring gives the model and its sources); these
+kernels repeat its arithmetic in the same order, so both give the same bits
+(tests/test_engine_nb.py). What the kernels take as given is computed in Python by the
+specification's own functions: the draws (``ctx.u_actors``, ``ctx.z_actors``, with the keys of
+``votes.draw_key``), who may be moved against and how keenly (``votes.targets``), and what
+the kind of meeting may do: the steps it may take (``votes.steps_allowed``, the file's
+``rules.powers``), the offices it takes first (``votes.office_first``) and the share that
+unseats a committee member (``votes.committee_majority``). The kernels know no meeting kinds.
+
+Principals are taken in id order, as the specification takes them: for each, ``_propose``
+finds the motions brought and the logit of the unaligned members' vote; NumPy's own ``exp``
+turns the logits into shares (a compiled ``exp`` may differ from NumPy's in the last bit);
+``_decide`` takes the votes and carries out what passed, the purge of followers
+(``circular_flow.purge_followers``) and the transfer of offices (``offices.transfer_offices``)
+included, before the next principal's motions are brought. A run that records a log, or a
+caller passing some other transfer than ``transfer_offices``, gets ``votes.motions`` itself.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from politburo.engine.mechanisms import votes
+from politburo.engine.mechanisms.offices import transfer_offices
+from politburo.engine.state import LADDER, RUNG, Context, State
+from politburo.scenario.compile import LEADERSHIP, MeetingC
+
+_CENSURE = RUNG["censure"]
+_OFFICE = RUNG["office"]
+_POLITBURO = RUNG["politburo"]
+_CC = RUNG["central_committee"]
+_PARTY = RUNG["party"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int64],
+             holder: NDArray[np.int64], coalition: NDArray[np.int64],
+             bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
+             first: NDArray[np.bool_], may: NDArray[np.bool_], gap: NDArray[np.float64],
+             chosen: NDArray[np.bool_], dissent: NDArray[np.float64],
+             power: NDArray[np.float64], faction: NDArray[np.float64],
+             motion_rate: NDArray[np.float64], restraint: NDArray[np.float64],
+             u_move: NDArray[np.float64], loyal: float, eff: NDArray[np.float64],
+             body: NDArray[np.float64], sensitivity: NDArray[np.float64],
+             ban_penalty: NDArray[np.float64], aloofness_cost: NDArray[np.float64],
+             aloofness: NDArray[np.float64], act: NDArray[np.float64],
+             step: NDArray[np.int64], rows: NDArray[np.int64], logit: NDArray[np.float64],
+             partial: NDArray[np.float64]) -> int:
+    """The motions against principal ``i``: the histories where one is brought in
+    ``rows[:n]`` (n returned), with ``step[k]`` the rung it would take him to, ``logit[k]`` of
+    the unaligned members' vote and ``partial[k]`` the body's expected share for the motion
+    before theirs (``votes.next_rung``, the move of ``votes.motions`` and
+    ``votes.yes_share``)."""
+    H, P = rung.shape
+    n_off = holder.shape[1]
+    prob = np.empty(P)
+    n = 0
+    for h in range(H):
+        if not chosen[h, i] or coalition[h] == 0:
+            continue
+        r = rung[h, i]
+        s = r + 1
+        holds = False
+        holds_first = False
+        for o in range(n_off):
+            if holder[h, o] == i:
+                holds = holds or step_offices[o]
+                holds_first = holds_first or first[o]
+        if again and s == _POLITBURO and holds:
+            s = _OFFICE
+        if s == _OFFICE and not holds:
+            s = _POLITBURO
+        if holds_first and r < _PARTY:
+            s = _OFFICE
+        ready = (t - last_step[h, i]) >= gap[h] or r == 0
+        keen = dissent[h, i] if s == _CENSURE else power[h, i] if s == _OFFICE else faction[h, i]
+        rate = motion_rate[h] * (1 - restraint[h]) * keen
+        if not (may[s] and ready and u_move[h, i] < rate):
+            continue
+        # votes.yes_share for this history alone
+        in_bloc = ((bloc[h] >> i) & 1) == 1
+        any_member = False
+        for j in range(P):
+            c = ((coalition[h] >> j) & 1) == 1
+            p = loyal if c else 0.5
+            if ((bloc[h] >> j) & 1) == 1 and in_bloc:
+                p = 1 - loyal
+            prob[j] = p
+            any_member = any_member or (c and rung[h, j] < _PARTY)
+        prob[i] = 1 - loyal
+        count = 0.0
+        total = 0.0
+        for j in range(P):
+            if any_member:
+                m = ((coalition[h] >> j) & 1) == 1 and rung[h, j] < _PARTY
+            else:  # without a coalition behind the motion, the other leaders in the party
+                m = rung[h, j] < _PARTY and j != i
+            w = 1.0 if m else 0.0
+            count = w if j == 0 else count + w
+            total = eff[h, j] * w if j == 0 else total + eff[h, j] * w
+        count = max(count, 1.0)
+        x = sensitivity[h] * (total / count - eff[h, i])
+        x = x + ban_penalty[h] * (1.0 if in_bloc else 0.0)
+        x = x + aloofness_cost[h] * aloofness[h, i]
+        x = x + (1 - act[h, i])
+        acc = body[h, 0] * prob[0]
+        for j in range(1, P):
+            acc += body[h, j] * prob[j]
+        rows[n] = h
+        step[n] = s
+        logit[n] = x
+        partial[n] = acc
+        n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
+            partial: NDArray[np.float64], unaligned: NDArray[np.float64],
+            body: NDArray[np.float64], u_recant: NDArray[np.float64],
+            defiance: NDArray[np.float64], recant_cost: NDArray[np.float64],
+            vote_noise: NDArray[np.float64], z_vote: NDArray[np.float64],
+            recant_used: NDArray[np.bool_], standing: NDArray[np.float64],
+            blind: NDArray[np.float64], rung: NDArray[np.int64],
+            last_step: NDArray[np.int64], falls: NDArray[np.int64],
+            sec: NDArray[np.float64], cc: NDArray[np.float64], holder: NDArray[np.int64],
+            coalition: NDArray[np.int64], power: NDArray[np.float64],
+            office_weight: NDArray[np.float64], gensec: int,
+            take_ok: NDArray[np.bool_], take_one: bool, member_need: float) -> None:
+    """The votes on the motions against principal ``i`` brought in ``rows``, and what
+    follows: recanting, a failed purge's lesson, the fall, the purge of his followers and
+    the transfer of his offices (``votes.motions``)."""
+    H, P = rung.shape
+    n_off = holder.shape[1]
+    n = rows.shape[0]
+    purged = np.zeros(H, dtype=np.bool_)
+    loses = np.zeros(n, dtype=np.bool_)
+    any_purged = False
+    for k in range(n):
+        h = rows[k]
+        s = step[k]
+        expect = partial[k] + body[h, P] * unaligned[k]
+        need = member_need if rung[h, i] < _CC and s >= _CC else 0.5  # votes.majority_needed
+        # Recanting buys time once before expulsion (votes.motions)
+        if (expect > need and u_recant[h, i] > defiance[h, i] and s >= _CC
+                and not recant_used[h, i]):
+            standing[h, i] *= 1 - recant_cost[h]
+            recant_used[h, i] = True
+            continue
+        share = expect + vote_noise[h] * z_vote[h, i]
+        share = 0.0 if share < 0.0 else 1.0 if share > 1.0 else share
+        if not share > need:
+            blind[h] *= 0.5  # a failed purge shows rivals where power lies
+            standing[h, i] += 0.05
+            continue
+        rung[h, i] = rung[h, i] if rung[h, i] >= s else s
+        last_step[h, i] = t
+        if falls[h, i, s - 1] < 0:
+            falls[h, i, s - 1] = t
+        if s >= _CC:
+            purged[h] = True
+            any_purged = True
+        loses[k] = s >= _OFFICE
+    if any_purged:
+        _purge(i, purged, sec, holder, gensec)
+        _purge(i, purged, cc, holder, gensec)
+    mine = np.empty(n_off, dtype=np.bool_)
+    coal = np.empty(P, dtype=np.bool_)
+    held = np.empty(P)
+    for k in range(n):
+        if not loses[k]:
+            continue
+        h = rows[k]
+        # votes.offices_taken
+        top = -1
+        best = -np.inf
+        for o in range(n_off):
+            mine[o] = holder[h, o] == i and take_ok[o]
+            if mine[o] and (top < 0 or office_weight[o] > best):
+                top = o
+                best = office_weight[o]
+        if take_one:
+            for o in range(n_off):
+                mine[o] = o == top
+        if top < 0:
+            continue
+        _transfer_row(h, i, t, mine, holder, coalition, rung, power, office_weight, gensec,
+                      falls, coal, held)
+
+
+@numba.njit(cache=True, nogil=True)
+def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
+           holder: NDArray[np.int64], gensec: int) -> None:
+    """``circular_flow.purge_followers`` of principal ``i`` in the histories ``purged``: his
+    followers' share of ``body`` goes to the General Secretary's camp, or to no one. Like its
+    twin it touches every history; those not purged add their nothing (+0.0)."""
+    H, P = holder.shape[0], body.shape[1] - 1
+    for h in range(H):
+        g = holder[h, gensec] if gensec >= 0 else -1
+        moved = body[h, 0] * (1.0 if purged[h] and i == 0 else 0.0)
+        for j in range(1, P):
+            moved += body[h, j] * (1.0 if purged[h] and i == j else 0.0)
+        for j in range(P):
+            body[h, j] *= 0.0 if purged[h] and i == j else 1.0
+        body[h, g if g >= 0 else P] += moved
+
+
+@numba.njit(cache=True, nogil=True)
+def _transfer_row(h: int, loser: int, t: int, mine: NDArray[np.bool_],
+                  holder: NDArray[np.int64], coalition: NDArray[np.int64],
+                  rung: NDArray[np.int64], power: NDArray[np.float64],
+                  office_weight: NDArray[np.float64], gensec: int, falls: NDArray[np.int64],
+                  coal: NDArray[np.bool_], held: NDArray[np.float64]) -> None:
+    """``offices.transfer_offices`` of the offices ``mine`` that ``loser`` holds in history
+    ``h``: each goes to the member of the ruling coalition holding least, the General
+    Secretaryship to its strongest; with no coalition, to the strongest in the Politburo."""
+    P = rung.shape[1]
+    n_off = holder.shape[1]
+    any_coal = False
+    for p in range(P):
+        coal[p] = (((coalition[h] >> p) & 1) == 1 and rung[h, p] < _POLITBURO
+                   and p != loser)
+        any_coal = any_coal or coal[p]
+        held[p] = 0.0
+    for o in range(n_off):
+        if holder[h, o] >= 0:
+            held[holder[h, o]] += office_weight[o]
+    for o in range(n_off):
+        if not mine[o]:
+            continue
+        new = 0
+        best = -np.inf
+        for p in range(P):
+            if any_coal:
+                if not coal[p]:
+                    v = -np.inf
+                elif o == gensec:
+                    v = power[h, p]
+                else:
+                    v = -held[p] + 1e-3 * power[h, p]
+            else:
+                v = power[h, p] if rung[h, p] < _POLITBURO and p != loser else -np.inf
+            if p == 0 or v > best:
+                new = p
+                best = v
+        if np.isfinite(best):
+            holder[h, o] = new
+            held[new] += office_weight[o]
+        else:
+            holder[h, o] = -1  # vacant
+    if falls[h, loser, _OFFICE - 1] < 0:
+        falls[h, loser, _OFFICE - 1] = t
+
+
+def motions(
+    state: State, ctx: Context, t: int, meeting: MeetingC, body: NDArray[np.float64],
+    eff_standing: NDArray[np.float64], act: NDArray[np.float64],
+    restraint: NDArray[np.float64] | float,
+    transfer: object,
+) -> None:
+    """``votes.motions``, compiled."""
+    if state.log is not None or transfer is not transfer_offices:
+        votes.motions(state, ctx, t, meeting, body, eff_standing, act, restraint, transfer)
+        return
+    m, p, H = ctx.model, ctx.params, state.H
+    key = votes.draw_key(meeting)
+    u_move = ctx.u_actors(t, f"motion:{key}")
+    chosen, dissent, power, faction = votes.targets(state, ctx)
+    u_recant = ctx.u_actors(t, f"recant:{key}")
+    z_vote = ctx.z_actors(t, f"vote:{key}")
+    changeable = m.changeable(meeting.kind)
+    again = changeable is not None or m.offices_lost == "one"
+    may = votes.steps_allowed(m, meeting.kind, np.arange(len(LADDER) + 2))  # by next rung
+    first = votes.office_first(m, meeting.kind)
+    # the offices that count for the next step (votes.next_rung) and that a motion for loss
+    # of office takes (votes.offices_taken)
+    ok = changeable if again and changeable is not None else np.ones(len(m.offices), bool)
+    loyal = 1.0 if meeting.kind == LEADERSHIP else float(ctx.const["client_loyalty"])
+    hold_back = np.full(H, restraint, dtype=np.float64) if np.isscalar(restraint) else restraint
+    step = np.empty(H, dtype=np.int64)
+    rows = np.empty(H, dtype=np.int64)
+    logit = np.empty(H)
+    partial = np.empty(H)
+    for i in range(m.P):
+        n = _propose(i, t, state.rung, state.last_step, state.holder, state.coalition,
+                     state.bloc, ok, again, first, may, p["ladder_gap"], chosen, dissent, power,
+                     faction, p["motion_rate"], hold_back, u_move, loyal, eff_standing, body,
+                     p["standing_sensitivity"], p["faction_ban_penalty"], p["aloofness_cost"],
+                     ctx.attr("aloofness"), act, step, rows, logit, partial)
+        if n == 0:
+            continue
+        _decide(i, t, rows[:n], step[:n], partial[:n], votes.sigmoid(logit[:n]), body, u_recant,
+                ctx.attr("defiance"), p["recant_cost"], p["vote_noise"], z_vote,
+                state.recant_used, state.standing, state.blind, state.rung, state.last_step,
+                state.falls, state.sec, state.cc, state.holder, state.coalition, state.power,
+                m.office_weight, m.gensec, ok, again and m.offices_lost == "one",
+                float(votes.committee_majority(m, meeting)))
