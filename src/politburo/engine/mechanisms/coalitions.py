@@ -392,8 +392,14 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
                         f"so the strongest that can agree rules" if minority[h] else
                         f"the smallest self-enforcing coalition with more than {a:.2f} of it "
                         f"rules")
+                def player(i: int, h: int = int(h)) -> str:
+                    # an organised bloc plays as one, under its first member (bits ascending)
+                    if i < P and has_bloc[h] and i == lead[h]:
+                        rest = [ids[j] for j in range(P) if bloc[h, j] and j != i]
+                        return f"{ids[i]}'s bloc with {' and '.join(rest)} {perc[h, i]:.2f}"
+                    return f"{ids[i]} {perc[h, i]:.2f}"
                 because = "perceived powers " + ", ".join(
-                    f"{ids[i]} {perc[h, i]:.2f}" for i in range(n)
+                    player(i) for i in range(n)
                     if (players[h] >> i) & 1) + f"; {rule}, joined by those who share its line"
             state.log[h].append({
                 "kind": "coalition", "step": t, "actors": members,
