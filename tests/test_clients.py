@@ -127,6 +127,60 @@ def test_the_core_marks_its_dispensable_members(model: Compiled) -> None:
     assert s.threatened[0, ~core].all()
 
 
+def test_nobody_is_dispensable_while_a_stronger_rival_stands_outside(model: Compiled) -> None:
+    """Balancing against the strongest (Walt 1987; the Politburo against the number-two man,
+    S42, S63b): while the strongest player stands outside the coalition, none of its members
+    is threatened; once the outsider is weaker than its strongest member, AES's dispensable
+    members are threatened again."""
+    H, P = 2, model.P
+    ctx = _ctx(model, H, apparatus_blindness=0.0, winning_threshold=0.5,
+               coalition_span=0.5, aloofness_cost=0.0)
+    s = _state(model, H)
+    s.position[:] = 0.0
+    s.position[:, 0, :] = 1.0  # the first principal shares nobody's line
+    s.cc[:] = 0.0
+    s.cc[:, P] = 1.0
+    visible = np.full((H, P), 0.1)
+    visible[0, 0] = 0.3  # history 0: he is the strongest; history 1: the weakest
+    visible[1, 0] = 0.05
+    coalitions.form(s, ctx, 0, {"apparatus": np.zeros((H, P)), "visible": visible})
+    coal = (s.coalition[:, None] >> np.arange(P)) & 1
+    assert (coal[:, 0] == 0).all() and (coal[:, 1:] == 1).all()  # the rest rule without him
+    assert not s.threatened[0].any()  # they need every hand against him
+    assert s.threatened[1, 1:].any()  # a weak outsider: some of them can be spared
+    # the same from the spelt-out rule
+    perc = visible
+    inside = coal.astype(bool)
+    players = np.ones((H, P), dtype=bool)
+    assert coalitions.rival_outside(perc, players, inside).tolist() == [True, False]
+
+
+def test_a_grudge_keeps_enemies_out_of_one_coalition(model: Compiled) -> None:
+    """Enmity narrows the room two leaders have to agree (``coalitions.grudge``): a pair a
+    third of the span apart rules together without a grudge, and not with one of 0.8, which
+    leaves them a fifth of the span."""
+    H, P = 2, model.P
+    ctx = _ctx(model, H, apparatus_blindness=0.0, winning_threshold=0.5,
+               coalition_span=0.6, aloofness_cost=0.0)
+    s = _state(model, H)
+    s.salience[:] = 1.0
+    s.position[:] = 0.0
+    s.position[:, 1, 0] = 0.2  # one leader stands a third of the span from the rest
+    s.cc[:] = 0.0
+    s.cc[:, P] = 1.0
+    s.enmity[:] = 0.0
+    s.enmity[1, 1, 0] = s.enmity[1, 0, 1] = 0.8  # in history 1 he has a grudge with another
+    coalitions.form(s, ctx, 0, {"apparatus": np.zeros((H, P)),
+                                "visible": np.full((H, P), 0.1)})
+    coal = (s.coalition[:, None] >> np.arange(P)) & 1
+    assert coal[0].all()  # no grudge: everyone shares the line
+    assert not (coal[1, 0] and coal[1, 1])  # the enemies do not sit together
+    gap = np.full((1, 2, 2), 0.2)
+    e = np.array([[[0.0, 0.5], [0.5, 0.0]]])
+    assert np.allclose(coalitions.grudge(gap, e), [[[0.2, 0.4], [0.4, 0.2]]])
+    assert (coalitions.grudge(gap, np.ones((1, 2, 2))) > 1e9).all()  # a full one rules out
+
+
 def test_histories_record_when_someone_first_rules_alone(model: Compiled) -> None:
     h = simulate(model, 5, np.arange(300))
     assert h.first_rule is not None

@@ -221,6 +221,39 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
     return gap
 
 
+def grudge(gap: NDArray[np.float64], enmity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Policy distances ``gap`` (H, P, P) between leaders stretched by their enmity: two
+    leaders can rule together only if their lines lie within ``(1 - E_ij)`` of the span, so a
+    grudge of one half halves the distance they may stand apart and a full one rules the pair
+    out.
+
+    Enemies do not govern together any more than they organise together (the bloc's enmity
+    draw, §7.3): Zinoviev and Kamenev, who led the campaign against Trotsky after *Lessons of
+    October*, joined him only in 1926, once they had themselves been defeated (S25, S26, S33).
+    The grudge fades at ``enmity_decay`` like any other.
+    """
+    return gap / np.maximum(1.0 - enmity, 1e-12)
+
+
+def rival_outside(perc: NDArray[np.float64], players: NDArray[np.bool_],
+                  inside: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(H,) whether the strongest player by perceived power ``perc`` (an organised bloc as
+    one, the founder not counted) stands outside the ruling coalition ``inside``: a
+    front-runner against whom the coalition formed.
+
+    Balancing against the strongest (S. M. Walt, *The Origins of Alliances*, 1987): those who fear
+    a rival unite against him, and while he stands none of them can be spared. From Lenin's
+    incapacitation the Politburo majority backed Stalin, Zinoviev and Kamenev to block Trotsky,
+    then publicly the number-two man (S42, S4c); in 1924 the triumvirate widened into the
+    "septet", the Politburo less Trotsky (S63b); it broke in 1925, once Trotsky had lost the War
+    Commissariat (S29, S30b). The rule names nobody: the front-runner is whoever is perceived
+    strongest, and his being outside is the model's.
+    """
+    best_out = np.max(np.where(players & ~inside, perc, 0.0), axis=1)
+    best_in = np.max(np.where(players & inside, perc, 0.0), axis=1)
+    return best_out > best_in
+
+
 def with_like_minded(state: State, ctx: Context, core: NDArray[np.int64],
                      gap: NDArray[np.float64], founder: bool = False) -> NDArray[np.int64]:
     """The coalition ``core`` (a bitmask per history) with every Politburo member who shares
@@ -307,7 +340,8 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
         others = to_mask(bloc) & ~(np.int64(1) << lead)
         players = np.where(has_bloc, players & ~others, players)
     alpha = ctx.params["winning_threshold"]
-    gap = policy_gap(state, ctx, np.arange(state.H))  # for the game and for the like-minded
+    # for the game and for the like-minded; enemies are further apart than their lines
+    gap = grudge(policy_gap(state, ctx, np.arange(state.H)), state.enmity)
     # While the founder acts and has a line of his own, he is one more player (``P``).
     plays = state.founder_on and state.founder_pos is not None
     n, F = (P + 1, np.int64(1) << P) if plays else (P, np.int64(0))
@@ -374,6 +408,10 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
     spare = (core_power[:, None] - perc * in_core) > alpha[:, None] * total[:, None]
     state.threatened = bits(coal, P) & (~in_core[:, :P]
                                         | (spare[:, :P] & (rsum(in_core) > 1)[:, None]))
+    # But nobody is dispensable while a rival stronger than any of them stands outside: the
+    # coalition needs every hand against him (``rival_outside``).
+    state.threatened &= ~rival_outside(perc[:, :P], bits(players, n)[:, :P],
+                                       bits(coal, n)[:, :P])[:, None]
     founder_in = (coal & F) != 0
     coal = coal & ~F
     changed = (coal != state.coalition) | (founder_in != was_in)

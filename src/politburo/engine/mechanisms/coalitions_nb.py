@@ -184,7 +184,7 @@ def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
           alpha: NDArray[np.float64], span: NDArray[np.float64],
           plays: bool, founder_pos: NDArray[np.float64], founder_weight: NDArray[np.float64],
           replay: bool, sole: NDArray[np.int64], threatened: NDArray[np.bool_],
-          founder_in: NDArray[np.bool_]) -> None:
+          founder_in: NDArray[np.bool_], enmity: NDArray[np.float64]) -> None:
     H, P = rung.shape
     n = P + 1 if plays else P
     F = (1 << P) if plays else 0
@@ -231,6 +231,10 @@ def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
             perc[lead] = tot
             players = players & ~(blocm & ~(1 << lead))
         gap_row(h, position, salience, aloof, aloofness_cost[h], gap[:P, :P])
+        for i in range(P):  # ``coalitions.grudge``
+            for j in range(P):
+                left = 1.0 - enmity[h, i, j]
+                gap[i, j] = gap[i, j] / (left if left > 1e-12 else 1e-12)
         if plays:
             w = founder_weight[h]
             sp = perc[0]
@@ -332,10 +336,23 @@ def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
         for p in range(n):
             if (core >> p) & 1:
                 n_in += 1
+        # ``coalitions.rival_outside``: nobody is dispensable while a rival stronger than any
+        # of them stands outside
+        best_out = 0.0
+        best_in = 0.0
+        for p in range(P):
+            if (players >> p) & 1:
+                if (out >> p) & 1:
+                    if perc[p] > best_in:
+                        best_in = perc[p]
+                elif perc[p] > best_out:
+                    best_out = perc[p]
+        rival = best_out > best_in
         for p in range(P):
             ic = ((core >> p) & 1) == 1
             spare = (core_power - perc[p] * (1.0 if ic else 0.0)) > a * total
-            threatened[h, p] = ((out >> p) & 1) == 1 and ((not ic) or (spare and n_in > 1))
+            threatened[h, p] = (((out >> p) & 1) == 1 and ((not ic) or (spare and n_in > 1))
+                                and not rival)
         founder_in[h] = (out & F) != 0
         coalition[h] = out & ~F
 
@@ -360,6 +377,6 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
           float(ctx.const["client_loyalty"]), state.position, state.salience,
           ctx.attr("aloofness"), p["aloofness_cost"], p["winning_threshold"],
           p["coalition_span"], plays, fpos, p["founder_weight"], bool(replay), sole,
-          threatened, founder_in)
+          threatened, founder_in, state.enmity)
     state.coalition, state.core, state.players = coalition, core, players
     state.sole, state.threatened, state.founder_in = sole, threatened, founder_in
