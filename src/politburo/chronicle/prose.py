@@ -26,6 +26,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
+    "co_option": "the circular flow of power (Daniels): co-option to the {committee}",
     "promotion": "clients: seats in the leadership by the patrons' {committee} followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
     "exile": "administrative repression after expulsion",
@@ -353,6 +354,34 @@ def _crisis(ev: dict[str, Any], words: Words) -> str:
             f"against how far it would leave it from those outside the coalition.")
 
 
+def count_word(n: int) -> str:
+    """'nine' for 9; a number beyond nine in figures ('12')."""
+    return NUMBERS[n].lower() if 1 < n < len(NUMBERS) else ("one" if n == 1 else f"{n:,}")
+
+
+def followed(shares: Sequence[Sequence[Any]], rest: float, words: Words, most: int = 3) -> str:
+    """'about 31% followed Hua, 22% Deng and 9% Ye, and 38% no leader': the largest shares of
+    a group (``shares``: [id, share] pairs, largest first), the rest counted together."""
+    named = [(str(a), float(x)) for a, x in shares[:most] if f"{float(x):.0%}" != "0%"]
+    if not named:
+        return f"{rest:.0%} followed no leader"
+    parts = [f"{x:.0%} {words.name(a)}" for a, x in named]
+    parts[0] = "about " + parts[0].replace(" ", " followed ", 1)
+    others = len(shares) > len(named)
+    left = 1.0 - sum(x for _, x in named)
+    return f"{join(parts)}, and {left:.0%} {'another leader or none' if others else 'no leader'}"
+
+
+def _co_option(ev: dict[str, Any], words: Words) -> str:
+    n = int(ev.get("added") or 0)
+    members = "member" if n == 1 else "members"
+    size = f", which now had {int(ev['size']):,} full members" if ev.get("size") else ""
+    share = followed(ev.get("follow") or [], float(ev.get("unaligned") or 0.0), words)
+    why = because(ev, words)
+    return (f"{_cap(body_phrase(str(ev.get('body'))))} co-opted {count_word(n)} {members} to "
+            f"the {words.committee}{size}; of the newcomers {share}, because {why}.")
+
+
 def _switch(ev: dict[str, Any], words: Words) -> str:
     client = words.name(str(ev.get("client") or "a client"))
     old = words.name(str(ev.get("from") or words.said("his patron", about(ev))))
@@ -380,6 +409,8 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return _crisis(ev, words)
     if kind == "client_switch":
         return _switch(ev, words)
+    if kind == "co_option":
+        return _co_option(ev, words)
     if kind == "assembly":
         of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
         why = "its delegates had been" + why[len("delegates"):] if why.startswith(

@@ -156,7 +156,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     else:
         if mt.co_opted:  # a plenum co-opts members to the committee before it votes
             circular_flow.co_opt(state, ctx, circular_flow.delegates(state, ctx, eff),
-                                 mt.co_opted)
+                                 mt.co_opted, t=t, body=mt.name)
         # A plenum's votes are the committee's; so are a state session's, which approves the
         # appointments the party's committee proposes.
         body = state.cc
