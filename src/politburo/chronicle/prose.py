@@ -40,6 +40,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
                      "{committee}",
     "crisis": "policy: a crisis answered by the ruling coalition",
     "client_switch": "clients: loyalty follows the patron's fortunes",
+    "client_office": "clients: the ruling coalition's strongest member fills a post with his "
+                     "man (the nomenklatura; Svolik 2012)",
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
     "return": "return: co-optation of an outsider (Gandhi and Przeworski 2006)",
     "appeal": "appeal: the {committee} overturns its leadership body (Taubman 2006)",
@@ -382,6 +384,20 @@ def _co_option(ev: dict[str, Any], words: Words) -> str:
             f"the {words.committee}{size}; of the newcomers {share}, because {why}.")
 
 
+def _placed(ev: dict[str, Any], words: Words) -> str:
+    """A post the ruling coalition took, placed with a client of its strongest member."""
+    patron = [str(a) for a in ev.get("actors") or []]
+    who = words.names_of(patron)
+    client = words.name(str(ev.get("client") or "a client"))
+    office = office_phrase(str(ev.get("office") or "office"))
+    taker = str(ev.get("from") or "")
+    had = (words.said("which he had just taken", patron) if [taker] == patron
+           else f"which had just gone to {words.name(taker)}" if taker else "")
+    why = because(ev, words)
+    return (f"{who} placed {words.said('his', patron)} client {client} in {office}"
+            f"{', ' + had if had else ''}, because {why}.")
+
+
 def _switch(ev: dict[str, Any], words: Words) -> str:
     client = words.name(str(ev.get("client") or "a client"))
     old = words.name(str(ev.get("from") or words.said("his patron", about(ev))))
@@ -411,6 +427,8 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return _switch(ev, words)
     if kind == "co_option":
         return _co_option(ev, words)
+    if kind == "client_office":
+        return _placed(ev, words)
     if kind == "assembly":
         of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
         why = "its delegates had been" + why[len("delegates"):] if why.startswith(

@@ -207,6 +207,12 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"A free seat in the {n.bodies.leadership} went to {client}: {who} had the most "
                 f"supporters in the {n.bodies.committee} among the rulers, and "
                 f"{n.said(man, actors)}.")
+    if kind == "client_office" and actors and d.get("client"):
+        client = n.one(d["client"])
+        office = re.sub(r"\s*\(.*?\)", "", str(d.get("office") or "a post")).strip()
+        return (f"{who} gave a post ({office}) to {client}, "
+                + n.said("his most loyal follower without a post: he was the strongest of the "
+                         "rulers, and the post was theirs to fill.", actors))
     if kind == "client_switch" and actors:
         client = n.one(d.get("client") or "a follower")
         mine = str(d.get("client") or "")
