@@ -26,6 +26,7 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
+    "co_option": "the circular flow of power (Daniels): co-option to the {committee}",
     "promotion": "clients: seats in the leadership by the patrons' {committee} followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
     "exile": "administrative repression after expulsion",
@@ -39,6 +40,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
                      "{committee}",
     "crisis": "policy: a crisis answered by the ruling coalition",
     "client_switch": "clients: loyalty follows the patron's fortunes",
+    "client_office": "clients: the ruling coalition's strongest member fills a post with his "
+                     "man (the nomenklatura; Svolik 2012)",
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
     "return": "return: co-optation of an outsider (Gandhi and Przeworski 2006)",
     "appeal": "appeal: the {committee} overturns its leadership body (Taubman 2006)",
@@ -353,6 +356,48 @@ def _crisis(ev: dict[str, Any], words: Words) -> str:
             f"against how far it would leave it from those outside the coalition.")
 
 
+def count_word(n: int) -> str:
+    """'nine' for 9; a number beyond nine in figures ('12')."""
+    return NUMBERS[n].lower() if 1 < n < len(NUMBERS) else ("one" if n == 1 else f"{n:,}")
+
+
+def followed(shares: Sequence[Sequence[Any]], rest: float, words: Words, most: int = 3) -> str:
+    """'about 31% followed Hua, 22% Deng and 9% Ye, and 38% no leader': the largest shares of
+    a group (``shares``: [id, share] pairs, largest first), the rest counted together."""
+    named = [(str(a), float(x)) for a, x in shares[:most] if f"{float(x):.0%}" != "0%"]
+    if not named:
+        return f"{rest:.0%} followed no leader"
+    parts = [f"{x:.0%} {words.name(a)}" for a, x in named]
+    parts[0] = "about " + parts[0].replace(" ", " followed ", 1)
+    others = len(shares) > len(named)
+    left = 1.0 - sum(x for _, x in named)
+    return f"{join(parts)}, and {left:.0%} {'another leader or none' if others else 'no leader'}"
+
+
+def _co_option(ev: dict[str, Any], words: Words) -> str:
+    n = int(ev.get("added") or 0)
+    members = "member" if n == 1 else "members"
+    size = f", which now had {int(ev['size']):,} full members" if ev.get("size") else ""
+    share = followed(ev.get("follow") or [], float(ev.get("unaligned") or 0.0), words)
+    why = because(ev, words)
+    return (f"{_cap(body_phrase(str(ev.get('body'))))} co-opted {count_word(n)} {members} to "
+            f"the {words.committee}{size}; of the newcomers {share}, because {why}.")
+
+
+def _placed(ev: dict[str, Any], words: Words) -> str:
+    """A post the ruling coalition took, placed with a client of its strongest member."""
+    patron = [str(a) for a in ev.get("actors") or []]
+    who = words.names_of(patron)
+    client = words.name(str(ev.get("client") or "a client"))
+    office = office_phrase(str(ev.get("office") or "office"))
+    taker = str(ev.get("from") or "")
+    had = (words.said("which he had just taken", patron) if [taker] == patron
+           else f"which had just gone to {words.name(taker)}" if taker else "")
+    why = because(ev, words)
+    return (f"{who} placed {words.said('his', patron)} client {client} in {office}"
+            f"{', ' + had if had else ''}, because {why}.")
+
+
 def _switch(ev: dict[str, Any], words: Words) -> str:
     client = words.name(str(ev.get("client") or "a client"))
     old = words.name(str(ev.get("from") or words.said("his patron", about(ev))))
@@ -380,6 +425,10 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return _crisis(ev, words)
     if kind == "client_switch":
         return _switch(ev, words)
+    if kind == "co_option":
+        return _co_option(ev, words)
+    if kind == "client_office":
+        return _placed(ev, words)
     if kind == "assembly":
         of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
         why = "its delegates had been" + why[len("delegates"):] if why.startswith(

@@ -144,6 +144,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
              tallies: list[NDArray[np.float64]], resignation: bool = False,
              mx: Mechanisms | None = None, office: int = -1) -> None:
     mx = mx or SPEC
+    # the holders as the meeting opens, where a client may take an office it moves
+    opened = state.holder.copy() if ctx.model.clients_may_take().any() else None
     eff = mx.effective(state, ctx)
     if mt.kind >= 2:
         body = circular_flow.delegates(state, ctx, eff)
@@ -156,7 +158,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     else:
         if mt.co_opted:  # a plenum co-opts members to the committee before it votes
             circular_flow.co_opt(state, ctx, circular_flow.delegates(state, ctx, eff),
-                                 mt.co_opted)
+                                 mt.co_opted, t=t, body=mt.name)
         # A plenum's votes are the committee's; so are a state session's, which approves the
         # appointments the party's committee proposes.
         body = state.cc
@@ -186,6 +188,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         appeal.apply(state, ctx, t, mt, before, act, transfer_offices)
     if mt.kind <= 1 and ctx.model.client_offices():  # a client's office falls with his patron
         clients.offices_fall(state, ctx, t, mt.kind, transfer_offices)
+    if opened is not None:  # an office the coalition took may go on to a client
+        clients.offices_to_clients(state, ctx, t, mt.kind, opened, mt.name)
 
 
 def _takes_offer(model: Compiled, mt: MeetingC, e: Any) -> bool:

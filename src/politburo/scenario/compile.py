@@ -146,6 +146,8 @@ class Compiled:
     appeal: str = "none"  # "none" or "at_once": may a leader removed by it appeal to the committee
     # (kinds, rungs) which steps each kind of meeting may take (``powers_table``, rules.powers)
     powers: NDArray[np.bool_] = field(default_factory=lambda: powers_table(Powers()))
+    # (O,) offices a named client may take when they go to the ruling coalition; empty: none
+    client_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def founder_until(self) -> int:
         """The step until which the founder acts: his incapacity, or without it his death; 0
@@ -174,8 +176,14 @@ class Compiled:
         return self.powers[kind - LEADERSHIP]
 
     def client_offices(self) -> bool:
-        """Whether a named client holds an office at the start (only then can one hold it)."""
-        return bool((self.holder0 <= CLIENT).any())
+        """Whether a named client holds an office at the start or may take one (only then can
+        one hold it)."""
+        return bool((self.holder0 <= CLIENT).any()) or bool(self.clients_may_take().any())
+
+    def clients_may_take(self) -> NDArray[np.bool_]:
+        """(O,) the offices flagged ``client_office``: a client may take them."""
+        return (self.client_office if self.client_office.size and len(self.clients)
+                else np.zeros(len(self.offices), dtype=bool))
 
     def security_offices(self) -> NDArray[np.bool_]:
         """(O,) whether each office commands the security forces."""
@@ -344,6 +352,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         rung0=np.array([_OUTSIDE.get(p.outside or "", 0) for p in s.principals],
                        dtype=np.int64),
         security=np.array([o.security for o in s.offices], dtype=bool),
+        client_office=np.array([o.client_office for o in s.offices], dtype=bool),
         state_office=np.array([o.state for o in s.offices], dtype=bool),
         offices_lost=s.rules.offices_lost,
         committee_majority=(s.rules.committee_majority.value

@@ -109,6 +109,8 @@ def _format(path: str, err: ValidationError, root: yaml.Node | None) -> str:
         field = ".".join(str(x) for x in loc) or "(top level)"
         at = f" (line {where})" if where else ""
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] in ("bool_parsing", "bool_type"):  # a flag: say what it takes
+            msg += " (expected true or false)"
         got = e.get("input")
         shown = "" if isinstance(got, (dict, list)) or got is None else f"; got {got!r}"
         lines.append(f"  - {field}{at}: {msg}{shown}")

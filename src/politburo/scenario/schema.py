@@ -533,6 +533,12 @@ class Office(Frozen):
     security: bool = Field(False, description="whether the office commands forces that can "
                            "detain leaders (a guard, the police): a ruling coalition holding "
                            "it may arrest an outsider at once")
+    client_office: bool = Field(
+        False, description="whether a named client may take the office: when it changes hands "
+        "at a meeting that may change it and goes to the ruling coalition, the coalition's "
+        "strongest member places it with his most loyal client who holds no office (the "
+        "nomenklatura: posts are the leadership's to fill with its men). Not for an office with "
+        "patronage or security, whose appointments and arrests are a principal's")
     fiefdom: Quantity | None = Field(
         None, description="share of congress delegates the holder's organisation controls"
     )
@@ -542,12 +548,27 @@ class Office(Frozen):
                           "disabled office is left out of the compiled model altogether (an "
                           "office that only a lever's world has)")
 
+    @model_serializer(mode="wrap")
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # An office no client may take dumps (and hashes) as before the flag was added, so
+        # posteriors made for its file stay valid.
+        out = handler(self)
+        if isinstance(out, dict) and not out.get("client_office", True):
+            out.pop("client_office", None)
+        return out
+
     @model_validator(mode="after")
     def _one_body(self) -> Self:
         if self.state and self.leadership:
             raise ValueError(f"office {self.id}: 'state' and 'leadership' are both true; an "
                              f"office of the state changes hands only at a session (expected at "
                              f"most one of them)")
+        if self.client_office and (self.patronage or self.security):
+            flag = "patronage" if self.patronage else "security"
+            raise ValueError(f"office {self.id}: client_office is true and so is {flag}; an "
+                             f"office with {flag} is a principal's (its appointments and "
+                             f"arrests), so a client cannot take it (expected client_office: "
+                             f"false, or {flag}: false)")
         return self
 
 

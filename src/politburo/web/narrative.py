@@ -176,6 +176,18 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
                 if n.appointer else "")
         return (f"The {ev.get('body') or 'congress'} met. {_pct(d.get('yes'))} of the delegates "
                 f"backed the leadership{owed}.")
+    if kind == "co_option" and d.get("added"):
+        added = int(d["added"])
+        top = [(str(a), float(x)) for a, x in (d.get("follow") or [])[:2]
+               if float(x) >= 0.005]
+        shares = [f"{_pct(x)} {n.one(a)}'s" for a, x in top]
+        if shares:
+            shares[0] = shares[0].replace(" ", " of them were ", 1) + " people"
+        people = (f" About {', and '.join(shares)}; the rest followed another leader or none."
+                  if shares else " They followed no leader.")
+        return (f"The {ev.get('body') or 'plenum'} added {added} new "
+                f"{'member' if added == 1 else 'members'} to the {n.bodies.committee}, picked "
+                f"from officials the party machine had placed.{people}")
     if kind == "bloc" and len(actors) == 1:
         return (f"Left out of power, {who} organised {n.said('his', actors)} followers against "
                 f"the ruling group{_against_rules(n)}.")
@@ -195,6 +207,12 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"A free seat in the {n.bodies.leadership} went to {client}: {who} had the most "
                 f"supporters in the {n.bodies.committee} among the rulers, and "
                 f"{n.said(man, actors)}.")
+    if kind == "client_office" and actors and d.get("client"):
+        client = n.one(d["client"])
+        office = re.sub(r"\s*\(.*?\)", "", str(d.get("office") or "a post")).strip()
+        return (f"{who} gave a post ({office}) to {client}, "
+                + n.said("his most loyal follower without a post: he was the strongest of the "
+                         "rulers, and the post was theirs to fill.", actors))
     if kind == "client_switch" and actors:
         client = n.one(d.get("client") or "a follower")
         mine = str(d.get("client") or "")

@@ -118,7 +118,8 @@ def elect_cc(state: State, ctx: Context, deleg: NDArray[np.float64], new_size: i
     state.cc_size = np.full(state.H, float(new_size))
 
 
-def co_opt(state: State, ctx: Context, deleg: NDArray[np.float64], added: int) -> None:
+def co_opt(state: State, ctx: Context, deleg: NDArray[np.float64], added: int, *,
+           t: int = 0, body: str = "") -> None:
     """A plenum co-opts ``added`` full members to the committee between congresses.
 
     Nobody leaves; the newcomers join the committee's loyalties with the weight of their number
@@ -130,12 +131,43 @@ def co_opt(state: State, ctx: Context, deleg: NDArray[np.float64], added: int) -
     China*, 1993, on "reciprocal accountability" between a leadership and the committee that
     selects it). No leader gains by rule: whoever the secretaries, the rank and file and the
     fiefdoms follow gains as the delegates' loyalties say.
+
+    A run that records a log writes the co-option down at the meeting ``body`` of step ``t``,
+    with whom the newcomers follow (``deleg``'s shares): the record changes nothing.
     """
     if added <= 0:
         return
     share = added / (state.cc_size + added)
     state.cc = (1 - share)[:, None] * state.cc + share[:, None] * deleg
     state.cc_size = state.cc_size + added
+    if state.log is not None:
+        _log_co_option(state, ctx, t, deleg, added, body)
+
+
+FOLLOWED = 0.1
+"""A leader whom at least this share of the newcomers follows is named as an actor of the
+co-option's record (the record lists every share; this only says whom it is about)."""
+
+
+def _log_co_option(state: State, ctx: Context, t: int, deleg: NDArray[np.float64], added: int,
+                   body: str) -> None:
+    """The co-option as a log entry: how many joined, the committee's new size, and the share of
+    the newcomers that follows each leader (largest first) and no leader."""
+    assert state.log is not None
+    P, names = ctx.model.P, ctx.model.principals
+    for h in range(state.H):
+        order = sorted(range(P), key=lambda j: (-deleg[h, j], j))
+        follow = [[names[j], round(float(deleg[h, j]), 4)] for j in order
+                  if deleg[h, j] >= 0.005]
+        state.log[h].append({
+            "kind": "co_option", "step": t, "body": body,
+            "actors": [names[j] for j in order if deleg[h, j] >= FOLLOWED],
+            "added": int(added), "size": int(round(float(state.cc_size[h]))),
+            "follow": follow, "unaligned": round(float(deleg[h, P]), 4),
+            "because": "the leadership proposed them from the cadres the apparatus had "
+                       "placed, so they followed the loyalties a congress's newly elected "
+                       "would",
+        })
 
 
 def purge_followers(state: State, ctx: Context, who: NDArray[np.bool_]) -> None:

@@ -43,7 +43,19 @@ seat is: Hu Yaobang ran the Organisation Department from December 1977 as Deng's
 base C105, C37l). Losing it only with the patron is the simplest rule and an assumption: the
 same fact base has Hua's four men give up their posts in February 1980 while Hua still sat in
 the leadership (C19, C20), which this rule cannot give, since no motion is ever moved against a
-client himself. A client gains no office: only principals take a fallen man's.
+client himself.
+
+Offices gained. An office the file flags ``client_office`` may go to a client later
+(``offices_to_clients``): when it changes hands at a meeting that may change it and goes to a
+member of the ruling coalition, the coalition's strongest member places it with his most loyal
+named client who holds no office. Posts below the leadership were filled from lists the
+leadership kept, with its own men (the nomenklatura: T. H. Rigby, "Staffing USSR Incorporated:
+the Origins of the Nomenklatura System", *Soviet Studies* 40(4), 1988; Daniels' circular flow,
+S66); the ruler shares out the posts that keep his coalition together and fills them with men
+who owe him their careers (M. Svolik, *The Politics of Authoritarian Rule*, 2012, ch. 3 and 4).
+China's premiership went in 1980 to Zhao Ziyang, Deng's protégé (China fact base C1, C78, C148).
+Who takes an office follows from power and loyalty alone: no rule names anyone. Other offices
+stay with principals.
 """
 
 from __future__ import annotations
@@ -101,6 +113,52 @@ def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object
         fall = rany(held) & out[rows, state.client_patron[:, c]] & (state.coalition != 0)
         if fall.any():
             transfer(state, ctx, t, fall, -1, offices=held, holder_code=code)  # type: ignore[operator]
+
+
+def offices_to_clients(state: State, ctx: Context, t: int, kind: int,
+                       before: NDArray[np.int64], body: str = "") -> None:
+    """Each office flagged ``client_office`` that a meeting of ``kind`` may change and that
+    changed hands there (``before``: the holders when the meeting opened) to a member of the
+    ruling coalition goes on to a client: the coalition member with the most power gives it to
+    his most loyal named client who holds no office (ties: the file's first). A patron with no
+    such client keeps the office where the coalition put it. Offices are taken in list order."""
+    m = ctx.model
+    flagged = m.clients_may_take()
+    changeable = m.changeable(kind)
+    if changeable is not None:
+        flagged = flagged & changeable
+    elif kind == 0:
+        return  # no office of the state: a session changes nothing
+    if not flagged.any():
+        return
+    P, C = m.P, len(m.clients)
+    coal = bits(state.coalition, P) & state.in_politburo()
+    strongest = rargmax(np.where(coal, state.power, -np.inf))
+    ruled = rany(coal)
+    for o in np.flatnonzero(flagged):
+        got = state.holder[:, o]
+        took = (got != before[:, o]) & (got >= 0) & ruled
+        took &= coal[np.arange(state.H), np.maximum(got, 0)]
+        rows = np.flatnonzero(took)
+        if rows.size == 0:
+            continue
+        patron = strongest[rows]
+        free = np.stack([~rany(state.holder[rows] == CLIENT - c) for c in range(C)], axis=1)
+        mine = (state.client_patron[rows] == patron[:, None]) & free
+        loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
+        pick = rargmax(loyal)
+        ok = np.isfinite(loyal[np.arange(rows.size), pick])
+        rows, pick, patron = rows[ok], pick[ok], patron[ok]
+        if state.log is not None:
+            for h, c, w in zip(rows, pick, patron, strict=True):
+                state.log[h].append({
+                    "kind": "client_office", "step": t, "office": m.office_names[o],
+                    "actors": [m.principals[w]], "client": m.clients[c],
+                    "from": m.principals[state.holder[h, o]], "body": body,
+                    "because": "the post went to the ruling coalition, and its strongest member "
+                               "placed his most loyal client without an office in it",
+                })
+        state.holder[rows, o] = CLIENT - pick
 
 
 def seats_filled(state: State) -> NDArray[np.float64]:
