@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from politburo.engine import compiled as engine_nb
-from politburo.engine import switch
+from politburo.engine import rng, switch
 from politburo.engine.histories import record_rises
 from politburo.engine.mechanisms import (
     circular_flow,
@@ -39,7 +39,7 @@ from politburo.engine.mechanisms import (
 )
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
-from politburo.engine.state import LADDER, Context, State
+from politburo.engine.state import LADDER, RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
@@ -375,6 +375,55 @@ def test_motions_with_another_transfer_are_the_numpy_motions() -> None:
     votes.motions(a, ctx, 12, meeting, a.cc, eff, act, restraint, transfer_offices)
     votes_nb.motions(b, ctx, 12, meeting, b.cc, eff, act, restraint, spy)
     assert same_state(a, b) == [] and calls and all(n > 0 for _, n in calls)
+
+
+def administrative_twins(model: Compiled) -> None:
+    """``votes.administrative`` and ``votes_nb.administrative`` on copies of random worlds
+    where many leaders are expelled or exiled (rungs from the whole ladder, some who have
+    recanted, some under arrest, last steps this month or earlier, the rates anywhere in
+    [0, 1]): equal states, and over the seeds every step was taken somewhere (capitulation,
+    exile, deportation, readmission), so each branch of the kernel was compared."""
+    changed: set[str] = set()
+    t = 12
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        g = np.random.default_rng(seed + 90)
+        H, P = s.H, model.P
+        s.rung = np.where(g.random((H, P)) < 0.4, g.integers(0, len(LADDER) + 1, (H, P)),
+                          g.integers(RUNG["party"], RUNG["exile"] + 1, (H, P)))
+        s.last_step = g.integers(t - 3, t + 1, (H, P))
+        s.recanted = g.random((H, P)) < 0.4
+        s.recant_used = g.random((H, P)) < 0.4
+        s.arrested = g.random((H, P)) < 0.3
+        for name in ("capitulation_rate", "exile_rate", "deport_rate", "readmission_rate"):
+            ctx.params[name] = np.where(g.random(H) < 0.1, 0.0, g.uniform(0, 1, H))
+        a, b = copy.deepcopy(s), copy.deepcopy(s)
+        votes.administrative(a, ctx, t)
+        votes_nb.administrative(b, ctx, t)
+        assert same_state(a, b) == []
+        changed |= set(same_state(s, b))
+        for rung in (RUNG["exile"], RUNG["deportation"], RUNG["central_committee"]):
+            assert ((b.rung == rung) & (s.rung != rung)).any()
+        assert (b.recanted & ~s.recanted).any()
+    assert {"rung", "last_step", "falls", "recanted", "recant_used", "arrested"} <= changed
+
+
+def test_administrative(model: Compiled) -> None:
+    administrative_twins(model)
+
+
+def test_administrative_in_lever_worlds(lever_model: Compiled) -> None:
+    administrative_twins(lever_model)
+
+
+def test_a_single_draw_in_a_kernel_is_the_streams_draw() -> None:
+    """``rng.uniform_at`` (one draw, in a kernel) gives the bits ``rng.uniforms`` gives at the
+    same coordinates, for histories far apart and every column."""
+    index = np.array([0, 1, 7, 1234, 2**40 + 3], dtype=np.int64)
+    u = rng.uniforms(5, index, 17, "administrative:2", 9)
+    key = rng.stream(5, 17, "administrative:2")
+    got = np.array([[rng.uniform_at(key, int(x), j) for j in range(9)] for x in index])
+    assert same(got, u) and same(u, rng.uniforms_reference(5, index, 17, "administrative:2", 9))
 
 
 def test_the_kernels_keep_fused_multiply_add_out() -> None:

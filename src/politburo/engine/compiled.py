@@ -199,5 +199,6 @@ COMPILED: Mechanisms = replace(
     consolidate=consolidate,
     record_rises=record_rises,
     motions=votes_nb.motions,
+    administrative=votes_nb.administrative,
 )
 """The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""

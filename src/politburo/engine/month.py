@@ -338,7 +338,7 @@ def simulate(
                 motion, offer, offered = (e.actor, e.size), True, e.office
             _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer, mx,
                      offered)
-        votes.administrative(state, ctx, t)
+        mx.administrative(state, ctx, t)
         mx.clients_drift(state, ctx, t)
         mx.update_bloc(state, ctx, t)
         eff = mx.effective(state, ctx)

@@ -16,6 +16,14 @@ turns the logits into shares (a compiled ``exp`` may differ from NumPy's in the 
 (``circular_flow.purge_followers``) and the transfer of offices (``offices.transfer_offices``)
 included, before the next principal's motions are brought. A run that records a log, or a
 caller passing some other transfer than ``transfer_offices``, gets ``votes.motions`` itself.
+
+``administrative`` is the twin of ``votes.administrative`` (capitulation, exile, deportation
+and readmission, decided by the apparatus each month). Its kernel takes the draws of the
+specification's four streams (``administrative:0`` to ``:3``, width one per principal) itself,
+with ``rng.uniform_at``, and only for the leaders those steps can touch (the expelled and the
+exiled whose last step is a month old); a draw is a pure function of its coordinates, so the
+ones it takes have the bits the specification's whole arrays hold there. A run that records a
+log gets ``votes.administrative`` itself.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine import rng
 from politburo.engine.mechanisms import votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.state import LADDER, RUNG, Context, State
@@ -34,6 +43,8 @@ _OFFICE = RUNG["office"]
 _POLITBURO = RUNG["politburo"]
 _CC = RUNG["central_committee"]
 _PARTY = RUNG["party"]
+_EXILE = RUNG["exile"]
+_DEPORTATION = RUNG["deportation"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -299,3 +310,64 @@ def motions(
                 state.falls, state.sec, state.cc, state.holder, state.coalition, state.power,
                 m.office_weight, m.gensec, ok, again and m.offices_lost == "one",
                 float(votes.committee_majority(m, meeting)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
+          last_step: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
+    rung[h, i] = r
+    last_step[h, i] = t
+    if falls[h, i, r - 1] < 0:
+        falls[h, i, r - 1] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64],
+                    rung: NDArray[np.int64], last_step: NDArray[np.int64],
+                    falls: NDArray[np.int64], recanted: NDArray[np.bool_],
+                    recant_used: NDArray[np.bool_], arrested: NDArray[np.bool_],
+                    defiance: NDArray[np.float64], capitulation_rate: NDArray[np.float64],
+                    exile_rate: NDArray[np.float64], deport_rate: NDArray[np.float64],
+                    readmission_rate: NDArray[np.float64]) -> None:
+    """``votes.administrative`` for each history and principal; ``streams`` holds the keys of
+    the draws ``administrative:0`` (exile), ``:1`` (deportation), ``:2`` (capitulation) and
+    ``:3`` (readmission). Who is expelled or exiled is read before any step is taken, as the
+    specification reads it; each leader takes at most one step."""
+    H, P = rung.shape
+    for h in range(H):
+        for i in range(P):
+            r = rung[h, i]
+            if (r != _PARTY and r != _EXILE) or not (t - last_step[h, i]) >= 1:
+                continue
+            x = index[h]
+            if r == _EXILE:
+                if rng.uniform_at(streams[1], x, i) < deport_rate[h]:
+                    _fall(h, i, _DEPORTATION, t, rung, last_step, falls)
+            elif not recanted[h, i]:
+                # the expelled may capitulate; the unrepentant may be sent into exile
+                if (rng.uniform_at(streams[2], x, i)
+                        < capitulation_rate[h] * (1 - defiance[h, i])):
+                    recanted[h, i] = True
+                elif rng.uniform_at(streams[0], x, i) < exile_rate[h]:
+                    _fall(h, i, _EXILE, t, rung, last_step, falls)
+            elif rng.uniform_at(streams[3], x, i) < readmission_rate[h]:
+                rung[h, i] = _CC
+                last_step[h, i] = t
+                recanted[h, i] = False
+                recant_used[h, i] = False
+                arrested[h, i] = False
+
+
+def administrative(state: State, ctx: Context, t: int) -> None:
+    """``votes.administrative``, compiled."""
+    if state.log is not None:
+        votes.administrative(state, ctx, t)
+        return
+    p = ctx.params
+    streams = np.array([rng.stream(ctx.seed, t, f"administrative:{k}") for k in range(4)],
+                       dtype=np.uint64)
+    index = np.ascontiguousarray(ctx.index, dtype=np.int64)
+    _administrative(t, index, streams, state.rung, state.last_step, state.falls, state.recanted,
+                    state.recant_used, state.arrested, ctx.attr("defiance"),
+                    p["capitulation_rate"], p["exile_rate"], p["deport_rate"],
+                    p["readmission_rate"])
