@@ -416,6 +416,42 @@ def test_administrative_in_lever_worlds(lever_model: Compiled) -> None:
     administrative_twins(lever_model)
 
 
+def fill_seats_twins(model: Compiled) -> None:
+    """``clients.fill_seats`` and ``clients_nb.fill_seats`` on copies of random worlds with
+    bodies of every size from empty to larger than all who could sit (several vacancies,
+    none, more than candidates), the body resized or not, and ties in the CC followings and
+    the clients' loyalties (the first of equals wins in both): equal states; and where the
+    scenario names clients, seats were filled, by several rounds in some history."""
+    rounds = 0
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        g = np.random.default_rng(seed + 110)
+        H, P, C = s.H, model.P, len(model.clients)
+        s.pb_size = g.integers(0, P + C + 2, H)
+        tie = g.random(H) < 0.2
+        s.cc[tie, 1] = s.cc[tie, 0]
+        s.cc[:, :P][g.random((H, P)) < 0.1] = 0.25
+        if C:
+            s.client_loyalty[g.random((H, C)) < 0.2] = 0.75
+        for target in (0, int(g.integers(P, P + C + 1))):
+            a, b = copy.deepcopy(s), copy.deepcopy(s)
+            clients.fill_seats(a, ctx, 10, target)
+            clients_nb.fill_seats(b, ctx, 10, target)
+            assert same_state(a, b) == []
+            new = (b.client_seat & ~s.client_seat).sum(axis=1)
+            assert not C or new.any()
+            rounds = max(rounds, int(new.max()))
+    assert not model.clients or rounds >= 2
+
+
+def test_fill_seats(model: Compiled) -> None:
+    fill_seats_twins(model)
+
+
+def test_fill_seats_in_lever_worlds(lever_model: Compiled) -> None:
+    fill_seats_twins(lever_model)
+
+
 def test_a_single_draw_in_a_kernel_is_the_streams_draw() -> None:
     """``rng.uniform_at`` (one draw, in a kernel) gives the bits ``rng.uniforms`` gives at the
     same coordinates, for histories far apart and every column."""

@@ -200,5 +200,6 @@ COMPILED: Mechanisms = replace(
     record_rises=record_rises,
     motions=votes_nb.motions,
     administrative=votes_nb.administrative,
+    fill_seats=clients_nb.fill_seats,
 )
 """The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""
