@@ -359,6 +359,32 @@ def test_motions_when_every_meeting_may_take_every_step(model: Compiled, kind: i
                   monkeypatch)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_threat_keenness(model: Compiled, seed: int) -> None:
+    """The motions' kernel takes the keenness to unseat a rival from ``votes_nb._threat``
+    raised to ``threat_focus`` by NumPy: with NumPy's maximum with the bloc it is
+    ``votes.threat_keenness`` bit for bit (NaN for NaN), on powers with zeros, NaNs and
+    infinities, and coalitions whose strongest member has no power."""
+    s, ctx = random_world(model, seed)
+    g = np.random.default_rng(seed + 130)
+    odd = g.random(s.power.shape)
+    s.power[odd < 0.03] = np.nan
+    s.power[(odd >= 0.03) & (odd < 0.05)] = np.inf
+    s.power[(odd >= 0.05) & (odd < 0.1)] = 0.0
+    bloc = ((s.bloc[:, None] >> np.arange(model.P)) & 1).astype(bool)
+    coal = ((s.coalition[:, None] >> np.arange(model.P)) & 1).astype(bool)
+    chosen = ~coal & s.in_party() & (s.rung < RUNG["party"])
+    rel = votes_nb._threat(s.coalition, s.bloc, s.rung, s.power)
+    with np.errstate(invalid="ignore"):  # inf * 0 and the NaNs' comparisons
+        got = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+        spec = votes.threat_keenness(s, ctx, chosen)
+    # a NaN's sign and payload follow operand order, which a compiler may swap; the motions
+    # read the keenness only in a comparison (a draw below the rate), where any NaN is false
+    assert same(np.isnan(got), np.isnan(spec)) and np.isnan(spec).any()
+    assert same(np.where(np.isnan(got), 0.0, got), np.where(np.isnan(spec), 0.0, spec))
+    assert (spec == 1.0).any() and ((spec > 0) & (spec < 1)).any()
+
+
 def test_motions_with_another_transfer_are_the_numpy_motions() -> None:
     """A caller's own transfer of offices (a test's, say) is called as the specification
     calls it: the compiled twin hands such a call to ``votes.motions``."""
@@ -453,13 +479,19 @@ def test_fill_seats_in_lever_worlds(lever_model: Compiled) -> None:
 
 
 def test_a_single_draw_in_a_kernel_is_the_streams_draw() -> None:
-    """``rng.uniform_at`` (one draw, in a kernel) gives the bits ``rng.uniforms`` gives at the
-    same coordinates, for histories far apart and every column."""
+    """``rng.uniform_at`` and ``rng.normal_at`` (one draw, in a kernel) give the bits
+    ``rng.uniforms`` and ``rng.normals`` give at the same coordinates, for histories far
+    apart and every column; the normals reach both branches of the quantile (|z| > 1.3)."""
     index = np.array([0, 1, 7, 1234, 2**40 + 3], dtype=np.int64)
     u = rng.uniforms(5, index, 17, "administrative:2", 9)
     key = rng.stream(5, 17, "administrative:2")
     got = np.array([[rng.uniform_at(key, int(x), j) for j in range(9)] for x in index])
     assert same(got, u) and same(u, rng.uniforms_reference(5, index, 17, "administrative:2", 9))
+    many = np.arange(3000, dtype=np.int64) * 7919
+    z = rng.normals(2, many, 40, "vote:1", 7)
+    key = rng.stream(2, 40, "vote:1")
+    got = np.array([[rng.normal_at(key, int(x), j) for j in range(7)] for x in many])
+    assert same(got, z) and (np.abs(z) > 1.3).any() and (np.abs(z) < 1.3).any()
 
 
 def test_the_kernels_keep_fused_multiply_add_out() -> None:

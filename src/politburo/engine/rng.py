@@ -132,8 +132,16 @@ def _normal_kernel(base: np.uint64, histories: NDArray[np.int64], width: int
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def normal_at(base: np.uint64, history: int, column: int) -> float:
+    """One draw of :func:`normals`, inside a kernel: the normal quantile of
+    :func:`uniform_at`, as ``_normal_kernel`` takes it."""
+    return _ppnd16(uniform_at(base, history, column))
+
+
 def stream(seed: int, month: int, purpose: str) -> np.uint64:
-    """The key of the draws of (seed, month, purpose), for :func:`uniform_at` in a kernel."""
+    """The key of the draws of (seed, month, purpose), for :func:`uniform_at` and
+    :func:`normal_at` in a kernel."""
     return _base(seed, month, purpose)
 
 
