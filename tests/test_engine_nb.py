@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from politburo.engine import compiled as engine_nb
-from politburo.engine import switch
+from politburo.engine import rng, switch
 from politburo.engine.histories import record_rises
 from politburo.engine.mechanisms import (
     circular_flow,
@@ -39,7 +39,7 @@ from politburo.engine.mechanisms import (
 )
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
-from politburo.engine.state import LADDER, Context, State
+from politburo.engine.state import LADDER, RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
@@ -359,6 +359,32 @@ def test_motions_when_every_meeting_may_take_every_step(model: Compiled, kind: i
                   monkeypatch)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_threat_keenness(model: Compiled, seed: int) -> None:
+    """The motions' kernel takes the keenness to unseat a rival from ``votes_nb._threat``
+    raised to ``threat_focus`` by NumPy: with NumPy's maximum with the bloc it is
+    ``votes.threat_keenness`` bit for bit (NaN for NaN), on powers with zeros, NaNs and
+    infinities, and coalitions whose strongest member has no power."""
+    s, ctx = random_world(model, seed)
+    g = np.random.default_rng(seed + 130)
+    odd = g.random(s.power.shape)
+    s.power[odd < 0.03] = np.nan
+    s.power[(odd >= 0.03) & (odd < 0.05)] = np.inf
+    s.power[(odd >= 0.05) & (odd < 0.1)] = 0.0
+    bloc = ((s.bloc[:, None] >> np.arange(model.P)) & 1).astype(bool)
+    coal = ((s.coalition[:, None] >> np.arange(model.P)) & 1).astype(bool)
+    chosen = ~coal & s.in_party() & (s.rung < RUNG["party"])
+    rel = votes_nb._threat(s.coalition, s.bloc, s.rung, s.power)
+    with np.errstate(invalid="ignore"):  # inf * 0 and the NaNs' comparisons
+        got = np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+        spec = votes.threat_keenness(s, ctx, chosen)
+    # a NaN's sign and payload follow operand order, which a compiler may swap; the motions
+    # read the keenness only in a comparison (a draw below the rate), where any NaN is false
+    assert same(np.isnan(got), np.isnan(spec)) and np.isnan(spec).any()
+    assert same(np.where(np.isnan(got), 0.0, got), np.where(np.isnan(spec), 0.0, spec))
+    assert (spec == 1.0).any() and ((spec > 0) & (spec < 1)).any()
+
+
 def test_motions_with_another_transfer_are_the_numpy_motions() -> None:
     """A caller's own transfer of offices (a test's, say) is called as the specification
     calls it: the compiled twin hands such a call to ``votes.motions``."""
@@ -375,6 +401,97 @@ def test_motions_with_another_transfer_are_the_numpy_motions() -> None:
     votes.motions(a, ctx, 12, meeting, a.cc, eff, act, restraint, transfer_offices)
     votes_nb.motions(b, ctx, 12, meeting, b.cc, eff, act, restraint, spy)
     assert same_state(a, b) == [] and calls and all(n > 0 for _, n in calls)
+
+
+def administrative_twins(model: Compiled) -> None:
+    """``votes.administrative`` and ``votes_nb.administrative`` on copies of random worlds
+    where many leaders are expelled or exiled (rungs from the whole ladder, some who have
+    recanted, some under arrest, last steps this month or earlier, the rates anywhere in
+    [0, 1]): equal states, and over the seeds every step was taken somewhere (capitulation,
+    exile, deportation, readmission), so each branch of the kernel was compared."""
+    changed: set[str] = set()
+    t = 12
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        g = np.random.default_rng(seed + 90)
+        H, P = s.H, model.P
+        s.rung = np.where(g.random((H, P)) < 0.4, g.integers(0, len(LADDER) + 1, (H, P)),
+                          g.integers(RUNG["party"], RUNG["exile"] + 1, (H, P)))
+        s.last_step = g.integers(t - 3, t + 1, (H, P))
+        s.recanted = g.random((H, P)) < 0.4
+        s.recant_used = g.random((H, P)) < 0.4
+        s.arrested = g.random((H, P)) < 0.3
+        for name in ("capitulation_rate", "exile_rate", "deport_rate", "readmission_rate"):
+            ctx.params[name] = np.where(g.random(H) < 0.1, 0.0, g.uniform(0, 1, H))
+        a, b = copy.deepcopy(s), copy.deepcopy(s)
+        votes.administrative(a, ctx, t)
+        votes_nb.administrative(b, ctx, t)
+        assert same_state(a, b) == []
+        changed |= set(same_state(s, b))
+        for rung in (RUNG["exile"], RUNG["deportation"], RUNG["central_committee"]):
+            assert ((b.rung == rung) & (s.rung != rung)).any()
+        assert (b.recanted & ~s.recanted).any()
+    assert {"rung", "last_step", "falls", "recanted", "recant_used", "arrested"} <= changed
+
+
+def test_administrative(model: Compiled) -> None:
+    administrative_twins(model)
+
+
+def test_administrative_in_lever_worlds(lever_model: Compiled) -> None:
+    administrative_twins(lever_model)
+
+
+def fill_seats_twins(model: Compiled) -> None:
+    """``clients.fill_seats`` and ``clients_nb.fill_seats`` on copies of random worlds with
+    bodies of every size from empty to larger than all who could sit (several vacancies,
+    none, more than candidates), the body resized or not, and ties in the CC followings and
+    the clients' loyalties (the first of equals wins in both): equal states; and where the
+    scenario names clients, seats were filled, by several rounds in some history."""
+    rounds = 0
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        g = np.random.default_rng(seed + 110)
+        H, P, C = s.H, model.P, len(model.clients)
+        s.pb_size = g.integers(0, P + C + 2, H)
+        tie = g.random(H) < 0.2
+        s.cc[tie, 1] = s.cc[tie, 0]
+        s.cc[:, :P][g.random((H, P)) < 0.1] = 0.25
+        if C:
+            s.client_loyalty[g.random((H, C)) < 0.2] = 0.75
+        for target in (0, int(g.integers(P, P + C + 1))):
+            a, b = copy.deepcopy(s), copy.deepcopy(s)
+            clients.fill_seats(a, ctx, 10, target)
+            clients_nb.fill_seats(b, ctx, 10, target)
+            assert same_state(a, b) == []
+            new = (b.client_seat & ~s.client_seat).sum(axis=1)
+            assert not C or new.any()
+            rounds = max(rounds, int(new.max()))
+    assert not model.clients or rounds >= 2
+
+
+def test_fill_seats(model: Compiled) -> None:
+    fill_seats_twins(model)
+
+
+def test_fill_seats_in_lever_worlds(lever_model: Compiled) -> None:
+    fill_seats_twins(lever_model)
+
+
+def test_a_single_draw_in_a_kernel_is_the_streams_draw() -> None:
+    """``rng.uniform_at`` and ``rng.normal_at`` (one draw, in a kernel) give the bits
+    ``rng.uniforms`` and ``rng.normals`` give at the same coordinates, for histories far
+    apart and every column; the normals reach both branches of the quantile (|z| > 1.3)."""
+    index = np.array([0, 1, 7, 1234, 2**40 + 3], dtype=np.int64)
+    u = rng.uniforms(5, index, 17, "administrative:2", 9)
+    key = rng.stream(5, 17, "administrative:2")
+    got = np.array([[rng.uniform_at(key, int(x), j) for j in range(9)] for x in index])
+    assert same(got, u) and same(u, rng.uniforms_reference(5, index, 17, "administrative:2", 9))
+    many = np.arange(3000, dtype=np.int64) * 7919
+    z = rng.normals(2, many, 40, "vote:1", 7)
+    key = rng.stream(2, 40, "vote:1")
+    got = np.array([[rng.normal_at(key, int(x), j) for j in range(7)] for x in many])
+    assert same(got, z) and (np.abs(z) > 1.3).any() and (np.abs(z) < 1.3).any()
 
 
 def test_the_kernels_keep_fused_multiply_add_out() -> None:

@@ -48,13 +48,23 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
                  w_cc: float, w_pb: float, w_off: float
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
+    C = seat.shape[1]
     apparatus = np.empty((H, P))
     visible = np.empty((H, P))
     st = np.empty(P)
+    clients = np.empty(P)
     inst = w_cc + w_pb + w_off
     for h in range(H):
         seats = seats_row(h, rung, seat)
         seats = seats if seats > 1e-12 else 1e-12
+        # votes_row for every principal in one pass: each patron's clients added in client
+        # order from zero, as votes_row adds them
+        for p in range(P):
+            clients[p] = 0.0
+        for c in range(C):
+            q = patron[h, c]
+            if 0 <= q < P:
+                clients[q] += (1.0 if seat[h, c] else 0.0) * loyalty[h, c]
         for p in range(P):
             st[p] = eff[h, p] * (1.0 if rung[h, p] < _PARTY else 0.0)
         tot = st[0]
@@ -65,7 +75,7 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
         scale = (1 - prestige) / inst
         for p in range(P):
             alive = 1.0 if rung[h, p] < _PARTY else 0.0
-            pb = votes_row(h, p, rung, seat, patron, loyalty) / seats
+            pb = ((1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]) / seats
             a = scale * (w_cc * cc[h, p] + w_off * offices[h, p])
             v = scale * w_pb * pb + prestige * (st[p] / tot)
             active = act[h, p] * alive
@@ -199,5 +209,7 @@ COMPILED: Mechanisms = replace(
     consolidate=consolidate,
     record_rises=record_rises,
     motions=votes_nb.motions,
+    administrative=votes_nb.administrative,
+    fill_seats=clients_nb.fill_seats,
 )
 """The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""

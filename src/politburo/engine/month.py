@@ -175,7 +175,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             "because": "delegates chosen through the provincial secretaries",
         })
     if mt.kind >= 1:  # leadership seats are the party's to fill, not a state session's
-        clients.fill_seats(state, ctx, t, mt.politburo_size)
+        mx.fill_seats(state, ctx, t, mt.politburo_size)
     if testament_motion is not None and (mt.kind >= 1 or resignation and mt.kind == 0):
         target, shift = testament_motion
         testament_vote(state, ctx, t, mt, body, eff, act, target, shift, resignation, office)
@@ -342,7 +342,7 @@ def simulate(
                 motion, offer, offered = (e.actor, e.size), True, e.office
             _meeting(state, ctx, t, mt, act, t < founder_alive, motion, tallies, offer, mx,
                      offered)
-        votes.administrative(state, ctx, t)
+        mx.administrative(state, ctx, t)
         mx.clients_drift(state, ctx, t)
         mx.update_bloc(state, ctx, t)
         eff = mx.effective(state, ctx)

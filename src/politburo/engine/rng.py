@@ -74,6 +74,16 @@ def _uniform_kernel(base: np.uint64, histories: NDArray[np.int64], width: int
 
 
 @numba.njit(cache=True, nogil=True)
+def uniform_at(base: np.uint64, history: int, column: int) -> float:
+    """One draw of :func:`uniforms`, inside a kernel: column ``column`` of history ``history``
+    in the stream ``base`` (``stream``), the same bits as ``_uniform_kernel`` gives there. A
+    kernel that needs few of a stream's draws takes just those."""
+    h = _mix1(np.uint64(history) ^ base)
+    z = _mix1(h ^ (np.uint64(column) * np.uint64(0x9E3779B97F4A7C15)))
+    return (float(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(cache=True, nogil=True)
 def _ppnd16(p: float) -> float:
     """Wichura's AS 241 (Applied Statistics 37, 1988): the normal quantile to about 1e-16."""
     q = p - 0.5
@@ -120,6 +130,19 @@ def _normal_kernel(base: np.uint64, histories: NDArray[np.int64], width: int
         for j in range(width):
             out[i, j] = _ppnd16(out[i, j])
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def normal_at(base: np.uint64, history: int, column: int) -> float:
+    """One draw of :func:`normals`, inside a kernel: the normal quantile of
+    :func:`uniform_at`, as ``_normal_kernel`` takes it."""
+    return _ppnd16(uniform_at(base, history, column))
+
+
+def stream(seed: int, month: int, purpose: str) -> np.uint64:
+    """The key of the draws of (seed, month, purpose), for :func:`uniform_at` and
+    :func:`normal_at` in a kernel."""
+    return _base(seed, month, purpose)
 
 
 def uniforms(

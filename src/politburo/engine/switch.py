@@ -49,6 +49,8 @@ class Mechanisms:
     consolidate: Callable[..., None]
     record_rises: Callable[..., None]
     motions: Callable[..., None]
+    administrative: Callable[..., None]
+    fill_seats: Callable[..., None]
 
 
 SPEC = Mechanisms(
@@ -57,6 +59,7 @@ SPEC = Mechanisms(
     effective=standing.effective, power_parts=power_parts, shares=shares,
     form=coalitions.form, clients_drift=clients.drift, update_bloc=coalitions.update_bloc,
     consolidate=consolidate, record_rises=record_rises, motions=votes.motions,
+    administrative=votes.administrative, fill_seats=clients.fill_seats,
 )
 
 

@@ -1,9 +1,14 @@
-"""Compiled twins of ``clients.drift``, ``clients.politburo_votes`` and ``clients.seats_filled``.
+"""Compiled twins of ``clients.drift``, ``clients.fill_seats``, ``clients.politburo_votes`` and
+``clients.seats_filled``.
 
 ``clients.py`` is the specification (its docstring gives the model and its sources); these
 kernels repeat its arithmetic in the same order (``np.bincount`` adds a patron's clients in
 client order from zero, and so do they), so both give the same bits (tests/test_engine_nb.py).
-A run that records a log uses ``clients.drift`` itself, which writes the switches down.
+``fill_seats`` fills one history's vacant seats one after the other, as the specification's
+rounds do for all histories at once: each round the patron with the highest D'Hondt quotient
+(the first of equals) seats his most loyal unseated client (the first of equals). A run that
+records a log uses ``clients.drift`` and ``clients.fill_seats`` themselves, which write the
+switches and promotions down.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine.mechanisms import clients
 from politburo.engine.state import RUNG, Context, State
 
 _PARTY = RUNG["party"]
@@ -77,3 +83,57 @@ def drift(state: State, ctx: Context, t: int) -> None:
         return
     _drift(state.coalition, state.rung, state.cc, state.client_patron, state.client_loyalty,
            ctx.model.client_loyalty, ctx.params["client_drift"])
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.int64],
+                pb_size: NDArray[np.int64], seat: NDArray[np.bool_],
+                patron: NDArray[np.int64], loyalty: NDArray[np.float64],
+                cc: NDArray[np.float64]) -> None:
+    H, P = rung.shape
+    C = seat.shape[1]
+    coal = np.empty(P, dtype=np.bool_)
+    held = np.empty(P)
+    best = np.empty(P, dtype=np.int64)
+    best_loyal = np.empty(P)
+    for h in range(H):
+        anyc = False
+        for p in range(P):
+            coal[p] = ((coalition[h] >> p) & 1) == 1 and rung[h, p] < _POLITBURO
+            anyc = anyc or coal[p]
+        if not anyc:
+            continue
+        while pb_size[h] - seats_row(h, rung, seat) > 0:
+            for p in range(P):
+                held[p] = 0.0
+                best[p] = -1
+                best_loyal[p] = -np.inf
+            for c in range(C):  # each patron's seated clients, and his most loyal unseated one
+                q = patron[h, c]
+                held[q] += 1.0 if seat[h, c] else 0.0
+                if not seat[h, c] and loyalty[h, c] > best_loyal[q]:
+                    best[q] = c
+                    best_loyal[q] = loyalty[h, c]
+            who = 0
+            top = 0.0
+            for p in range(P):  # rows.rargmax: the first maximum
+                v = cc[h, p] / (1 + held[p]) if coal[p] and best[p] >= 0 else -np.inf
+                if p == 0 or v > top:
+                    top = v
+                    who = p
+            if not np.isfinite(top):
+                break
+            seat[h, best[who]] = True
+
+
+def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:
+    """``clients.fill_seats``, compiled."""
+    if state.log is not None:
+        clients.fill_seats(state, ctx, t, target)
+        return
+    if target > 0:
+        state.pb_size[:] = target
+    if state.client_seat.shape[1] == 0:
+        return
+    _fill_seats(state.coalition, state.rung, state.pb_size, state.client_seat,
+                state.client_patron, state.client_loyalty, state.cc)

@@ -2,12 +2,18 @@
 
 ``votes.py`` is the specification (its docstring gives the model and its sources); these
 kernels repeat its arithmetic in the same order, so both give the same bits
-(tests/test_engine_nb.py). What the kernels take as given is computed in Python by the
-specification's own functions: the draws (``ctx.u_actors``, ``ctx.z_actors``, with the keys of
-``votes.draw_key``), who may be moved against and how keenly (``votes.targets``), and what
-the kind of meeting may do: the steps it may take (``votes.steps_allowed``, the file's
-``rules.powers``), the offices it takes first (``votes.office_first``) and the share that
-unseats a committee member (``votes.committee_majority``). The kernels know no meeting kinds.
+(tests/test_engine_nb.py). The kernels find who may be moved against and how keenly
+(``votes.targets``) themselves, but for two things computed in Python by the specification's
+own functions: each leader's dissent (``policy.dissent``) and NumPy's power ``threat_focus``
+of the threat he poses (``_threat`` computes the rest of ``votes.threat_keenness``; a compiled
+power may round otherwise in the last bit). They take the draws of the streams ``motion:K``,
+``recant:K`` and ``vote:K`` (``votes.draw_key``) where they are used, with
+``rng.uniform_at`` and ``rng.normal_at``: a draw is a pure function of its coordinates, so
+those taken have the bits of the specification's whole arrays there. What the kind of meeting
+may do comes from the specification too: the steps it may take (``votes.steps_allowed``, the
+file's ``rules.powers``), the offices it takes first (``votes.office_first``) and the share
+that unseats a committee member (``votes.committee_majority``). The kernels know no meeting
+kinds.
 
 Principals are taken in id order, as the specification takes them: for each, ``_propose``
 finds the motions brought and the logit of the unaligned members' vote; NumPy's own ``exp``
@@ -16,6 +22,14 @@ turns the logits into shares (a compiled ``exp`` may differ from NumPy's in the 
 (``circular_flow.purge_followers``) and the transfer of offices (``offices.transfer_offices``)
 included, before the next principal's motions are brought. A run that records a log, or a
 caller passing some other transfer than ``transfer_offices``, gets ``votes.motions`` itself.
+
+``administrative`` is the twin of ``votes.administrative`` (capitulation, exile, deportation
+and readmission, decided by the apparatus each month). Its kernel takes the draws of the
+specification's four streams (``administrative:0`` to ``:3``, width one per principal) itself,
+with ``rng.uniform_at``, and only for the leaders those steps can touch (the expelled and the
+exiled whose last step is a month old); a draw is a pure function of its coordinates, so the
+ones it takes have the bits the specification's whole arrays hold there. A run that records a
+log gets ``votes.administrative`` itself.
 """
 
 from __future__ import annotations
@@ -24,7 +38,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.engine.mechanisms import votes
+from politburo.engine import rng
+from politburo.engine.mechanisms import policy, votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.state import LADDER, RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, MeetingC
@@ -34,6 +49,47 @@ _OFFICE = RUNG["office"]
 _POLITBURO = RUNG["politburo"]
 _CC = RUNG["central_committee"]
 _PARTY = RUNG["party"]
+_EXILE = RUNG["exile"]
+_DEPORTATION = RUNG["deportation"]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two numbers: NaN if either is."""
+    if a != a or b != b:
+        return a + b
+    return a if a >= b else b
+
+
+@numba.njit(cache=True, nogil=True)
+def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray[np.int64],
+            power: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``votes.threat_keenness`` up to the power ``threat_focus``, which NumPy takes (a
+    compiled power may round otherwise in the last bit): each leader outside the ruling
+    coalition and in the party, his power (a bloc's members their bloc's, added left to
+    right) relative to the strongest coalition member's, at most 1; 0 for the others."""
+    H, P = rung.shape
+    out = np.empty((H, P))
+    for h in range(H):
+        together = 0.0
+        ruler = 0.0
+        nan = False
+        for j in range(P):
+            b = 1.0 if ((bloc[h] >> j) & 1) == 1 else 0.0
+            together = power[h, j] * b if j == 0 else together + power[h, j] * b
+            v = power[h, j] if ((coalition[h] >> j) & 1) == 1 else 0.0
+            nan = nan or v != v
+            if j == 0 or v > ruler:
+                ruler = v
+        if nan:
+            ruler = np.nan
+        den = ruler if ruler >= 1e-12 or ruler != ruler else 1e-12
+        for j in range(P):
+            chosen = ((coalition[h] >> j) & 1) == 0 and rung[h, j] < _PARTY
+            threat = together if ((bloc[h] >> j) & 1) == 1 else power[h, j]
+            x = (threat * (1.0 if chosen else 0.0)) / den
+            out[h, j] = x if x <= 1.0 or x != x else 1.0
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -41,10 +97,11 @@ def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int6
              holder: NDArray[np.int64], coalition: NDArray[np.int64],
              bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
              first: NDArray[np.bool_], may: NDArray[np.bool_], gap: NDArray[np.float64],
-             chosen: NDArray[np.bool_], dissent: NDArray[np.float64],
-             power: NDArray[np.float64], faction: NDArray[np.float64],
+             opposes: NDArray[np.float64], keen_power: NDArray[np.float64],
+             arrested: NDArray[np.bool_], faction_ban: float,
              motion_rate: NDArray[np.float64], restraint: NDArray[np.float64],
-             u_move: NDArray[np.float64], loyal: float, eff: NDArray[np.float64],
+             index: NDArray[np.int64], move_stream: np.uint64, loyal: float,
+             eff: NDArray[np.float64],
              body: NDArray[np.float64], sensitivity: NDArray[np.float64],
              ban_penalty: NDArray[np.float64], aloofness_cost: NDArray[np.float64],
              aloofness: NDArray[np.float64], act: NDArray[np.float64],
@@ -54,13 +111,18 @@ def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int6
     ``rows[:n]`` (n returned), with ``step[k]`` the rung it would take him to, ``logit[k]`` of
     the unaligned members' vote and ``partial[k]`` the body's expected share for the motion
     before theirs (``votes.next_rung``, the move of ``votes.motions`` and
-    ``votes.yes_share``)."""
+    ``votes.yes_share``). How keenly the coalition moves is ``votes.targets``'s, from his
+    dissent (``opposes``, ``policy.dissent``), the power he threatens (``keen_power``,
+    ``votes.threat_keenness`` before the maximum with his bloc), his bloc, his arrest and
+    ``faction_ban`` (0.9 times the constant); the draw that decides whether a motion is
+    brought (``motion:K``, ``move_stream``) is taken only where one may be."""
     H, P = rung.shape
     n_off = holder.shape[1]
     prob = np.empty(P)
     n = 0
     for h in range(H):
-        if not chosen[h, i] or coalition[h] == 0:
+        # votes.targets: those outside the ruling coalition and in the party
+        if ((coalition[h] >> i) & 1) == 1 or rung[h, i] >= _PARTY or coalition[h] == 0:
             continue
         r = rung[h, i]
         s = r + 1
@@ -77,12 +139,22 @@ def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int6
         if holds_first and r < _PARTY:
             s = _OFFICE
         ready = (t - last_step[h, i]) >= gap[h] or r == 0
-        keen = dissent[h, i] if s == _CENSURE else power[h, i] if s == _OFFICE else faction[h, i]
+        if not (may[s] and ready):
+            continue
+        in_bloc = ((bloc[h] >> i) & 1) == 1
+        b = 1.0 if in_bloc else 0.0
+        if s == _CENSURE:
+            keen = 0.1 + 0.9 * _maximum(opposes[h, i], b)
+        elif s == _OFFICE:
+            keen = _maximum(keen_power[h, i], b)
+        elif arrested[h, i]:
+            keen = 1.0
+        else:
+            keen = 0.1 + faction_ban * b
         rate = motion_rate[h] * (1 - restraint[h]) * keen
-        if not (may[s] and ready and u_move[h, i] < rate):
+        if not rng.uniform_at(move_stream, index[h], i) < rate:
             continue
         # votes.yes_share for this history alone
-        in_bloc = ((bloc[h] >> i) & 1) == 1
         any_member = False
         for j in range(P):
             c = ((coalition[h] >> j) & 1) == 1
@@ -121,9 +193,9 @@ def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int6
 @numba.njit(cache=True, nogil=True)
 def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
             partial: NDArray[np.float64], unaligned: NDArray[np.float64],
-            body: NDArray[np.float64], u_recant: NDArray[np.float64],
+            body: NDArray[np.float64], index: NDArray[np.int64], recant_stream: np.uint64,
             defiance: NDArray[np.float64], recant_cost: NDArray[np.float64],
-            vote_noise: NDArray[np.float64], z_vote: NDArray[np.float64],
+            vote_noise: NDArray[np.float64], vote_stream: np.uint64,
             recant_used: NDArray[np.bool_], standing: NDArray[np.float64],
             blind: NDArray[np.float64], rung: NDArray[np.int64],
             last_step: NDArray[np.int64], falls: NDArray[np.int64],
@@ -133,7 +205,9 @@ def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
             take_ok: NDArray[np.bool_], take_one: bool, member_need: float) -> None:
     """The votes on the motions against principal ``i`` brought in ``rows``, and what
     follows: recanting, a failed purge's lesson, the fall, the purge of his followers and
-    the transfer of his offices (``votes.motions``)."""
+    the transfer of his offices (``votes.motions``). The draws are taken where they are
+    used: whether he recants (``recant:K``, ``recant_stream``) where he may, the vote's noise
+    (``vote:K``, ``vote_stream``) where a vote is taken."""
     H, P = rung.shape
     n_off = holder.shape[1]
     n = rows.shape[0]
@@ -146,12 +220,12 @@ def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
         expect = partial[k] + body[h, P] * unaligned[k]
         need = member_need if rung[h, i] < _CC and s >= _CC else 0.5  # votes.majority_needed
         # Recanting buys time once before expulsion (votes.motions)
-        if (expect > need and u_recant[h, i] > defiance[h, i] and s >= _CC
-                and not recant_used[h, i]):
+        if (expect > need and s >= _CC and not recant_used[h, i]
+                and rng.uniform_at(recant_stream, index[h], i) > defiance[h, i]):
             standing[h, i] *= 1 - recant_cost[h]
             recant_used[h, i] = True
             continue
-        share = expect + vote_noise[h] * z_vote[h, i]
+        share = expect + vote_noise[h] * rng.normal_at(vote_stream, index[h], i)
         share = 0.0 if share < 0.0 else 1.0 if share > 1.0 else share
         if not share > need:
             blind[h] *= 0.5  # a failed purge shows rivals where power lies
@@ -268,10 +342,14 @@ def motions(
         return
     m, p, H = ctx.model, ctx.params, state.H
     key = votes.draw_key(meeting)
-    u_move = ctx.u_actors(t, f"motion:{key}")
-    chosen, dissent, power, faction = votes.targets(state, ctx)
-    u_recant = ctx.u_actors(t, f"recant:{key}")
-    z_vote = ctx.z_actors(t, f"vote:{key}")
+    streams = [rng.stream(ctx.seed, t, f"{purpose}:{key}")
+               for purpose in ("motion", "recant", "vote")]
+    index = np.ascontiguousarray(ctx.index, dtype=np.int64)
+    # votes.targets: the keenness to take power from a rival, whose power NumPy takes
+    keen_power = _threat(state.coalition, state.bloc, state.rung, state.power
+                         ) ** p["threat_focus"][:, None]
+    opposes = policy.dissent(state)
+    faction_ban = 0.9 * ctx.const["faction_ban"]
     changeable = m.changeable(meeting.kind)
     again = changeable is not None or m.offices_lost == "one"
     may = votes.steps_allowed(m, meeting.kind, np.arange(len(LADDER) + 2))  # by next rung
@@ -287,15 +365,77 @@ def motions(
     partial = np.empty(H)
     for i in range(m.P):
         n = _propose(i, t, state.rung, state.last_step, state.holder, state.coalition,
-                     state.bloc, ok, again, first, may, p["ladder_gap"], chosen, dissent, power,
-                     faction, p["motion_rate"], hold_back, u_move, loyal, eff_standing, body,
+                     state.bloc, ok, again, first, may, p["ladder_gap"], opposes, keen_power,
+                     state.arrested, faction_ban, p["motion_rate"], hold_back, index,
+                     streams[0], loyal, eff_standing, body,
                      p["standing_sensitivity"], p["faction_ban_penalty"], p["aloofness_cost"],
                      ctx.attr("aloofness"), act, step, rows, logit, partial)
         if n == 0:
             continue
-        _decide(i, t, rows[:n], step[:n], partial[:n], votes.sigmoid(logit[:n]), body, u_recant,
-                ctx.attr("defiance"), p["recant_cost"], p["vote_noise"], z_vote,
+        _decide(i, t, rows[:n], step[:n], partial[:n], votes.sigmoid(logit[:n]), body, index,
+                streams[1], ctx.attr("defiance"), p["recant_cost"], p["vote_noise"], streams[2],
                 state.recant_used, state.standing, state.blind, state.rung, state.last_step,
                 state.falls, state.sec, state.cc, state.holder, state.coalition, state.power,
                 m.office_weight, m.gensec, ok, again and m.offices_lost == "one",
                 float(votes.committee_majority(m, meeting)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
+          last_step: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
+    rung[h, i] = r
+    last_step[h, i] = t
+    if falls[h, i, r - 1] < 0:
+        falls[h, i, r - 1] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64],
+                    rung: NDArray[np.int64], last_step: NDArray[np.int64],
+                    falls: NDArray[np.int64], recanted: NDArray[np.bool_],
+                    recant_used: NDArray[np.bool_], arrested: NDArray[np.bool_],
+                    defiance: NDArray[np.float64], capitulation_rate: NDArray[np.float64],
+                    exile_rate: NDArray[np.float64], deport_rate: NDArray[np.float64],
+                    readmission_rate: NDArray[np.float64]) -> None:
+    """``votes.administrative`` for each history and principal; ``streams`` holds the keys of
+    the draws ``administrative:0`` (exile), ``:1`` (deportation), ``:2`` (capitulation) and
+    ``:3`` (readmission). Who is expelled or exiled is read before any step is taken, as the
+    specification reads it; each leader takes at most one step."""
+    H, P = rung.shape
+    for h in range(H):
+        for i in range(P):
+            r = rung[h, i]
+            if (r != _PARTY and r != _EXILE) or not (t - last_step[h, i]) >= 1:
+                continue
+            x = index[h]
+            if r == _EXILE:
+                if rng.uniform_at(streams[1], x, i) < deport_rate[h]:
+                    _fall(h, i, _DEPORTATION, t, rung, last_step, falls)
+            elif not recanted[h, i]:
+                # the expelled may capitulate; the unrepentant may be sent into exile
+                if (rng.uniform_at(streams[2], x, i)
+                        < capitulation_rate[h] * (1 - defiance[h, i])):
+                    recanted[h, i] = True
+                elif rng.uniform_at(streams[0], x, i) < exile_rate[h]:
+                    _fall(h, i, _EXILE, t, rung, last_step, falls)
+            elif rng.uniform_at(streams[3], x, i) < readmission_rate[h]:
+                rung[h, i] = _CC
+                last_step[h, i] = t
+                recanted[h, i] = False
+                recant_used[h, i] = False
+                arrested[h, i] = False
+
+
+def administrative(state: State, ctx: Context, t: int) -> None:
+    """``votes.administrative``, compiled."""
+    if state.log is not None:
+        votes.administrative(state, ctx, t)
+        return
+    p = ctx.params
+    streams = np.array([rng.stream(ctx.seed, t, f"administrative:{k}") for k in range(4)],
+                       dtype=np.uint64)
+    index = np.ascontiguousarray(ctx.index, dtype=np.int64)
+    _administrative(t, index, streams, state.rung, state.last_step, state.falls, state.recanted,
+                    state.recant_used, state.arrested, ctx.attr("defiance"),
+                    p["capitulation_rate"], p["exile_rate"], p["deport_rate"],
+                    p["readmission_rate"])
