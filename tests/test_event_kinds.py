@@ -232,7 +232,11 @@ def test_a_bad_endorsement_is_refused_with_the_event_and_what_was_expected(
 # --- offices held by named clients ------------------------------------------------------------
 
 def _client_holds(holder: str | None, office: str = "pravda") -> Any:
+    """The built-in file with ``office`` held by ``holder`` and no office open to clients later
+    (the file flags some ``client_office``; here only the office held from the start counts)."""
     def edit(d: dict[str, Any]) -> None:
+        for o in d["offices"]:
+            o.pop("client_office", None)
         next(o for o in d["offices"] if o["id"] == office)["holder"] = holder
     return edit
 
