@@ -101,8 +101,9 @@ def test_the_founder_restrains_motions_while_he_lives_not_only_while_he_acts(
 
 def test_a_rivalry_starts_the_pairs_enmity_and_nothing_else(scenario: Scenario) -> None:
     model = compile_scenario(scenario)
-    z, t, s = (model.index(a) for a in ("zinoviev", "trotsky", "stalin"))
+    z, t, s, b = (model.index(a) for a in ("zinoviev", "trotsky", "stalin", "bukharin"))
     assert model.enmity0[z, t] == model.enmity0[t, z] == 0.5
-    assert model.enmity0[s].sum() == 0 and np.trace(model.enmity0) == 0
+    assert model.enmity0[s, t] == model.enmity0[t, s] == 0.5
+    assert model.enmity0[b].sum() == 0 and np.trace(model.enmity0) == 0
     calm = compile_scenario(scenario.model_copy(update={"rivalries": ()}))
     assert not calm.enmity0.any()
