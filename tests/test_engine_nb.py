@@ -153,6 +153,21 @@ def test_a_monthly_mechanism_and_its_kernel(model: Compiled, seed: int, name: st
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_base_interest(model: Compiled, seed: int) -> None:
+    """The interests of the bases each leader leads, with leaders who hold three and more
+    offices with a stake on one axis among them (where the order of the sum could tell)."""
+    s, ctx = random_world(model, seed)
+    g = np.random.default_rng(seed)
+    s.holder[g.random(s.H) < 0.3] = g.integers(0, 2)  # some hold every office
+    based = model.has_interest.any(axis=1)
+    held = (s.holder[:, :, None] == np.arange(model.P)) & model.has_interest[None, :, None, 0]
+    assert (held.sum(axis=1) >= 3).any() and based.sum() >= 3
+    a, b = policy.base_interest(s, ctx), policy_nb.base_interest(s, ctx)
+    assert same(a[0], b[0]) and same(a[1], b[1])
+    assert a[1].any() and not a[1].all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_patronage(model: Compiled, seed: int) -> None:
     act = np.where(np.random.default_rng(seed).random((400, model.P)) < 0.2, 0.3, 1.0)
     twins(model, seed, lambda s, c: circular_flow.patronage(s, c, 5, act),

@@ -39,6 +39,37 @@ def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64]
             out[i, j] = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
+               aloof: NDArray[np.float64], cost: float, enmity: NDArray[np.float64],
+               out: NDArray[np.float64]) -> None:
+    """``coalitions.grudge`` of ``gap_row`` for history ``h`` into ``out[:P, :P]``. A pair's
+    distance is worked out once for both orders: ``apart2`` and the aloofness stretch give the
+    same bits either way round (a - b is exactly -(b - a), and the sum of two aloofnesses does
+    not depend on their order); a share of 1.0 left by no enmity divides nothing."""
+    P = enmity.shape[1]
+    s0 = salience[h, 0]
+    s1 = salience[h, 1]
+    for i in range(P):
+        for j in range(i, P):
+            g = apart2(position[h, i, 0], position[h, i, 1], position[h, j, 0],
+                       position[h, j, 1], s0, s1)
+            g = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
+            e = enmity[h, i, j]
+            if e != 0:
+                left = 1.0 - e
+                out[i, j] = g / (left if left > 1e-12 else 1e-12)
+            else:
+                out[i, j] = g
+            if j != i:
+                e = enmity[h, j, i]
+                if e != 0:
+                    left = 1.0 - e
+                    out[j, i] = g / (left if left > 1e-12 else 1e-12)
+                else:
+                    out[j, i] = g
+
+
 @numba.njit(cache=True, nogil=True)
 def _policy_gap(rows: NDArray[np.int64], position: NDArray[np.float64],
                 salience: NDArray[np.float64], aloof: NDArray[np.float64],
@@ -305,11 +336,7 @@ def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
                     perc[p] = 0.0
             perc[lead] = tot
             players = players & ~(blocm & ~(1 << lead))
-        gap_row(h, position, salience, aloof, aloofness_cost[h], gap[:P, :P])
-        for i in range(P):  # ``coalitions.grudge``
-            for j in range(P):
-                left = 1.0 - enmity[h, i, j]
-                gap[i, j] = gap[i, j] / (left if left > 1e-12 else 1e-12)
+        grudge_row(h, position, salience, aloof, aloofness_cost[h], enmity, gap)
         if plays:
             w = founder_weight[h]
             sp = perc[0]
