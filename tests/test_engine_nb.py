@@ -153,6 +153,21 @@ def test_a_monthly_mechanism_and_its_kernel(model: Compiled, seed: int, name: st
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_base_interest(model: Compiled, seed: int) -> None:
+    """The interests of the bases each leader leads, with leaders who hold three and more
+    offices with a stake on one axis among them (where the order of the sum could tell)."""
+    s, ctx = random_world(model, seed)
+    g = np.random.default_rng(seed)
+    s.holder[g.random(s.H) < 0.3] = g.integers(0, 2)  # some hold every office
+    based = model.has_interest.any(axis=1)
+    held = (s.holder[:, :, None] == np.arange(model.P)) & model.has_interest[None, :, None, 0]
+    assert (held.sum(axis=1) >= 3).any() and based.sum() >= 3
+    a, b = policy.base_interest(s, ctx), policy_nb.base_interest(s, ctx)
+    assert same(a[0], b[0]) and same(a[1], b[1])
+    assert a[1].any() and not a[1].all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_patronage(model: Compiled, seed: int) -> None:
     act = np.where(np.random.default_rng(seed).random((400, model.P)) < 0.2, 0.3, 1.0)
     twins(model, seed, lambda s, c: circular_flow.patronage(s, c, 5, act),
@@ -228,6 +243,42 @@ def test_form(model: Compiled, seed: int, founder: bool, replay: bool) -> None:
         return go
 
     twins(model, seed, run(coalitions.form), run(coalitions_nb.form))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_one_pass_game_is_the_aes_game(seed: int) -> None:
+    """``coalitions_nb.ruling_one`` picks the coalition ``coalitions.ruling_coalition`` picks,
+    on random games of 1 to 10 players: tied and zero powers, distances that are tied, lopsided
+    or infinite spans, players left out, thresholds from a half to 0.9; the games include ones
+    where the full group, a proper subset and (no coalition that can agree wins) the strongest
+    that can agree rule."""
+    g = np.random.default_rng(seed)
+    N, m = 3000, 10
+    n = g.integers(1, m + 1, N)
+    power_ = np.where(g.random((N, 1)) < 0.3, g.integers(0, 4, (N, m)).astype(float),
+                      g.random((N, m)))
+    power_[g.random((N, m)) < 0.1] = 0.0
+    power_[np.arange(m)[None, :] >= n[:, None]] = 0.0
+    dist = g.random((N, m, m))
+    dist = np.where(g.random((N, 1, 1)) < 0.7, (dist + dist.transpose(0, 2, 1)) / 2, dist)
+    dist = np.where(g.random((N, 1, 1)) < 0.2, np.round(dist * 2), dist)
+    players = g.integers(0, 1 << m, N) & ((1 << n) - 1)
+    players[g.random(N) < 0.05] = 0
+    alpha = g.choice([0.5, 0.55, 0.6, 2 / 3, 0.9], N)
+    span = g.choice([0.3, 0.5, 1.0, np.inf], N)
+    want = coalitions.ruling_coalition(power_, players, alpha, dist, span)
+    idx, near = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    gamma, flags = np.empty(1 << m), np.empty(1 << m, dtype=np.uint8)
+    got = np.array([coalitions_nb.ruling_one(power_[h], int(players[h]), float(alpha[h]),
+                                             dist[h], float(span[h]), idx, near, gamma, flags)
+                    for h in range(N)])
+    assert same(got, want)
+    # the games are not all of one kind
+    assert (want == players).any() and ((want != players) & (want != 0)).any()
+    bits_ = (want[:, None] >> np.arange(m)) & 1
+    on = (players[:, None] >> np.arange(m)) & 1
+    minority = (power_ * bits_).sum(axis=1) < alpha * (power_ * on).sum(axis=1) - 1e-9
+    assert minority.any() and (want == 0).any()
 
 
 @pytest.mark.parametrize("seed", SEEDS)

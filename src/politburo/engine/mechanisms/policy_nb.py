@@ -3,8 +3,9 @@
 ``policy.py`` is the specification (its docstring gives the model and its sources); this kernel
 repeats each of its NumPy expressions operation for operation and in the same order (row sums
 left to right as ``rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0), so both give
-the same bits. The random draws and the office-holding memo (``policy.base_interest``) stay in
-Python and are passed in. tests/test_engine_nb.py holds the two to equality.
+the same bits. The random draws and the office-holding memo (``State.by_holder``) stay in
+Python and are passed in; the memo is filled by ``base_interest``, the twin of
+``policy.base_interest``. tests/test_engine_nb.py holds each pair to equality.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.engine.mechanisms import policy
 from politburo.engine.state import RUNG, Context, State
 
 _PARTY = RUNG["party"]
@@ -125,12 +125,44 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
             standing[h, p] = standing[h, p] - policy_cost[h] * d * alive
 
 
+@numba.njit(cache=True, nogil=True)
+def _base_interest(holder: NDArray[np.int64], based: NDArray[np.int64],
+                   pulled: NDArray[np.float64], weight: NDArray[np.float64],
+                   interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:
+    H, P = interest.shape[0], interest.shape[1]
+    K = based.shape[0]
+    for h in range(H):
+        for p in range(P):
+            for a in range(2):
+                num = 0.0
+                den = 0.0
+                for k in range(K):  # ``np.einsum`` adds the offices in order, from zero
+                    x = 1.0 if holder[h, based[k]] == p else 0.0
+                    num = num + x * pulled[k, a]
+                    den = den + x * weight[k, a]
+                interest[h, p, a] = num / (den if den > 1e-12 or den != den else 1e-12)
+                has[h, p, a] = den > 0
+
+
+def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``policy.base_interest``, compiled: each leader's sums over the offices he holds."""
+    m, P = ctx.model, ctx.model.P
+    based = np.flatnonzero(m.has_interest.any(axis=1))
+    w = m.office_weight[based, None] * m.has_interest[based]  # (K, 2)
+    interest = np.empty((state.H, P, 2))
+    has = np.empty((state.H, P, 2), dtype=bool)
+    _base_interest(np.ascontiguousarray(state.holder, dtype=np.int64), based.astype(np.int64),
+                   np.ascontiguousarray(w * m.interest[based]), np.ascontiguousarray(w),
+                   interest, has)
+    return interest, has
+
+
 def line_and_drift(state: State, ctx: Context, t: int) -> None:
     """``policy.line_and_drift``, compiled."""
     axes = ctx.model.axes
     z0 = ctx.z_actors(t, f"policy:{axes[0]}")
     z1 = ctx.z_actors(t, f"policy:{axes[1]}")
-    interest, has = state.by_holder("interest", lambda: policy.base_interest(state, ctx))
+    interest, has = state.by_holder("interest", lambda: base_interest(state, ctx))
     p = ctx.params
     line = np.empty_like(state.line)
     _line_and_drift(state.coalition, state.rung, state.power, state.position, state.ideal,
