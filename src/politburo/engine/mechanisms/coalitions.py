@@ -41,9 +41,18 @@ from politburo.engine.rows import rany, rargmax, rmax, rsum
 
 
 @numba.njit(cache=True, nogil=True)
-def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
-                dist: NDArray[np.float64], span: float, orders: NDArray[np.int64]) -> int:
-    idx = np.empty(power.shape[0], dtype=np.int64)
+def ruling_one(power: NDArray[np.float64], players: int, alpha: float,
+               dist: NDArray[np.float64], span: float, idx: NDArray[np.int64],
+               near: NDArray[np.int64], gamma: NDArray[np.float64],
+               flags: NDArray[np.uint8]) -> int:
+    """The ruling coalition of one game (``ruling_coalition``), in one pass over the
+    coalitions, in scratch arrays the caller keeps (``idx``, ``near``: at least as long as
+    ``power``; ``gamma``, ``flags``: at least ``1 << len(power)``). Coalitions are taken in the
+    order of their codes, which puts every proper subset before its supersets; who can agree
+    with whom is a bitmask per player; the winner and the strongest that can agree are picked
+    in the same pass, with the power of the whole group added up as the pass adds it. Both
+    engines play the game with this kernel; ``ruling_coalition_reference`` is the definition it
+    is tested against."""
     n = 0
     for i in range(power.shape[0]):
         if (players >> i) & 1:
@@ -51,69 +60,60 @@ def _ruling_one(power: NDArray[np.float64], players: int, alpha: float,
             n += 1
     if n == 0:
         return 0
+    for j in range(n):
+        c = 0
+        for k in range(n):
+            if not dist[idx[j], idx[k]] > span:
+                c |= 1 << k
+        near[j] = c
+    everyone = 0.0  # gamma of the whole group: (0 + power of the last) + ... + of the first
+    for j in range(n - 1, -1, -1):
+        everyone = everyone + power[idx[j]]
+    wins = alpha * everyone
     size = 1 << n
-    gamma = np.zeros(size)
-    feasible = np.zeros(size, dtype=np.bool_)
+    gamma[0] = 0.0
+    flags[0] = 0  # bit 1: its members can agree (feasible); bit 2: self-enforcing as well
+    best = -1
+    best_gamma = np.inf
+    strongest = -1
+    strongest_gamma = -1.0
     for s in range(1, size):
         low = s & (-s)
         j = 0
         while (low >> j) != 1:
             j += 1
         rest = s ^ low
-        gamma[s] = gamma[rest] + power[idx[j]]
-        if rest == 0:
-            feasible[s] = True
-        elif feasible[rest]:
-            ok = True
-            for k in range(n):
-                if (rest >> k) & 1 and dist[idx[j], idx[k]] > span:
-                    ok = False
-                    break
-            feasible[s] = ok
-    se = np.zeros(size, dtype=np.bool_)
-    # Coalitions in order of size, so every proper subset is decided before its superset.
-    order = orders[n]
-    for k in range(1, size):
-        s = order[k]
-        if not feasible[s]:
+        g = gamma[rest] + power[idx[j]]
+        gamma[s] = g
+        if rest != 0 and ((flags[rest] & 1) == 0 or (rest & ~near[j]) != 0):
+            flags[s] = 0
             continue
+        if g > strongest_gamma:
+            strongest = s
+            strongest_gamma = g
         ok = True
         t = (s - 1) & s
         while t > 0:
-            if se[t] and gamma[t] > alpha * gamma[s]:
+            if flags[t] == 3 and gamma[t] > alpha * g:
                 ok = False
                 break
             t = (t - 1) & s
-        se[s] = ok
-    best = -1
-    best_gamma = np.inf
-    full = size - 1
-    for s in range(1, size):
-        if se[s] and gamma[s] > alpha * gamma[full] and gamma[s] < best_gamma:
+        if not ok:
+            flags[s] = 1
+            continue
+        flags[s] = 3
+        if g > wins and g < best_gamma:
             best = s
-            best_gamma = gamma[s]
+            best_gamma = g
     if best < 0:
-        # No coalition that can agree wins: the strongest that can agree rules (ties go to the
-        # lower code). With an infinite span everyone can agree and this never happens.
-        best_gamma = -1.0
-        for s in range(1, size):
-            if feasible[s] and gamma[s] > best_gamma:
-                best = s
-                best_gamma = gamma[s]
+        # No coalition that can agree wins: the strongest that can agree rules.
+        best = strongest
     out = 0
     for j in range(n):
         if (best >> j) & 1:
             out |= 1 << idx[j]
     return out
 
-
-@numba.njit(cache=True, nogil=True)
-def _popcount(s: int) -> int:
-    c = 0
-    while s:
-        s &= s - 1
-        c += 1
-    return c
 
 
 @numba.njit(cache=True, nogil=True)
@@ -122,16 +122,12 @@ def _ruling_batch(
     dist: NDArray[np.float64], span: NDArray[np.float64],
 ) -> NDArray[np.int64]:
     out = np.zeros(power.shape[0], dtype=np.int64)
-    # The order of coalitions by size depends only on the number of players: sort it once per
-    # batch, not once per history.
     m = power.shape[1]
-    orders = np.zeros((m + 1, 1 << m), dtype=np.int64)
-    for n in range(m + 1):
-        size = 1 << n
-        orders[n, :size] = np.argsort(np.array([_popcount(s) for s in range(size)]),
-                                      kind="stable")
+    idx, near = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    gamma, flags = np.empty(1 << m), np.empty(1 << m, dtype=np.uint8)
     for h in range(power.shape[0]):
-        out[h] = _ruling_one(power[h], players[h], alpha[h], dist[h], span[h], orders)
+        out[h] = ruling_one(power[h], players[h], alpha[h], dist[h], span[h], idx, near,
+                            gamma, flags)
     return out
 
 
@@ -186,9 +182,13 @@ def ruling_coalition_reference(power: list[float], alpha: float,
                 for t in map(frozenset, combinations(sorted(c), j))
             )
     winners = [c for c, ok in se.items() if ok and gamma(c) > alpha * gamma(everyone)]
+    def code(c: frozenset[int]) -> int:
+        return sum(1 << i for i in c)
+
+    # exact ties go to the lower coalition code, as in ``ruling_coalition``
     if winners:
-        return min(winners, key=gamma)
-    return max((c for c in se if agree(c)), key=gamma)
+        return min(winners, key=lambda c: (gamma(c), code(c)))
+    return max((c for c in se if agree(c)), key=lambda c: (gamma(c), -code(c)))
 
 
 def perceived_power(state: State, ctx: Context, parts: dict[str, NDArray[np.float64]]

@@ -6,8 +6,7 @@ kernels repeat its arithmetic in the same order, so both give the same bits
 mechanisms decide; a world with ``platform`` or ``alliance`` events (a lever's), and a run that
 records a log, use ``coalitions.update_bloc`` itself. The kernel finds the lone mover whom no
 leader joined; whether his followers sign is ``coalitions.followers_sign``, shared by both.
-``form`` plays the AES game with ``ruling_one``, which reaches ``coalitions._ruling_one``'s
-coalition in one pass over the coalitions (tests/test_engine_nb.py holds the two equal).
+``form`` plays the AES game with ``coalitions.ruling_one``, the kernel the NumPy engine uses.
 """
 
 from __future__ import annotations
@@ -40,6 +39,16 @@ def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _grudged(g: float, e: float) -> float:
+    """One distance ``g`` stretched by the enmity ``e`` (``coalitions.grudge``); a share of 1.0
+    left by no enmity divides nothing."""
+    if e == 0:
+        return g
+    left = 1.0 - e
+    return g / (left if left > 1e-12 else 1e-12)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
                aloof: NDArray[np.float64], cost: float, enmity: NDArray[np.float64],
                out: NDArray[np.float64]) -> None:
@@ -55,19 +64,9 @@ def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float
             g = apart2(position[h, i, 0], position[h, i, 1], position[h, j, 0],
                        position[h, j, 1], s0, s1)
             g = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
-            e = enmity[h, i, j]
-            if e != 0:
-                left = 1.0 - e
-                out[i, j] = g / (left if left > 1e-12 else 1e-12)
-            else:
-                out[i, j] = g
+            out[i, j] = _grudged(g, enmity[h, i, j])
             if j != i:
-                e = enmity[h, j, i]
-                if e != 0:
-                    left = 1.0 - e
-                    out[j, i] = g / (left if left > 1e-12 else 1e-12)
-                else:
-                    out[j, i] = g
+                out[j, i] = _grudged(g, enmity[h, j, i])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -206,81 +205,6 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def ruling_one(power: NDArray[np.float64], players: int, alpha: float,
-               dist: NDArray[np.float64], span: float, idx: NDArray[np.int64],
-               near: NDArray[np.int64], gamma: NDArray[np.float64],
-               flags: NDArray[np.uint8]) -> int:
-    """``coalitions._ruling_one`` in one pass over the coalitions, in scratch arrays the caller
-    keeps (``idx``, ``near``: at least as long as ``power``; ``gamma``, ``flags``: at least
-    ``1 << len(power)``). The same coalition for the same inputs: every comparison of the
-    specification is made on the same floats, only the bookkeeping differs. Coalitions are taken
-    in the order of their codes, which also puts every proper subset before its supersets, as
-    the specification's order by size does; who can agree with whom is a bitmask per player;
-    the winner and the strongest that can agree are picked in the same pass, in the same order
-    of codes, with the power of the whole group added up first as the pass would add it."""
-    n = 0
-    for i in range(power.shape[0]):
-        if (players >> i) & 1:
-            idx[n] = i
-            n += 1
-    if n == 0:
-        return 0
-    for j in range(n):
-        c = 0
-        for k in range(n):
-            if not dist[idx[j], idx[k]] > span:
-                c |= 1 << k
-        near[j] = c
-    everyone = 0.0  # gamma of the whole group: (0 + power of the last) + ... + of the first
-    for j in range(n - 1, -1, -1):
-        everyone = everyone + power[idx[j]]
-    wins = alpha * everyone
-    size = 1 << n
-    gamma[0] = 0.0
-    flags[0] = 0  # bit 1: its members can agree (feasible); bit 2: self-enforcing as well
-    best = -1
-    best_gamma = np.inf
-    strongest = -1
-    strongest_gamma = -1.0
-    for s in range(1, size):
-        low = s & (-s)
-        j = 0
-        while (low >> j) != 1:
-            j += 1
-        rest = s ^ low
-        g = gamma[rest] + power[idx[j]]
-        gamma[s] = g
-        if rest != 0 and ((flags[rest] & 1) == 0 or (rest & ~near[j]) != 0):
-            flags[s] = 0
-            continue
-        if g > strongest_gamma:
-            strongest = s
-            strongest_gamma = g
-        ok = True
-        t = (s - 1) & s
-        while t > 0:
-            if flags[t] == 3 and gamma[t] > alpha * g:
-                ok = False
-                break
-            t = (t - 1) & s
-        if not ok:
-            flags[s] = 1
-            continue
-        flags[s] = 3
-        if g > wins and g < best_gamma:
-            best = s
-            best_gamma = g
-    if best < 0:
-        # No coalition that can agree wins: the strongest that can agree rules.
-        best = strongest
-    out = 0
-    for j in range(n):
-        if (best >> j) & 1:
-            out |= 1 << idx[j]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
 def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
           blind: NDArray[np.float64], profile: NDArray[np.float64], rung: NDArray[np.int64],
           bloc_mask: NDArray[np.int64], coalition: NDArray[np.int64],
@@ -295,7 +219,7 @@ def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
     H, P = rung.shape
     n = P + 1 if plays else P
     F = (1 << P) if plays else 0
-    idx = np.empty(n, dtype=np.int64)  # scratch for ``ruling_one``
+    idx = np.empty(n, dtype=np.int64)  # scratch for ``coalitions.ruling_one``
     near = np.empty(n, dtype=np.int64)
     gamma = np.empty(1 << n)
     flags = np.empty(1 << n, dtype=np.uint8)
@@ -379,12 +303,12 @@ def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
         if replay:
             stands = False
         if stands and n_core > 1:
-            inner = ruling_one(perc, mine, a, gap, span[h], idx, near, gamma, flags)
+            inner = coalitions.ruling_one(perc, mine, a, gap, span[h], idx, near, gamma, flags)
             if inner != mine:
                 stands = False
         coal = core_mask[h]
         if not stands:
-            coal = ruling_one(perc, players, a, gap, span[h], idx, near, gamma, flags)
+            coal = coalitions.ruling_one(perc, players, a, gap, span[h], idx, near, gamma, flags)
         players_prev[h] = players
         # a leader who needs no partners
         for p in range(P):
