@@ -79,6 +79,34 @@ def test_a_speech_against_targets_is_a_polemic_scaled_by_its_reach(model: Compil
     assert np.array_equal(st.standing, printed) and np.array_equal(st.enmity, enmity_printed)
 
 
+def test_an_attack_spares_a_partner_in_the_coalition_or_the_bloc(model: Compiled) -> None:
+    """A polemic (and a speech against targets) is not made in the histories where a target
+    sits with its author in the ruling coalition or in the organised bloc; where neither holds
+    it costs what it always cost. Histories 0-1: author 0 rules with target 1; 2-3: 0 and 2
+    share the bloc; 4: 0 rules with 3, who is no target; 5: 1 and 2 rule without 0."""
+    ctx = mech_ctx(model, H, **SPEECH, polemic_backlash=0.08, polemic_enmity=0.5)
+    st = mech_state(model, H, record_log=True)
+    st.coalition[:] = [0b011, 0b111, 0, 0, 0b1001, 0b110]
+    st.bloc[:] = [0, 0, 0b101, 0b101, 0, 0]
+    made = np.array([False, False, False, False, True, True])
+    assert np.array_equal(standing.spares_partners(st, ctx, 0, (1, 2)), made)
+    before, enmity = st.standing.copy(), st.enmity.copy()
+    standing.polemic(st, ctx, 3, 0, (1, 2))
+    assert np.allclose(before[:, 0] - st.standing[:, 0], 0.08 * made)
+    assert np.allclose(before[:, 1:3] - st.standing[:, 1:3], 0.04 * made[:, None])
+    assert np.allclose(st.enmity[:, 0, 1] - enmity[:, 0, 1], 0.5 * made)
+    assert [any(e["kind"] == "polemic" for e in log) for log in st.log] == made.tolist()
+    # the same rule for a speech against targets; a programme speech has no one to spare
+    st2 = mech_state(model, H)
+    st2.coalition[:], st2.bloc[:] = st.coalition, st.bloc
+    standing.speech(st2, ctx, 3, 0, (1, 2), "published")
+    assert np.allclose(before[:, 0] - st2.standing[:, 0], 0.08 * made)
+    st3 = mech_state(model, H)
+    st3.coalition[:], st3.bloc[:] = st.coalition, st.bloc
+    standing.speech(st3, ctx, 3, 0, (), "published")
+    assert np.allclose(st3.standing[:, 0] - before[:, 0], 0.1)
+
+
 def _as_speech(handling: str) -> Any:
     def edit(d: dict[str, Any]) -> None:
         e = next(x for x in d["events"] if x["kind"] == "polemic")

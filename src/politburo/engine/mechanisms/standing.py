@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.engine.state import Context, State, record
+from politburo.engine.state import Context, State, bits, record
 
 
 def effective(state: State, ctx: Context) -> NDArray[np.float64]:
@@ -112,11 +112,33 @@ def charge(state: State, ctx: Context, t: int, author: int, targets: tuple[int, 
     np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
 
 
+def spares_partners(state: State, ctx: Context, author: int,
+                    targets: tuple[int, ...]) -> NDArray[np.bool_]:
+    """(H,) histories in which an attack by ``author`` on ``targets`` goes ahead: none of the
+    targets is his partner, that is, none sits with him in the ruling coalition or in the
+    organised opposition bloc as the month opens.
+
+    An open attack is one camp's answer to another. *Lessons of October* came from a leader
+    whom the triumvirs had shut out of the ruling group (S25); the septet that ruled after May
+    1924 was bound to act as one and kept its quarrels out of the press (S63b); and once Trotsky
+    joined Zinoviev and Kamenev in the United Opposition the quarrel over 1917 was laid aside
+    (S33). So a scenario's dated attack is a cause the author may act on, not an outcome: where
+    the model has made a target his partner by that month, he does not publish it."""
+    P = ctx.model.P
+    partner = np.zeros(state.H, dtype=bool)
+    for mask in (state.coalition, state.bloc):
+        inside = bits(mask, P)
+        for j in targets:
+            partner |= inside[:, author] & inside[:, j]
+    return ~partner
+
+
 def _attack(state: State, ctx: Context, author: int, targets: tuple[int, ...],
             reach: NDArray[np.float64] | float) -> NDArray[np.float64]:
-    """An open attack on colleagues, as far as it reached (``reach``, 1 for print): it costs
-    its author ``polemic_backlash`` times the reach, each target half as much, and makes
-    enemies of them by ``polemic_enmity`` times the reach. Returns the author's cost (H,)."""
+    """An open attack on colleagues, as far as it reached (``reach``, 1 for print, 0 where it
+    is not made): it costs its author ``polemic_backlash`` times the reach, each target half
+    as much, and makes enemies of them by ``polemic_enmity`` times the reach. Returns the
+    author's cost (H,)."""
     back = ctx.params["polemic_backlash"] * reach
     state.standing[:, author] -= back
     for j in targets:
@@ -141,15 +163,17 @@ def speech(state: State, ctx: Context, t: int, author: int, targets: tuple[int, 
         return
     reach = (ctx.params["speech_closed_reach"] if handling == "closed"
              else np.ones(state.H))
-    if targets:
-        moved = _attack(state, ctx, author, targets, reach)
+    made = np.ones(state.H, dtype=bool)
+    if targets:  # an attack spares partners (``spares_partners``)
+        made = spares_partners(state, ctx, author, targets)
+        moved = _attack(state, ctx, author, targets, reach * made)
         why = "it cost its speaker {:.2f} standing and set the targets against him"
     else:
         moved = ctx.params["speech_weight"] * reach
         state.standing[:, author] += moved
         why = "it brought its speaker {:.3f} standing"
     m = ctx.model
-    record(state, ctx, np.ones(state.H, dtype=bool), {
+    record(state, ctx, made, {
         "kind": "speech", "step": t, "handling": handling,
         "actors": [m.principals[author]],
         "targets": [m.principals[j] for j in targets],
@@ -160,11 +184,13 @@ def speech(state: State, ctx: Context, t: int, author: int, targets: tuple[int, 
 
 def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int, ...]) -> None:
     """A polemic costs its author standing and makes enemies of its targets: a printed speech
-    against them (``speech``, reach 1), told as a polemic in the press."""
+    against them (``speech``, reach 1), told as a polemic in the press. Like any attack it is
+    not made against a partner (``spares_partners``)."""
     if author < 0:
         return
-    back = _attack(state, ctx, author, targets, 1.0)
-    record(state, ctx, np.ones(state.H, dtype=bool), {
+    made = spares_partners(state, ctx, author, targets)
+    back = _attack(state, ctx, author, targets, made * 1.0)
+    record(state, ctx, made, {
         "kind": "polemic", "step": t,
         "actors": [ctx.model.principals[author]],
         "targets": [ctx.model.principals[j] for j in targets],
