@@ -189,7 +189,7 @@ def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int,
     if author < 0:
         return
     made = spares_partners(state, ctx, author, targets)
-    back = _attack(state, ctx, author, targets, made * 1.0)
+    back = _attack(state, ctx, author, targets, made.astype(np.float64))
     record(state, ctx, made, {
         "kind": "polemic", "step": t,
         "actors": [ctx.model.principals[author]],
