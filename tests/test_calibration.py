@@ -460,6 +460,18 @@ def test_shipped_posterior_fits_the_scenario(scenario: Scenario) -> None:
     assert np.isclose(post.weights.sum(), 1.0) and post.ess() > 50
 
 
+@pytest.mark.parametrize("name", ["soviet-1922", "china-1976"])
+def test_shipped_posteriors_are_stamped_with_this_engine(name: str) -> None:
+    """Every built-in posterior was made (or re-stamped, for a change that leaves histories
+    bit-identical: tools/restamp_posterior.py) with the engine and mechanism source as they
+    are: otherwise every command would warn that the posterior is stale."""
+    from politburo.calibration.posterior import stale_engine
+
+    post = load_default_posterior(load_scenario(name))
+    assert post is not None and post.meta.get("engine_hash")
+    assert not stale_engine(post)
+
+
 def test_weights_are_recorded(tiny: tuple[Scenario, Path], rejection: Any) -> None:
     import json
 
