@@ -307,3 +307,40 @@ def test_bad_inner_bodies_are_refused_naming_file_field_and_what_was_expected(
     assert "bad.yaml" in text
     for w in words:
         assert w in text, (w, text)
+
+
+def test_a_file_with_an_inner_body_and_its_meetings_runs_alike_under_both_engines(
+        tmp_path: Path) -> None:
+    """The Soviet file given an inner body of three, an election at a plenum and meetings of
+    the leadership body every few months: the compiled engine gives the NumPy histories, and
+    the leadership meetings' votes are the inner body's (a recorded run's electorate)."""
+    def edit(d: dict[str, Any]) -> None:
+        d["bodies"]["inner"] = {"name": "Inner Bureau", "members": ["stalin", "zinoviev",
+                                                                    "kamenev"],
+                                "assumption": "test"}
+        plenums = [k for k, m in enumerate(d["calendar"]) if m["kind"] == "plenum"]
+        d["calendar"][plenums[4]]["inner_size"] = {"value": 4, "assumption": "test"}
+        for month in ("1923-06", "1924-06", "1925-06", "1926-06", "1927-06"):
+            d["calendar"].append({"month": month, "kind": "leadership", "name": "Bureau meeting",
+                                  "assumption": "test"})
+        d["calendar"].sort(key=lambda m: m["month"])
+        d["parameters"]["inner_weight"] = {"family": "beta", "a": 2.0, "b": 2.0,
+                                           "assumption": "test"}
+
+    p = tmp_path / "bureau.yaml"
+    data = yaml.safe_load(builtin_text("soviet-1922"))
+    edit(data)
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    m = compile_scenario(load_scenario(p))
+    assert m.has_inner() and sum(mt.kind == KIND_CODE["leadership"] for mt in m.meetings) == 5
+    idx = np.arange(80)
+    a = simulate(m, 1, idx, keep_power=True, engine="numpy")
+    b = simulate(m, 1, idx, keep_power=True, engine="compiled")
+    for f in ("winner", "falls", "coalition", "first_rule", "rises", "power", "tallies"):
+        assert np.array_equal(getattr(a, f), getattr(b, f)), f
+    rec = simulate(m, 1, idx[:30], record_log=True)
+    votes = [e for log in rec.log for e in log  # type: ignore[union-attr]
+             if e["kind"] == "vote" and e.get("electorate")]
+    assert votes and all(e["electorate"] in ("Inner Bureau's votes",
+                                             f"{m.bodies.leadership}'s votes") for e in votes)
+    assert any(e["electorate"] == "Inner Bureau's votes" for e in votes)
