@@ -116,6 +116,8 @@ def random_world(model: Compiled, seed: int, H: int = 400) -> tuple[State, Conte
     s.first_rule = np.where(s.cons_who >= 0, s.cons_since, np.where(g.random(H) < 0.2, 3, -1))
     s.falls = np.where(g.random((H, P, len(LADDER))) < 0.2, g.integers(0, 60, (H, P, len(LADDER))),
                        -1)
+    if model.has_inner():  # an inner body of any size, empty in some histories
+        s.inner = (g.random((H, P)) < 0.4) & (g.random(H) > 0.1)[:, None]
     return s, ctx
 
 

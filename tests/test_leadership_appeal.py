@@ -17,7 +17,7 @@ import yaml
 from _scenarios import edited_builtin, mech_ctx
 
 from politburo.engine import month as engine
-from politburo.engine.mechanisms import appeal, clients, votes
+from politburo.engine.mechanisms import appeal, clients, inner, votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import initial_state, simulate
 from politburo.engine.state import RUNG, Context, State
@@ -159,14 +159,22 @@ def test_the_engine_hands_each_meeting_its_own_body(model: Compiled) -> None:
 
     mx = dataclasses.replace(SPEC, motions=spy)  # the month's motions, whichever engine's
     H = 4
-    ctx = _ctx(model, H)
-    for kind in (LEADERSHIP, 1):
-        s = initial_state(model, H, record_log=False)
-        engine._meeting(s, ctx, 0, MeetingC(0, kind, "m", 0, 0, 0), np.ones((H, model.P)),
-                        False, None, [], mx=mx)
-    (k1, b1, s1), (k2, b2, s2) = seen
-    assert k1 == LEADERSHIP and np.allclose(b1, clients.leadership_body(s1, ctx))
-    assert k2 == 1 and np.allclose(b2, s2.cc)
+    # the China arrays without their inner body (the leadership body meets), and with it (the
+    # inner body meets in its place: mechanisms/inner.py, tests/test_inner.py)
+    for m in (dataclasses.replace(model, inner0=np.zeros(0, dtype=bool)), model):
+        seen.clear()
+        ctx = _ctx(m, H)
+        for kind in (LEADERSHIP, 1):
+            s = initial_state(m, H, record_log=False)
+            engine._meeting(s, ctx, 0, MeetingC(0, kind, "m", 0, 0, 0), np.ones((H, m.P)),
+                            False, None, [], mx=mx)
+        (k1, b1, s1), (k2, b2, s2) = seen
+        want = clients.leadership_body(s1, ctx)
+        if m.has_inner():
+            want = inner.electorate(s1, ctx, want)
+            assert not np.allclose(want, clients.leadership_body(s1, ctx))
+        assert k1 == LEADERSHIP and np.allclose(b1, want)
+        assert k2 == 1 and np.allclose(b2, s2.cc)
 
 
 def _removed(model: Compiled, H: int, cc_with: str

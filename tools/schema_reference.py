@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from politburo.scenario import schema as sc
 
-MODELS = (sc.Scenario, sc.Founder, sc.Question, sc.Axis, sc.Bodies, sc.Rules, sc.Traits,
-          sc.Powers, sc.Principal, sc.Attributes, sc.Position, sc.Client, sc.Office, sc.Interest,
-          sc.Meeting, sc.Event, sc.Response, sc.Quantity, sc.Prior, sc.Milestone, sc.Fit,
-          sc.FitTally, sc.FitAlignment, sc.Lever, sc.LeverValue, sc.Claim, sc.Source)
+MODELS = (sc.Scenario, sc.Founder, sc.Question, sc.Axis, sc.Bodies, sc.InnerBody, sc.Rules,
+          sc.Traits, sc.Powers, sc.Principal, sc.Attributes, sc.Position, sc.Client, sc.Office,
+          sc.Interest, sc.Meeting, sc.Event, sc.Response, sc.Quantity, sc.Prior, sc.Milestone,
+          sc.Fit, sc.FitTally, sc.FitAlignment, sc.Lever, sc.LeverValue, sc.Claim, sc.Source)
 
 
 def _type(ann: object) -> str:

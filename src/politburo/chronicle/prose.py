@@ -45,6 +45,10 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
     "return": "return: co-optation of an outsider (Gandhi and Przeworski 2006)",
     "appeal": "appeal: the {committee} overturns its leadership body (Taubman 2006)",
+    "inner_in": "the inner body of the leadership: elected by the {committee}'s plenum, the "
+                "ruling coalition first (the party's statutes; AES 2008)",
+    "inner_out": "the inner body of the leadership: re-elected by the {committee}'s plenum, or "
+                 "left with the seat in the leadership",
 }
 
 
@@ -165,8 +169,10 @@ def among(body: str, committee: str) -> str:
 def _among(ev: dict[str, Any], words: Words) -> str:
     """Where the loyalties behind a vote lay: the leadership body's members at its own meeting
     (a vote that records its ``electorate``), else the committee or the delegates."""
-    if ev.get("electorate"):
-        return f"in the {words.bodies.leadership}"
+    electorate = str(ev.get("electorate") or "")
+    if electorate:  # "the Standing Committee's votes": the body that met
+        body = electorate[:-len("'s votes")] if electorate.endswith("'s votes") else ""
+        return f"in the {body or words.bodies.leadership}"
     return among(str(ev.get("body") or ""), words.committee)
 
 
@@ -398,6 +404,24 @@ def _placed(ev: dict[str, Any], words: Words) -> str:
             f"{', ' + had if had else ''}, because {why}.")
 
 
+def _inner(ev: dict[str, Any], words: Words) -> str:
+    """Entries to and exits from the inner body of the leadership."""
+    actors = [str(a) for a in ev.get("actors") or []]
+    who = words.names_of(actors)
+    inner = str(ev.get("inner") or words.bodies.leadership)
+    at = f" at {body_phrase(str(ev['body']))}" if ev.get("body") else ""
+    one = len(actors) == 1
+    if ev["kind"] == "inner_in":
+        return (f"{who} {'was' if one else 'were'} elected to the {inner}{at}, because "
+                f"{because(ev, words)}.")
+    if ev.get("elected"):
+        seats = words.said("his seat", actors) if one else "their seats"
+        return f"{who} lost {seats} in the {inner}{at}, because {because(ev, words)}."
+    seat = words.said("his seat", actors) if one else "their seats"
+    return (f"{who} left the {inner} with {seat} in the {words.bodies.leadership}{at}, "
+            f"because {because(ev, words)}.")
+
+
 def _switch(ev: dict[str, Any], words: Words) -> str:
     client = words.name(str(ev.get("client") or "a client"))
     old = words.name(str(ev.get("from") or words.said("his patron", about(ev))))
@@ -429,6 +453,8 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return _co_option(ev, words)
     if kind == "client_office":
         return _placed(ev, words)
+    if kind in ("inner_in", "inner_out"):
+        return _inner(ev, words)
     if kind == "assembly":
         of, yes = int(ev.get("of") or 0), float(ev.get("yes") or 0.0)
         why = "its delegates had been" + why[len("delegates"):] if why.startswith(

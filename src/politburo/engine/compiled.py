@@ -24,6 +24,7 @@ from politburo.engine.mechanisms import (
     clients,
     clients_nb,
     coalitions_nb,
+    inner,
     policy_nb,
     standing_nb,
     votes_nb,
@@ -38,6 +39,8 @@ from politburo.scenario.schema import RISE_STEPS
 _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
 _RISE_RUNGS = np.array([RUNG[s] for s in RISE_STEPS[1:]], dtype=np.int64)
+_NONE1 = np.zeros(0)  # the inner body's arrays where the scenario has none (never read)
+_NONE2 = np.zeros((0, 0))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -45,7 +48,8 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  offices: NDArray[np.float64], eff: NDArray[np.float64],
                  act: NDArray[np.float64], prestige_weight: NDArray[np.float64],
-                 w_cc: float, w_pb: float, w_off: float
+                 w_cc: float, w_pb: float, w_off: float, has_inner: bool,
+                 inner_share: NDArray[np.float64], inner_weight: NDArray[np.float64]
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
     C = seat.shape[1]
@@ -76,6 +80,8 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
         for p in range(P):
             alive = 1.0 if rung[h, p] < _PARTY else 0.0
             pb = ((1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]) / seats
+            if has_inner:  # the inner body's share of the leadership's weight (inner.shares)
+                pb = (1 - inner_weight[h]) * pb + inner_weight[h] * inner_share[h, p]
             a = scale * (w_cc * cc[h, p] + w_off * offices[h, p])
             v = scale * w_pb * pb + prestige * (st[p] / tot)
             active = act[h, p] * alive
@@ -92,11 +98,14 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
         state.holder, m.office_weight, P) / m.office_weight.sum())
     if m.client_offices():  # a client's office counts for his patron, as in the NumPy spec
         offices = offices + clients.office_power(state, ctx) / m.office_weight.sum()
+    has_inner = m.has_inner()
     app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
                             state.client_loyalty, state.cc, offices, eff, act,
                             ctx.params["prestige_weight"], float(c["power_weight_cc"]),
                             float(c["power_weight_politburo"]),
-                            float(c["power_weight_offices"]))
+                            float(c["power_weight_offices"]), has_inner,
+                            inner.shares(state) if has_inner else _NONE2,
+                            ctx.params["inner_weight"] if has_inner else _NONE1)
     return {"apparatus": app, "visible": vis}
 
 

@@ -19,6 +19,7 @@ ENGINE_SOURCES = ("engine/month.py", "engine/switch.py", "engine/histories.py", 
                   "engine/mechanisms/policy.py", "engine/mechanisms/standing.py",
                   "engine/mechanisms/votes.py", "engine/mechanisms/arrest.py",
                   "engine/mechanisms/returns.py", "engine/mechanisms/appeal.py",
+                  "engine/mechanisms/inner.py",
                   "engine/mechanisms/power.py", "engine/mechanisms/offices.py",
                   "engine/mechanisms/testament.py", "engine/mechanisms/consolidation.py")
 

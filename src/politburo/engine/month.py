@@ -11,7 +11,9 @@ Order of a month: exogenous events (salience, crises answered by the rulers); po
 drift; the Secretariat's appointments; standing shocks; power; then each meeting of the month
 (delegates and CC elections at congresses, co-options to the CC at plenums, the AES ruling
 coalition, Politburo seats for named clients, the founder's Testament motion, motions against
-outsiders, and at a meeting of the leadership body the appeals of those it removed);
+outsiders, and at a meeting of the leadership body the appeals of those it removed; at the end,
+the inner body of the leadership, where the scenario has one, loses who left the leadership and
+is elected anew by a meeting that gives it a size);
 administrative exile and readmission; clients' loyalty; opposition blocs; who rules alone. This
 module holds the order and the state it starts from; what happens at each step is a mechanism's,
 one module each in ``engine/mechanisms/`` (power, offices and their transfer, the Testament's
@@ -33,6 +35,7 @@ from politburo.engine.mechanisms import (
     arrest,
     circular_flow,
     clients,
+    inner,
     policy,
     returns,
     standing,
@@ -128,6 +131,8 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         first_rule=np.full(H, -1, dtype=np.int64),
         arrested=np.zeros((H, P), dtype=bool),
         log=[[] for _ in range(H)] if record_log else None,
+        inner=(np.tile(model.inner0, (H, 1)) if model.has_inner()
+               else np.zeros((H, P), dtype=bool)),
     )
 
 
@@ -153,8 +158,11 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
             circular_flow.elect_cc(state, ctx, body, mt.cc_size)
         # The tally is taken after the coalition forms (below) to use the current lineup.
     elif mt.kind == LEADERSHIP:
-        # The leadership body's own meeting: its seated members vote, with their clients.
+        # The leadership body's own meeting: its seated members vote, with their clients; or,
+        # where the scenario has an inner body, that body meets in its place.
         body = clients.leadership_body(state, ctx)
+        if ctx.model.has_inner():
+            body = inner.electorate(state, ctx, body)
     else:
         if mt.co_opted:  # a plenum co-opts members to the committee before it votes
             circular_flow.co_opt(state, ctx, circular_flow.delegates(state, ctx, eff),
@@ -190,6 +198,9 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         clients.offices_fall(state, ctx, t, mt.kind, transfer_offices)
     if opened is not None:  # an office the coalition took may go on to a client
         clients.offices_to_clients(state, ctx, t, mt.kind, opened, mt.name)
+    if ctx.model.has_inner():  # who left the leadership leaves its inner body; a meeting
+        inner.leave(state, ctx, t, mt.name)  # that elects the inner body fills it anew
+        inner.elect(state, ctx, t, mt.inner_size, mt.name)
 
 
 def _takes_offer(model: Compiled, mt: MeetingC, e: Any) -> bool:
@@ -327,6 +338,7 @@ def simulate(
                          votes.threat_keenness(state, ctx, chosen),
                          ctx.params["founder_restraint"] if t < founder_alive else 0.0,
                          transfer_offices)
+            inner.leave(state, ctx, t)
         for mt in meetings_at.get(t, []):
             motion = None
             if testament is not None and testament.targets:

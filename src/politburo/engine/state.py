@@ -57,6 +57,9 @@ class State:
     cons_since: NDArray[np.int64]  # (H,) step since which he has ruled, -1 none
     first_rule: NDArray[np.int64]  # (H,) first step anyone ruled alone, -1 never
     arrested: NDArray[np.bool_]  # (H, P) detained by the security forces (mechanisms/arrest)
+    # (H, P) seated in the inner body of the leadership (mechanisms/inner); all False, and
+    # read by nothing, where the scenario has none
+    inner: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     # The founder, while he plays in the coalition game (mechanisms/coalitions.py): where he
     # stands (H, 2), whether he acts this month, and whether he is in the ruling coalition (H,).
     founder_pos: NDArray[np.float64] | None = None

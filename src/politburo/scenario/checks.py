@@ -56,7 +56,7 @@ membership, is under a million); a larger one is a typo or an attack, never data
 _IDENT = "^[a-z][a-z0-9_]*$"
 _PEOPLE = ("actor", "targets", "present", "holder", "patron")
 """Fields that name a principal, a client or the founder (rather than any item of the scenario)."""
-_PRINCIPALS = ("together", "against", "between", "leader")
+_PRINCIPALS = ("together", "against", "between", "leader", "members")
 """Fields that name a principal (and the milestones' ``actor``)."""
 
 
@@ -85,6 +85,8 @@ RANGES: dict[str, Range] = {
                                              why="a number of seats in the leadership"),
     "calendar.*.co_opted.value": Range(1, 10_000, whole=True,
                                        why="a number of members co-opted to the committee"),
+    "calendar.*.inner_size.value": Range(1, 1000, whole=True,
+                                         why="a number of seats in the inner body"),
     "events.*.size": Range(0, 1e8, why="a size such as a number of recruits"),
     # Moves along the axes (a crisis response's) are checked by schema.OnAxes, whose keys are
     # the scenario's own axis ids: no path here can name them.
@@ -248,6 +250,7 @@ def problems(s: Scenario) -> list[Problem]:
                                  "principal (the fit follows a principal's removal ladder: "
                                  f"{_allowed(principals)}){_near(m.actor, principals)}"))
     found += _sizes(s)
+    found += _inner(s)
     found += _axes(s)
     found += _needs(s)
     found += _levers(s)
@@ -366,6 +369,9 @@ def _features(s: Scenario) -> dict[str, tuple[str, Loc]]:
                           ("principals", outside[0]))
     if s.rules.appeal != "none":
         out["appeal"] = (f"rules.appeal is {s.rules.appeal!r}", ("rules", "appeal"))
+    if s.bodies.inner is not None:
+        out["inner"] = (f"bodies.inner declares the {s.bodies.inner.name}",
+                        ("bodies", "inner"))
     for attr in ("outsider", "prejudice_target"):
         who = [i for i, p in enumerate(s.principals) if getattr(p.attributes, attr).value > 0]
         if who:
@@ -414,6 +420,57 @@ def _sizes(s: Scenario) -> list[Problem]:
             found.append(Problem(("calendar", i, "cc_size", "value"),
                                  f"expected at least the {s.bodies.leadership}'s {pb:g} "
                                  f"seats, got {m.cc_size.value:g}"))
+    return found
+
+
+def _inner(s: Scenario) -> list[Problem]:
+    """An inner body's starting members sit in the leadership body at the start, each once, no
+    more of them than it has seats; a meeting elects one only where the file declares it, on a
+    kind that elects the leadership body (rules.powers gives it the 'politburo' step), and no
+    larger than the leadership body."""
+    found = []
+    inner = s.bodies.inner
+    outside = {p.id for p in s.principals if p.outside}
+    if inner is not None:
+        seen: set[str] = set()
+        for k, who in enumerate(inner.members):
+            if who in seen:
+                found.append(Problem(("bodies", "inner", "members", k),
+                                     f"{who!r} is listed twice: expected each member once"))
+            seen.add(who)
+            if who in outside:
+                found.append(Problem(("bodies", "inner", "members", k),
+                                     f"{who!r} starts outside the {s.bodies.leadership} "
+                                     f"(principals.{who}.outside): expected a member of the "
+                                     f"{inner.name} to sit in the {s.bodies.leadership} at the "
+                                     f"start"))
+        start_pb = s.constants.get("politburo_size_start")
+        if start_pb is not None and len(inner.members) > start_pb.value:
+            found.append(Problem(("bodies", "inner", "members"),
+                                 f"{len(inner.members)} members: expected no more than the "
+                                 f"{s.bodies.leadership}'s {start_pb.value:g} seats"))
+    start = s.constants.get("politburo_size_start")
+    pb = start.value if start is not None else float("inf")
+    for i, m in enumerate(s.calendar):
+        if m.politburo_size is not None:
+            pb = m.politburo_size.value
+        if m.inner_size is None:
+            continue
+        where = ("calendar", i, "inner_size")
+        if inner is None:
+            found.append(Problem(where, f"meeting {m.name!r} elects an inner body, but the file "
+                                        "declares none: expected bodies.inner (its name and "
+                                        "members at the start), or no inner_size"))
+        elif "politburo" not in s.rules.powers.of(m.kind):
+            found.append(Problem(where, f"a {m.kind} does not elect the "
+                                        f"{s.bodies.leadership} (rules.powers.{m.kind} has no "
+                                        f"'politburo' step), so it cannot elect its "
+                                        f"{inner.name}: expected inner_size on a meeting whose "
+                                        f"kind has that step (by default a plenum)"))
+        if m.inner_size.value > pb:
+            found.append(Problem((*where, "value"),
+                                 f"expected no more than the {s.bodies.leadership}'s {pb:g} "
+                                 f"seats, got {m.inner_size.value:g}"))
     return found
 
 

@@ -71,6 +71,7 @@ class MeetingC:
     politburo_size: int  # 0 when unchanged
     order: int = 0  # earlier meetings of the same kind in the same month
     co_opted: int = 0  # full members a plenum co-opts to the committee (0: none)
+    inner_size: int = 0  # seats of the inner body this meeting elects (0: it elects none)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,16 @@ class Compiled:
     powers: NDArray[np.bool_] = field(default_factory=lambda: powers_table(Powers()))
     # (O,) offices a named client may take when they go to the ruling coalition; empty: none
     client_office: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # (P,) who sits in the inner body of the leadership at the start; empty: no inner body
+    inner0: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def has_inner(self) -> bool:
+        """Whether the scenario has an inner body of the leadership (``bodies.inner``)."""
+        return bool(self.inner0.size)
+
+    def inner_name(self) -> str:
+        """The inner body's name, or the leadership body's where there is none."""
+        return self.bodies.inner.name if self.bodies.inner is not None else self.bodies.leadership
 
     def founder_until(self) -> int:
         """The step until which the founder acts: his incapacity, or without it his death; 0
@@ -271,6 +282,7 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             politburo_size=int(m.politburo_size.value) if m.politburo_size else 0,
             order=order(m),
             co_opted=int(m.co_opted.value) if m.co_opted else 0,
+            inner_size=int(m.inner_size.value) if m.inner_size else 0,
         )
         for m in s.calendar
         if 0 <= step(m.month) < steps
@@ -360,4 +372,6 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
         leadership_office=np.array([o.leadership for o in s.offices], dtype=bool),
         appeal=s.rules.appeal,
         powers=powers_table(s.rules.powers),
+        inner0=(np.array([p.id in s.bodies.inner.members for p in s.principals], dtype=bool)
+                if s.bodies.inner is not None else np.zeros(0, dtype=bool)),
     )

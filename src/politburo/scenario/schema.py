@@ -71,6 +71,7 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "security": ("arrest_rate", "arrest_window"),
     "outside": ("return_rate",),
     "appeal": ("appeal_rate", "appeal_backlash"),
+    "inner": ("inner_weight",),
 }
 """Parameters that only a feature of the scenario uses, by feature: an event kind (a scenario
 with an ``illness`` event needs ``illness_activity``; a ``testament`` that only ``endorses``
@@ -81,8 +82,10 @@ has a ``founder_incapacitated`` or ``founder_death`` event), ``founder_plays`` (
 a ``position``: he plays in the coalition game while he acts) or a principal attribute that is
 above zero for someone (``outsider``, ``prejudice_target``), an office that commands the
 security forces (``security``: arrests) or a principal who starts outside the leadership
-(``outside``: his return, and any fallen leader's), or the rule ``rules.appeal`` (``appeal``: a
-leader removed by the leadership body appeals to the committee). A scenario without the feature may
+(``outside``: his return, and any fallen leader's), the rule ``rules.appeal`` (``appeal``: a
+leader removed by the leadership body appeals to the committee), or an inner body of the
+leadership (``inner``: ``bodies.inner``, whose seats carry the share ``inner_weight`` of the
+leadership's weight in power). A scenario without the feature may
 leave its parameters out; it may also give them (they are then drawn but read by nothing)."""
 
 ENGINE_PARAMETERS = CORE_PARAMETERS + tuple(
@@ -300,12 +303,29 @@ class Founder(Named):
         "his power), without it he only restrains and proposes")
 
 
+class InnerBody(Cited):
+    """An inner body of the leadership (a Standing Committee of the Politburo): a few of the
+    leadership body's principals, elected by the meetings that elect the leadership body (those
+    that give it ``inner_size``), which meets in its place at meetings of kind ``leadership``
+    and whose seats add to its members' visible power (docs/model.md §7.13). Who sits in it
+    after the start is the model's; ``members`` is only who sat in it when the scenario opens,
+    with its source."""
+
+    name: str = Field(description="what the texts call it, e.g. 'Standing Committee of the "
+                      "Politburo'")
+    members: tuple[Ident, ...] = Field(
+        default=(), description="the principals who sit in it at the start (each in the "
+        "leadership body then; ids of principals); empty when the first meeting that elects it "
+        "fills it")
+
+
 class Bodies(Frozen):
     """How the scenario's bodies are named in every text the program prints. The engine's
     institutions are fixed (a leadership body elected by a committee elected by congresses, a
     secretariat that appoints, a control commission that readmits, a police that exiles); their
     names are the scenario's, and which steps of the ladder each kind of meeting may take is
-    ``rules.powers``."""
+    ``rules.powers``. One institution is optional: an inner body of the leadership
+    (``inner``), absent unless the file declares it."""
 
     leadership: str = Field(default="leadership", description="the small ruling body: Politburo, "
                             "Presidium, Standing Committee")
@@ -316,6 +336,18 @@ class Bodies(Frozen):
                          "expelled")
     police: str = Field(default="political police", description="the organ that exiles and deports")
     press: str = Field(default="the party press", description="where recantations are printed")
+    inner: InnerBody | None = Field(
+        default=None, description="an inner body of the leadership body (a Standing Committee), "
+        "with its name and its members at the start; none when absent")
+
+    @model_serializer(mode="wrap")
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A file with no inner body dumps (and hashes) as before the field was added, so
+        # posteriors made for it stay valid.
+        out = handler(self)
+        if isinstance(out, dict) and out.get("inner") is None:
+            out.pop("inner", None)
+        return out
 
 
 class Powers(Frozen):
@@ -579,7 +611,8 @@ class Meeting(Cited):
         "seats; conference: may condemn or expel; congress: elects the committee, may condemn "
         "or expel; session: of the state's organs (a parliament), where only the state's "
         "offices change hands; leadership: of the leadership body itself (Politburo, "
-        "Presidium, Standing Committee), where its seated members and their clients vote, "
+        "Presidium, Standing Committee), where its seated members and their clients vote "
+        "(where the file has an inner body, bodies.inner, its members alone, one vote each), "
         "not the committee's loyalties, and which may censure and move only the offices "
         "flagged 'leadership'. What each kind may take is rules.powers; these are its "
         "defaults")
@@ -593,6 +626,19 @@ class Meeting(Cited):
         default=None, description="full members the committee adds to itself at this plenum "
         "between congresses (plenum only); they follow the loyalties a congress's newly "
         "elected would")
+    inner_size: Quantity | None = Field(
+        default=None, description="full members of the inner body (bodies.inner) this meeting "
+        "elects, from the leadership body's principals; only where the file has an inner body, "
+        "on a kind of meeting that may take the 'politburo' step (rules.powers: the body that "
+        "elects the leadership elects its inner body)")
+
+    @model_serializer(mode="wrap")
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A meeting that elects no inner body dumps (and hashes) as before the field was added.
+        out = handler(self)
+        if isinstance(out, dict) and out.get("inner_size") is None:
+            out.pop("inner_size", None)
+        return out
 
     @model_validator(mode="after")
     def _leadership_sizes(self) -> Self:
@@ -601,7 +647,7 @@ class Meeting(Cited):
                              f"members to the committee; remove 'co_opted' from this "
                              f"{self.kind} (expected on a meeting of kind 'plenum')")
         if self.kind == "leadership":
-            given = [f for f in ("voting_delegates", "cc_size", "politburo_size")
+            given = [f for f in ("voting_delegates", "cc_size", "politburo_size", "inner_size")
                      if getattr(self, f) is not None]
             if given:
                 raise ValueError(f"meeting {self.name!r} ({self.month}): a meeting of kind "

@@ -213,6 +213,19 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"{who} gave a post ({office}) to {client}, "
                 + n.said("his most loyal follower without a post: he was the strongest of the "
                          "rulers, and the post was theirs to fill.", actors))
+    if kind in ("inner_in", "inner_out") and actors:
+        inner = str(d.get("inner") or n.bodies.leadership)
+        at = f" at the {d['body']}" if d.get("body") else ""
+        if kind == "inner_in":
+            return (f"{who} {'was' if len(actors) == 1 else 'were'} elected to the {inner}, the "
+                    f"small group at the very top{at}: the rulers took its seats for "
+                    "themselves first, and the strongest of the rest filled the others.")
+        seat = n.said("his seat", actors) if len(actors) == 1 else "their seats"
+        if d.get("elected"):
+            return (f"{who} lost {seat} in the {inner}{at}: the rulers and the strongest "
+                    "leaders filled it without them.")
+        return (f"{who} left the {inner}{at}: whoever loses {n.said('his', actors)} place in "
+                f"the {n.bodies.leadership} loses it there too.")
     if kind == "client_switch" and actors:
         client = n.one(d.get("client") or "a follower")
         mine = str(d.get("client") or "")

@@ -1,5 +1,6 @@
 """Power: each principal's share, from his Central Committee following, his votes in the
-Politburo, the offices he holds and his standing (docs/model.md section 7.1).
+Politburo (and, where the scenario has one, his seat in its inner body, ``mechanisms/inner``),
+the offices he holds and his standing (docs/model.md section 7.1).
 
 The institutional part (committee, Politburo, offices) follows Daniels' circular flow (S66): the
 apparatus that names the provincial secretaries builds the following that elects the committee.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.engine.mechanisms import clients
+from politburo.engine.mechanisms import clients, inner
 from politburo.engine.mechanisms.offices import office_holdings
 from politburo.engine.rows import rsum
 from politburo.engine.state import Context, State
@@ -27,6 +28,9 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     # (a client's disloyal share of his vote is his own).
     pb = clients.politburo_votes(state, ctx) / np.maximum(
         clients.seats_filled(state)[:, None], 1e-12)
+    if m.has_inner():  # the share inner_weight of the leadership's weight is its inner body's
+        k = ctx.params["inner_weight"][:, None]
+        pb = (1 - k) * pb + k * inner.shares(state)
     offices = state.by_holder("offices", lambda: office_holdings(
         state.holder, m.office_weight, P) / m.office_weight.sum())
     if m.client_offices():  # a client's office counts for his patron, as far as he is loyal

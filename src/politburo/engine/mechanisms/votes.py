@@ -284,7 +284,7 @@ def motions(
                     "of": meeting.delegates or None,
                     **({"needed": float(need[h])} if need[h] != 0.5 else {}),
                     "because": _because(state, ctx, int(h), i, body, eff_standing),
-                    **({"electorate": f"{ctx.model.bodies.leadership}'s votes"}
+                    **({"electorate": f"{_meets(state, ctx, int(h))}'s votes"}
                        if meeting.kind == LEADERSHIP else {}),
                 })
         if passed.any():
@@ -331,6 +331,13 @@ def majority_needed(state: State, ctx: Context, meeting: MeetingC, target: int,
     member = state.rung[:, target] < RUNG["central_committee"]
     need[member & (step >= RUNG["central_committee"])] = share
     return need
+
+
+def _meets(state: State, ctx: Context, h: int) -> str:
+    """The body that meets at a meeting of kind ``leadership`` in history ``h``: the inner body
+    where the scenario has one with members (``mechanisms/inner``), else the leadership body."""
+    m = ctx.model
+    return m.inner_name() if m.has_inner() and state.inner[h].any() else m.bodies.leadership
 
 
 def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.float64],
