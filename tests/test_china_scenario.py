@@ -201,3 +201,17 @@ def test_renaming_hua_and_deng_swaps_their_fortunes(china: Scenario) -> None:
         for p, q in zip(pair, renamed[swap.get(name, name)], strict=True):
             var = sum(max(x, 1 / RUNS) * (1 - max(x, 1 / RUNS)) / RUNS for x in (p, q))
             assert abs(p - q) < 4.5 * np.sqrt(var), (name, p, q)
+
+
+def test_a_rise_is_never_shown_as_the_historical_month_of_a_fall(china: Scenario) -> None:
+    """The tables put history's month beside each fall; Deng's return to the Politburo (July
+    1977) and Chen Yun's election (December 1978) are rises and must not stand there as the
+    month they were removed from it."""
+    from politburo.runner.summary import FALL_STEPS, historical_falls
+
+    known = historical_falls(china.milestones)
+    assert "politburo" not in known.get("deng", {})
+    assert "politburo" not in known.get("chen_yun", {})
+    step = {m.id: "exile" if m.step == "deportation" else m.step for m in china.milestones}
+    falls = [m for m in china.milestones if m.direction == "fall" and step[m.id] in FALL_STEPS]
+    assert falls and all(known[m.actor][step[m.id]] <= m.month for m in falls)

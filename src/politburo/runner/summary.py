@@ -98,11 +98,12 @@ def _months(model: Compiled, steps: NDArray[np.int64] | None) -> dict[str, Any]:
 
 
 def historical_falls(milestones: Any) -> dict[str, dict[str, str]]:
-    """Historical month of each (actor, step) from the scenario's milestones."""
+    """Historical month of each (actor, step) fall from the scenario's milestones (a rise, such
+    as a seat regained, is no fall and is left out)."""
     out: dict[str, dict[str, str]] = {}
     for m in milestones:
         step = "exile" if m.step == "deportation" else m.step
-        if step in FALL_STEPS:
+        if step in FALL_STEPS and m.direction == "fall":
             out.setdefault(m.actor, {}).setdefault(step, m.month)
     return out
 
