@@ -40,7 +40,7 @@ from politburo.engine.mechanisms import (
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
 from politburo.engine.state import LADDER, RUNG, Context, State
-from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
+from politburo.scenario.compile import CLIENT, LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import RISE_STEPS, Scenario
@@ -193,6 +193,54 @@ def test_power(model: Compiled, seed: int) -> None:
         return {**parts, "shares": engine_nb.shares(parts)}
 
     twins(model, seed, spec, kernel)
+
+
+def with_client_offices(s: State, model: Compiled, seed: int) -> None:
+    """Hand about half the offices to named clients, and in some histories most of them to one
+    client, so clients with one office, two, and three and more are among them."""
+    g = np.random.default_rng(seed + 70)
+    C, n_off = len(model.clients), len(model.offices)
+    code = CLIENT - g.integers(0, C, (s.H, n_off))
+    s.holder = np.where(g.random((s.H, n_off)) < 0.5, code, s.holder)
+    one = np.flatnonzero(g.random(s.H) < 0.3)
+    most = g.random((one.size, n_off)) < 0.7
+    s.holder[one] = np.where(most, CLIENT - g.integers(0, C, (one.size, 1)), s.holder[one])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_office_power(model: Compiled, seed: int) -> None:
+    """Clients' offices credited to their patrons, bit for bit, under the scenario's weights and
+    under random ones, where the order of a client's sum tells: the same weights added from the
+    last office first give other bits somewhere."""
+    g = np.random.default_rng(seed + 80)
+    uneven = dataclasses.replace(model, office_weight=g.uniform(0.01, 0.3, len(model.offices)))
+    for m in (model, uneven):
+        s, ctx = random_world(m, seed)
+        with_client_offices(s, m, seed)
+        a, b = clients.office_power(s, ctx), clients_nb.office_power(s, ctx)
+        assert same(a, b) and (a > 0).any()
+    backwards = np.zeros_like(a)
+    for c in range(len(m.clients)):
+        held = (s.holder == CLIENT - c)[:, ::-1]
+        w = np.zeros(s.H)
+        for o in range(held.shape[1]):
+            w = w + held[:, o] * m.office_weight[::-1][o]
+        backwards[np.arange(s.H), s.client_patron[:, c]] += w * s.client_loyalty[:, c]
+    assert not same(backwards, a)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_power_with_clients_offices(model: Compiled, seed: int) -> None:
+    act = np.ones((400, model.P))
+
+    def run(f: Any, eff: Any) -> Any:
+        def go(s: State, c: Context) -> Any:
+            with_client_offices(s, model, seed)
+            return f(s, c, eff(s, c), act)
+        return go
+
+    twins(model, seed, run(power.power_parts, standing.effective),
+          run(engine_nb.power_parts, standing_nb.effective))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import (
     circular_flow_nb,
-    clients,
     clients_nb,
     coalitions_nb,
     policy_nb,
@@ -91,7 +90,7 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     offices = state.by_holder("offices", lambda: office_holdings(
         state.holder, m.office_weight, P) / m.office_weight.sum())
     if m.client_offices():  # a client's office counts for his patron, as in the NumPy spec
-        offices = offices + clients.office_power(state, ctx) / m.office_weight.sum()
+        offices = offices + clients_nb.office_power(state, ctx) / m.office_weight.sum()
     app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
                             state.client_loyalty, state.cc, offices, eff, act,
                             ctx.params["prestige_weight"], float(c["power_weight_cc"]),

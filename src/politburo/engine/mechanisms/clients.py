@@ -84,13 +84,16 @@ def politburo_votes(state: State, ctx: Context) -> NDArray[np.float64]:
 
 def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
     """(H, P) the office weight each principal commands through his clients' offices: each
-    client's offices times his loyalty, credited to his current patron."""
+    client's offices times his loyalty, credited to his current patron. A client's weights are
+    added in office order (``rsum``, not a matrix product, whose order of addition is the BLAS
+    library's), and the clients in client order from zero."""
     P, H = ctx.model.P, state.H
     out = np.zeros((H, P))
     rows = np.arange(H)
     for c in range(state.client_seat.shape[1]):
-        w = (state.holder == CLIENT - c) @ ctx.model.office_weight
-        if w.any():
+        held = state.holder == CLIENT - c
+        if held.any():
+            w = rsum(held * ctx.model.office_weight)
             out[rows, state.client_patron[:, c]] += w * state.client_loyalty[:, c]
     return out
 

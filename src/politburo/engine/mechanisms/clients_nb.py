@@ -1,5 +1,5 @@
-"""Compiled twins of ``clients.drift``, ``clients.fill_seats``, ``clients.politburo_votes`` and
-``clients.seats_filled``.
+"""Compiled twins of ``clients.drift``, ``clients.fill_seats``, ``clients.office_power``,
+``clients.politburo_votes`` and ``clients.seats_filled``.
 
 ``clients.py`` is the specification (its docstring gives the model and its sources); these
 kernels repeat its arithmetic in the same order (``np.bincount`` adds a patron's clients in
@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import clients
 from politburo.engine.state import RUNG, Context, State
+from politburo.scenario.compile import CLIENT
 
 _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
@@ -46,6 +47,42 @@ def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float
         if seat[h, c]:
             n += 1
     return float(n)
+
+
+@numba.njit(cache=True, nogil=True)
+def _office_power(holder: NDArray[np.int64], patron: NDArray[np.int64],
+                  loyalty: NDArray[np.float64], weight: NDArray[np.float64], P: int
+                  ) -> NDArray[np.float64]:
+    H, n_off = holder.shape
+    C = patron.shape[1]
+    out = np.zeros((H, P))
+    w = np.empty(C)
+    held = np.empty(C, dtype=np.bool_)
+    for h in range(H):
+        for c in range(C):
+            w[c] = 0.0
+            held[c] = False
+        # each client's weights in office order, as ``rsum`` adds them (the offices he does not
+        # hold add a zero, which changes no sum of the non-negative weights)
+        for o in range(n_off):
+            c = CLIENT - holder[h, o]
+            if 0 <= c < C:
+                w[c] += weight[o]
+                held[c] = True
+        for c in range(C):  # the clients in client order, from zero
+            if held[c]:
+                out[h, patron[h, c]] += w[c] * loyalty[h, c]
+    return out
+
+
+def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
+    """``clients.office_power``, compiled."""
+    weight = ctx.model.office_weight
+    if state.client_seat.shape[1] == 0 or not (np.isfinite(weight) & (weight >= 0)).all():
+        # (the kernel skips the zeros an office not held adds: exact for finite weights >= 0)
+        return clients.office_power(state, ctx)
+    return _office_power(state.holder, state.client_patron, state.client_loyalty,
+                         np.ascontiguousarray(weight, dtype=np.float64), ctx.model.P)
 
 
 @numba.njit(cache=True, nogil=True)
