@@ -229,6 +229,43 @@ def test_office_power(model: Compiled, seed: int) -> None:
     assert not same(backwards, a)
 
 
+def offices_fall_client_by_client(state: State, ctx: Context, t: int, kind: int) -> None:
+    """``clients.offices_fall`` as it first read: each client in turn, over every history."""
+    changeable = ctx.model.changeable(kind)
+    if changeable is None:
+        if kind == 0:
+            return
+        changeable = np.ones(len(ctx.model.offices), dtype=bool)
+    out = state.rung >= RUNG["politburo"]
+    rows = np.arange(state.H)
+    for c in range(state.client_seat.shape[1]):
+        held = (state.holder == CLIENT - c) & changeable[None, :]
+        fall = held.any(axis=1) & out[rows, state.client_patron[:, c]] & (state.coalition != 0)
+        if fall.any():
+            transfer_offices(state, ctx, t, fall, -1, offices=held, holder_code=CLIENT - c)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_offices_fall_in_one_pass(model: Compiled, seed: int, kind: int) -> None:
+    """The offices of clients whose patrons sit outside the leadership body, found in one pass
+    over the offices, are those each client's own search finds, and go where they went."""
+    def run(f: Any) -> Any:
+        def go(s: State, c: Context) -> None:
+            with_client_offices(s, model, seed)
+            f(s, c, 5, kind)
+        return go
+
+    twins(model, seed, run(offices_fall_client_by_client),
+          run(lambda s, c, t, k: clients.offices_fall(s, c, t, k, transfer_offices)))
+    s, ctx = random_world(model, seed)
+    with_client_offices(s, model, seed)
+    before = s.holder.copy()
+    clients.offices_fall(s, ctx, 5, kind, transfer_offices)
+    moved = (before <= CLIENT) & (s.holder != before)
+    assert moved.any() == (kind > 0 or model.changeable(0) is not None)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_power_with_clients_offices(model: Compiled, seed: int) -> None:
     act = np.ones((400, model.P))

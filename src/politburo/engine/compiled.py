@@ -169,20 +169,21 @@ def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
     n_off = holder.shape[1]
     K = rise_rungs.shape[0] + 1
     for h in range(H):
+        # each office once, to its holder (the specification asks of each principal whether
+        # he holds it): the marks are independent of one another, so their order is free
+        for o in range(n_off):
+            p = holder[h, o]
+            if 0 <= p < P and holder0[o] != p:
+                if out[h, p, K + o] < 0:
+                    out[h, p, K + o] = t
+                if out[h, p, 0] < 0:
+                    out[h, p, 0] = t
         for p in range(P):
-            anew = False
-            for o in range(n_off):
-                if holder[h, o] == p and holder0[o] != p:
-                    anew = True
-                    if out[h, p, K + o] < 0:
-                        out[h, p, K + o] = t
-            if anew and out[h, p, 0] < 0:
-                out[h, p, 0] = t
             for k in range(1, K):
-                r = rise_rungs[k - 1]
-                was_out = falls[h, p, r - 1] >= 0 or rung0[p] >= r
-                if rung[h, p] < r and was_out and out[h, p, k] < 0:
-                    out[h, p, k] = t
+                if out[h, p, k] < 0:  # a rise already marked stays as it was
+                    r = rise_rungs[k - 1]
+                    if rung[h, p] < r and (falls[h, p, r - 1] >= 0 or rung0[p] >= r):
+                        out[h, p, k] = t
 
 
 def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],

@@ -110,8 +110,14 @@ def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object
         changeable = np.ones(len(m.offices), dtype=bool)
     out = state.rung >= RUNG["politburo"]
     rows = np.arange(state.H)
-    for c in range(state.client_seat.shape[1]):
-        code = CLIENT - c
+    C = state.client_seat.shape[1]
+    # Whose offices fall, found in one pass over the offices clients hold; a transfer moves one
+    # client's offices to principals or leaves them vacant, so it changes no other client's.
+    h, o = np.nonzero((state.holder <= CLIENT) & (state.holder > CLIENT - C) & changeable)
+    c_held = CLIENT - state.holder[h, o]
+    down = out[h, state.client_patron[h, c_held]] & (state.coalition[h] != 0)
+    for c in np.unique(c_held[down]):  # in client order
+        code = CLIENT - int(c)
         held = (state.holder == code) & changeable[None, :]
         fall = rany(held) & out[rows, state.client_patron[:, c]] & (state.coalition != 0)
         if fall.any():
@@ -146,7 +152,11 @@ def offices_to_clients(state: State, ctx: Context, t: int, kind: int,
         if rows.size == 0:
             continue
         patron = strongest[rows]
-        free = np.stack([~rany(state.holder[rows] == CLIENT - c) for c in range(C)], axis=1)
+        # the clients who hold no office: each office a client holds marks its holder
+        held = state.holder[rows]
+        k, j = np.nonzero((held <= CLIENT) & (held > CLIENT - C))
+        free = np.ones((rows.size, C), dtype=bool)
+        free[k, CLIENT - held[k, j]] = False
         mine = (state.client_patron[rows] == patron[:, None]) & free
         loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
         pick = rargmax(loyal)
