@@ -37,7 +37,7 @@ from politburo.engine.mechanisms import (
     votes,
     votes_nb,
 )
-from politburo.engine.mechanisms.offices import transfer_offices
+from politburo.engine.mechanisms.offices import office_holdings, transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
 from politburo.engine.state import LADDER, RUNG, Context, State
 from politburo.scenario.compile import CLIENT, LEADERSHIP, Compiled, MeetingC, compile_scenario
@@ -264,6 +264,21 @@ def test_offices_fall_in_one_pass(model: Compiled, seed: int, kind: int) -> None
     clients.offices_fall(s, ctx, 5, kind, transfer_offices)
     moved = (before <= CLIENT) & (s.holder != before)
     assert moved.any() == (kind > 0 or model.changeable(0) is not None)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_office_holdings(model: Compiled, seed: int) -> None:
+    """Each principal's offices added in office order, as ``np.einsum`` adds them, under the
+    scenario's weights and under random ones, with leaders who hold three and more offices
+    among them, where the order tells: the offices taken from the last give other bits."""
+    s, _ = random_world(model, seed)
+    g = np.random.default_rng(seed + 90)
+    s.holder[g.random(s.H) < 0.3] = g.integers(0, 2)  # some hold every office
+    for w in (model.office_weight, g.uniform(0.01, 0.3, len(model.offices))):
+        a = office_holdings(s.holder, w, model.P)
+        assert same(a, engine_nb.office_holdings(s.holder, w, model.P))
+    backwards = office_holdings(s.holder[:, ::-1], w[::-1], model.P)
+    assert not same(backwards, a)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

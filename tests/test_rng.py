@@ -17,6 +17,13 @@ def test_kernel_matches_the_numpy_reference() -> None:
     assert np.array_equal(got, rng.uniforms_reference(3, idx, 7, "x", 5))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-2**70, 2**70), st.integers(-2**40, 2**40), st.text(max_size=12))
+def test_the_key_in_python_integers_is_the_numpy_key(seed: int, month: int, purpose: str) -> None:
+    got = rng._base(seed, month, purpose)
+    assert isinstance(got, np.uint64) and got == rng._base_reference(seed, month, purpose)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2**32), st.integers(-1, 200), st.lists(st.integers(0, 10**9), min_size=1,
                                                              max_size=30, unique=True))

@@ -23,12 +23,12 @@ from politburo.engine.mechanisms import (
     circular_flow_nb,
     clients_nb,
     coalitions_nb,
+    offices,
     policy_nb,
     standing_nb,
     votes_nb,
 )
 from politburo.engine.mechanisms.clients_nb import seats_row, votes_row
-from politburo.engine.mechanisms.offices import office_holdings
 from politburo.engine.state import RUNG, Context, State
 from politburo.engine.switch import SPEC, Mechanisms
 from politburo.scenario.compile import Compiled
@@ -83,16 +83,33 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
     return apparatus, visible
 
 
+@numba.njit(cache=True, nogil=True)
+def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
+                    ) -> NDArray[np.float64]:
+    """``offices.office_holdings``, compiled: each principal's offices added in office order
+    from zero, as ``np.einsum`` adds them (an office he does not hold adds a zero, which
+    changes no sum of weights >= 0; ``power_parts`` passes only such weights)."""
+    H, n_off = holder.shape
+    out = np.zeros((H, P))
+    for h in range(H):
+        for o in range(n_off):
+            p = holder[h, o]
+            if 0 <= p < P:
+                out[h, p] += weight[o]
+    return out
+
+
 def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
                 act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-    """``power.power_parts``, compiled (the offices' weights stay the memo's NumPy sums)."""
+    """``power.power_parts``, compiled."""
     m, c, P = ctx.model, ctx.const, ctx.model.P
-    offices = state.by_holder("offices", lambda: office_holdings(
-        state.holder, m.office_weight, P) / m.office_weight.sum())
+    w = m.office_weight
+    holdings = (office_holdings if (np.isfinite(w) & (w >= 0)).all() else offices.office_holdings)
+    held = state.by_holder("offices", lambda: holdings(state.holder, w, P) / w.sum())
     if m.client_offices():  # a client's office counts for his patron, as in the NumPy spec
-        offices = offices + clients_nb.office_power(state, ctx) / m.office_weight.sum()
+        held = held + clients_nb.office_power(state, ctx) / w.sum()
     app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
-                            state.client_loyalty, state.cc, offices, eff, act,
+                            state.client_loyalty, state.cc, held, eff, act,
                             ctx.params["prestige_weight"], float(c["power_weight_cc"]),
                             float(c["power_weight_politburo"]),
                             float(c["power_weight_offices"]))
