@@ -8,7 +8,9 @@ each kernel repeats its twin's arithmetic operation for operation (row sums left
 tests/test_engine_nb.py holds every kernel, and whole runs, to bit-for-bit equality. The random
 draws stay in ``politburo.engine.rng`` (already compiled), called in the same coordinates, so every
 history of every seed is the same under either engine. A run that records a log uses the
-NumPy mechanisms throughout.
+NumPy mechanisms throughout. Every kernel divides as NumPy does (``error_model="numpy"``: a
+division by zero gives an infinity or NaN, as in the specification, where Numba's default would
+check each division and raise), which also lets the compiler vectorise loops that divide.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ _POLITBURO = RUNG["politburo"]
 _RISE_RUNGS = np.array([RUNG[s] for s in RISE_STEPS[1:]], dtype=np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  offices: NDArray[np.float64], eff: NDArray[np.float64],
@@ -83,7 +85,7 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
     return apparatus, visible
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
                     ) -> NDArray[np.float64]:
     """``offices.office_holdings``, compiled: each principal's offices added in office order
@@ -116,7 +118,7 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     return {"apparatus": app, "visible": vis}
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _shares(apparatus: NDArray[np.float64], visible: NDArray[np.float64]
             ) -> NDArray[np.float64]:
     H, P = apparatus.shape
@@ -138,7 +140,7 @@ def shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
     return _shares(parts["apparatus"], parts["visible"])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _consolidate(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  coalition: NDArray[np.int64], cons_who: NDArray[np.int64],
@@ -177,7 +179,7 @@ def consolidate(state: State, ctx: Context, t: int) -> None:
                  float(ctx.const["client_loyalty"]), t)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
                   rung: NDArray[np.int64], falls: NDArray[np.int64],
                   holder0: NDArray[np.int64], rung0: NDArray[np.int64],

@@ -25,7 +25,7 @@ _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
               patron: NDArray[np.int64], loyalty: NDArray[np.float64]) -> float:
     """``clients.politburo_votes`` of principal ``p`` in history ``h``."""
@@ -36,7 +36,7 @@ def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
     return (1.0 if rung[h, p] < _POLITBURO else 0.0) + acc
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float:
     """``clients.seats_filled`` of history ``h``: a count, exact in any order."""
     n = 0
@@ -49,7 +49,7 @@ def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float
     return float(n)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _office_power(holder: NDArray[np.int64], patron: NDArray[np.int64],
                   loyalty: NDArray[np.float64], weight: NDArray[np.float64], P: int
                   ) -> NDArray[np.float64]:
@@ -85,7 +85,7 @@ def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
                          np.ascontiguousarray(weight, dtype=np.float64), ctx.model.P)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _drift(coalition: NDArray[np.int64], rung: NDArray[np.int64], cc: NDArray[np.float64],
            patron: NDArray[np.int64], loyalty: NDArray[np.float64],
            anchor: NDArray[np.float64], rate: NDArray[np.float64]) -> None:
@@ -122,7 +122,7 @@ def drift(state: State, ctx: Context, t: int) -> None:
            ctx.model.client_loyalty, ctx.params["client_drift"])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.int64],
                 pb_size: NDArray[np.int64], seat: NDArray[np.bool_],
                 patron: NDArray[np.int64], loyalty: NDArray[np.float64],

@@ -24,7 +24,7 @@ _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
             aloof: NDArray[np.float64], cost: float, out: NDArray[np.float64]) -> None:
     """``coalitions.policy_gap`` of history ``h`` into ``out`` (P, P)."""
@@ -38,7 +38,7 @@ def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64]
             out[i, j] = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _grudged(g: float, e: float) -> float:
     """One distance ``g`` stretched by the enmity ``e`` (``coalitions.grudge``); a share of 1.0
     left by no enmity divides nothing."""
@@ -48,7 +48,7 @@ def _grudged(g: float, e: float) -> float:
     return g / (left if left > 1e-12 else 1e-12)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
                aloof: NDArray[np.float64], cost: float, enmity: NDArray[np.float64],
                out: NDArray[np.float64]) -> None:
@@ -69,7 +69,7 @@ def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float
                 out[j, i] = _grudged(g, enmity[h, j, i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _policy_gap(rows: NDArray[np.int64], position: NDArray[np.float64],
                 salience: NDArray[np.float64], aloof: NDArray[np.float64],
                 cost: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -87,7 +87,7 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
                        state.salience, ctx.attr("aloofness"), ctx.params["aloofness_cost"])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                  bloc_mask: NDArray[np.int64], rung: NDArray[np.int64],
                  threatened: NDArray[np.bool_], enmity: NDArray[np.float64],
@@ -204,7 +204,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     state.bloc[rows] |= np.int64(1) << lone[rows]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
           blind: NDArray[np.float64], profile: NDArray[np.float64], rung: NDArray[np.int64],
           bloc_mask: NDArray[np.int64], coalition: NDArray[np.int64],

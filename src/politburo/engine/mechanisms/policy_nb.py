@@ -19,7 +19,7 @@ from politburo.engine.state import RUNG, Context, State
 _PARTY = RUNG["party"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def apart2(a0: float, a1: float, b0: float, b1: float, s0: float, s1: float) -> float:
     """``policy.apart`` for one pair: the salience-weighted distance."""
     dx = (a0 - b0) * s0
@@ -29,7 +29,7 @@ def apart2(a0: float, a1: float, b0: float, b1: float, s0: float, s1: float) -> 
     return np.sqrt(dx + dy)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def clip1(x: float) -> float:
     """``np.clip(x, -1.0, 1.0)``."""
     if x < -1.0:
@@ -39,7 +39,7 @@ def clip1(x: float) -> float:
     return x
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
                     power: NDArray[np.float64], position: NDArray[np.float64],
                     ideal: NDArray[np.float64], line: NDArray[np.float64],
@@ -125,7 +125,7 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
             standing[h, p] = standing[h, p] - policy_cost[h] * d * alive
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _base_interest(holder: NDArray[np.int64], based: NDArray[np.int64],
                    pulled: NDArray[np.float64], weight: NDArray[np.float64],
                    interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:

@@ -53,7 +53,7 @@ _EXILE = RUNG["exile"]
 _DEPORTATION = RUNG["deportation"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _maximum(a: float, b: float) -> float:
     """``np.maximum`` of two numbers: NaN if either is."""
     if a != a or b != b:
@@ -61,7 +61,7 @@ def _maximum(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray[np.int64],
             power: NDArray[np.float64]) -> NDArray[np.float64]:
     """``votes.threat_keenness`` up to the power ``threat_focus``, which NumPy takes (a
@@ -92,7 +92,7 @@ def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int64],
              holder: NDArray[np.int64], coalition: NDArray[np.int64],
              bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
@@ -190,7 +190,7 @@ def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int6
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
             partial: NDArray[np.float64], unaligned: NDArray[np.float64],
             body: NDArray[np.float64], index: NDArray[np.int64], recant_stream: np.uint64,
@@ -266,7 +266,7 @@ def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
                       falls, coal, held)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
            holder: NDArray[np.int64], gensec: int) -> None:
     """``circular_flow.purge_followers`` of principal ``i`` in the histories ``purged``: his
@@ -283,7 +283,7 @@ def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
         body[h, g if g >= 0 else P] += moved
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _transfer_row(h: int, loser: int, t: int, mine: NDArray[np.bool_],
                   holder: NDArray[np.int64], coalition: NDArray[np.int64],
                   rung: NDArray[np.int64], power: NDArray[np.float64],
@@ -380,7 +380,7 @@ def motions(
                 float(votes.committee_majority(m, meeting)))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
           last_step: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
     rung[h, i] = r
@@ -389,7 +389,7 @@ def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
         falls[h, i, r - 1] = t
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64],
                     rung: NDArray[np.int64], last_step: NDArray[np.int64],
                     falls: NDArray[np.int64], recanted: NDArray[np.bool_],
