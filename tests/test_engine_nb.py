@@ -39,7 +39,7 @@ from politburo.engine.mechanisms import (
 )
 from politburo.engine.mechanisms.offices import office_holdings, transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
-from politburo.engine.state import LADDER, RUNG, Context, State
+from politburo.engine.state import LADDER, RUNG, Context, State, bits
 from politburo.scenario.compile import CLIENT, LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
@@ -279,6 +279,61 @@ def test_office_holdings(model: Compiled, seed: int) -> None:
         assert same(a, engine_nb.office_holdings(s.holder, w, model.P))
     backwards = office_holdings(s.holder[:, ::-1], w[::-1], model.P)
     assert not same(backwards, a)
+
+
+def offices_to_clients_office_by_office(state: State, ctx: Context, kind: int,
+                                        before: np.ndarray) -> None:
+    """``clients.offices_to_clients`` as it first read (without the log): every history at
+    each office, each client's holdings searched in turn."""
+    m = ctx.model
+    flagged = m.clients_may_take()
+    changeable = m.changeable(kind)
+    if changeable is not None:
+        flagged = flagged & changeable
+    elif kind == 0:
+        return
+    P, C = m.P, len(m.clients)
+    coal = bits(state.coalition, P) & state.in_politburo()
+    strongest = np.where(coal, state.power, -np.inf).argmax(axis=1)
+    ruled = coal.any(axis=1)
+    for o in np.flatnonzero(flagged):
+        got = state.holder[:, o]
+        took = (got != before[:, o]) & (got >= 0) & ruled
+        took &= coal[np.arange(state.H), np.maximum(got, 0)]
+        rows = np.flatnonzero(took)
+        if rows.size == 0:
+            continue
+        patron = strongest[rows]
+        free = np.stack([~(state.holder[rows] == CLIENT - c).any(axis=1) for c in range(C)],
+                        axis=1)
+        mine = (state.client_patron[rows] == patron[:, None]) & free
+        loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
+        pick = loyal.argmax(axis=1)
+        ok = np.isfinite(loyal[np.arange(rows.size), pick])
+        state.holder[rows[ok], o] = CLIENT - pick[ok]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", [0, 1, 3])
+def test_offices_to_clients_in_the_histories_that_moved(model: Compiled, seed: int,
+                                                        kind: int) -> None:
+    """Offices placed with clients only where a flagged office changed hands go where the
+    search over every history puts them: several offices moved in one history, clients who
+    already hold one, patrons with no free client."""
+    s, ctx = random_world(model, seed)
+    with_client_offices(s, model, seed)
+    before = s.holder.copy()
+    g = np.random.default_rng(seed + 100)
+    s.holder = np.where(g.random(s.holder.shape) < 0.4,
+                        g.integers(-1, model.P, s.holder.shape), s.holder)
+    a, b = copy.deepcopy(s), copy.deepcopy(s)
+    offices_to_clients_office_by_office(a, ctx, kind, before)
+    clients.offices_to_clients(b, ctx, 5, kind, before)
+    assert same_state(a, b) == []
+    changeable = model.changeable(kind)
+    may = model.clients_may_take() & (changeable if changeable is not None else kind != 0)
+    placed = (b.holder <= CLIENT) & (s.holder > CLIENT)
+    assert placed.any() == may.any()
 
 
 @pytest.mark.parametrize("seed", SEEDS)

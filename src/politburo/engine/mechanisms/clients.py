@@ -141,17 +141,23 @@ def offices_to_clients(state: State, ctx: Context, t: int, kind: int,
     if not flagged.any():
         return
     P, C = m.P, len(m.clients)
-    coal = bits(state.coalition, P) & state.in_politburo()
-    strongest = rargmax(np.where(coal, state.power, -np.inf))
+    # only the histories where a flagged office went to a principal (placing one office with
+    # a client changes no other office's column, so this is known before the first)
+    moved = (state.holder != before) & (state.holder >= 0) & flagged
+    cand = np.flatnonzero(rany(moved))
+    if cand.size == 0:
+        return
+    coal = bits(state.coalition[cand], P) & state.in_politburo()[cand]
+    strongest = rargmax(np.where(coal, state.power[cand], -np.inf))
     ruled = rany(coal)
     for o in np.flatnonzero(flagged):
-        got = state.holder[:, o]
-        took = (got != before[:, o]) & (got >= 0) & ruled
-        took &= coal[np.arange(state.H), np.maximum(got, 0)]
-        rows = np.flatnonzero(took)
-        if rows.size == 0:
+        got = state.holder[cand, o]
+        took = moved[cand, o] & ruled
+        took &= coal[np.arange(cand.size), np.maximum(got, 0)]
+        k = np.flatnonzero(took)
+        if k.size == 0:
             continue
-        patron = strongest[rows]
+        rows, patron = cand[k], strongest[k]
         # the clients who hold no office: each office a client holds marks its holder
         held = state.holder[rows]
         k, j = np.nonzero((held <= CLIENT) & (held > CLIENT - C))
