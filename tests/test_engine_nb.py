@@ -355,8 +355,11 @@ def test_politburo_votes_add_clients_in_order(model: Compiled, seed: int) -> Non
     s, ctx = random_world(model, seed)
     votes = clients.politburo_votes(s, ctx)
     seats = clients.seats_filled(s)
+    row = np.empty(model.P)
     for h in range(0, s.H, 7):
         assert clients_nb.seats_row(h, s.rung, s.client_seat) == seats[h]
+        clients_nb.clients_row(h, s.client_seat, s.client_patron, s.client_loyalty, row)
+        assert same(s.in_politburo()[h] + row, votes[h])
         for p in range(model.P):
             got = clients_nb.votes_row(h, p, s.rung, s.client_seat, s.client_patron,
                                        s.client_loyalty)

@@ -30,7 +30,7 @@ from politburo.engine.mechanisms import (
     standing_nb,
     votes_nb,
 )
-from politburo.engine.mechanisms.clients_nb import seats_row, votes_row
+from politburo.engine.mechanisms.clients_nb import clients_row, seats_row
 from politburo.engine.state import RUNG, Context, State
 from politburo.engine.switch import SPEC, Mechanisms
 from politburo.scenario.compile import Compiled
@@ -49,7 +49,6 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
                  w_cc: float, w_pb: float, w_off: float
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
-    C = seat.shape[1]
     apparatus = np.empty((H, P))
     visible = np.empty((H, P))
     st = np.empty(P)
@@ -58,14 +57,7 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
     for h in range(H):
         seats = seats_row(h, rung, seat)
         seats = seats if seats > 1e-12 else 1e-12
-        # votes_row for every principal in one pass: each patron's clients added in client
-        # order from zero, as votes_row adds them
-        for p in range(P):
-            clients[p] = 0.0
-        for c in range(C):
-            q = patron[h, c]
-            if 0 <= q < P:
-                clients[q] += (1.0 if seat[h, c] else 0.0) * loyalty[h, c]
+        clients_row(h, seat, patron, loyalty, clients)  # votes_row for every principal
         for p in range(P):
             st[p] = eff[h, p] * (1.0 if rung[h, p] < _PARTY else 0.0)
         tot = st[0]
@@ -147,11 +139,13 @@ def _consolidate(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
                  cons_since: NDArray[np.int64], first_rule: NDArray[np.int64],
                  client_loyalty: float, t: int) -> None:
     H, P = rung.shape
+    clients = np.empty(P)
     for h in range(H):
         seats = seats_row(h, rung, seat)
+        clients_row(h, seat, patron, loyalty, clients)  # votes_row for every principal
         who = -1
         for p in range(P):
-            pb = votes_row(h, p, rung, seat, patron, loyalty)
+            pb = (1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]
             if (pb > 0.5 * seats and cc[h, p] * client_loyalty > 0.5
                     and rung[h, p] < _POLITBURO):
                 who = p

@@ -37,6 +37,21 @@ def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def clients_row(h: int, seat: NDArray[np.bool_], patron: NDArray[np.int64],
+                loyalty: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+    """The seated clients' part of ``votes_row`` for every principal of history ``h`` at once,
+    into ``out`` (P,): each patron's clients added in client order from zero, as ``votes_row``
+    (and ``np.bincount``) adds them."""
+    P = out.shape[0]
+    for p in range(P):
+        out[p] = 0.0
+    for c in range(seat.shape[1]):
+        q = patron[h, c]
+        if 0 <= q < P:
+            out[q] += (1.0 if seat[h, c] else 0.0) * loyalty[h, c]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float:
     """``clients.seats_filled`` of history ``h``: a count, exact in any order."""
     n = 0
