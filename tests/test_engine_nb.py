@@ -168,6 +168,15 @@ def test_base_interest(model: Compiled, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_dissent(model: Compiled, seed: int) -> None:
+    """Each leader's dissent from the line, whole (1.0) beyond ``DISSENT_FULL`` and partial
+    within it."""
+    s, _ = random_world(model, seed)
+    a, b = policy.dissent(s), policy_nb.dissent(s)
+    assert same(a, b) and (a == 1.0).any() and ((a > 0) & (a < 1.0)).any()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_patronage(model: Compiled, seed: int) -> None:
     act = np.where(np.random.default_rng(seed).random((400, model.P)) < 0.2, 0.3, 1.0)
     twins(model, seed, lambda s, c: circular_flow.patronage(s, c, 5, act),

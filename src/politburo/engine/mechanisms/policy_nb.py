@@ -1,4 +1,5 @@
-"""Compiled twin of ``policy.line_and_drift``: the same arithmetic, one history at a time.
+"""Compiled twins of ``policy.line_and_drift`` and ``policy.dissent``: the same arithmetic, one
+history at a time.
 
 ``policy.py`` is the specification (its docstring gives the model and its sources); this kernel
 repeats each of its NumPy expressions operation for operation and in the same order (row sums
@@ -14,6 +15,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine.mechanisms.policy import DISSENT_FULL
 from politburo.engine.state import RUNG, Context, State
 
 _PARTY = RUNG["party"]
@@ -37,6 +39,24 @@ def clip1(x: float) -> float:
     if x > 1.0:
         return 1.0
     return x
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _dissent(position: NDArray[np.float64], line: NDArray[np.float64],
+             salience: NDArray[np.float64]) -> NDArray[np.float64]:
+    H, P = position.shape[0], position.shape[1]
+    out = np.empty((H, P))
+    for h in range(H):
+        for p in range(P):
+            x = apart2(position[h, p, 0], position[h, p, 1], line[h, 0], line[h, 1],
+                       salience[h, 0], salience[h, 1]) / DISSENT_FULL
+            out[h, p] = 1.0 if x > 1.0 else x  # np.minimum(x, 1.0), NaN kept
+    return out
+
+
+def dissent(state: State) -> NDArray[np.float64]:
+    """``policy.dissent``, compiled."""
+    return _dissent(state.position, state.line, state.salience)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -3,9 +3,9 @@
 ``votes.py`` is the specification (its docstring gives the model and its sources); these
 kernels repeat its arithmetic in the same order, so both give the same bits
 (tests/test_engine_nb.py). The kernels find who may be moved against and how keenly
-(``votes.targets``) themselves, but for two things computed in Python by the specification's
-own functions: each leader's dissent (``policy.dissent``) and NumPy's power ``threat_focus``
-of the threat he poses (``_threat`` computes the rest of ``votes.threat_keenness``; a compiled
+(``votes.targets``) themselves, but for two things computed before them: each leader's dissent
+(``policy_nb.dissent``, the twin of ``policy.dissent``) and NumPy's power ``threat_focus`` of
+the threat he poses (``_threat`` computes the rest of ``votes.threat_keenness``; a compiled
 power may round otherwise in the last bit). They take the draws of the streams ``motion:K``,
 ``recant:K`` and ``vote:K`` (``votes.draw_key``) where they are used, with
 ``rng.uniform_at`` and ``rng.normal_at``: a draw is a pure function of its coordinates, so
@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine import rng
-from politburo.engine.mechanisms import policy, votes
+from politburo.engine.mechanisms import policy_nb, votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.state import LADDER, RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, MeetingC
@@ -348,7 +348,7 @@ def motions(
     # votes.targets: the keenness to take power from a rival, whose power NumPy takes
     keen_power = _threat(state.coalition, state.bloc, state.rung, state.power
                          ) ** p["threat_focus"][:, None]
-    opposes = policy.dissent(state)
+    opposes = policy_nb.dissent(state)
     faction_ban = 0.9 * ctx.const["faction_ban"]
     changeable = m.changeable(meeting.kind)
     again = changeable is not None or m.offices_lost == "one"
