@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import (
     circular_flow_nb,
+    clients,
     clients_nb,
     coalitions_nb,
     offices,
@@ -30,7 +31,7 @@ from politburo.engine.mechanisms import (
     standing_nb,
     votes_nb,
 )
-from politburo.engine.mechanisms.clients_nb import clients_row, seats_row
+from politburo.engine.mechanisms.clients_nb import clients_row, office_power_row, seats_row
 from politburo.engine.state import RUNG, Context, State
 from politburo.engine.switch import SPEC, Mechanisms
 from politburo.scenario.compile import Compiled
@@ -46,15 +47,22 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  offices: NDArray[np.float64], eff: NDArray[np.float64],
                  act: NDArray[np.float64], prestige_weight: NDArray[np.float64],
-                 w_cc: float, w_pb: float, w_off: float
+                 w_cc: float, w_pb: float, w_off: float, client_offices: bool,
+                 holder: NDArray[np.int64], weight: NDArray[np.float64], total: float
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
+    C = seat.shape[1]
     apparatus = np.empty((H, P))
     visible = np.empty((H, P))
     st = np.empty(P)
     clients = np.empty(P)
+    mine = np.zeros(P)  # the weight of each principal's clients' offices
+    cw = np.empty(C)
+    cheld = np.empty(C, dtype=np.bool_)
     inst = w_cc + w_pb + w_off
     for h in range(H):
+        if client_offices:  # offices + clients.office_power / total, as power_parts adds them
+            office_power_row(h, holder, patron, loyalty, weight, cw, cheld, mine)
         seats = seats_row(h, rung, seat)
         seats = seats if seats > 1e-12 else 1e-12
         clients_row(h, seat, patron, loyalty, clients)  # votes_row for every principal
@@ -69,7 +77,8 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
         for p in range(P):
             alive = 1.0 if rung[h, p] < _PARTY else 0.0
             pb = ((1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]) / seats
-            a = scale * (w_cc * cc[h, p] + w_off * offices[h, p])
+            off = offices[h, p] + mine[p] / total if client_offices else offices[h, p]
+            a = scale * (w_cc * cc[h, p] + w_off * off)
             v = scale * w_pb * pb + prestige * (st[p] / tot)
             active = act[h, p] * alive
             apparatus[h, p] = a * active
@@ -98,15 +107,18 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     """``power.power_parts``, compiled."""
     m, c, P = ctx.model, ctx.const, ctx.model.P
     w = m.office_weight
-    holdings = (office_holdings if (np.isfinite(w) & (w >= 0)).all() else offices.office_holdings)
+    exact = clients_nb.exact_weights(w)
+    holdings = office_holdings if exact else offices.office_holdings
     held = state.by_holder("offices", lambda: holdings(state.holder, w, P) / w.sum())
-    if m.client_offices():  # a client's office counts for his patron, as in the NumPy spec
-        held = held + clients_nb.office_power(state, ctx) / w.sum()
+    fused = m.client_offices() and exact and state.client_seat.shape[1] > 0
+    if m.client_offices() and not fused:  # a client's office counts for his patron
+        held = held + clients.office_power(state, ctx) / w.sum()
     app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
                             state.client_loyalty, state.cc, held, eff, act,
                             ctx.params["prestige_weight"], float(c["power_weight_cc"]),
                             float(c["power_weight_politburo"]),
-                            float(c["power_weight_offices"]))
+                            float(c["power_weight_offices"]), fused, state.holder,
+                            np.ascontiguousarray(w, dtype=np.float64), float(w.sum()))
     return {"apparatus": app, "visible": vis}
 
 

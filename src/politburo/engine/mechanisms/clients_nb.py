@@ -64,37 +64,55 @@ def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float
     return float(n)
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def office_power_row(h: int, holder: NDArray[np.int64], patron: NDArray[np.int64],
+                     loyalty: NDArray[np.float64], weight: NDArray[np.float64],
+                     w: NDArray[np.float64], held: NDArray[np.bool_],
+                     out: NDArray[np.float64]) -> None:
+    """``clients.office_power`` of history ``h`` into ``out`` (P,), with scratch ``w`` and
+    ``held`` (C,); for weights that are finite and at least zero."""
+    C = patron.shape[1]
+    for c in range(C):
+        w[c] = 0.0
+        held[c] = False
+    # each client's weights in office order, as ``rsum`` adds them (the offices he does not
+    # hold add a zero, which changes no sum of the non-negative weights)
+    for o in range(holder.shape[1]):
+        c = CLIENT - holder[h, o]
+        if 0 <= c < C:
+            w[c] += weight[o]
+            held[c] = True
+    for p in range(out.shape[0]):
+        out[p] = 0.0
+    for c in range(C):  # the clients in client order, from zero
+        if held[c]:
+            out[patron[h, c]] += w[c] * loyalty[h, c]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _office_power(holder: NDArray[np.int64], patron: NDArray[np.int64],
                   loyalty: NDArray[np.float64], weight: NDArray[np.float64], P: int
                   ) -> NDArray[np.float64]:
-    H, n_off = holder.shape
+    H = holder.shape[0]
     C = patron.shape[1]
-    out = np.zeros((H, P))
+    out = np.empty((H, P))
     w = np.empty(C)
     held = np.empty(C, dtype=np.bool_)
     for h in range(H):
-        for c in range(C):
-            w[c] = 0.0
-            held[c] = False
-        # each client's weights in office order, as ``rsum`` adds them (the offices he does not
-        # hold add a zero, which changes no sum of the non-negative weights)
-        for o in range(n_off):
-            c = CLIENT - holder[h, o]
-            if 0 <= c < C:
-                w[c] += weight[o]
-                held[c] = True
-        for c in range(C):  # the clients in client order, from zero
-            if held[c]:
-                out[h, patron[h, c]] += w[c] * loyalty[h, c]
+        office_power_row(h, holder, patron, loyalty, weight, w, held, out[h])
     return out
+
+
+def exact_weights(weight: NDArray[np.float64]) -> bool:
+    """Whether the kernels may skip the zeros an office not held adds to a sum of ``weight``:
+    exact for finite weights of at least zero."""
+    return bool((np.isfinite(weight) & (weight >= 0)).all())
 
 
 def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
     """``clients.office_power``, compiled."""
     weight = ctx.model.office_weight
-    if state.client_seat.shape[1] == 0 or not (np.isfinite(weight) & (weight >= 0)).all():
-        # (the kernel skips the zeros an office not held adds: exact for finite weights >= 0)
+    if state.client_seat.shape[1] == 0 or not exact_weights(weight):
         return clients.office_power(state, ctx)
     return _office_power(state.holder, state.client_patron, state.client_loyalty,
                          np.ascontiguousarray(weight, dtype=np.float64), ctx.model.P)
