@@ -15,6 +15,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine.mechanisms import policy
 from politburo.engine.mechanisms.policy import DISSENT_FULL
 from politburo.engine.state import RUNG, Context, State
 
@@ -151,17 +152,27 @@ def _base_interest(holder: NDArray[np.int64], based: NDArray[np.int64],
                    interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:
     H, P = interest.shape[0], interest.shape[1]
     K = based.shape[0]
+    num = np.empty((P, 2))
+    den = np.empty((P, 2))
     for h in range(H):
         for p in range(P):
             for a in range(2):
-                num = 0.0
-                den = 0.0
-                for k in range(K):  # ``np.einsum`` adds the offices in order, from zero
-                    x = 1.0 if holder[h, based[k]] == p else 0.0
-                    num = num + x * pulled[k, a]
-                    den = den + x * weight[k, a]
-                interest[h, p, a] = num / (den if den > 1e-12 or den != den else 1e-12)
-                has[h, p, a] = den > 0
+                num[p, a] = 0.0
+                den[p, a] = 0.0
+        # ``np.einsum`` adds the offices in order, from zero: each office to its holder's sums
+        # (an office he does not hold adds 0.0 times a finite number, a zero, which changes no
+        # sum that starts from 0.0)
+        for k in range(K):
+            p = holder[h, based[k]]
+            if 0 <= p < P:
+                for a in range(2):
+                    num[p, a] = num[p, a] + pulled[k, a]
+                    den[p, a] = den[p, a] + weight[k, a]
+        for p in range(P):
+            for a in range(2):
+                d = den[p, a]
+                interest[h, p, a] = num[p, a] / (d if d > 1e-12 or d != d else 1e-12)
+                has[h, p, a] = d > 0
 
 
 def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -169,6 +180,8 @@ def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDAr
     m, P = ctx.model, ctx.model.P
     based = np.flatnonzero(m.has_interest.any(axis=1))
     w = m.office_weight[based, None] * m.has_interest[based]  # (K, 2)
+    if not (np.isfinite(w).all() and np.isfinite(w * m.interest[based]).all()):
+        return policy.base_interest(state, ctx)  # (the kernel skips 0.0 * x: exact, x finite)
     interest = np.empty((state.H, P, 2))
     has = np.empty((state.H, P, 2), dtype=bool)
     _base_interest(np.ascontiguousarray(state.holder, dtype=np.int64), based.astype(np.int64),
