@@ -37,10 +37,10 @@ from politburo.engine.mechanisms import (
     votes,
     votes_nb,
 )
-from politburo.engine.mechanisms.offices import transfer_offices
+from politburo.engine.mechanisms.offices import office_holdings, transfer_offices
 from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
-from politburo.engine.state import LADDER, RUNG, Context, State
-from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC, compile_scenario
+from politburo.engine.state import LADDER, RUNG, Context, State, bits
+from politburo.scenario.compile import CLIENT, LEADERSHIP, Compiled, MeetingC, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import RISE_STEPS, Scenario
@@ -170,6 +170,15 @@ def test_base_interest(model: Compiled, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_dissent(model: Compiled, seed: int) -> None:
+    """Each leader's dissent from the line, whole (1.0) beyond ``DISSENT_FULL`` and partial
+    within it."""
+    s, _ = random_world(model, seed)
+    a, b = policy.dissent(s), policy_nb.dissent(s)
+    assert same(a, b) and (a == 1.0).any() and ((a > 0) & (a < 1.0)).any()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_patronage(model: Compiled, seed: int) -> None:
     act = np.where(np.random.default_rng(seed).random((400, model.P)) < 0.2, 0.3, 1.0)
     twins(model, seed, lambda s, c: circular_flow.patronage(s, c, 5, act),
@@ -197,13 +206,210 @@ def test_power(model: Compiled, seed: int) -> None:
     twins(model, seed, spec, kernel)
 
 
+def with_client_offices(s: State, model: Compiled, seed: int) -> None:
+    """Hand about half the offices to named clients, and in some histories most of them to one
+    client, so clients with one office, two, and three and more are among them."""
+    g = np.random.default_rng(seed + 70)
+    C, n_off = len(model.clients), len(model.offices)
+    code = CLIENT - g.integers(0, C, (s.H, n_off))
+    s.holder = np.where(g.random((s.H, n_off)) < 0.5, code, s.holder)
+    one = np.flatnonzero(g.random(s.H) < 0.3)
+    most = g.random((one.size, n_off)) < 0.7
+    s.holder[one] = np.where(most, CLIENT - g.integers(0, C, (one.size, 1)), s.holder[one])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_office_power(model: Compiled, seed: int) -> None:
+    """Clients' offices credited to their patrons, bit for bit, under the scenario's weights and
+    under random ones, where the order of a client's sum tells: the same weights added from the
+    last office first give other bits somewhere."""
+    g = np.random.default_rng(seed + 80)
+    uneven = dataclasses.replace(model, office_weight=g.uniform(0.01, 0.3, len(model.offices)))
+    for m in (model, uneven):
+        s, ctx = random_world(m, seed)
+        with_client_offices(s, m, seed)
+        a, b = clients.office_power(s, ctx), clients_nb.office_power(s, ctx)
+        assert same(a, b) and (a > 0).any()
+    backwards = np.zeros_like(a)
+    for c in range(len(m.clients)):
+        held = (s.holder == CLIENT - c)[:, ::-1]
+        w = np.zeros(s.H)
+        for o in range(held.shape[1]):
+            w = w + held[:, o] * m.office_weight[::-1][o]
+        backwards[np.arange(s.H), s.client_patron[:, c]] += w * s.client_loyalty[:, c]
+    assert not same(backwards, a)
+
+
+def offices_fall_client_by_client(state: State, ctx: Context, t: int, kind: int) -> None:
+    """``clients.offices_fall`` as it first read: each client in turn, over every history."""
+    changeable = ctx.model.changeable(kind)
+    if changeable is None:
+        if kind == 0:
+            return
+        changeable = np.ones(len(ctx.model.offices), dtype=bool)
+    out = state.rung >= RUNG["politburo"]
+    rows = np.arange(state.H)
+    for c in range(state.client_seat.shape[1]):
+        held = (state.holder == CLIENT - c) & changeable[None, :]
+        fall = held.any(axis=1) & out[rows, state.client_patron[:, c]] & (state.coalition != 0)
+        if fall.any():
+            transfer_offices(state, ctx, t, fall, -1, offices=held, holder_code=CLIENT - c)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_offices_fall_in_one_pass(model: Compiled, seed: int, kind: int) -> None:
+    """The offices of clients whose patrons sit outside the leadership body, found in one pass
+    over the offices, are those each client's own search finds, and go where they went."""
+    def run(f: Any) -> Any:
+        def go(s: State, c: Context) -> None:
+            with_client_offices(s, model, seed)
+            f(s, c, 5, kind)
+        return go
+
+    twins(model, seed, run(offices_fall_client_by_client),
+          run(lambda s, c, t, k: clients.offices_fall(s, c, t, k, transfer_offices)))
+    s, ctx = random_world(model, seed)
+    with_client_offices(s, model, seed)
+    before = s.holder.copy()
+    clients.offices_fall(s, ctx, 5, kind, transfer_offices)
+    moved = (before <= CLIENT) & (s.holder != before)
+    assert moved.any() == (kind > 0 or model.changeable(0) is not None)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_office_holdings(model: Compiled, seed: int) -> None:
+    """Each principal's offices added in office order, as ``np.einsum`` adds them, under the
+    scenario's weights and under random ones, with leaders who hold three and more offices
+    among them, where the order tells: the offices taken from the last give other bits."""
+    s, _ = random_world(model, seed)
+    g = np.random.default_rng(seed + 90)
+    s.holder[g.random(s.H) < 0.3] = g.integers(0, 2)  # some hold every office
+    for w in (model.office_weight, g.uniform(0.01, 0.3, len(model.offices))):
+        a = office_holdings(s.holder, w, model.P)
+        assert same(a, engine_nb.office_holdings(s.holder, w, model.P))
+    backwards = office_holdings(s.holder[:, ::-1], w[::-1], model.P)
+    assert not same(backwards, a)
+
+
+def offices_to_clients_office_by_office(state: State, ctx: Context, kind: int,
+                                        before: np.ndarray) -> None:
+    """``clients.offices_to_clients`` as it first read (without the log): every history at
+    each office, each client's holdings searched in turn."""
+    m = ctx.model
+    flagged = m.clients_may_take()
+    changeable = m.changeable(kind)
+    if changeable is not None:
+        flagged = flagged & changeable
+    elif kind == 0:
+        return
+    P, C = m.P, len(m.clients)
+    coal = bits(state.coalition, P) & state.in_politburo()
+    strongest = np.where(coal, state.power, -np.inf).argmax(axis=1)
+    ruled = coal.any(axis=1)
+    for o in np.flatnonzero(flagged):
+        got = state.holder[:, o]
+        took = (got != before[:, o]) & (got >= 0) & ruled
+        took &= coal[np.arange(state.H), np.maximum(got, 0)]
+        rows = np.flatnonzero(took)
+        if rows.size == 0:
+            continue
+        patron = strongest[rows]
+        free = np.stack([~(state.holder[rows] == CLIENT - c).any(axis=1) for c in range(C)],
+                        axis=1)
+        mine = (state.client_patron[rows] == patron[:, None]) & free
+        loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
+        pick = loyal.argmax(axis=1)
+        ok = np.isfinite(loyal[np.arange(rows.size), pick])
+        state.holder[rows[ok], o] = CLIENT - pick[ok]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", [0, 1, 3])
+def test_offices_to_clients_in_the_histories_that_moved(model: Compiled, seed: int,
+                                                        kind: int) -> None:
+    """Offices placed with clients only where a flagged office changed hands go where the
+    search over every history puts them: several offices moved in one history, clients who
+    already hold one, patrons with no free client."""
+    s, ctx = random_world(model, seed)
+    with_client_offices(s, model, seed)
+    before = s.holder.copy()
+    g = np.random.default_rng(seed + 100)
+    s.holder = np.where(g.random(s.holder.shape) < 0.4,
+                        g.integers(-1, model.P, s.holder.shape), s.holder)
+    a, b = copy.deepcopy(s), copy.deepcopy(s)
+    offices_to_clients_office_by_office(a, ctx, kind, before)
+    clients.offices_to_clients(b, ctx, 5, kind, before)
+    assert same_state(a, b) == []
+    changeable = model.changeable(kind)
+    may = model.clients_may_take() & (changeable if changeable is not None else kind != 0)
+    placed = (b.holder <= CLIENT) & (s.holder > CLIENT)
+    assert placed.any() == may.any()
+
+
+def purge_followers_everywhere(state: State, ctx: Context, who: np.ndarray) -> None:
+    """``circular_flow.purge_followers`` as it first read: every history, those where nobody
+    is removed adding the zero they move."""
+    P = who.shape[1]
+    g = ctx.model.gensec
+    holder = state.holder[:, g] if g >= 0 else np.full(state.H, -1)
+    for body in (state.sec, state.cc):
+        moved = body[:, 0] * who[:, 0]
+        for j in range(1, P):
+            moved = moved + body[:, j] * who[:, j]
+        body[:, :P] *= ~who
+        ok = holder >= 0
+        body[np.flatnonzero(ok), holder[ok]] += moved[ok]
+        body[~ok, P] += moved[~ok]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("odd", ["", "negative zero", "nan"])
+def test_purge_followers_in_the_histories_of_the_removed(model: Compiled, seed: int,
+                                                         odd: str) -> None:
+    """Followers' shares moved only in the histories where someone is removed, as moving a
+    zero everywhere moves them; with a -0.0 or a NaN among the shares (which a zero moved
+    would change) every history is worked, as before."""
+    g = np.random.default_rng(seed + 110)
+    s, ctx = random_world(model, seed)
+    s.sec[:, 0] = np.where(g.random(s.H) < 0.2, 0.0, s.sec[:, 0])
+    if odd == "negative zero":
+        s.cc[g.random(s.H) < 0.1, -1] = -0.0
+    elif odd == "nan":
+        s.sec[3, 1] = np.nan
+    who = np.zeros((s.H, model.P), dtype=bool)
+    who[g.random(s.H) < 0.05, g.integers(0, model.P)] = True
+    who[g.random(s.H) < 0.02, g.integers(0, model.P)] = True
+    a, b = copy.deepcopy(s), copy.deepcopy(s)
+    purge_followers_everywhere(a, ctx, who)
+    circular_flow.purge_followers(b, ctx, who)
+    assert same_state(a, b) == [] and same_state(s, b) != []
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_power_with_clients_offices(model: Compiled, seed: int) -> None:
+    act = np.ones((400, model.P))
+
+    def run(f: Any, eff: Any) -> Any:
+        def go(s: State, c: Context) -> Any:
+            with_client_offices(s, model, seed)
+            return f(s, c, eff(s, c), act)
+        return go
+
+    twins(model, seed, run(power.power_parts, standing.effective),
+          run(engine_nb.power_parts, standing_nb.effective))
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_politburo_votes_add_clients_in_order(model: Compiled, seed: int) -> None:
     s, ctx = random_world(model, seed)
     votes = clients.politburo_votes(s, ctx)
     seats = clients.seats_filled(s)
+    row = np.empty(model.P)
     for h in range(0, s.H, 7):
         assert clients_nb.seats_row(h, s.rung, s.client_seat) == seats[h]
+        clients_nb.clients_row(h, s.client_seat, s.client_patron, s.client_loyalty, row)
+        assert same(s.in_politburo()[h] + row, votes[h])
         for p in range(model.P):
             got = clients_nb.votes_row(h, p, s.rung, s.client_seat, s.client_patron,
                                        s.client_loyalty)

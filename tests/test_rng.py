@@ -17,6 +17,13 @@ def test_kernel_matches_the_numpy_reference() -> None:
     assert np.array_equal(got, rng.uniforms_reference(3, idx, 7, "x", 5))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-2**70, 2**70), st.integers(-2**40, 2**40), st.text(max_size=12))
+def test_the_key_in_python_integers_is_the_numpy_key(seed: int, month: int, purpose: str) -> None:
+    got = rng._base(seed, month, purpose)
+    assert isinstance(got, np.uint64) and got == rng._base_reference(seed, month, purpose)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2**32), st.integers(-1, 200), st.lists(st.integers(0, 10**9), min_size=1,
                                                              max_size=30, unique=True))
@@ -43,3 +50,15 @@ def test_uniforms_are_uniform_and_normals_normal() -> None:
     z = rng.normals(9, np.arange(200_000), 0, "test", 1)[:, 0]
     assert np.allclose(z, ndtri(u), atol=1e-12)  # AS 241 agrees with SciPy's quantile
     assert stats.kstest(z, "norm").pvalue > 0.001
+
+
+def test_normals_in_two_passes_are_the_quantiles_of_the_uniforms() -> None:
+    """The batch kernel (central branch for all, then the tails) gives the bits of the one-draw
+    quantile on each uniform, for widths 1, 7 and 10 and both branches."""
+    idx = np.arange(20_000, dtype=np.int64) * 31 + 5
+    for width in (1, 7, 10):
+        u = rng.uniforms(4, idx, 12, "policy:x", width)
+        z = rng.normals(4, idx, 12, "policy:x", width)
+        one = np.array([[rng._ppnd16(x) for x in row] for row in u])
+        assert z.tobytes() == one.tobytes()
+        assert (np.abs(u - 0.5) > 0.425).any() and (np.abs(u - 0.5) <= 0.425).any()

@@ -8,7 +8,9 @@ each kernel repeats its twin's arithmetic operation for operation (row sums left
 tests/test_engine_nb.py holds every kernel, and whole runs, to bit-for-bit equality. The random
 draws stay in ``politburo.engine.rng`` (already compiled), called in the same coordinates, so every
 history of every seed is the same under either engine. A run that records a log uses the
-NumPy mechanisms throughout.
+NumPy mechanisms throughout. Every kernel divides as NumPy does (``error_model="numpy"``: a
+division by zero gives an infinity or NaN, as in the specification, where Numba's default would
+check each division and raise), which also lets the compiler vectorise loops that divide.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from politburo.engine.mechanisms import (
     clients_nb,
     coalitions_nb,
     inner,
+    offices,
     policy_nb,
     standing_nb,
     votes_nb,
 )
-from politburo.engine.mechanisms.clients_nb import seats_row, votes_row
-from politburo.engine.mechanisms.offices import office_holdings
+from politburo.engine.mechanisms.clients_nb import clients_row, office_power_row, seats_row
 from politburo.engine.state import RUNG, Context, State
 from politburo.engine.switch import SPEC, Mechanisms
 from politburo.scenario.compile import Compiled
@@ -43,13 +45,15 @@ _NONE1 = np.zeros(0)  # the inner body's arrays where the scenario has none (nev
 _NONE2 = np.zeros((0, 0))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  offices: NDArray[np.float64], eff: NDArray[np.float64],
                  act: NDArray[np.float64], prestige_weight: NDArray[np.float64],
                  w_cc: float, w_pb: float, w_off: float, has_inner: bool,
-                 inner_share: NDArray[np.float64], inner_weight: NDArray[np.float64]
+                 inner_share: NDArray[np.float64], inner_weight: NDArray[np.float64],
+                 client_offices: bool, holder: NDArray[np.int64],
+                 weight: NDArray[np.float64], total: float
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
     C = seat.shape[1]
@@ -57,18 +61,16 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
     visible = np.empty((H, P))
     st = np.empty(P)
     clients = np.empty(P)
+    mine = np.zeros(P)  # the weight of each principal's clients' offices
+    cw = np.empty(C)
+    cheld = np.empty(C, dtype=np.bool_)
     inst = w_cc + w_pb + w_off
     for h in range(H):
+        if client_offices:  # offices + clients.office_power / total, as power_parts adds them
+            office_power_row(h, holder, patron, loyalty, weight, cw, cheld, mine)
         seats = seats_row(h, rung, seat)
         seats = seats if seats > 1e-12 else 1e-12
-        # votes_row for every principal in one pass: each patron's clients added in client
-        # order from zero, as votes_row adds them
-        for p in range(P):
-            clients[p] = 0.0
-        for c in range(C):
-            q = patron[h, c]
-            if 0 <= q < P:
-                clients[q] += (1.0 if seat[h, c] else 0.0) * loyalty[h, c]
+        clients_row(h, seat, patron, loyalty, clients)  # votes_row for every principal
         for p in range(P):
             st[p] = eff[h, p] * (1.0 if rung[h, p] < _PARTY else 0.0)
         tot = st[0]
@@ -82,7 +84,8 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
             pb = ((1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]) / seats
             if has_inner:  # the inner body's share of the leadership's weight (inner.shares)
                 pb = (1 - inner_weight[h]) * pb + inner_weight[h] * inner_share[h, p]
-            a = scale * (w_cc * cc[h, p] + w_off * offices[h, p])
+            off = offices[h, p] + mine[p] / total if client_offices else offices[h, p]
+            a = scale * (w_cc * cc[h, p] + w_off * off)
             v = scale * w_pb * pb + prestige * (st[p] / tot)
             active = act[h, p] * alive
             apparatus[h, p] = a * active
@@ -90,26 +93,47 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
     return apparatus, visible
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
+                    ) -> NDArray[np.float64]:
+    """``offices.office_holdings``, compiled: each principal's offices added in office order
+    from zero, as ``np.einsum`` adds them (an office he does not hold adds a zero, which
+    changes no sum of weights >= 0; ``power_parts`` passes only such weights)."""
+    H, n_off = holder.shape
+    out = np.zeros((H, P))
+    for h in range(H):
+        for o in range(n_off):
+            p = holder[h, o]
+            if 0 <= p < P:
+                out[h, p] += weight[o]
+    return out
+
+
 def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
                 act: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-    """``power.power_parts``, compiled (the offices' weights stay the memo's NumPy sums)."""
+    """``power.power_parts``, compiled."""
     m, c, P = ctx.model, ctx.const, ctx.model.P
-    offices = state.by_holder("offices", lambda: office_holdings(
-        state.holder, m.office_weight, P) / m.office_weight.sum())
-    if m.client_offices():  # a client's office counts for his patron, as in the NumPy spec
-        offices = offices + clients.office_power(state, ctx) / m.office_weight.sum()
     has_inner = m.has_inner()
+    w = m.office_weight
+    exact = clients_nb.exact_weights(w)
+    holdings = office_holdings if exact else offices.office_holdings
+    held = state.by_holder("offices", lambda: holdings(state.holder, w, P) / w.sum())
+    fused = m.client_offices() and exact and state.client_seat.shape[1] > 0
+    if m.client_offices() and not fused:  # a client's office counts for his patron
+        held = held + clients.office_power(state, ctx) / w.sum()
     app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
-                            state.client_loyalty, state.cc, offices, eff, act,
+                            state.client_loyalty, state.cc, held, eff, act,
                             ctx.params["prestige_weight"], float(c["power_weight_cc"]),
                             float(c["power_weight_politburo"]),
                             float(c["power_weight_offices"]), has_inner,
                             inner.shares(state) if has_inner else _NONE2,
-                            ctx.params["inner_weight"] if has_inner else _NONE1)
+                            ctx.params["inner_weight"] if has_inner else _NONE1,
+                            fused, state.holder,
+                            np.ascontiguousarray(w, dtype=np.float64), float(w.sum()))
     return {"apparatus": app, "visible": vis}
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _shares(apparatus: NDArray[np.float64], visible: NDArray[np.float64]
             ) -> NDArray[np.float64]:
     H, P = apparatus.shape
@@ -131,18 +155,20 @@ def shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
     return _shares(parts["apparatus"], parts["visible"])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _consolidate(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  coalition: NDArray[np.int64], cons_who: NDArray[np.int64],
                  cons_since: NDArray[np.int64], first_rule: NDArray[np.int64],
                  client_loyalty: float, t: int) -> None:
     H, P = rung.shape
+    clients = np.empty(P)
     for h in range(H):
         seats = seats_row(h, rung, seat)
+        clients_row(h, seat, patron, loyalty, clients)  # votes_row for every principal
         who = -1
         for p in range(P):
-            pb = votes_row(h, p, rung, seat, patron, loyalty)
+            pb = (1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]
             if (pb > 0.5 * seats and cc[h, p] * client_loyalty > 0.5
                     and rung[h, p] < _POLITBURO):
                 who = p
@@ -170,7 +196,7 @@ def consolidate(state: State, ctx: Context, t: int) -> None:
                  float(ctx.const["client_loyalty"]), t)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
                   rung: NDArray[np.int64], falls: NDArray[np.int64],
                   holder0: NDArray[np.int64], rung0: NDArray[np.int64],
@@ -179,20 +205,21 @@ def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
     n_off = holder.shape[1]
     K = rise_rungs.shape[0] + 1
     for h in range(H):
+        # each office once, to its holder (the specification asks of each principal whether
+        # he holds it): the marks are independent of one another, so their order is free
+        for o in range(n_off):
+            p = holder[h, o]
+            if 0 <= p < P and holder0[o] != p:
+                if out[h, p, K + o] < 0:
+                    out[h, p, K + o] = t
+                if out[h, p, 0] < 0:
+                    out[h, p, 0] = t
         for p in range(P):
-            anew = False
-            for o in range(n_off):
-                if holder[h, o] == p and holder0[o] != p:
-                    anew = True
-                    if out[h, p, K + o] < 0:
-                        out[h, p, K + o] = t
-            if anew and out[h, p, 0] < 0:
-                out[h, p, 0] = t
             for k in range(1, K):
-                r = rise_rungs[k - 1]
-                was_out = falls[h, p, r - 1] >= 0 or rung0[p] >= r
-                if rung[h, p] < r and was_out and out[h, p, k] < 0:
-                    out[h, p, k] = t
+                if out[h, p, k] < 0:  # a rise already marked stays as it was
+                    r = rise_rungs[k - 1]
+                    if rung[h, p] < r and (falls[h, p, r - 1] >= 0 or rung0[p] >= r):
+                        out[h, p, k] = t
 
 
 def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.engine.rows import rsum
+from politburo.engine.rows import rany, rsum
 from politburo.engine.state import Context, State
 
 
@@ -176,11 +176,18 @@ def purge_followers(state: State, ctx: Context, who: NDArray[np.bool_]) -> None:
     vacant."""
     P = who.shape[1]
     g = ctx.model.gensec
-    holder = state.holder[:, g] if g >= 0 else np.full(state.H, -1)
+    removed = np.flatnonzero(rany(who))
     for body in (state.sec, state.cc):
-        moved = rsum(body[:, :P] * who)
-        body[:, :P] *= ~who
+        # A history where nobody is removed moves a zero, which changes no share that is finite
+        # and not -0.0: only the others are worked, unless some share of the body is not so.
+        rows = (removed if np.isfinite(body).all() and not np.signbit(body).any()
+                else np.arange(state.H))
+        holder = state.holder[rows, g] if g >= 0 else np.full(rows.size, -1)
+        part, w = body[rows], who[rows]
+        moved = rsum(part[:, :P] * w)
+        part[:, :P] *= ~w
         ok = holder >= 0
-        rows = np.flatnonzero(ok)
-        body[rows, holder[ok]] += moved[ok]
-        body[~ok, P] += moved[~ok]
+        k = np.flatnonzero(ok)
+        part[k, holder[ok]] += moved[ok]
+        part[~ok, P] += moved[~ok]
+        body[rows] = part

@@ -16,7 +16,7 @@ from politburo.engine.state import RUNG, Context, State
 _PARTY = RUNG["party"]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _patronage(sec: NDArray[np.float64], rung: NDArray[np.int64], org: NDArray[np.float64],
                act: NDArray[np.float64], network_rate: NDArray[np.float64],
                patronage_rate: NDArray[np.float64], holder: NDArray[np.int64], g: int) -> None:

@@ -84,13 +84,16 @@ def politburo_votes(state: State, ctx: Context) -> NDArray[np.float64]:
 
 def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
     """(H, P) the office weight each principal commands through his clients' offices: each
-    client's offices times his loyalty, credited to his current patron."""
+    client's offices times his loyalty, credited to his current patron. A client's weights are
+    added in office order (``rsum``, not a matrix product, whose order of addition is the BLAS
+    library's), and the clients in client order from zero."""
     P, H = ctx.model.P, state.H
     out = np.zeros((H, P))
     rows = np.arange(H)
     for c in range(state.client_seat.shape[1]):
-        w = (state.holder == CLIENT - c) @ ctx.model.office_weight
-        if w.any():
+        held = state.holder == CLIENT - c
+        if held.any():
+            w = rsum(held * ctx.model.office_weight)
             out[rows, state.client_patron[:, c]] += w * state.client_loyalty[:, c]
     return out
 
@@ -107,8 +110,14 @@ def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object
         changeable = np.ones(len(m.offices), dtype=bool)
     out = state.rung >= RUNG["politburo"]
     rows = np.arange(state.H)
-    for c in range(state.client_seat.shape[1]):
-        code = CLIENT - c
+    C = state.client_seat.shape[1]
+    # Whose offices fall, found in one pass over the offices clients hold; a transfer moves one
+    # client's offices to principals or leaves them vacant, so it changes no other client's.
+    h, o = np.nonzero((state.holder <= CLIENT) & (state.holder > CLIENT - C) & changeable)
+    c_held = CLIENT - state.holder[h, o]
+    down = out[h, state.client_patron[h, c_held]] & (state.coalition[h] != 0)
+    for c in np.unique(c_held[down]):  # in client order
+        code = CLIENT - int(c)
         held = (state.holder == code) & changeable[None, :]
         fall = rany(held) & out[rows, state.client_patron[:, c]] & (state.coalition != 0)
         if fall.any():
@@ -132,18 +141,28 @@ def offices_to_clients(state: State, ctx: Context, t: int, kind: int,
     if not flagged.any():
         return
     P, C = m.P, len(m.clients)
-    coal = bits(state.coalition, P) & state.in_politburo()
-    strongest = rargmax(np.where(coal, state.power, -np.inf))
+    # only the histories where a flagged office went to a principal (placing one office with
+    # a client changes no other office's column, so this is known before the first)
+    moved = (state.holder != before) & (state.holder >= 0) & flagged
+    cand = np.flatnonzero(rany(moved))
+    if cand.size == 0:
+        return
+    coal = bits(state.coalition[cand], P) & state.in_politburo()[cand]
+    strongest = rargmax(np.where(coal, state.power[cand], -np.inf))
     ruled = rany(coal)
     for o in np.flatnonzero(flagged):
-        got = state.holder[:, o]
-        took = (got != before[:, o]) & (got >= 0) & ruled
-        took &= coal[np.arange(state.H), np.maximum(got, 0)]
-        rows = np.flatnonzero(took)
-        if rows.size == 0:
+        got = state.holder[cand, o]
+        took = moved[cand, o] & ruled
+        took &= coal[np.arange(cand.size), np.maximum(got, 0)]
+        k = np.flatnonzero(took)
+        if k.size == 0:
             continue
-        patron = strongest[rows]
-        free = np.stack([~rany(state.holder[rows] == CLIENT - c) for c in range(C)], axis=1)
+        rows, patron = cand[k], strongest[k]
+        # the clients who hold no office: each office a client holds marks its holder
+        held = state.holder[rows]
+        k, j = np.nonzero((held <= CLIENT) & (held > CLIENT - C))
+        free = np.ones((rows.size, C), dtype=bool)
+        free[k, CLIENT - held[k, j]] = False
         mine = (state.client_patron[rows] == patron[:, None]) & free
         loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
         pick = rargmax(loyal)

@@ -1,5 +1,5 @@
-"""Compiled twins of ``clients.drift``, ``clients.fill_seats``, ``clients.politburo_votes`` and
-``clients.seats_filled``.
+"""Compiled twins of ``clients.drift``, ``clients.fill_seats``, ``clients.office_power``,
+``clients.politburo_votes`` and ``clients.seats_filled``.
 
 ``clients.py`` is the specification (its docstring gives the model and its sources); these
 kernels repeat its arithmetic in the same order (``np.bincount`` adds a patron's clients in
@@ -19,12 +19,13 @@ from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import clients
 from politburo.engine.state import RUNG, Context, State
+from politburo.scenario.compile import CLIENT
 
 _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
               patron: NDArray[np.int64], loyalty: NDArray[np.float64]) -> float:
     """``clients.politburo_votes`` of principal ``p`` in history ``h``."""
@@ -35,7 +36,22 @@ def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
     return (1.0 if rung[h, p] < _POLITBURO else 0.0) + acc
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def clients_row(h: int, seat: NDArray[np.bool_], patron: NDArray[np.int64],
+                loyalty: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+    """The seated clients' part of ``votes_row`` for every principal of history ``h`` at once,
+    into ``out`` (P,): each patron's clients added in client order from zero, as ``votes_row``
+    (and ``np.bincount``) adds them."""
+    P = out.shape[0]
+    for p in range(P):
+        out[p] = 0.0
+    for c in range(seat.shape[1]):
+        q = patron[h, c]
+        if 0 <= q < P:
+            out[q] += (1.0 if seat[h, c] else 0.0) * loyalty[h, c]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float:
     """``clients.seats_filled`` of history ``h``: a count, exact in any order."""
     n = 0
@@ -48,7 +64,61 @@ def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float
     return float(n)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def office_power_row(h: int, holder: NDArray[np.int64], patron: NDArray[np.int64],
+                     loyalty: NDArray[np.float64], weight: NDArray[np.float64],
+                     w: NDArray[np.float64], held: NDArray[np.bool_],
+                     out: NDArray[np.float64]) -> None:
+    """``clients.office_power`` of history ``h`` into ``out`` (P,), with scratch ``w`` and
+    ``held`` (C,); for weights that are finite and at least zero."""
+    C = patron.shape[1]
+    for c in range(C):
+        w[c] = 0.0
+        held[c] = False
+    # each client's weights in office order, as ``rsum`` adds them (the offices he does not
+    # hold add a zero, which changes no sum of the non-negative weights)
+    for o in range(holder.shape[1]):
+        c = CLIENT - holder[h, o]
+        if 0 <= c < C:
+            w[c] += weight[o]
+            held[c] = True
+    for p in range(out.shape[0]):
+        out[p] = 0.0
+    for c in range(C):  # the clients in client order, from zero
+        if held[c]:
+            out[patron[h, c]] += w[c] * loyalty[h, c]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _office_power(holder: NDArray[np.int64], patron: NDArray[np.int64],
+                  loyalty: NDArray[np.float64], weight: NDArray[np.float64], P: int
+                  ) -> NDArray[np.float64]:
+    H = holder.shape[0]
+    C = patron.shape[1]
+    out = np.empty((H, P))
+    w = np.empty(C)
+    held = np.empty(C, dtype=np.bool_)
+    for h in range(H):
+        office_power_row(h, holder, patron, loyalty, weight, w, held, out[h])
+    return out
+
+
+def exact_weights(weight: NDArray[np.float64]) -> bool:
+    """Whether the kernels may skip the zeros an office not held adds to a sum of ``weight``:
+    exact for finite weights of at least zero."""
+    return bool((np.isfinite(weight) & (weight >= 0)).all())
+
+
+def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
+    """``clients.office_power``, compiled."""
+    weight = ctx.model.office_weight
+    if state.client_seat.shape[1] == 0 or not exact_weights(weight):
+        return clients.office_power(state, ctx)
+    return _office_power(state.holder, state.client_patron, state.client_loyalty,
+                         np.ascontiguousarray(weight, dtype=np.float64), ctx.model.P)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _drift(coalition: NDArray[np.int64], rung: NDArray[np.int64], cc: NDArray[np.float64],
            patron: NDArray[np.int64], loyalty: NDArray[np.float64],
            anchor: NDArray[np.float64], rate: NDArray[np.float64]) -> None:
@@ -85,7 +155,7 @@ def drift(state: State, ctx: Context, t: int) -> None:
            ctx.model.client_loyalty, ctx.params["client_drift"])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.int64],
                 pb_size: NDArray[np.int64], seat: NDArray[np.bool_],
                 patron: NDArray[np.int64], loyalty: NDArray[np.float64],

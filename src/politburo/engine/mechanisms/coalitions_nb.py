@@ -15,6 +15,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine import rng
 from politburo.engine.mechanisms import coalitions
 from politburo.engine.mechanisms.policy import DISSENT_FULL
 from politburo.engine.mechanisms.policy_nb import apart2
@@ -24,7 +25,7 @@ _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
             aloof: NDArray[np.float64], cost: float, out: NDArray[np.float64]) -> None:
     """``coalitions.policy_gap`` of history ``h`` into ``out`` (P, P)."""
@@ -38,7 +39,7 @@ def gap_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64]
             out[i, j] = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _grudged(g: float, e: float) -> float:
     """One distance ``g`` stretched by the enmity ``e`` (``coalitions.grudge``); a share of 1.0
     left by no enmity divides nothing."""
@@ -48,7 +49,7 @@ def _grudged(g: float, e: float) -> float:
     return g / (left if left > 1e-12 else 1e-12)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float64],
                aloof: NDArray[np.float64], cost: float, enmity: NDArray[np.float64],
                out: NDArray[np.float64]) -> None:
@@ -69,7 +70,7 @@ def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float
                 out[j, i] = _grudged(g, enmity[h, j, i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _policy_gap(rows: NDArray[np.int64], position: NDArray[np.float64],
                 salience: NDArray[np.float64], aloof: NDArray[np.float64],
                 cost: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -87,14 +88,14 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
                        state.salience, ctx.attr("aloofness"), ctx.params["aloofness_cost"])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                  bloc_mask: NDArray[np.int64], rung: NDArray[np.int64],
                  threatened: NDArray[np.bool_], enmity: NDArray[np.float64],
                  position: NDArray[np.float64], salience: NDArray[np.float64],
                  aloof: NDArray[np.float64], may: NDArray[np.bool_], tie: NDArray[np.float64],
-                 u: NDArray[np.float64], u_enmity: NDArray[np.float64],
-                 u_tie: NDArray[np.float64], formation: NDArray[np.float64],
+                 index: NDArray[np.int64], u: np.uint64, u_enmity: np.uint64,
+                 u_tie: np.uint64, formation: NDArray[np.float64],
                  aloofness_cost: NDArray[np.float64], founder_restraint: NDArray[np.float64],
                  founder_on: bool, span: NDArray[np.float64], tie_pull: NDArray[np.float64],
                  line: NDArray[np.float64], lone: NDArray[np.int64]) -> None:
@@ -127,6 +128,9 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
         if n_out >= need:
             any_moving = False
             for p in range(P):
+                recruits[p] = False
+                if not outsider[p]:
+                    continue  # (moving stays False, and his draw is not needed)
                 pr = formation[h] * (1 - aloofness_cost[h] * aloof[h, p])
                 # times his dissent from the line (policy.dissent)
                 far = apart2(position[h, p, 0], position[h, p, 1], line[h, 0], line[h, 1],
@@ -134,9 +138,8 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                 pr = pr * (far if far < 1.0 else 1.0)
                 if founder_on:
                     pr = pr * (1 - founder_restraint[h])
-                moving[p] = outsider[p] and u[h, p] < pr
+                moving[p] = rng.uniform_at(u, index[h], p) < pr
                 any_moving = any_moving or moving[p]
-                recruits[p] = False
             if any_moving:
                 gap_row(h, position, salience, aloof, aloofness_cost[h], gap)
                 for i in range(P):
@@ -151,21 +154,25 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                 for i in range(P):
                     mate = (threatened[h, i] and rung[h, i] < _PARTY and may[i]
                             and not ((bloc_mask[h] >> i) & 1) == 1)
+                    if not mate:
+                        continue  # (partner stays False)
                     pull = 0.0
                     for j in range(P):
                         x = (1.0 if moving[j] else 0.0) * tie[j, i]
                         if j == 0 or not pull > x:  # np.maximum(pull, x)
                             pull = x
-                    partner[i] = mate and u_tie[h, i] < tie_pull[h] * pull
+                    partner[i] = rng.uniform_at(u_tie, index[h], i) < tie_pull[h] * pull
             for p in range(P):
                 recruits[p] = recruits[p] or partner[p]
             for i in range(P):
+                if not recruits[i]:
+                    continue  # (join stays False)
                 worst = 0.0
                 for j in range(P):
                     x = enmity[h, i, j] * (1.0 if (recruits[j] or bloc[j]) else 0.0)
                     if j == 0 or not worst > x:  # np.maximum(worst, x)
                         worst = x
-                join[i] = recruits[i] and u_enmity[h, i] >= worst
+                join[i] = rng.uniform_at(u_enmity, index[h], i) >= worst
         n = 0
         for p in range(P):
             n += int(join[p]) + int(bloc[p])
@@ -192,19 +199,22 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         coalitions.update_bloc(state, ctx, t)
         return
     p = ctx.params
-    u_tie = ctx.u_actors(t, "bloc:tie") if m.tie.any() else np.zeros((state.H, m.P))
     lone = np.empty(state.H, dtype=np.int64)
+    # the draws of the streams ``bloc``, ``bloc:enmity`` and ``bloc:tie``, taken in the kernel
+    # where they are used (``rng.uniform_at`` gives the bits of ``ctx.u_actors``)
     _update_bloc(state.coalition, state.core, state.bloc, state.rung, state.threatened,
                  state.enmity, state.position, state.salience, ctx.attr("aloofness"),
-                 m.opposition, m.tie, ctx.u_actors(t, "bloc"), ctx.u_actors(t, "bloc:enmity"),
-                 u_tie, p["opposition_formation"], p["aloofness_cost"], p["founder_restraint"],
+                 m.opposition, m.tie, np.ascontiguousarray(ctx.index, dtype=np.int64),
+                 rng.stream(ctx.seed, t, "bloc"), rng.stream(ctx.seed, t, "bloc:enmity"),
+                 rng.stream(ctx.seed, t, "bloc:tie"),
+                 p["opposition_formation"], p["aloofness_cost"], p["founder_restraint"],
                  bool(state.founder_on), p["coalition_span"], p["tie_pull"], state.line, lone)
     signed, _ = coalitions.followers_sign(state, ctx, t, lone)
     rows = np.flatnonzero(signed)
     state.bloc[rows] |= np.int64(1) << lone[rows]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
           blind: NDArray[np.float64], profile: NDArray[np.float64], rung: NDArray[np.int64],
           bloc_mask: NDArray[np.int64], coalition: NDArray[np.int64],

@@ -54,7 +54,8 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
     had_office = rany(mine)
     if not had_office.any():
         return
-    coal = bits(state.coalition[rows], P) & state.in_politburo()[rows]
+    seated = state.rung[rows] < RUNG["politburo"]  # (``in_politburo`` of these histories)
+    coal = bits(state.coalition[rows], P) & seated
     if loser >= 0:
         coal[:, loser] = False
     power = state.power[rows]
@@ -62,7 +63,7 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
     for o in range(len(m.offices)):
         ok = holder[:, o] >= 0
         held[np.flatnonzero(ok), holder[ok, o]] += m.office_weight[o]
-    others = state.in_politburo()[rows] & (np.arange(P) != loser)[None, :]
+    others = seated & (np.arange(P) != loser)[None, :]
     for o in range(len(m.offices)):
         lose = mine[:, o]
         if not lose.any():

@@ -1,4 +1,5 @@
-"""Compiled twin of ``policy.line_and_drift``: the same arithmetic, one history at a time.
+"""Compiled twins of ``policy.line_and_drift`` and ``policy.dissent``: the same arithmetic, one
+history at a time.
 
 ``policy.py`` is the specification (its docstring gives the model and its sources); this kernel
 repeats each of its NumPy expressions operation for operation and in the same order (row sums
@@ -14,12 +15,14 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine.mechanisms import policy
+from politburo.engine.mechanisms.policy import DISSENT_FULL
 from politburo.engine.state import RUNG, Context, State
 
 _PARTY = RUNG["party"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def apart2(a0: float, a1: float, b0: float, b1: float, s0: float, s1: float) -> float:
     """``policy.apart`` for one pair: the salience-weighted distance."""
     dx = (a0 - b0) * s0
@@ -29,7 +32,7 @@ def apart2(a0: float, a1: float, b0: float, b1: float, s0: float, s1: float) -> 
     return np.sqrt(dx + dy)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def clip1(x: float) -> float:
     """``np.clip(x, -1.0, 1.0)``."""
     if x < -1.0:
@@ -39,7 +42,25 @@ def clip1(x: float) -> float:
     return x
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _dissent(position: NDArray[np.float64], line: NDArray[np.float64],
+             salience: NDArray[np.float64]) -> NDArray[np.float64]:
+    H, P = position.shape[0], position.shape[1]
+    out = np.empty((H, P))
+    for h in range(H):
+        for p in range(P):
+            x = apart2(position[h, p, 0], position[h, p, 1], line[h, 0], line[h, 1],
+                       salience[h, 0], salience[h, 1]) / DISSENT_FULL
+            out[h, p] = 1.0 if x > 1.0 else x  # np.minimum(x, 1.0), NaN kept
+    return out
+
+
+def dissent(state: State) -> NDArray[np.float64]:
+    """``policy.dissent``, compiled."""
+    return _dissent(state.position, state.line, state.salience)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
                     power: NDArray[np.float64], position: NDArray[np.float64],
                     ideal: NDArray[np.float64], line: NDArray[np.float64],
@@ -125,23 +146,33 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
             standing[h, p] = standing[h, p] - policy_cost[h] * d * alive
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _base_interest(holder: NDArray[np.int64], based: NDArray[np.int64],
                    pulled: NDArray[np.float64], weight: NDArray[np.float64],
                    interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:
     H, P = interest.shape[0], interest.shape[1]
     K = based.shape[0]
+    num = np.empty((P, 2))
+    den = np.empty((P, 2))
     for h in range(H):
         for p in range(P):
             for a in range(2):
-                num = 0.0
-                den = 0.0
-                for k in range(K):  # ``np.einsum`` adds the offices in order, from zero
-                    x = 1.0 if holder[h, based[k]] == p else 0.0
-                    num = num + x * pulled[k, a]
-                    den = den + x * weight[k, a]
-                interest[h, p, a] = num / (den if den > 1e-12 or den != den else 1e-12)
-                has[h, p, a] = den > 0
+                num[p, a] = 0.0
+                den[p, a] = 0.0
+        # ``np.einsum`` adds the offices in order, from zero: each office to its holder's sums
+        # (an office he does not hold adds 0.0 times a finite number, a zero, which changes no
+        # sum that starts from 0.0)
+        for k in range(K):
+            p = holder[h, based[k]]
+            if 0 <= p < P:
+                for a in range(2):
+                    num[p, a] = num[p, a] + pulled[k, a]
+                    den[p, a] = den[p, a] + weight[k, a]
+        for p in range(P):
+            for a in range(2):
+                d = den[p, a]
+                interest[h, p, a] = num[p, a] / (d if d > 1e-12 or d != d else 1e-12)
+                has[h, p, a] = d > 0
 
 
 def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -149,6 +180,8 @@ def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDAr
     m, P = ctx.model, ctx.model.P
     based = np.flatnonzero(m.has_interest.any(axis=1))
     w = m.office_weight[based, None] * m.has_interest[based]  # (K, 2)
+    if not (np.isfinite(w).all() and np.isfinite(w * m.interest[based]).all()):
+        return policy.base_interest(state, ctx)  # (the kernel skips 0.0 * x: exact, x finite)
     interest = np.empty((state.H, P, 2))
     has = np.empty((state.H, P, 2), dtype=bool)
     _base_interest(np.ascontiguousarray(state.holder, dtype=np.int64), based.astype(np.int64),

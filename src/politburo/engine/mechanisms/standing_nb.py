@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from politburo.engine.state import Context, State
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _effective(standing: NDArray[np.float64], old_guard: NDArray[np.float64],
                outsider_penalty: NDArray[np.float64], outsider: NDArray[np.float64],
                prejudice_penalty: NDArray[np.float64], prejudice: NDArray[np.float64]
@@ -37,7 +37,7 @@ def effective(state: State, ctx: Context) -> NDArray[np.float64]:
                       ctx.attr("prejudice_target"))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _drift(standing: NDArray[np.float64], noise: NDArray[np.float64],
            z: NDArray[np.float64]) -> None:
     H, P = standing.shape
@@ -52,7 +52,7 @@ def drift(state: State, ctx: Context, t: int) -> None:
     _drift(state.standing, ctx.params["standing_noise"], ctx.z_actors(t, "standing"))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _decay(enmity: NDArray[np.float64], decay: NDArray[np.float64]) -> None:
     H, P, _ = enmity.shape
     for h in range(H):

@@ -3,9 +3,9 @@
 ``votes.py`` is the specification (its docstring gives the model and its sources); these
 kernels repeat its arithmetic in the same order, so both give the same bits
 (tests/test_engine_nb.py). The kernels find who may be moved against and how keenly
-(``votes.targets``) themselves, but for two things computed in Python by the specification's
-own functions: each leader's dissent (``policy.dissent``) and NumPy's power ``threat_focus``
-of the threat he poses (``_threat`` computes the rest of ``votes.threat_keenness``; a compiled
+(``votes.targets``) themselves, but for two things computed before them: each leader's dissent
+(``policy_nb.dissent``, the twin of ``policy.dissent``) and NumPy's power ``threat_focus`` of
+the threat he poses (``_threat`` computes the rest of ``votes.threat_keenness``; a compiled
 power may round otherwise in the last bit). They take the draws of the streams ``motion:K``,
 ``recant:K`` and ``vote:K`` (``votes.draw_key``) where they are used, with
 ``rng.uniform_at`` and ``rng.normal_at``: a draw is a pure function of its coordinates, so
@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine import rng
-from politburo.engine.mechanisms import policy, votes
+from politburo.engine.mechanisms import policy_nb, votes
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.state import LADDER, RUNG, Context, State
 from politburo.scenario.compile import LEADERSHIP, MeetingC
@@ -53,7 +53,7 @@ _EXILE = RUNG["exile"]
 _DEPORTATION = RUNG["deportation"]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _maximum(a: float, b: float) -> float:
     """``np.maximum`` of two numbers: NaN if either is."""
     if a != a or b != b:
@@ -61,7 +61,7 @@ def _maximum(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray[np.int64],
             power: NDArray[np.float64]) -> NDArray[np.float64]:
     """``votes.threat_keenness`` up to the power ``threat_focus``, which NumPy takes (a
@@ -92,7 +92,7 @@ def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int64],
              holder: NDArray[np.int64], coalition: NDArray[np.int64],
              bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
@@ -190,7 +190,7 @@ def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int6
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
             partial: NDArray[np.float64], unaligned: NDArray[np.float64],
             body: NDArray[np.float64], index: NDArray[np.int64], recant_stream: np.uint64,
@@ -266,7 +266,7 @@ def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
                       falls, coal, held)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
            holder: NDArray[np.int64], gensec: int) -> None:
     """``circular_flow.purge_followers`` of principal ``i`` in the histories ``purged``: his
@@ -283,7 +283,7 @@ def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
         body[h, g if g >= 0 else P] += moved
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _transfer_row(h: int, loser: int, t: int, mine: NDArray[np.bool_],
                   holder: NDArray[np.int64], coalition: NDArray[np.int64],
                   rung: NDArray[np.int64], power: NDArray[np.float64],
@@ -348,7 +348,7 @@ def motions(
     # votes.targets: the keenness to take power from a rival, whose power NumPy takes
     keen_power = _threat(state.coalition, state.bloc, state.rung, state.power
                          ) ** p["threat_focus"][:, None]
-    opposes = policy.dissent(state)
+    opposes = policy_nb.dissent(state)
     faction_ban = 0.9 * ctx.const["faction_ban"]
     changeable = m.changeable(meeting.kind)
     again = changeable is not None or m.offices_lost == "one"
@@ -380,7 +380,7 @@ def motions(
                 float(votes.committee_majority(m, meeting)))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
           last_step: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
     rung[h, i] = r
@@ -389,7 +389,7 @@ def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
         falls[h, i, r - 1] = t
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64],
                     rung: NDArray[np.int64], last_step: NDArray[np.int64],
                     falls: NDArray[np.int64], recanted: NDArray[np.bool_],
