@@ -28,6 +28,22 @@ def edited_builtin(tmp_path: Path, edit: Callable[[dict[str, Any]], None],
     return p
 
 
+def assert_refused(path: Path, *words: str) -> str:
+    """Loading ``path`` fails with a ScenarioError whose message names the file and contains
+    every one of ``words`` (the field and what was expected); returns the message."""
+    import pytest
+
+    from politburo.scenario.loader import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    text = str(err.value)
+    assert path.name in text, text
+    for w in words:
+        assert w in text, (w, text)
+    return text
+
+
 def mech_ctx(model: Compiled, H: int = 4, **params: float) -> Context:
     """A context for mechanism tests: every parameter at its prior median, some pinned."""
     theta = model.priors.ppf(np.full((H, model.priors.dim), 0.5))
