@@ -26,8 +26,9 @@ from politburo.scenario.schema import Scenario, _cited_tags
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT / "src/politburo/scenarios/china-1976.yaml"
 FACTS = ROOT / "data/history/china-1976"
-CAUSES = {"founder_incapacitated", "founder_death", "crisis", "salience"}
-"""Event kinds that act on the founder, the line or an axis's weight, never on a named leader."""
+CAUSES = {"founder_incapacitated", "founder_death", "crisis", "salience", "death"}
+"""Event kinds that act on the founder, the line, an axis's weight or a named client's life,
+never on a named leader."""
 WORDS = {"testament", "speech"}
 """Event kinds that are a named leader's words, moving standing only: a founder's document that
 names a successor and removes nobody, a speech that attacks nobody."""
@@ -112,7 +113,8 @@ def test_the_calendar_is_every_meeting_of_calendar_md(china: Scenario) -> None:
 
 def test_events_are_causes_not_outcomes(china: Scenario) -> None:
     """No event sets a position, arrests, removes or organises anyone: the founder's decline
-    and death, salience, and crises whose answers the rulers choose, which name no leader; and
+    and death, a named client's death (a dated fact), salience, and crises whose answers the
+    rulers choose, which name no leader; and
     words whose effect is on standing only (the founder's note naming a successor, a programme
     speech), which name only their author and whom they endorse."""
     people = {p.id: p for p in china.principals}
@@ -120,7 +122,9 @@ def test_events_are_causes_not_outcomes(china: Scenario) -> None:
         assert e.kind in CAUSES | WORDS, e.id
         assert not e.targets and not e.present, e.id
         own = {e.actor, *e.endorses} if e.kind in WORDS else set()
-        assert e.actor in {None, china.founder.id} | (own if e.kind == "speech" else set()), e.id
+        dead = {c.id for c in china.clients} if e.kind == "death" else set()
+        assert e.actor in ({None, china.founder.id} | (own if e.kind == "speech" else set())
+                           | dead), e.id
         names = {n for i, p in people.items() if i not in own for n in (i, p.name, p.called)}
         text = " ".join([e.description, *(r.description for r in e.responses)])
         assert not any(re.search(rf"\b{re.escape(n)}\b", text) for n in names), e.id

@@ -118,6 +118,9 @@ def random_world(model: Compiled, seed: int, H: int = 400) -> tuple[State, Conte
                        -1)
     if model.has_inner():  # an inner body of any size, empty in some histories
         s.inner = (g.random((H, P)) < 0.4) & (g.random(H) > 0.1)[:, None]
+    if C:  # some clients dead (a scenario's death events), never seated
+        s.client_alive = g.random((H, C)) > 0.2
+        s.client_seat &= s.client_alive
     return s, ctx
 
 

@@ -204,10 +204,10 @@ def scenario_events(scenario: Scenario, model: Compiled, words: Words) -> list[d
         step = parse_month(e.month) - model.start
         if not e.enabled or not 0 <= step < model.steps:
             continue
-        if e.kind in ("polemic", "speech", "founder_death") or (
+        if e.kind in ("polemic", "speech", "founder_death", "death") or (
                 e.kind == "founder_incapacitated" and step == 0):
-            continue  # the engine logs the polemic, the speech and the funeral; the opening
-            # tells the stroke
+            continue  # the engine logs the polemic, the speech, the funeral and a client's
+            # death (with what fell vacant); the opening tells the stroke
         if e.kind == "testament" and step < model.founder_until():
             continue  # its author still acts and puts it to the congresses himself
         src = e.source or f"assumption: {e.assumption}"

@@ -40,6 +40,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
                      "{committee}",
     "crisis": "policy: a crisis answered by the ruling coalition",
     "client_switch": "clients: loyalty follows the patron's fortunes",
+    "death": "clients: a named client's death, a dated event of the scenario; his seat and "
+             "posts fall vacant",
     "client_office": "clients: the ruling coalition's strongest member fills a post with his "
                      "man (the nomenklatura; Svolik 2012)",
     "arrest": "arrest: the security forces in the ruling coalition's hands (Svolik 2012)",
@@ -180,7 +182,7 @@ def about(ev: dict[str, Any]) -> list[str]:
     """Whom the event's ``because`` speaks of as 'he': the client who changes patron, else the
     event's one actor (the leader voted on, arrested, recanting, ruling alone; a polemic's
     author). None where several act: those texts name whom they speak of (``Words.own``)."""
-    if ev.get("kind") == "client_switch":
+    if ev.get("kind") in ("client_switch", "death"):
         return [str(ev["client"])] if ev.get("client") else []
     actors = [str(a) for a in ev.get("actors") or []]
     return actors if len(actors) == 1 else []
@@ -430,6 +432,24 @@ def _switch(ev: dict[str, Any], words: Words) -> str:
             f"ruling coalition and could no longer advance {words.said('him', about(ev))}.")
 
 
+def _death(ev: dict[str, Any], words: Words) -> str:
+    """A named client's death, and what fell vacant with it (the posts' new holders follow in
+    sentences of their own)."""
+    client = str(ev.get("client") or "")
+    who = words.name(client) if client else "A client"
+    patron = f", {words.name(str(ev['patron']))}'s client," if ev.get("patron") else ""
+    posts = join([office_phrase(str(o)) for o in ev.get("offices") or []])
+    seat = words.said(f"his seat in the {words.bodies.leadership}", client)
+    if ev.get("seat"):
+        then = f"{seat} fell vacant" + (f", and so did {posts}" if posts else "")
+    elif posts:
+        then = f"{posts} fell vacant"
+    else:
+        then = words.said(f"he held no seat in the {words.bodies.leadership} and no post",
+                          client)
+    return f"{who}{patron} died; {then}."
+
+
 def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> str:
     """One event as one sentence, with its cause."""
     kind = str(ev["kind"])
@@ -453,6 +473,8 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         return _co_option(ev, words)
     if kind == "client_office":
         return _placed(ev, words)
+    if kind == "death":
+        return _death(ev, words)
     if kind in ("inner_in", "inner_out"):
         return _inner(ev, words)
     if kind == "assembly":

@@ -122,6 +122,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         client_patron=np.tile(model.client_patron, (H, 1)),
         client_loyalty=np.tile(model.client_loyalty, (H, 1)),
         client_seat=np.zeros((H, len(model.clients)), dtype=bool),
+        client_alive=np.ones((H, len(model.clients)), dtype=bool),
         pb_size=np.full(H, int(c["politburo_size_start"]), dtype=np.int64),
         cc_size=np.full(H, c["cc_size_start"]),
         blind=np.zeros(H),
@@ -286,6 +287,8 @@ def simulate(
     # office: a party meeting for the patronage office or a party office, a session of the
     # state's organs for a state office (``Compiled.changeable``).
     resigning = {e.start: e for e in model.events if e.kind == "resignation" and e.actor >= 0}
+    # A named client's death, at the start of its month (``clients.die``).
+    dying = [e for e in model.events if e.kind == "death" and e.client >= 0]
     arrests = bool(model.security_offices().any())
     meetings_at: dict[int, list[MeetingC]] = {}
     for mt in model.meetings:
@@ -302,6 +305,12 @@ def simulate(
                 _first_game(state, ctx, t, act, mx)
             standing.funeral(state, ctx, t, death.present)
             transfer_offices(state, ctx, t, np.ones(H, dtype=bool), -1)
+        for e in dying:
+            if e.start != t:
+                continue
+            if t == 0 and (death is None or death.start != 0) and not state.coalition.any():
+                _first_game(state, ctx, t, act, mx)  # his offices go to a coalition, as above
+            clients.die(state, ctx, t, e.client, transfer_offices, e.id)
         for e in model.events:
             if e.start != t:
                 continue

@@ -47,6 +47,7 @@ class State:
     client_patron: NDArray[np.int64]  # (H, C) each named client's patron (principal index)
     client_loyalty: NDArray[np.float64]  # (H, C) chance he votes with his patron
     client_seat: NDArray[np.bool_]  # (H, C) holds a full Politburo seat
+    client_alive: NDArray[np.bool_]  # (H, C) not yet dead (a scenario's death event)
     pb_size: NDArray[np.int64]  # (H,) full Politburo seats
     cc_size: NDArray[np.float64]  # (H,)
     blind: NDArray[np.float64]  # (H,) current apparatus blindness of rivals

@@ -252,6 +252,7 @@ def problems(s: Scenario) -> list[Problem]:
     found += _sizes(s)
     found += _inner(s)
     found += _axes(s)
+    found += _deaths(s)
     found += _needs(s)
     found += _levers(s)
     return found
@@ -322,6 +323,34 @@ def _axes(s: Scenario) -> list[Problem]:
             found.append(Problem(("constants",), f"expected line_{a}_start, where the party "
                                                  f"line stands at the start on the axis {a!r}",
                                      at=("axes", i)))
+    return found
+
+
+def _deaths(s: Scenario) -> list[Problem]:
+    """A ``death`` event names a client, each client at most once: the engine removes a dead
+    client from his seat, his offices and every later choice (``clients.die``); it cannot
+    remove a principal, whose death it does not model, nor the founder, who has his own
+    event kind."""
+    clients = {c.id for c in s.clients}
+    found = []
+    died: dict[str, str] = {}
+    for i, e in enumerate(s.events):
+        if e.kind != "death" or e.actor is None:
+            continue
+        allowed = (f"expected a named client ({_allowed(clients)})" if clients
+                   else "expected a named client, and the scenario declares none")
+        if e.actor in clients:
+            if e.actor in died:
+                found.append(Problem(("events", i, "actor"), f"{e.actor!r} already dies in "
+                                     f"event {died[e.actor]}; expected one death per client"))
+            died.setdefault(e.actor, e.id)
+        elif s.founder is not None and e.actor == s.founder.id:
+            found.append(Problem(("events", i, "actor"), f"{e.actor!r} is the founder, whose "
+                                 f"death is an event of kind founder_death; {allowed}"))
+        else:
+            found.append(Problem(("events", i, "actor"), f"{e.actor!r} is a principal, and a "
+                                 f"principal's death is not supported (the engine keeps every "
+                                 f"principal in play to the end); {allowed}"))
     return found
 
 

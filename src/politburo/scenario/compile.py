@@ -90,6 +90,7 @@ class EventC:
     against: tuple[str, int] = ("", -1)  # a platform: (crisis id, index of the answer it fights)
     endorses: tuple[int, ...] = ()  # a testament: the principals it names as successors
     office: int = -1  # a resignation: the index of the office offered up (-1: the patronage one)
+    client: int = -1  # a death: the index of the named client who dies
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,8 @@ def compile_scenario(s: Scenario, fixed: dict[str, float] | None = None) -> Comp
             against=_against(s, e.against),
             endorses=tuple(who(t) for t in e.endorses if who(t) >= 0),
             office=office_ids.index(e.office) if e.office in office_ids else -1,
+            client=(client_ids.index(e.actor) if e.kind == "death" and e.actor in client_ids
+                    else -1),
         )
         for e in s.events
         if e.enabled

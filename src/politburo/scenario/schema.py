@@ -671,6 +671,7 @@ EVENT_KINDS = (
     "platform",
     "charge",
     "speech",
+    "death",
 )
 
 
@@ -768,6 +769,12 @@ class Event(Cited):
                              "its actor offers up)")
         if self.against is not None and self.kind != "platform":
             raise ValueError(f"event {self.id}: only a platform takes 'against'")
+        if self.kind == "death" and (self.actor is None or self.targets or self.present
+                                     or self.size is not None
+                                     or self.until not in (None, self.month)):
+            raise ValueError(f"event {self.id}: a death needs 'actor' (the named client who "
+                             f"dies, an id of clients) and takes nothing else: no targets, "
+                             f"present, size or until (a death is a fact, dated by its month)")
         if self.kind == "alliance" and not self.targets:
             raise ValueError(f"event {self.id}: an alliance needs 'targets' (the principals "
                              f"the actor joins forces with)")

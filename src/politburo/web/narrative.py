@@ -213,6 +213,19 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
         return (f"{who} gave a post ({office}) to {client}, "
                 + n.said("his most loyal follower without a post: he was the strongest of the "
                          "rulers, and the post was theirs to fill.", actors))
+    if kind == "death" and d.get("client"):
+        mine = str(d["client"])
+        posts = [re.sub(r"\s*\(.*?\)", "", str(o)).strip() for o in d.get("offices") or []]
+        freed = [n.said(f"his seat in the {n.bodies.leadership}", mine)] if d.get("seat") else []
+        if posts:
+            freed.append(n.said("his " + ("post" if len(posts) == 1 else "posts"), mine)
+                         + f" ({', '.join(posts)})")
+        if not freed:
+            return (f"{n.one(mine)} died. " + n.said(f"He had no seat in the "
+                                                     f"{n.bodies.leadership} and no post, so "
+                                                     "nothing changed hands.", mine))
+        return (f"{n.one(mine)} died, and {' and '.join(freed)} "
+                f"{'was' if len(freed) == 1 else 'were'} free for someone else.")
     if kind in ("inner_in", "inner_out") and actors:
         inner = str(d.get("inner") or n.bodies.leadership)
         at = f" at the {d['body']}" if d.get("body") else ""

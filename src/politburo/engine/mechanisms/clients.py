@@ -56,6 +56,16 @@ who owe him their careers (M. Svolik, *The Politics of Authoritarian Rule*, 2012
 China's premiership went in 1980 to Zhao Ziyang, Deng's protégé (China fact base C1, C78, C148).
 Who takes an office follows from power and loyalty alone: no rule names anyone. Other offices
 stay with principals.
+
+Death. A client may die inside the window (a scenario's ``death`` event: a dated fact, like the
+founder's death, not an outcome): from that month he sits, votes and counts for nobody (``die``).
+His seat falls vacant and the next meeting that fills seats fills it by the rule above; his
+offices go at once to the ruling coalition by the rule for a fallen leader's offices, as the
+founder's do at his death, and a ``client_office`` on to another client; he is never seated,
+placed, switched or asked to sign again (``State.client_alive``). The Soviet Politburo lost two
+of its candidate members so: Frunze, War Commissar, at the end of October 1925, whose
+commissariat went to Voroshilov within days, and Dzerzhinsky, head of the OGPU and the VSNKh,
+in July 1926 (bases.md section 2.1, from B1; S28, B15, B45).
 """
 
 from __future__ import annotations
@@ -124,16 +134,17 @@ def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object
             transfer(state, ctx, t, fall, -1, offices=held, holder_code=code)  # type: ignore[operator]
 
 
-def offices_to_clients(state: State, ctx: Context, t: int, kind: int,
+def offices_to_clients(state: State, ctx: Context, t: int, kind: int | None,
                        before: NDArray[np.int64], body: str = "") -> None:
     """Each office flagged ``client_office`` that a meeting of ``kind`` may change and that
     changed hands there (``before``: the holders when the meeting opened) to a member of the
     ruling coalition goes on to a client: the coalition member with the most power gives it to
     his most loyal named client who holds no office (ties: the file's first). A patron with no
-    such client keeps the office where the coalition put it. Offices are taken in list order."""
+    such client keeps the office where the coalition put it. Offices are taken in list order.
+    ``kind`` None: any office that changed hands (outside a meeting, at a client's death)."""
     m = ctx.model
     flagged = m.clients_may_take()
-    changeable = m.changeable(kind)
+    changeable = m.changeable(kind) if kind is not None else None
     if changeable is not None:
         flagged = flagged & changeable
     elif kind == 0:
@@ -163,6 +174,7 @@ def offices_to_clients(state: State, ctx: Context, t: int, kind: int,
         k, j = np.nonzero((held <= CLIENT) & (held > CLIENT - C))
         free = np.ones((rows.size, C), dtype=bool)
         free[k, CLIENT - held[k, j]] = False
+        free &= state.client_alive[rows]  # and a dead client holds nothing again
         mine = (state.client_patron[rows] == patron[:, None]) & free
         loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
         pick = rargmax(loyal)
@@ -213,6 +225,7 @@ def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:
         seat = state.client_seat[live]
         patron = state.client_patron[live]
         loyal = state.client_loyalty[live]
+        alive = state.client_alive[live]
         n = live.size
         held = np.zeros((n, P))
         best = np.full((n, P), -1, dtype=np.int64)
@@ -220,7 +233,7 @@ def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:
         r = np.arange(n)
         for c in range(C):  # each patron's seated clients, and his most loyal unseated one
             held[r, patron[:, c]] += seat[:, c]
-            free = ~seat[:, c] & (loyal[:, c] > best_loyal[r, patron[:, c]])
+            free = ~seat[:, c] & alive[:, c] & (loyal[:, c] > best_loyal[r, patron[:, c]])
             best[r[free], patron[free, c]] = c
             best_loyal[r[free], patron[free, c]] = loyal[free, c]
         quot = np.where(coal_all[live] & (best >= 0), state.cc[live, :P] / (1 + held), -np.inf)
@@ -253,7 +266,7 @@ def drift(state: State, ctx: Context, t: int) -> None:
     patron_in = coal[rows[:, None], state.client_patron]
     goal = np.where(patron_in, anchor, anchor * anchor)
     state.client_loyalty += rate[:, None] * (goal - state.client_loyalty)
-    leave = (state.client_loyalty < 0.5) & rany(coal)[:, None]
+    leave = (state.client_loyalty < 0.5) & rany(coal)[:, None] & state.client_alive
     if not leave.any():
         return
     new = rargmax(np.where(coal, state.cc[:, :P], -np.inf))
@@ -273,3 +286,31 @@ def drift(state: State, ctx: Context, t: int) -> None:
                 })
         state.client_patron[go, c] = new[go]
         state.client_loyalty[go, c] = 0.5
+
+
+def die(state: State, ctx: Context, t: int, c: int, transfer: object, event: str = "") -> None:
+    """Client ``c`` dies this month (the scenario's ``death`` event ``event``): he leaves his
+    seat, which stays vacant until a meeting fills seats (``fill_seats``); his offices go at
+    once to the ruling coalition (``transfer``, ``mechanisms.offices.transfer_offices``) and a
+    flagged one on to a living client (``offices_to_clients``); and no rule seats, places,
+    switches or counts him again."""
+    m = ctx.model
+    code = CLIENT - c
+    held = state.holder == code
+    before = state.holder.copy()
+    if state.log is not None:
+        for h in range(state.H):
+            state.log[h].append({
+                "kind": "death", "step": t, "actors": [], "client": m.clients[c],
+                "patron": m.principals[state.client_patron[h, c]],
+                "seat": bool(state.client_seat[h, c]),
+                "offices": [m.office_names[o] for o in np.flatnonzero(held[h])],
+                "event": event, "body": "",
+                "because": "his death is a dated fact of the scenario, not an outcome",
+            })
+    state.client_seat[:, c] = False
+    state.client_alive[:, c] = False
+    had = rany(held)
+    if had.any():
+        transfer(state, ctx, t, had, -1, holder_code=code)  # type: ignore[operator]
+        offices_to_clients(state, ctx, t, None, before)

@@ -121,7 +121,8 @@ def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _drift(coalition: NDArray[np.int64], rung: NDArray[np.int64], cc: NDArray[np.float64],
            patron: NDArray[np.int64], loyalty: NDArray[np.float64],
-           anchor: NDArray[np.float64], rate: NDArray[np.float64]) -> None:
+           anchor: NDArray[np.float64], rate: NDArray[np.float64],
+           alive: NDArray[np.bool_]) -> None:
     H, P = rung.shape
     C = patron.shape[1]
     for h in range(H):
@@ -142,7 +143,7 @@ def _drift(coalition: NDArray[np.int64], rung: NDArray[np.int64], cc: NDArray[np
             goal = a if pin else a * a
             lo = loyalty[h, c] + rate[h] * (goal - loyalty[h, c])
             loyalty[h, c] = lo
-            if lo < 0.5 and anyc and new != pt:
+            if lo < 0.5 and anyc and new != pt and alive[h, c]:
                 patron[h, c] = new
                 loyalty[h, c] = 0.5
 
@@ -152,14 +153,14 @@ def drift(state: State, ctx: Context, t: int) -> None:
     if state.client_seat.shape[1] == 0:
         return
     _drift(state.coalition, state.rung, state.cc, state.client_patron, state.client_loyalty,
-           ctx.model.client_loyalty, ctx.params["client_drift"])
+           ctx.model.client_loyalty, ctx.params["client_drift"], state.client_alive)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.int64],
                 pb_size: NDArray[np.int64], seat: NDArray[np.bool_],
                 patron: NDArray[np.int64], loyalty: NDArray[np.float64],
-                cc: NDArray[np.float64]) -> None:
+                cc: NDArray[np.float64], alive: NDArray[np.bool_]) -> None:
     H, P = rung.shape
     C = seat.shape[1]
     coal = np.empty(P, dtype=np.bool_)
@@ -181,7 +182,7 @@ def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.int64],
             for c in range(C):  # each patron's seated clients, and his most loyal unseated one
                 q = patron[h, c]
                 held[q] += 1.0 if seat[h, c] else 0.0
-                if not seat[h, c] and loyalty[h, c] > best_loyal[q]:
+                if not seat[h, c] and alive[h, c] and loyalty[h, c] > best_loyal[q]:
                     best[q] = c
                     best_loyal[q] = loyalty[h, c]
             who = 0
@@ -206,4 +207,4 @@ def fill_seats(state: State, ctx: Context, t: int, target: int) -> None:
     if state.client_seat.shape[1] == 0:
         return
     _fill_seats(state.coalition, state.rung, state.pb_size, state.client_seat,
-                state.client_patron, state.client_loyalty, state.cc)
+                state.client_patron, state.client_loyalty, state.cc, state.client_alive)

@@ -641,9 +641,9 @@ def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]
     """Whether a lone mover's followers sign his platform (``update_bloc``).
 
     ``lone`` (H,) is the mover whom no other leader joined this month, -1 where there is none.
-    Each of his named clients signs with the chance of his loyalty to him (one draw per client,
-    keyed ``bloc:clients``, drawn only in the histories that need it), and one signature is
-    enough. Returns (H,) whether he organises and (H, C) who signed.
+    Each of his living named clients signs with the chance of his loyalty to him (one draw per
+    client, keyed ``bloc:clients``, drawn only in the histories that need it), and one signature
+    is enough. Returns (H,) whether he organises and (H, C) who signed.
     """
     C = state.client_patron.shape[1]
     signers = np.zeros((state.H, C), dtype=bool)
@@ -652,7 +652,7 @@ def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]
         return np.zeros(state.H, dtype=bool), signers
     u = rng.uniforms(ctx.seed, ctx.index[rows], t, "bloc:clients", C)
     signers[rows] = ((state.client_patron[rows] == lone[rows, None])
-                     & (u < state.client_loyalty[rows]))
+                     & (u < state.client_loyalty[rows]) & state.client_alive[rows])
     return rany(signers), signers
 
 
