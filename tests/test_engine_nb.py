@@ -298,7 +298,7 @@ def test_office_holdings(model: Compiled, seed: int) -> None:
 def offices_to_clients_office_by_office(state: State, ctx: Context, kind: int,
                                         before: np.ndarray) -> None:
     """``clients.offices_to_clients`` as it first read (without the log): every history at
-    each office, each client's holdings searched in turn."""
+    each office, each client's holdings searched in turn; a dead client takes nothing."""
     m = ctx.model
     flagged = m.clients_may_take()
     changeable = m.changeable(kind)
@@ -319,7 +319,7 @@ def offices_to_clients_office_by_office(state: State, ctx: Context, kind: int,
             continue
         patron = strongest[rows]
         free = np.stack([~(state.holder[rows] == CLIENT - c).any(axis=1) for c in range(C)],
-                        axis=1)
+                        axis=1) & state.client_alive[rows]
         mine = (state.client_patron[rows] == patron[:, None]) & free
         loyal = np.where(mine, state.client_loyalty[rows], -np.inf)
         pick = loyal.argmax(axis=1)
