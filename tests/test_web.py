@@ -402,3 +402,15 @@ def test_a_scenario_with_other_names_is_served_in_its_own_words(tmp_path: Any) -
                     for k in range(1, 6))
     assert re.search(r"\bQa[a-g]\b", told)  # running text calls them by their short names
     assert "Given" not in re.sub(r"Q[a-z]{2} Given", "", told)  # never by the last word
+
+
+def test_the_address_is_announced_only_once_the_app_takes_requests() -> None:
+    """``serve`` prints the address from ``on_ready``, which the app calls when it starts (after
+    warming its workers), not before: a class clicking the link at once is not refused."""
+    calls: list[str] = []
+    app = create_app(workers=1, limits=LIMITS, warm=False, on_ready=lambda: calls.append("ready"))
+    assert calls == []  # building the app announces nothing
+    with TestClient(app) as c:
+        assert calls == ["ready"]
+        assert c.get("/api/health").status_code == 200
+    assert calls == ["ready"]

@@ -56,12 +56,16 @@ def serve(
     with executor_or_fail(scheduler) as executor:
         # On a cluster, as many jobs at once as it has workers would keep busy: its size is
         # the scheduler's, so --workers says how many (each job's chunks spread over all).
-        app = create_app(s, workers=workers, max_jobs=max(1, workers), queue_limit=queue,
-                         executor=executor)
         shown = _lan_address() if host in ("0.0.0.0", "::") else host
-        err.print(f"politburo: open http://{shown}:{port}/ (Ctrl+C stops the server)"
-                  + (f"; histories run on the cluster at {scheduler}" if scheduler else ""),
-                  highlight=False)
+
+        def ready() -> None:  # printed once the workers are warm and requests are answered
+            err.print(f"politburo: open http://{shown}:{port}/ (Ctrl+C stops the server)"
+                      + (f"; histories run on the cluster at {scheduler}" if scheduler else ""),
+                      highlight=False)
+
+        app = create_app(s, workers=workers, max_jobs=max(1, workers), queue_limit=queue,
+                         executor=executor, on_ready=ready)
+        err.print("politburo: starting the simulation workers...", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -105,14 +105,16 @@ def _finite(x: Any) -> Any:
 def create_app(scenario: str | Scenario = DEFAULT, *, workers: int = 2,
                max_jobs: int = 2, queue_limit: int = 32, limits: q.Limits | None = None,
                warm: bool = True, chunk: int = 2000,
-               executor: Executor | None = None) -> FastAPI:
+               executor: Executor | None = None,
+               on_ready: Callable[[], None] | None = None) -> FastAPI:
     """The app for one scenario.
 
     ``workers``: simulation processes; ``max_jobs``: jobs run at once; ``queue_limit``: jobs
     queued or running before requests get 429; ``limits``: the most histories a request may
     ask for; ``warm``: start the workers when the server starts rather than on first use;
     ``executor``: run the histories there (a Dask cluster's) instead of in the app's own
-    processes (the caller keeps and closes it).
+    processes (the caller keeps and closes it); ``on_ready``: called once the server starts
+    taking requests (after the workers are warm), so the address is shown when it works.
     """
     try:
         s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -138,6 +140,8 @@ def create_app(scenario: str | Scenario = DEFAULT, *, workers: int = 2,
             # The world every what-if of a lesson is paired with, and the odds page shows:
             # simulated once, now, so a student's first what-if only runs its own world.
             submit(q.plan_odds(engine, lim, runs=odds_runs, seed=1))
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:
