@@ -275,6 +275,11 @@ def _plenum(d: dict[str, Any]) -> int:
     return next(k for k, m in enumerate(d["calendar"]) if m["kind"] == "plenum")
 
 
+def _sized(d: dict[str, Any]) -> dict[str, Any]:
+    """The first plenum's inner_size (July 1977, a Politburo of 16), given one for the test."""
+    return d["calendar"][_plenum(d)].setdefault("inner_size", {"value": 3, "assumption": "t"})
+
+
 @pytest.mark.parametrize(("edit", "words"), [
     (lambda d: d["bodies"].pop("inner"),
      ("calendar.", "inner_size", "declares none", "bodies.inner")),
@@ -282,9 +287,9 @@ def _plenum(d: dict[str, Any]) -> int:
                                   if m["kind"] == "congress")].update(
         inner_size={"value": 5, "assumption": "t"}),
      ("inner_size", "congress", "'politburo' step")),
-    (lambda d: d["calendar"][_plenum(d)]["inner_size"].update(value=40),
+    (lambda d: _sized(d).update(value=40),
      ("inner_size.value", "no more than", "16")),
-    (lambda d: d["calendar"][_plenum(d)]["inner_size"].update(value=2.5),
+    (lambda d: _sized(d).update(value=2.5),
      ("inner_size.value", "whole number")),
     (lambda d: d["bodies"]["inner"].update(members=["hua", "mao_zedong"]),
      ("bodies.inner.members.1", "'mao_zedong'", "a principal")),
