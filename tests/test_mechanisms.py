@@ -378,6 +378,79 @@ def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None
     assert not formed(("zinoviev", "kamenev")).any()
 
 
+def test_a_platform_holds_one_line(model: Compiled) -> None:
+    """A newcomer joins a platform only if he lies within the span of every other newcomer and
+    every standing member (update_bloc; the ruling coalition's admissibility, §7.3): two
+    outsiders each near the mover but far from each other do not organise together."""
+    H = 2000
+    i = {a: model.index(a) for a in model.principals}
+
+    def formed(trotsky_at: float, zinoviev_organised: bool = False) -> np.ndarray:
+        aloof = np.ones((H, model.P))
+        aloof[:, i["kamenev"]] = 0.0  # only Kamenev moves (rate 0.5 x (1 - aloofness))
+        ctx = replace(_ctx(model, H, opposition_formation=0.5, aloofness_cost=1.0,
+                           coalition_span=0.5), attrs={"aloofness": aloof})
+        s = _state(model, H)
+        s.client_loyalty[:] = 0.0  # no follower signs: a bloc needs a second leader
+        s.enmity[:] = 0.0  # no rivalry from the scenario's start: only the lines decide
+        s.salience[:] = 1.0
+        s.line[:] = [0.0, 1.0]  # Kamenev, at the origin, dissents fully
+        s.coalition[:] = 1 << i["stalin"]
+        s.position[:] = [-3.0, -3.0]  # the rest far from everyone
+        s.position[:, i["kamenev"]] = [0.0, 0.0]
+        # each 0.3 from Kamenev, stretched by half their aloofness: 0.45, within the span
+        s.position[:, i["zinoviev"]] = [0.3, 0.0]
+        s.position[:, i["trotsky"]] = [trotsky_at, 0.0]
+        if zinoviev_organised:
+            s.bloc[:] = 1 << i["zinoviev"]
+        coalitions.update_bloc(s, ctx, 5)
+        return ((s.bloc[:, None] >> np.arange(model.P)[None, :]) & 1).astype(bool)
+
+    # Trotsky far from both: Kamenev and Zinoviev organise whenever Kamenev moves.
+    alone = formed(-3.0)
+    assert 0.45 < alone[:, i["kamenev"]].mean() < 0.55  # binomial sd about 0.011
+    assert (alone[:, i["zinoviev"]] == alone[:, i["kamenev"]]).all()
+    assert not alone[:, i["trotsky"]].any()
+    # Trotsky 0.3 on the other side of Kamenev: near him, 0.6 (stretched 1.2) from Zinoviev.
+    # Neither of the two quarrelling newcomers joins, and a bloc needs two.
+    split = formed(-0.3)
+    assert not split.any()
+    # Zinoviev already organised: his line holds the platform, Kamenev joins it, Trotsky not.
+    held = formed(-0.3, zinoviev_organised=True)
+    assert held[:, i["zinoviev"]].all()
+    assert (held[:, i["kamenev"]] == alone[:, i["kamenev"]]).all()
+    assert not held[:, i["trotsky"]].any()
+
+
+def test_an_assembly_that_backs_the_leadership_dissolves_platforms(model: Compiled) -> None:
+    """Under the ban on factions a congress or conference whose delegates back the leadership
+    condemns every organised platform of outsiders, and their bloc is dissolved
+    (coalitions.condemn, S67); an assembly the opposition carries, or a party without the ban,
+    dissolves nothing, and a member just taken into the ruling coalition is not named."""
+    H = 4
+    i = {a: model.index(a) for a in model.principals}
+    z, k, st = i["zinoviev"], i["kamenev"], i["stalin"]
+
+    def after(share: list[float], ban: float = 1.0, inside: bool = False
+              ) -> tuple[np.ndarray, list[list[dict]]]:
+        ctx = replace(_ctx(model, H), const={**model.constants, "faction_ban": ban})
+        s = mech_state(model, H, record_log=True)
+        s.coalition[:] = (1 << st) | ((1 << k) if inside else 0)
+        s.bloc[:] = (1 << z) | (1 << k)
+        coalitions.condemn(s, ctx, 12, "the 14th Congress", np.array(share))
+        return s.bloc.copy(), s.log
+
+    bloc, log = after([0.9, 0.51, 0.5, 0.2])
+    assert list(bloc != 0) == [False, False, True, True]
+    told = [e for e in log[0] if e["kind"] == "disband"]
+    assert len(told) == 1 and set(told[0]["actors"]) == {"zinoviev", "kamenev"}
+    assert not [e for e in log[2] if e["kind"] == "disband"]
+    assert (after([0.9] * H, ban=0.0)[0] != 0).all()  # no ban: nothing dissolved
+    bloc, log = after([0.9] * H, inside=True)
+    assert (bloc == 0).all()
+    assert [e["actors"] for e in log[0] if e["kind"] == "disband"] == [["zinoviev"]]
+
+
 def test_a_lone_mover_organises_when_a_follower_signs(model: Compiled) -> None:
     """A mover whom no leader joins organises with his own followers (``followers_sign``):
     each of his named clients signs with the chance of his loyalty to him, one signature is

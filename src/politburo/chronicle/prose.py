@@ -26,6 +26,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
     "assembly": "the circular flow of power (Daniels)",
+    "disband": "coalitions: an assembly condemns the organised platforms, and under the ban on "
+               "factions they dissolve",
     "co_option": "the circular flow of power (Daniels): co-option to the {committee}",
     "promotion": "clients: seats in the leadership by the patrons' {committee} followings",
     "office": "coalitions: offices of the fallen go to the ruling coalition",
@@ -509,6 +511,14 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
             return f"{who}'s speech{title} attacked {targets} {where}; {why}."
         his = words.said("his", ev.get("actors") or [])
         return f"{who}'s speech{title} set out {his} programme {where}; {why}."
+    if kind == "disband":
+        one = len(ev.get("actors") or []) == 1
+        they = words.said("he", about(ev)) if one else "they"
+        their = words.said("his", about(ev)) if one else "their"
+        backed = f" ({float(ev['yes']):.0%} of its delegates)" if ev.get("yes") else ""
+        return (f"{_cap(body_phrase(str(ev.get('body'))))} backed the leadership{backed} and "
+                f"condemned the platform of {who}, and {they} dissolved {their} group, "
+                f"because {why}.")
     if kind == "consolidation":
         return f"{who} now ruled the party, because {why}."
     if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):

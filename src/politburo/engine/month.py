@@ -35,6 +35,7 @@ from politburo.engine.mechanisms import (
     arrest,
     circular_flow,
     clients,
+    coalitions,
     inner,
     policy,
     returns,
@@ -193,6 +194,8 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     appealable = mt.kind == LEADERSHIP and ctx.model.appeal != "none"
     before = appeal.snapshot(state) if appealable else None
     mx.motions(state, ctx, t, mt, body, eff, act, restraint, transfer_offices)
+    if mt.kind >= 2:  # an assembly that backs the leadership condemns organised platforms
+        coalitions.condemn(state, ctx, t, mt.name, tallies[-1])
     if before is not None:  # the committee may overturn what its leadership body did
         appeal.apply(state, ctx, t, mt, before, act, transfer_offices)
     if mt.kind <= 1 and ctx.model.client_offices():  # a client's office falls with his patron

@@ -546,6 +546,13 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         # keeps the maximum over the others in the group
         worst = rmax(state.enmity[rows] * group[:, None, :])
         join[rows] = recruits & (u_enmity[rows] >= worst)
+        if m.size:
+            # one platform, one line: a newcomer joins only if he lies within the span of every
+            # other newcomer and every standing member (the ruling coalition's test, §7.3)
+            r = rows[m]
+            apart_ = policy_gap(state, ctx, r) > ctx.params["coalition_span"][r, None, None]
+            with_ = join[r] | bloc[r]
+            join[r] &= ~np.any(apart_ & with_[:, None, :], axis=2)
         left = np.zeros_like(join)
         left[rows] = join[rows] & partner
     solo = np.zeros_like(join)
@@ -634,6 +641,48 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
                 "because": because,
             })
     state.bloc = mask
+
+
+def condemn(state: State, ctx: Context, t: int, body: str, share: NDArray[np.float64]) -> None:
+    """An assembly that backs the leadership condemns the organised platforms, and under the ban
+    on factions their members disband.
+
+    At a congress or a conference whose delegates back the leadership (``share``, the assembly's
+    tally, above one half), every organised bloc still standing after the meeting's motions is
+    condemned, and where the file's ban on factions is in force (the constant ``faction_ban``)
+    its members stop their organised work: the bloc is dissolved. They stay outsiders with their
+    lines, and may organise again at the rate any outsider does (``update_bloc``). The ban of
+    1921 ordered every group formed on a platform of its own dissolved at once (S67), and each
+    opposition of the period fell quiet after an assembly condemned it: the 13th Conference
+    condemned the opposition of 1923 and the 13th Congress confirmed it (S22, S23, S17, S18),
+    after which Trotsky kept largely silent through 1925 (S29); the 14th Congress rejected the
+    New Opposition and appealed over its delegation to Leningrad's members (S32, S33c), and the
+    United Opposition was organised anew with Trotsky in the spring of 1926 (S33). Those an
+    assembly has just expelled are outsiders no longer, and leave the bloc anyway; so do those
+    the meeting has just taken into the ruling coalition, and a bloc left with no outsider is not
+    condemned. Without the ban (China's file, the lever ``no_faction_ban``) a condemnation
+    dissolves nothing.
+    """
+    if not ctx.const["faction_ban"]:
+        return
+    P = ctx.model.P
+    # a member the meeting has just taken into the ruling coalition is no longer in opposition
+    # (he leaves the bloc at the month's end, ``update_bloc``)
+    opposed = state.bloc & ~state.coalition & to_mask(state.in_party())
+    hit = (share > 0.5) & (opposed != 0)
+    if not hit.any():
+        return
+    if state.log is not None:
+        names = ctx.model.principals
+        for h in np.flatnonzero(hit):
+            members = [names[i] for i in range(P) if (opposed[h] >> i) & 1]
+            state.log[h].append({
+                "kind": "disband", "step": t, "actors": members, "body": body,
+                "yes": float(share[h]),
+                "because": "the ban on factions ordered every group with a platform of its "
+                           "own dissolved",
+            })
+    state.bloc = np.where(hit, 0, state.bloc)
 
 
 def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]

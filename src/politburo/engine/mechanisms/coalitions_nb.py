@@ -173,6 +173,15 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                     if j == 0 or not worst > x:  # np.maximum(worst, x)
                         worst = x
                 join[i] = rng.uniform_at(u_enmity, index[h], i) >= worst
+            if any_moving:  # one platform, one line: within the span of every other member
+                for i in range(P):
+                    fits = True
+                    for j in range(P):
+                        if (join[j] or bloc[j]) and gap[i, j] > span[h]:
+                            fits = False
+                    recruits[i] = join[i] and fits
+                for i in range(P):
+                    join[i] = recruits[i]
         n = 0
         for p in range(P):
             n += int(join[p]) + int(bloc[p])
