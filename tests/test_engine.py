@@ -99,6 +99,25 @@ def test_the_founder_restrains_motions_while_he_lives_not_only_while_he_acts(
     assert early(free).mean() > 0.2
 
 
+def test_the_restraint_is_one_draw_per_history(scenario: Scenario) -> None:
+    """Whether the colleagues hold back while the founder lives is drawn once per history
+    (stream ``founder:restraint``): at a chance of one half, every history with a fall before
+    his death is one whose draw says they did not hold back, and about half the histories
+    hold back (before, the parameter cut each meeting's chance, and falls came in most
+    histories whatever their draw)."""
+    from politburo.engine import rng
+
+    death = next(e for e in scenario.events if e.kind == "founder_death")
+    cut = parse_month(death.month) - parse_month(scenario.start)
+    idx = np.arange(1000)
+    h = simulate(compile_scenario(scenario, {"founder_restraint": 0.5}), 2, idx)
+    early = ((h.falls >= 0) & (h.falls < cut)).any(axis=(1, 2))
+    held = rng.uniforms(2, idx, -1, "founder:restraint", 1)[:, 0] < 0.5
+    assert 0.45 < held.mean() < 0.55  # binomial sd about 0.016
+    assert not (early & held).any()
+    assert early[~held].mean() > 0.5  # where nothing holds them back, most histories see one
+
+
 def test_a_rivalry_starts_the_pairs_enmity_and_nothing_else(scenario: Scenario) -> None:
     model = compile_scenario(scenario)
     z, t, s, b = (model.index(a) for a in ("zinoviev", "trotsky", "stalin", "bukharin"))

@@ -252,6 +252,12 @@ def simulate(
     params_h = {n: theta[:, j] for j, n in enumerate(model.priors.names)}
     # A feature's parameters that the scenario leaves out are read by nothing it contains.
     params_h.update({n: np.zeros(H) for n in model.absent})
+    # Whether the colleagues hold back while the founder lives is one judgement of the whole
+    # history, shared by all of them (they hoped he would recover, S9), not a fresh coin at
+    # each meeting: with chance founder_restraint it holds, and nobody then moves against a
+    # colleague, or organises while he acts; where it fails, nothing holds them back.
+    u_held = rng.uniforms(seed, index, -1, "founder:restraint", 1)[:, 0]
+    params_h["founder_restraint"] = (u_held < params_h["founder_restraint"]).astype(np.float64)
     attrs = draw_attributes(model, seed, index, params_h["attribute_noise"])
     ctx = Context(model=model, seed=seed, index=index, params=params_h,
                   const=model.constants, attrs=attrs)

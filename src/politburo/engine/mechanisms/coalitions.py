@@ -488,7 +488,9 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
     a fight against a policy the rulers never chose is not fought.
 
     While the founder acts, the chance of moving to organise is cut by ``founder_restraint``, as
-    the motions are (§7.4): the ban on factions was his (the 10th Congress, 1921, S67), and
+    the motions are (§7.4; in a run it is the history's restraint, 1 where the colleagues hold
+    back and 0 where they do not, drawn once per history by ``month.simulate``): the ban on
+    factions was his (the 10th Congress, 1921, S67), and
     nobody organised against the leadership while he could still act; the first platform, the
     46's, came in October 1923, seven months after his third stroke (S20).
 
