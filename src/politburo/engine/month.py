@@ -44,7 +44,18 @@ from politburo.engine.mechanisms import (
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.mechanisms.testament import testament_vote
 from politburo.engine.rows import rsum
-from politburo.engine.state import LADDER, RUNG, Context, State, bits, record
+from politburo.engine.state import (
+    LADDER,
+    NEVER_STEPPED,
+    RUNG,
+    RUNG_DTYPE,
+    Context,
+    State,
+    bits,
+    record,
+    step_dtype,
+    who_dtype,
+)
 from politburo.engine.switch import SPEC, Mechanisms, mechanisms
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
@@ -84,6 +95,7 @@ def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],
 def initial_state(model: Compiled, H: int, record_log: bool,
                   attrs: dict[str, NDArray[np.float64]] | None = None) -> State:
     P, c = model.P, model.constants
+    step, who = step_dtype(model.steps), who_dtype(P, len(model.clients))
     if attrs is None:
         attrs = {k: np.broadcast_to(v, (H, P)) for k, v in model.attrs.items()}
     org, st0 = attrs["organisation"], attrs["standing"]
@@ -108,10 +120,10 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         ideal=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         line=np.tile([c[f"line_{a}_start"] for a in model.axes], (H, 1)),
         salience=np.ones((H, 2)),
-        holder=np.tile(model.holder0, (H, 1)),
-        rung=np.tile(model.start_rungs(), (H, 1)),
-        last_step=np.full((H, P), -1000, dtype=np.int64),
-        falls=np.full((H, P, len(LADDER)), -1, dtype=np.int64),
+        holder=np.tile(model.holder0.astype(who), (H, 1)),
+        rung=np.tile(model.start_rungs().astype(RUNG_DTYPE), (H, 1)),
+        last_step=np.full((H, P), NEVER_STEPPED, dtype=step),
+        falls=np.full((H, P, len(LADDER)), -1, dtype=step),
         recanted=np.zeros((H, P), dtype=bool), recant_used=np.zeros((H, P), dtype=bool),
         coalition=np.zeros(H, dtype=np.int64), sole=np.full(H, -1, dtype=np.int64),
         core=np.zeros(H, dtype=np.int64),
@@ -119,7 +131,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         players=np.zeros(H, dtype=np.int64),
         bloc=np.zeros(H, dtype=np.int64),
         enmity=np.tile(model.enmity0, (H, 1, 1)),
-        client_patron=np.tile(model.client_patron, (H, 1)),
+        client_patron=np.tile(model.client_patron.astype(who), (H, 1)),
         client_loyalty=np.tile(model.client_loyalty, (H, 1)),
         client_seat=np.zeros((H, len(model.clients)), dtype=bool),
         client_alive=np.ones((H, len(model.clients)), dtype=bool),
@@ -272,7 +284,8 @@ def simulate(
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
-    rises = np.full((H, P, len(RISE_STEPS) + len(model.offices)), -1, dtype=np.int64)
+    rises = np.full((H, P, len(RISE_STEPS) + len(model.offices)), -1,
+                    dtype=step_dtype(model.steps))
     death = next((e for e in model.events if e.kind == "founder_death"), None)
     # The founder acts until he is incapacitated; without that event, until he dies; a scenario
     # with neither has no founder at all, so nobody restrains the motions or moves the Testament.
@@ -375,11 +388,14 @@ def simulate(
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
-
+    falls, log, since, first_rule = state.falls, state.log, state.cons_since, state.first_rule
+    # The state goes before the narrow records of falls and rises are widened to the int64 of
+    # ``Histories``, so that the two never stand in memory side by side.
+    del state, ctx, attrs, params_h
     return Histories(
-        seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
-        falls=state.falls,
+        seed=seed, index=index, params=theta, winner=winner, consolidation=since,
+        falls=falls.astype(np.int64),
         tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
-        coalition=coalition_out, power=power_out, log=state.log, first_rule=state.first_rule,
-        rises=rises,
+        coalition=coalition_out, power=power_out, log=log, first_rule=first_rule,
+        rises=rises.astype(np.int64),
     )

@@ -11,6 +11,8 @@ Python and are passed in; the memo is filled by ``base_interest``, the twin of
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -61,7 +63,7 @@ def dissent(state: State) -> NDArray[np.float64]:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
+def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]],
                     power: NDArray[np.float64], position: NDArray[np.float64],
                     ideal: NDArray[np.float64], line: NDArray[np.float64],
                     salience: NDArray[np.float64], threatened: NDArray[np.bool_],
@@ -147,7 +149,7 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _base_interest(holder: NDArray[np.int64], based: NDArray[np.int64],
+def _base_interest(holder: NDArray[np.integer[Any]], based: NDArray[np.int64],
                    pulled: NDArray[np.float64], weight: NDArray[np.float64],
                    interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:
     H, P = interest.shape[0], interest.shape[1]
