@@ -84,6 +84,9 @@ def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],
 
     out = {}
     for name, v in model.attrs.items():
+        if not ((v > 0) & (v < 1)).any():  # facts only: the scenario's values, shared
+            out[name] = np.broadcast_to(v, (index.shape[0], model.P))
+            continue
         z = rng.normals(seed, index, -1, f"attribute:{name}", model.P)
         inner = (v > 0) & (v < 1)
         logit = np.log(np.where(inner, v, 0.5) / (1 - np.where(inner, v, 0.5)))
@@ -260,16 +263,18 @@ def simulate(
     theta = draw_params(model, seed, index) if params is None else np.asarray(params, float)
     params_h = {n: theta[:, j] for j, n in enumerate(model.priors.names)}
     # A feature's parameters that the scenario leaves out are read by nothing it contains.
-    params_h.update({n: np.zeros(H) for n in model.absent})
+    none = np.zeros(H)
+    none.flags.writeable = False
+    params_h.update({n: none for n in model.absent})
     attrs = draw_attributes(model, seed, index, params_h["attribute_noise"])
     ctx = Context(model=model, seed=seed, index=index, params=params_h,
                   const=model.constants, attrs=attrs)
     state = initial_state(model, H, record_log, attrs)
     # The coding of each leader's starting position is a judgement too: blur it per history.
     for k, axis in enumerate(model.axes):
-        z = rng.normals(seed, index, -1, f"position:{axis}", P)
         state.position[:, :, k] = np.clip(
-            state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
+            state.position[:, :, k] + params_h["position_noise"][:, None]
+            * rng.normals(seed, index, -1, f"position:{axis}", P), -1.0, 1.0)
     state.ideal = state.position.copy()
     if model.founder_position is not None:  # the founder's line, blurred like the others'
         state.founder_pos = np.stack([np.clip(
