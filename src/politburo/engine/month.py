@@ -65,8 +65,10 @@ def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray
     """Per-history parameter values from the priors: a pure function of (seed, index)."""
 
     # One stream per parameter name, so adding a parameter leaves the others' draws alone.
-    u = np.concatenate([rng.uniforms(seed, index, -1, f"parameter:{name}")
-                        for name in (model.streams or model.priors.names)], axis=1)
+    names = model.streams or model.priors.names
+    u = np.empty((index.shape[0], len(names)))
+    for j, name in enumerate(names):
+        u[:, j] = rng.uniforms(seed, index, -1, f"parameter:{name}")[:, 0]
     theta = model.priors.ppf(u)
     for name, value in model.fixed.items():
         theta[:, model.priors.index(name)] = value
@@ -99,6 +101,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
                   attrs: dict[str, NDArray[np.float64]] | None = None) -> State:
     P, c = model.P, model.constants
     step, who = step_dtype(model.steps), who_dtype(P, len(model.clients))
+    gap = step_dtype(model.steps, NEVER_STEPPED)
     if attrs is None:
         attrs = {k: np.broadcast_to(v, (H, P)) for k, v in model.attrs.items()}
     org, st0 = attrs["organisation"], attrs["standing"]
@@ -125,7 +128,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         salience=np.ones((H, 2)),
         holder=np.tile(model.holder0.astype(who), (H, 1)),
         rung=np.tile(model.start_rungs().astype(RUNG_DTYPE), (H, 1)),
-        last_step=np.full((H, P), NEVER_STEPPED, dtype=step),
+        last_step=np.full((H, P), NEVER_STEPPED, dtype=gap),
         falls=np.full((H, P, len(LADDER)), -1, dtype=step),
         recanted=np.zeros((H, P), dtype=bool), recant_used=np.zeros((H, P), dtype=bool),
         coalition=np.zeros(H, dtype=np.int64), sole=np.full(H, -1, dtype=np.int64),

@@ -27,12 +27,14 @@ RUNG_DTYPE = np.dtype(np.int8)
 NEVER_STEPPED = -1000  # ``last_step`` of a man never moved down the ladder
 
 
-def step_dtype(steps: int) -> np.dtype[Any]:
-    """The narrowest signed integer for month indices of a run of ``steps`` months (falls,
-    rises, the last step down the ladder): it holds each month, -1 (never), ``NEVER_STEPPED``
-    and the gap ``t - NEVER_STEPPED`` that the ladder compares."""
-    return np.dtype(np.int16) if steps - NEVER_STEPPED < np.iinfo(np.int16).max \
-        else np.dtype(np.int64)
+def step_dtype(steps: int, never: int = -1) -> np.dtype[Any]:
+    """The narrowest signed integer for the month indices of a run of ``steps`` months and the
+    mark ``never`` (falls and rises: -1; the last step down the ladder: ``NEVER_STEPPED``),
+    which also holds the gap ``t - never`` that the ladder compares."""
+    for kind in (np.int8, np.int16, np.int32):
+        if steps - 1 - never <= np.iinfo(kind).max and never >= np.iinfo(kind).min:
+            return np.dtype(kind)
+    return np.dtype(np.int64)
 
 
 def who_dtype(P: int, C: int) -> np.dtype[Any]:

@@ -186,7 +186,7 @@ def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDAr
         return policy.base_interest(state, ctx)  # (the kernel skips 0.0 * x: exact, x finite)
     interest = np.empty((state.H, P, 2))
     has = np.empty((state.H, P, 2), dtype=bool)
-    _base_interest(np.ascontiguousarray(state.holder, dtype=np.int64), based.astype(np.int64),
+    _base_interest(np.ascontiguousarray(state.holder), based.astype(np.int64),
                    np.ascontiguousarray(w * m.interest[based]), np.ascontiguousarray(w),
                    interest, has)
     return interest, has
