@@ -192,6 +192,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     parts = mx.power_parts(state, ctx, eff, act)
     state.power = mx.shares(parts)
     mx.form(state, ctx, t, parts, replay=mt.kind == 3)
+    del parts  # nothing below reads them: (H, P) arrays the meeting need not hold
     if mt.kind == 1:  # the committee that elects the leadership may co-opt a man back into it
         returns.apply(state, ctx, t, eff, mt.name)
     if mt.kind >= 2:
@@ -387,8 +388,8 @@ def simulate(
         mx.administrative(state, ctx, t)
         mx.clients_drift(state, ctx, t)
         mx.update_bloc(state, ctx, t)
-        eff = mx.effective(state, ctx)
-        state.power = mx.shares(mx.power_parts(state, ctx, eff, act))
+        # (the effective standing is not kept into the next month's meetings)
+        state.power = mx.shares(mx.power_parts(state, ctx, mx.effective(state, ctx), act))
         mx.consolidate(state, ctx, t)
         coalition_out[:, t] = state.coalition
         mx.record_rises(rises, model, t, state.holder, state.rung, state.falls,
