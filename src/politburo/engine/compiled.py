@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import (
+    arrest_nb,
     circular_flow_nb,
     clients,
     clients_nb,
@@ -251,5 +252,7 @@ COMPILED: Mechanisms = replace(
     motions=votes_nb.motions,
     administrative=votes_nb.administrative,
     fill_seats=clients_nb.fill_seats,
+    threat_keenness=votes_nb.threat_keenness,
+    arrest=arrest_nb.apply,
 )
 """The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""

@@ -32,14 +32,12 @@ from politburo.engine import rng
 from politburo.engine.histories import Histories, coalition_dtype
 from politburo.engine.mechanisms import (
     appeal,
-    arrest,
     circular_flow,
     clients,
     inner,
     policy,
     returns,
     standing,
-    votes,
 )
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.mechanisms.testament import testament_vote
@@ -365,10 +363,10 @@ def simulate(
         if arrests:  # a coalition that commands the security forces may arrest a rival
             chosen = (~bits(state.coalition, P) & state.in_party()
                       & (state.rung < RUNG["party"]))
-            arrest.apply(state, ctx, t, death.start if death is not None else 0,
-                         votes.threat_keenness(state, ctx, chosen),
-                         ctx.params["founder_restraint"] if t < founder_alive else 0.0,
-                         transfer_offices)
+            mx.arrest(state, ctx, t, death.start if death is not None else 0,
+                      mx.threat_keenness(state, ctx, chosen),
+                      ctx.params["founder_restraint"] if t < founder_alive else 0.0,
+                      transfer_offices)
             inner.leave(state, ctx, t)
         for mt in meetings_at.get(t, []):
             motion = None

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from politburo.engine import rng
 from politburo.engine.mechanisms import policy_nb, votes
 from politburo.engine.mechanisms.offices import transfer_offices
-from politburo.engine.state import LADDER, RUNG, Context, State
+from politburo.engine.state import LADDER, RUNG, Context, State, bits
 from politburo.scenario.compile import LEADERSHIP, MeetingC
 
 _CENSURE = RUNG["censure"]
@@ -67,10 +67,23 @@ def _maximum(a: float, b: float) -> float:
 def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray[np.integer[Any]],
             power: NDArray[np.float64]) -> NDArray[np.float64]:
     """``votes.threat_keenness`` up to the power ``threat_focus``, which NumPy takes (a
-    compiled power may round otherwise in the last bit): each leader outside the ruling
-    coalition and in the party, his power (a bloc's members their bloc's, added left to
-    right) relative to the strongest coalition member's, at most 1; 0 for the others."""
+    compiled power may round otherwise in the last bit), for the leaders outside the ruling
+    coalition and in the party (``_threat_of``)."""
     H, P = rung.shape
+    chosen = np.empty((H, P), dtype=np.bool_)
+    for h in range(H):
+        for j in range(P):
+            chosen[h, j] = ((coalition[h] >> j) & 1) == 0 and rung[h, j] < _PARTY
+    return _threat_of(coalition, bloc, power, chosen)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _threat_of(coalition: NDArray[np.int64], bloc: NDArray[np.int64],
+               power: NDArray[np.float64], chosen: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """``votes.threat_keenness`` up to the power ``threat_focus``: each leader in ``chosen``,
+    his power (a bloc's members their bloc's, added left to right) relative to the strongest
+    coalition member's, at most 1; 0 for the others."""
+    H, P = power.shape
     out = np.empty((H, P))
     for h in range(H):
         together = 0.0
@@ -87,11 +100,17 @@ def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray
             ruler = np.nan
         den = ruler if ruler >= 1e-12 or ruler != ruler else 1e-12
         for j in range(P):
-            chosen = ((coalition[h] >> j) & 1) == 0 and rung[h, j] < _PARTY
             threat = together if ((bloc[h] >> j) & 1) == 1 else power[h, j]
-            x = (threat * (1.0 if chosen else 0.0)) / den
+            x = (threat * (1.0 if chosen[h, j] else 0.0)) / den
             out[h, j] = x if x <= 1.0 or x != x else 1.0
     return out
+
+
+def threat_keenness(state: State, ctx: Context, chosen: NDArray[np.bool_]
+                    ) -> NDArray[np.float64]:
+    """``votes.threat_keenness``, compiled but for NumPy's power ``threat_focus``."""
+    rel = _threat_of(state.coalition, state.bloc, state.power, np.ascontiguousarray(chosen))
+    return np.maximum(rel ** ctx.params["threat_focus"][:, None], bits(state.bloc, ctx.model.P))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
