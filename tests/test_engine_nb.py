@@ -22,6 +22,8 @@ from politburo.engine import compiled as engine_nb
 from politburo.engine import rng, switch
 from politburo.engine.histories import record_rises
 from politburo.engine.mechanisms import (
+    arrest,
+    arrest_nb,
     circular_flow,
     circular_flow_nb,
     clients,
@@ -716,6 +718,56 @@ def test_administrative(model: Compiled) -> None:
 
 def test_administrative_in_lever_worlds(lever_model: Compiled) -> None:
     administrative_twins(lever_model)
+
+
+def test_threat_keenness_twin(model: Compiled) -> None:
+    """``votes.threat_keenness`` and ``votes_nb.threat_keenness`` (which the month's arrests
+    read) on random worlds, for the leaders the month chooses (outside the coalition, in the
+    party) and for any others, on powers with zeros, NaNs and infinities: the same bits but
+    for NaNs' sign and payload (as ``test_threat_keenness`` says, only comparisons read it)."""
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        g = np.random.default_rng(seed + 110)
+        odd = g.random(s.power.shape)
+        s.power[odd < 0.03] = np.nan
+        s.power[(odd >= 0.03) & (odd < 0.05)] = np.inf
+        s.power[(odd >= 0.05) & (odd < 0.1)] = 0.0
+        month = ~bits(s.coalition, model.P) & s.in_party() & (s.rung < RUNG["party"])
+        for chosen in (month, g.random((s.H, model.P)) < 0.5):
+            with np.errstate(invalid="ignore"):
+                a = votes.threat_keenness(s, ctx, chosen)
+                b = votes_nb.threat_keenness(s, ctx, chosen)
+            assert same(np.isnan(a), np.isnan(b)) and np.isnan(a).any()
+            assert same(np.where(np.isnan(a), 0.0, a), np.where(np.isnan(b), 0.0, b))
+            assert (a == 1.0).any() and ((a > 0) & (a < 1)).any()
+
+
+def test_arrest() -> None:
+    """``arrest.apply`` and ``arrest_nb.apply`` on copies of random worlds of the scenario
+    with a security office, where arrests come often (rates up to 1, a long window, some
+    followers' shares -0.0, restraint or none): equal states, and over the seeds arrests took
+    offices, seats and followers, so each branch of the kernel was compared."""
+    model = compile_scenario(load_scenario("china-1976"))
+    assert model.security_offices().any()
+    changed: set[str] = set()
+    t = 12
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        g = np.random.default_rng(seed + 120)
+        H, P = s.H, model.P
+        ctx.params["arrest_rate"] = np.where(g.random(H) < 0.1, 0.0, g.uniform(0.3, 1.0, H))
+        ctx.params["arrest_window"] = g.uniform(5, 100, H)
+        for followers in (s.sec, s.cc):
+            followers[g.random(followers.shape) < 0.05] = -0.0
+        chosen = ~bits(s.coalition, P) & s.in_party() & (s.rung < RUNG["party"])
+        keen = votes.threat_keenness(s, ctx, chosen)
+        restraint = 0.0 if seed % 2 else ctx.params["founder_restraint"]
+        a, b = copy.deepcopy(s), copy.deepcopy(s)
+        arrest.apply(a, ctx, t, 3, keen, restraint, transfer_offices)
+        arrest_nb.apply(b, ctx, t, 3, keen, restraint, transfer_offices)
+        assert same_state(a, b) == []
+        changed |= set(same_state(s, b))
+    assert {"rung", "last_step", "falls", "arrested", "holder", "sec", "cc"} <= changed
 
 
 def fill_seats_twins(model: Compiled) -> None:

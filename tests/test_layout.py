@@ -93,7 +93,7 @@ def test_imports_run_down_the_layers_only() -> None:
     sources = package_sources()
     assert len(sources) > 50  # the walk found the package
     found = edges(sources)
-    assert ("politburo.engine.month", "politburo.engine.mechanisms.votes") in found
+    assert ("politburo.engine.month", "politburo.engine.mechanisms.policy") in found
     assert problems(found) == []
 
 

@@ -16,12 +16,14 @@ check each division and raise), which also lets the compiler vectorise loops tha
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import (
+    arrest_nb,
     circular_flow_nb,
     clients,
     clients_nb,
@@ -46,13 +48,14 @@ _NONE2 = np.zeros((0, 0))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
+def _power_parts(rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_],
+                 patron: NDArray[np.integer[Any]],
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  offices: NDArray[np.float64], eff: NDArray[np.float64],
                  act: NDArray[np.float64], prestige_weight: NDArray[np.float64],
                  w_cc: float, w_pb: float, w_off: float, has_inner: bool,
                  inner_share: NDArray[np.float64], inner_weight: NDArray[np.float64],
-                 client_offices: bool, holder: NDArray[np.int64],
+                 client_offices: bool, holder: NDArray[np.integer[Any]],
                  weight: NDArray[np.float64], total: float
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
@@ -94,7 +97,7 @@ def _power_parts(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArr
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
+def office_holdings(holder: NDArray[np.integer[Any]], weight: NDArray[np.float64], P: int
                     ) -> NDArray[np.float64]:
     """``offices.office_holdings``, compiled: each principal's offices added in office order
     from zero, as ``np.einsum`` adds them (an office he does not hold adds a zero, which
@@ -156,7 +159,8 @@ def shares(parts: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _consolidate(rung: NDArray[np.int64], seat: NDArray[np.bool_], patron: NDArray[np.int64],
+def _consolidate(rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_],
+                 patron: NDArray[np.integer[Any]],
                  loyalty: NDArray[np.float64], cc: NDArray[np.float64],
                  coalition: NDArray[np.int64], cons_who: NDArray[np.int64],
                  cons_since: NDArray[np.int64], first_rule: NDArray[np.int64],
@@ -197,8 +201,8 @@ def consolidate(state: State, ctx: Context, t: int) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
-                  rung: NDArray[np.int64], falls: NDArray[np.int64],
+def _record_rises(out: NDArray[np.integer[Any]], t: int, holder: NDArray[np.integer[Any]],
+                  rung: NDArray[np.integer[Any]], falls: NDArray[np.integer[Any]],
                   holder0: NDArray[np.int64], rung0: NDArray[np.int64],
                   rise_rungs: NDArray[np.int64]) -> None:
     H, P = rung.shape
@@ -222,8 +226,9 @@ def _record_rises(out: NDArray[np.int64], t: int, holder: NDArray[np.int64],
                         out[h, p, k] = t
 
 
-def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
-                 rung: NDArray[np.int64], falls: NDArray[np.int64],
+def record_rises(out: NDArray[np.integer[Any]], model: Compiled, t: int,
+                 holder: NDArray[np.integer[Any]],
+                 rung: NDArray[np.integer[Any]], falls: NDArray[np.integer[Any]],
                  rung0: NDArray[np.int64] | None = None) -> None:
     """``histories.record_rises``, compiled."""
     r0 = np.zeros(model.P, dtype=np.int64) if rung0 is None else rung0.astype(np.int64)
@@ -247,5 +252,7 @@ COMPILED: Mechanisms = replace(
     motions=votes_nb.motions,
     administrative=votes_nb.administrative,
     fill_seats=clients_nb.fill_seats,
+    threat_keenness=votes_nb.threat_keenness,
+    arrest=arrest_nb.apply,
 )
 """The compiled engine's mechanisms: kernels where they exist, the NumPy ones elsewhere."""

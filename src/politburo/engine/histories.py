@@ -41,8 +41,9 @@ def coalition_dtype(P: int) -> np.dtype[Any]:
     return np.min_scalar_type((1 << P) - 1)
 
 
-def record_rises(out: NDArray[np.int64], model: Compiled, t: int, holder: NDArray[np.int64],
-                 rung: NDArray[np.int64], falls: NDArray[np.int64],
+def record_rises(out: NDArray[np.integer[Any]], model: Compiled, t: int,
+                 holder: NDArray[np.integer[Any]],
+                 rung: NDArray[np.integer[Any]], falls: NDArray[np.integer[Any]],
                  rung0: NDArray[np.int64] | None = None) -> None:
     """Mark the first step of each rise in ``out`` (H, P, len(RISE_STEPS) + O), -1 never.
 

@@ -32,7 +32,6 @@ from politburo.engine import rng
 from politburo.engine.histories import Histories, coalition_dtype
 from politburo.engine.mechanisms import (
     appeal,
-    arrest,
     circular_flow,
     clients,
     coalitions,
@@ -40,12 +39,22 @@ from politburo.engine.mechanisms import (
     policy,
     returns,
     standing,
-    votes,
 )
 from politburo.engine.mechanisms.offices import transfer_offices
 from politburo.engine.mechanisms.testament import testament_vote
 from politburo.engine.rows import rsum
-from politburo.engine.state import LADDER, RUNG, Context, State, bits, record
+from politburo.engine.state import (
+    LADDER,
+    NEVER_STEPPED,
+    RUNG,
+    RUNG_DTYPE,
+    Context,
+    State,
+    bits,
+    record,
+    step_dtype,
+    who_dtype,
+)
 from politburo.engine.switch import SPEC, Mechanisms, mechanisms
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
@@ -55,8 +64,10 @@ def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray
     """Per-history parameter values from the priors: a pure function of (seed, index)."""
 
     # One stream per parameter name, so adding a parameter leaves the others' draws alone.
-    u = np.concatenate([rng.uniforms(seed, index, -1, f"parameter:{name}")
-                        for name in (model.streams or model.priors.names)], axis=1)
+    names = model.streams or model.priors.names
+    u = np.empty((index.shape[0], len(names)))
+    for j, name in enumerate(names):
+        u[:, j] = rng.uniforms(seed, index, -1, f"parameter:{name}")[:, 0]
     theta = model.priors.ppf(u)
     for name, value in model.fixed.items():
         theta[:, model.priors.index(name)] = value
@@ -74,6 +85,9 @@ def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],
 
     out = {}
     for name, v in model.attrs.items():
+        if not ((v > 0) & (v < 1)).any():  # facts only: the scenario's values, shared
+            out[name] = np.broadcast_to(v, (index.shape[0], model.P))
+            continue
         z = rng.normals(seed, index, -1, f"attribute:{name}", model.P)
         inner = (v > 0) & (v < 1)
         logit = np.log(np.where(inner, v, 0.5) / (1 - np.where(inner, v, 0.5)))
@@ -85,6 +99,8 @@ def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],
 def initial_state(model: Compiled, H: int, record_log: bool,
                   attrs: dict[str, NDArray[np.float64]] | None = None) -> State:
     P, c = model.P, model.constants
+    step, who = step_dtype(model.steps), who_dtype(P, len(model.clients))
+    gap = step_dtype(model.steps, NEVER_STEPPED)
     if attrs is None:
         attrs = {k: np.broadcast_to(v, (H, P)) for k, v in model.attrs.items()}
     org, st0 = attrs["organisation"], attrs["standing"]
@@ -109,10 +125,10 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         ideal=np.tile(model.position0, (H, 1, 1)).astype(np.float64),
         line=np.tile([c[f"line_{a}_start"] for a in model.axes], (H, 1)),
         salience=np.ones((H, 2)),
-        holder=np.tile(model.holder0, (H, 1)),
-        rung=np.tile(model.start_rungs(), (H, 1)),
-        last_step=np.full((H, P), -1000, dtype=np.int64),
-        falls=np.full((H, P, len(LADDER)), -1, dtype=np.int64),
+        holder=np.tile(model.holder0.astype(who), (H, 1)),
+        rung=np.tile(model.start_rungs().astype(RUNG_DTYPE), (H, 1)),
+        last_step=np.full((H, P), NEVER_STEPPED, dtype=gap),
+        falls=np.full((H, P, len(LADDER)), -1, dtype=step),
         recanted=np.zeros((H, P), dtype=bool), recant_used=np.zeros((H, P), dtype=bool),
         coalition=np.zeros(H, dtype=np.int64), sole=np.full(H, -1, dtype=np.int64),
         core=np.zeros(H, dtype=np.int64),
@@ -120,7 +136,7 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         players=np.zeros(H, dtype=np.int64),
         bloc=np.zeros(H, dtype=np.int64),
         enmity=np.tile(model.enmity0, (H, 1, 1)),
-        client_patron=np.tile(model.client_patron, (H, 1)),
+        client_patron=np.tile(model.client_patron.astype(who), (H, 1)),
         client_loyalty=np.tile(model.client_loyalty, (H, 1)),
         client_seat=np.zeros((H, len(model.clients)), dtype=bool),
         client_alive=np.ones((H, len(model.clients)), dtype=bool),
@@ -175,6 +191,7 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
     parts = mx.power_parts(state, ctx, eff, act)
     state.power = mx.shares(parts)
     mx.form(state, ctx, t, parts, replay=mt.kind == 3)
+    del parts  # nothing below reads them: (H, P) arrays the meeting need not hold
     if mt.kind == 1:  # the committee that elects the leadership may co-opt a man back into it
         returns.apply(state, ctx, t, eff, mt.name)
     if mt.kind >= 2:
@@ -251,7 +268,9 @@ def simulate(
     theta = draw_params(model, seed, index) if params is None else np.asarray(params, float)
     params_h = {n: theta[:, j] for j, n in enumerate(model.priors.names)}
     # A feature's parameters that the scenario leaves out are read by nothing it contains.
-    params_h.update({n: np.zeros(H) for n in model.absent})
+    none = np.zeros(H)
+    none.flags.writeable = False
+    params_h.update({n: none for n in model.absent})
     # Whether the colleagues hold back while the founder lives is one judgement of the whole
     # history, shared by all of them (they hoped he would recover, S9), not a fresh coin at
     # each meeting: with chance founder_restraint it holds, and nobody then moves against a
@@ -264,9 +283,9 @@ def simulate(
     state = initial_state(model, H, record_log, attrs)
     # The coding of each leader's starting position is a judgement too: blur it per history.
     for k, axis in enumerate(model.axes):
-        z = rng.normals(seed, index, -1, f"position:{axis}", P)
         state.position[:, :, k] = np.clip(
-            state.position[:, :, k] + params_h["position_noise"][:, None] * z, -1.0, 1.0)
+            state.position[:, :, k] + params_h["position_noise"][:, None]
+            * rng.normals(seed, index, -1, f"position:{axis}", P), -1.0, 1.0)
     state.ideal = state.position.copy()
     if model.founder_position is not None:  # the founder's line, blurred like the others'
         state.founder_pos = np.stack([np.clip(
@@ -281,7 +300,8 @@ def simulate(
     power_out = np.zeros((H, T, P), dtype=np.float32) if keep_power else None
     coalition_out = np.zeros((H, T), dtype=coalition_dtype(P))
     tallies: list[NDArray[np.float64]] = []
-    rises = np.full((H, P, len(RISE_STEPS) + len(model.offices)), -1, dtype=np.int64)
+    rises = np.full((H, P, len(RISE_STEPS) + len(model.offices)), -1,
+                    dtype=step_dtype(model.steps))
     death = next((e for e in model.events if e.kind == "founder_death"), None)
     # The founder acts until he is incapacitated; without that event, until he dies; a scenario
     # with neither has no founder at all, so nobody restrains the motions or moves the Testament.
@@ -352,10 +372,10 @@ def simulate(
         if arrests:  # a coalition that commands the security forces may arrest a rival
             chosen = (~bits(state.coalition, P) & state.in_party()
                       & (state.rung < RUNG["party"]))
-            arrest.apply(state, ctx, t, death.start if death is not None else 0,
-                         votes.threat_keenness(state, ctx, chosen),
-                         ctx.params["founder_restraint"] if t < founder_alive else 0.0,
-                         transfer_offices)
+            mx.arrest(state, ctx, t, death.start if death is not None else 0,
+                      mx.threat_keenness(state, ctx, chosen),
+                      ctx.params["founder_restraint"] if t < founder_alive else 0.0,
+                      transfer_offices)
             inner.leave(state, ctx, t)
         for mt in meetings_at.get(t, []):
             motion = None
@@ -375,8 +395,8 @@ def simulate(
         mx.administrative(state, ctx, t)
         mx.clients_drift(state, ctx, t)
         mx.update_bloc(state, ctx, t)
-        eff = mx.effective(state, ctx)
-        state.power = mx.shares(mx.power_parts(state, ctx, eff, act))
+        # (the effective standing is not kept into the next month's meetings)
+        state.power = mx.shares(mx.power_parts(state, ctx, mx.effective(state, ctx), act))
         mx.consolidate(state, ctx, t)
         coalition_out[:, t] = state.coalition
         mx.record_rises(rises, model, t, state.holder, state.rung, state.falls,
@@ -384,11 +404,14 @@ def simulate(
         if power_out is not None:
             power_out[:, t] = state.power
     winner = np.where(state.cons_who >= 0, state.cons_who, P)
-
+    falls, log, since, first_rule = state.falls, state.log, state.cons_since, state.first_rule
+    # The state goes before the narrow records of falls and rises are widened to the int64 of
+    # ``Histories``, so that the two never stand in memory side by side.
+    del state, ctx, attrs, params_h
     return Histories(
-        seed=seed, index=index, params=theta, winner=winner, consolidation=state.cons_since,
-        falls=state.falls,
+        seed=seed, index=index, params=theta, winner=winner, consolidation=since,
+        falls=falls.astype(np.int64),
         tallies=np.stack(tallies, axis=1) if tallies else np.zeros((H, 0)),
-        coalition=coalition_out, power=power_out, log=state.log, first_rule=state.first_rule,
-        rises=rises,
+        coalition=coalition_out, power=power_out, log=log, first_rule=first_rule,
+        rises=rises.astype(np.int64),
     )

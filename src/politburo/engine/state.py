@@ -20,6 +20,34 @@ from politburo.scenario.compile import Compiled
 LADDER = ("censure", "office", "politburo", "central_committee", "party", "exile", "deportation")
 RUNG = {name: i + 1 for i, name in enumerate(LADDER)}  # rung 0: in good standing
 
+# The state's integer arrays are as narrow as the values they can hold (memory per history in
+# flight, issue 16); arithmetic on them gives the same numbers at any width, and every float
+# stays float64. A rung is 0 to len(LADDER).
+RUNG_DTYPE = np.dtype(np.int8)
+NEVER_STEPPED = -1000  # ``last_step`` of a man never moved down the ladder
+
+
+def step_dtype(steps: int, never: int = -1) -> np.dtype[Any]:
+    """The narrowest signed integer for the month indices of a run of ``steps`` months and the
+    mark ``never`` (falls and rises: -1; the last step down the ladder: ``NEVER_STEPPED``),
+    which also holds the gap ``t - never`` that the ladder compares."""
+    for kind in (np.int8, np.int16, np.int32):
+        if steps - 1 - never <= np.iinfo(kind).max and never >= np.iinfo(kind).min:
+            return np.dtype(kind)
+    return np.dtype(np.int64)
+
+
+def who_dtype(P: int, C: int) -> np.dtype[Any]:
+    """The narrowest signed integer for a principal index (a client's patron) or an office
+    holder's code (a principal, -1 vacant, -2 the founder, -3 - c named client c, and the
+    bound -3 - C that the clients' mechanism compares with) among ``P`` principals and ``C``
+    named clients."""
+    top = max(P, 3 + C)
+    for t in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
+
 
 @dataclass
 class State:
@@ -31,10 +59,13 @@ class State:
     line: NDArray[np.float64]  # (H, 2) the party line
     salience: NDArray[np.float64]  # (H, 2) weight of each axis in policy distances
     # (H, O) office holders: principal index, -1 vacant, -2 the founder, -3 - c named client c
-    holder: NDArray[np.int64]
-    rung: NDArray[np.int64]  # (H, P) current step on the removal ladder (0 = none)
-    last_step: NDArray[np.int64]  # (H, P) step index of the last move down the ladder
-    falls: NDArray[np.int64]  # (H, P, len(LADDER)) first step index of each rung, -1 never
+    # (``who_dtype``)
+    holder: NDArray[np.integer[Any]]
+    rung: NDArray[np.int8]  # (H, P) current step on the removal ladder (0 = none)
+    # (H, P) step index of the last move down the ladder, ``NEVER_STEPPED`` never (``step_dtype``)
+    last_step: NDArray[np.integer[Any]]
+    # (H, P, len(LADDER)) first step index of each rung, -1 never (``step_dtype``)
+    falls: NDArray[np.integer[Any]]
     recanted: NDArray[np.bool_]  # (H, P) expelled, has capitulated (cleared on readmission)
     recant_used: NDArray[np.bool_]  # (H, P) has recanted before expulsion (allowed once)
     coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
@@ -44,7 +75,8 @@ class State:
     players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
     bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask
     enmity: NDArray[np.float64]  # (H, P, P)
-    client_patron: NDArray[np.int64]  # (H, C) each named client's patron (principal index)
+    # (H, C) each named client's patron (principal index, ``who_dtype``)
+    client_patron: NDArray[np.integer[Any]]
     client_loyalty: NDArray[np.float64]  # (H, C) chance he votes with his patron
     client_seat: NDArray[np.bool_]  # (H, C) holds a full Politburo seat
     client_alive: NDArray[np.bool_]  # (H, C) not yet dead (a scenario's death event)

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from politburo.engine.histories import record_rises
 from politburo.engine.mechanisms import (
+    arrest,
     circular_flow,
     clients,
     coalitions,
@@ -51,6 +52,8 @@ class Mechanisms:
     motions: Callable[..., None]
     administrative: Callable[..., None]
     fill_seats: Callable[..., None]
+    threat_keenness: Callable[..., NDArray[np.float64]]
+    arrest: Callable[..., None]
 
 
 SPEC = Mechanisms(
@@ -60,6 +63,7 @@ SPEC = Mechanisms(
     form=coalitions.form, clients_drift=clients.drift, update_bloc=coalitions.update_bloc,
     consolidate=consolidate, record_rises=record_rises, motions=votes.motions,
     administrative=votes.administrative, fill_seats=clients.fill_seats,
+    threat_keenness=votes.threat_keenness, arrest=arrest.apply,
 )
 
 

@@ -34,6 +34,7 @@ column per principal, ``K`` the meeting's place among the month's meetings of th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,10 +48,10 @@ from politburo.scenario.compile import MeetingC
 class Before:
     """What a meeting may change that an overturned removal gives back."""
 
-    holder: NDArray[np.int64]  # (H, O)
-    rung: NDArray[np.int64]  # (H, P)
-    falls: NDArray[np.int64]  # (H, P, len(LADDER))
-    last_step: NDArray[np.int64]  # (H, P)
+    holder: NDArray[np.integer[Any]]  # (H, O)
+    rung: NDArray[np.integer[Any]]  # (H, P)
+    falls: NDArray[np.integer[Any]]  # (H, P, len(LADDER))
+    last_step: NDArray[np.integer[Any]]  # (H, P)
     coalition: NDArray[np.int64]  # (H,) the coalition that moved
 
 

@@ -49,27 +49,9 @@ def apply(state: State, ctx: Context, t: int, succession: int,
     (``votes.threat_keenness``); ``transfer`` hands a fallen leader's offices on
     (``mechanisms.offices.transfer_offices``)."""
     m, P = ctx.model, ctx.model.P
-    secure = m.security_offices()
-    if not secure.any() or t < succession:
+    hit = arrested(state, ctx, t, succession, keenness, restraint)
+    if hit is None:
         return
-    window = np.exp(-(t - succession) / np.maximum(ctx.params["arrest_window"], 1e-9))
-    rate = ctx.params["arrest_rate"] * window
-    if not (rate > 0).any():
-        return
-    coal = bits(state.coalition, P)
-    holder = state.holder[:, secure]  # (H, S)
-    # Whoever holds a security office, principal by principal.
-    commands = np.zeros((state.H, P), dtype=bool)
-    for j in range(holder.shape[1]):
-        ok = holder[:, j] >= 0
-        commands[np.flatnonzero(ok), holder[ok, j]] = True
-    able = rany(commands & coal) & (state.coalition != 0)
-    if not able.any():
-        return
-    target = ~coal & ~commands & (state.rung < RUNG["central_committee"])
-    u = ctx.u_actors(t, "arrest")
-    p = (rate * (1 - restraint))[:, None] * keenness
-    hit = able[:, None] & target & (u < p)
     for i in range(P):
         rows = np.flatnonzero(hit[:, i])
         if rows.size == 0:
@@ -95,3 +77,33 @@ def apply(state: State, ctx: Context, t: int, succession: int,
         out[rows, i] = True
         purge_followers(state, ctx, out)
         transfer(state, ctx, t, hit[:, i], i)
+
+
+def arrested(state: State, ctx: Context, t: int, succession: int,
+             keenness: NDArray[np.float64], restraint: NDArray[np.float64] | float
+             ) -> NDArray[np.bool_] | None:
+    """(H, P) whom the ruling coalition arrests this month (``apply`` carries it out), or
+    None where it can arrest nobody: no security office, the window not yet open, a rate of
+    nothing, or no ruling coalition commanding the security forces."""
+    m, P = ctx.model, ctx.model.P
+    secure = m.security_offices()
+    if not secure.any() or t < succession:
+        return None
+    window = np.exp(-(t - succession) / np.maximum(ctx.params["arrest_window"], 1e-9))
+    rate = ctx.params["arrest_rate"] * window
+    if not (rate > 0).any():
+        return None
+    coal = bits(state.coalition, P)
+    holder = state.holder[:, secure]  # (H, S)
+    # Whoever holds a security office, principal by principal.
+    commands = np.zeros((state.H, P), dtype=bool)
+    for j in range(holder.shape[1]):
+        ok = holder[:, j] >= 0
+        commands[np.flatnonzero(ok), holder[ok, j]] = True
+    able = rany(commands & coal) & (state.coalition != 0)
+    if not able.any():
+        return None
+    target = ~coal & ~commands & (state.rung < RUNG["central_committee"])
+    u = ctx.u_actors(t, "arrest")
+    p = (rate * (1 - restraint))[:, None] * keenness
+    return able[:, None] & target & (u < p)

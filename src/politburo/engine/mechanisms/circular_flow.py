@@ -94,9 +94,18 @@ def delegates(
     op = opinion(state, ctx, eff_standing)
     loyal = ctx.params["enrolment_apparatus_loyalty"][:, None]
     recruits = 1.0 - state.old_guard[:, None]
-    rank_and_file = (1 - recruits) * op + recruits * (loyal * state.sec + (1 - loyal) * op)
     w = ctx.params["delegate_apparatus_weight"][:, None]
-    out = w * state.sec + (1 - w) * rank_and_file
+    # out = w * sec + (1 - w) * rank_and_file, where rank_and_file
+    # = (1 - recruits) * op + recruits * (loyal * sec + (1 - loyal) * op); worked in place,
+    # with fewer (H, P+1) arrays at once, and the same numbers (a product or a sum of two
+    # floats is the same either way round)
+    out = loyal * state.sec
+    out += (1 - loyal) * op
+    out *= recruits
+    op *= 1 - recruits
+    out += op  # rank_and_file
+    out *= 1 - w
+    out += np.multiply(w, state.sec, out=op)
     fief_total = np.zeros(state.H)
     fief = np.zeros((state.H, P + 1))
     for o, share in enumerate(ctx.model.fiefdom):
@@ -114,7 +123,9 @@ def elect_cc(state: State, ctx: Context, deleg: NDArray[np.float64], new_size: i
     if new_size <= 0:
         return
     keep = ctx.params["cc_retention"] * np.minimum(state.cc_size / new_size, 1.0)
-    state.cc = keep[:, None] * state.cc + (1 - keep)[:, None] * deleg
+    cc = keep[:, None] * state.cc  # a new array: others may hold the old one
+    cc += (1 - keep)[:, None] * deleg
+    state.cc = cc
     state.cc_size = np.full(state.H, float(new_size))
 
 
@@ -138,7 +149,9 @@ def co_opt(state: State, ctx: Context, deleg: NDArray[np.float64], added: int, *
     if added <= 0:
         return
     share = added / (state.cc_size + added)
-    state.cc = (1 - share)[:, None] * state.cc + share[:, None] * deleg
+    cc = (1 - share)[:, None] * state.cc  # a new array: others may hold the old one
+    cc += share[:, None] * deleg
+    state.cc = cc
     state.cc_size = state.cc_size + added
     if state.log is not None:
         _log_co_option(state, ctx, t, deleg, added, body)

@@ -7,6 +7,8 @@ adds them, so both give the same bits (tests/test_engine_nb.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -17,9 +19,10 @@ _PARTY = RUNG["party"]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _patronage(sec: NDArray[np.float64], rung: NDArray[np.int64], org: NDArray[np.float64],
+def _patronage(sec: NDArray[np.float64], rung: NDArray[np.integer[Any]], org: NDArray[np.float64],
                act: NDArray[np.float64], network_rate: NDArray[np.float64],
-               patronage_rate: NDArray[np.float64], holder: NDArray[np.int64], g: int) -> None:
+               patronage_rate: NDArray[np.float64], holder: NDArray[np.integer[Any]],
+               g: int) -> None:
     H, P = rung.shape
     gain = np.empty(P)
     moved = np.empty(P + 1)

@@ -70,6 +70,8 @@ in July 1926 (bases.md section 2.1, from B1; S28, B15, B45).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -135,7 +137,7 @@ def offices_fall(state: State, ctx: Context, t: int, kind: int, transfer: object
 
 
 def offices_to_clients(state: State, ctx: Context, t: int, kind: int | None,
-                       before: NDArray[np.int64], body: str = "") -> None:
+                       before: NDArray[np.integer[Any]], body: str = "") -> None:
     """Each office flagged ``client_office`` that a meeting of ``kind`` may change and that
     changed hands there (``before``: the holders when the meeting opened) to a member of the
     ruling coalition goes on to a client: the coalition member with the most power gives it to

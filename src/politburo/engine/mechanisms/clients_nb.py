@@ -13,6 +13,8 @@ switches and promotions down.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -26,8 +28,8 @@ _POLITBURO = RUNG["politburo"]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
-              patron: NDArray[np.int64], loyalty: NDArray[np.float64]) -> float:
+def votes_row(h: int, p: int, rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_],
+              patron: NDArray[np.integer[Any]], loyalty: NDArray[np.float64]) -> float:
     """``clients.politburo_votes`` of principal ``p`` in history ``h``."""
     acc = 0.0
     for c in range(seat.shape[1]):
@@ -37,7 +39,7 @@ def votes_row(h: int, p: int, rung: NDArray[np.int64], seat: NDArray[np.bool_],
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def clients_row(h: int, seat: NDArray[np.bool_], patron: NDArray[np.int64],
+def clients_row(h: int, seat: NDArray[np.bool_], patron: NDArray[np.integer[Any]],
                 loyalty: NDArray[np.float64], out: NDArray[np.float64]) -> None:
     """The seated clients' part of ``votes_row`` for every principal of history ``h`` at once,
     into ``out`` (P,): each patron's clients added in client order from zero, as ``votes_row``
@@ -52,7 +54,7 @@ def clients_row(h: int, seat: NDArray[np.bool_], patron: NDArray[np.int64],
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float:
+def seats_row(h: int, rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_]) -> float:
     """``clients.seats_filled`` of history ``h``: a count, exact in any order."""
     n = 0
     for p in range(rung.shape[1]):
@@ -65,7 +67,7 @@ def seats_row(h: int, rung: NDArray[np.int64], seat: NDArray[np.bool_]) -> float
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def office_power_row(h: int, holder: NDArray[np.int64], patron: NDArray[np.int64],
+def office_power_row(h: int, holder: NDArray[np.integer[Any]], patron: NDArray[np.integer[Any]],
                      loyalty: NDArray[np.float64], weight: NDArray[np.float64],
                      w: NDArray[np.float64], held: NDArray[np.bool_],
                      out: NDArray[np.float64]) -> None:
@@ -90,7 +92,7 @@ def office_power_row(h: int, holder: NDArray[np.int64], patron: NDArray[np.int64
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _office_power(holder: NDArray[np.int64], patron: NDArray[np.int64],
+def _office_power(holder: NDArray[np.integer[Any]], patron: NDArray[np.integer[Any]],
                   loyalty: NDArray[np.float64], weight: NDArray[np.float64], P: int
                   ) -> NDArray[np.float64]:
     H = holder.shape[0]
@@ -119,8 +121,8 @@ def office_power(state: State, ctx: Context) -> NDArray[np.float64]:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _drift(coalition: NDArray[np.int64], rung: NDArray[np.int64], cc: NDArray[np.float64],
-           patron: NDArray[np.int64], loyalty: NDArray[np.float64],
+def _drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]], cc: NDArray[np.float64],
+           patron: NDArray[np.integer[Any]], loyalty: NDArray[np.float64],
            anchor: NDArray[np.float64], rate: NDArray[np.float64],
            alive: NDArray[np.bool_]) -> None:
     H, P = rung.shape
@@ -157,9 +159,9 @@ def drift(state: State, ctx: Context, t: int) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.int64],
+def _fill_seats(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]],
                 pb_size: NDArray[np.int64], seat: NDArray[np.bool_],
-                patron: NDArray[np.int64], loyalty: NDArray[np.float64],
+                patron: NDArray[np.integer[Any]], loyalty: NDArray[np.float64],
                 cc: NDArray[np.float64], alive: NDArray[np.bool_]) -> None:
     H, P = rung.shape
     C = seat.shape[1]

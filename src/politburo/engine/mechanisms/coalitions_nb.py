@@ -11,6 +11,8 @@ leader joined; whether his followers sign is ``coalitions.followers_sign``, shar
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -90,7 +92,7 @@ def policy_gap(state: State, ctx: Context, rows: NDArray[np.int64]) -> NDArray[n
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
-                 bloc_mask: NDArray[np.int64], rung: NDArray[np.int64],
+                 bloc_mask: NDArray[np.int64], rung: NDArray[np.integer[Any]],
                  threatened: NDArray[np.bool_], enmity: NDArray[np.float64],
                  position: NDArray[np.float64], salience: NDArray[np.float64],
                  aloof: NDArray[np.float64], may: NDArray[np.bool_], tie: NDArray[np.float64],
@@ -225,7 +227,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _form(apparatus: NDArray[np.float64], visible: NDArray[np.float64],
-          blind: NDArray[np.float64], profile: NDArray[np.float64], rung: NDArray[np.int64],
+          blind: NDArray[np.float64], profile: NDArray[np.float64], rung: NDArray[np.integer[Any]],
           bloc_mask: NDArray[np.int64], coalition: NDArray[np.int64],
           core_mask: NDArray[np.int64], players_prev: NDArray[np.int64],
           was_in: NDArray[np.bool_], cc: NDArray[np.float64], client_loyalty: float,

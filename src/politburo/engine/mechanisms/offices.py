@@ -10,6 +10,8 @@ arrests) receive ``transfer_offices`` from the month as an argument.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -18,7 +20,7 @@ from politburo.engine.state import RUNG, Context, State, bits
 from politburo.scenario.compile import CLIENT, FOUNDER, VACANT
 
 
-def office_holdings(holder: NDArray[np.int64], weight: NDArray[np.float64], P: int
+def office_holdings(holder: NDArray[np.integer[Any]], weight: NDArray[np.float64], P: int
                     ) -> NDArray[np.float64]:
     """(H, P) total weight of the offices each principal holds."""
     onehot = holder[:, :, None] == np.arange(P)[None, None, :]

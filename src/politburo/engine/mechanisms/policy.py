@@ -95,15 +95,17 @@ def respond(state: State, ctx: Context, t: int, crisis: str,
     after = np.clip(state.line[:, None, :] + shift[None, :, :], -1.0, 1.0)  # (H, R, 2)
     inside = bits(state.coalition, P) & state.in_party()
     w = np.where(rsum(inside)[:, None] > 0, state.power * inside, state.power)
-    sal = state.salience[:, None, None, :]
-    dist = apart(state.position[:, :, None, :], after[:, None, :, :], sal)  # (H, P, R)
+    dist = np.empty((state.H, P, len(responses)))  # one answer at a time: fewer temporaries
+    for r in range(len(responses)):
+        dist[:, :, r] = apart(state.position, after[:, None, r, :], state.salience[:, None, :])
     # Heresthetic (Riker): a member also values an answer by how far it leaves the line from
     # those outside the coalition, since distance from the line costs them standing.
     out = state.in_party() & ~inside & (rsum(inside) > 0)[:, None]
     wo = state.power * out
     wo /= np.maximum(rsum(wo)[:, None], 1e-12)
     rivals = np.einsum("hp,hpr->hr", wo, dist)  # (H, R)
-    score = dist - ctx.params["wedge_weight"][:, None, None] * rivals[:, None, :]
+    score = dist  # dist - wedge_weight * rivals, in place
+    score -= ctx.params["wedge_weight"][:, None, None] * rivals[:, None, :]
     favourite = np.argmin(score, axis=2)  # each member's preferred answer
     support = np.stack([rsum(w * (favourite == r)) for r in range(len(responses))], axis=1)
     support /= np.maximum(rsum(support)[:, None], 1e-12)

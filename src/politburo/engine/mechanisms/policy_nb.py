@@ -4,12 +4,16 @@ history at a time.
 ``policy.py`` is the specification (its docstring gives the model and its sources); this kernel
 repeats each of its NumPy expressions operation for operation and in the same order (row sums
 left to right as ``rows.rsum`` adds them, booleans multiplied in as 0.0 or 1.0), so both give
-the same bits. The random draws and the office-holding memo (``State.by_holder``) stay in
-Python and are passed in; the memo is filled by ``base_interest``, the twin of
-``policy.base_interest``. tests/test_engine_nb.py holds each pair to equality.
+the same bits. The random draws stay in Python and are passed in. The interest of each
+leader's bases (``policy.base_interest``, which the specification keeps in the office-holding
+memo, ``State.by_holder``) is worked out row by row inside the kernel (``_interest_row``), so
+no (H, P, 2) array of it is held through the run; ``base_interest`` is its twin over a whole
+batch. tests/test_engine_nb.py holds each pair to equality.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numba
 import numpy as np
@@ -20,6 +24,8 @@ from politburo.engine.mechanisms.policy import DISSENT_FULL
 from politburo.engine.state import RUNG, Context, State
 
 _PARTY = RUNG["party"]
+_NO_OFFICE = np.zeros(0, dtype=np.int64)
+_NO_PULL = np.zeros((0, 2))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -61,7 +67,7 @@ def dissent(state: State) -> NDArray[np.float64]:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
+def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]],
                     power: NDArray[np.float64], position: NDArray[np.float64],
                     ideal: NDArray[np.float64], line: NDArray[np.float64],
                     salience: NDArray[np.float64], threatened: NDArray[np.bool_],
@@ -71,12 +77,29 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
                     line_adjustment: NDArray[np.float64], policy_drift: NDArray[np.float64],
                     base_pull: NDArray[np.float64], policy_cost: NDArray[np.float64],
                     z0: NDArray[np.float64], z1: NDArray[np.float64],
-                    line_out: NDArray[np.float64]) -> None:
+                    line_out: NDArray[np.float64], holder: NDArray[np.integer[Any]],
+                    based: NDArray[np.int64], pulled: NDArray[np.float64],
+                    weight: NDArray[np.float64]) -> None:
+    """``interest`` and ``has`` are the bases' interest (H, P, 2) when the caller worked it
+    out, or empty (0, P, 2): then each row's is worked out here from the office holders, as
+    ``_base_interest`` would (``holder``, ``based``, ``pulled``, ``weight``)."""
     H, P = power.shape
     w = np.empty(P)
     coal = np.empty(P)
     blocf = np.empty(P)
+    num = np.empty((P, 2))
+    den = np.empty((P, 2))
+    ih = np.empty((P, 2))
+    hh = np.empty((P, 2), dtype=np.bool_)
+    fused = interest.shape[0] == 0
     for h in range(H):
+        if fused:
+            _interest_row(h, holder, based, pulled, weight, num, den, ih, hh)
+        else:
+            for p in range(P):
+                for a in range(2):
+                    ih[p, a] = interest[h, p, a]
+                    hh[p, a] = has[h, p, a]
         for p in range(P):
             c = ((coalition[h] >> p) & 1) == 1 and rung[h, p] < _PARTY
             coal[p] = 1.0 if c else 0.0
@@ -128,12 +151,12 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
             rate = policy_drift[h] * o
             for a in range(2):
                 la = l0 if a == 0 else l1
-                hs = has[h, p, a]
+                hs = hh[p, a]
                 beta = bp * (1.0 if hs else 0.0)
                 if exposed:
-                    pull = interest[h, p, a] if hs else ideal[h, p, a]
+                    pull = ih[p, a] if hs else ideal[h, p, a]
                 else:
-                    pull = (1 - beta) * la + beta * interest[h, p, a]
+                    pull = (1 - beta) * la + beta * ih[p, a]
                 target = o * pull + (1 - o) * ideal[h, p, a]
                 if blocf[p] == 1.0:
                     target = pl0 if a == 0 else pl1
@@ -147,46 +170,74 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.int64],
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _base_interest(holder: NDArray[np.int64], based: NDArray[np.int64],
+def _interest_row(h: int, holder: NDArray[np.integer[Any]], based: NDArray[np.int64],
+                  pulled: NDArray[np.float64], weight: NDArray[np.float64],
+                  num: NDArray[np.float64], den: NDArray[np.float64],
+                  interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:
+    """Row ``h`` of ``policy.base_interest`` into ``interest`` and ``has`` (P, 2), with
+    ``num`` and ``den`` (P, 2) as scratch."""
+    P = interest.shape[0]
+    K = based.shape[0]
+    for p in range(P):
+        for a in range(2):
+            num[p, a] = 0.0
+            den[p, a] = 0.0
+    # ``np.einsum`` adds the offices in order, from zero: each office to its holder's sums
+    # (an office he does not hold adds 0.0 times a finite number, a zero, which changes no
+    # sum that starts from 0.0)
+    for k in range(K):
+        p = holder[h, based[k]]
+        if 0 <= p < P:
+            for a in range(2):
+                num[p, a] = num[p, a] + pulled[k, a]
+                den[p, a] = den[p, a] + weight[k, a]
+    for p in range(P):
+        for a in range(2):
+            d = den[p, a]
+            interest[p, a] = num[p, a] / (d if d > 1e-12 or d != d else 1e-12)
+            has[p, a] = d > 0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _base_interest(holder: NDArray[np.integer[Any]], based: NDArray[np.int64],
                    pulled: NDArray[np.float64], weight: NDArray[np.float64],
                    interest: NDArray[np.float64], has: NDArray[np.bool_]) -> None:
     H, P = interest.shape[0], interest.shape[1]
-    K = based.shape[0]
     num = np.empty((P, 2))
     den = np.empty((P, 2))
+    ih = np.empty((P, 2))
+    hh = np.empty((P, 2), dtype=np.bool_)
     for h in range(H):
+        _interest_row(h, holder, based, pulled, weight, num, den, ih, hh)
         for p in range(P):
             for a in range(2):
-                num[p, a] = 0.0
-                den[p, a] = 0.0
-        # ``np.einsum`` adds the offices in order, from zero: each office to its holder's sums
-        # (an office he does not hold adds 0.0 times a finite number, a zero, which changes no
-        # sum that starts from 0.0)
-        for k in range(K):
-            p = holder[h, based[k]]
-            if 0 <= p < P:
-                for a in range(2):
-                    num[p, a] = num[p, a] + pulled[k, a]
-                    den[p, a] = den[p, a] + weight[k, a]
-        for p in range(P):
-            for a in range(2):
-                d = den[p, a]
-                interest[h, p, a] = num[p, a] / (d if d > 1e-12 or d != d else 1e-12)
-                has[h, p, a] = d > 0
+                interest[h, p, a] = ih[p, a]
+                has[h, p, a] = hh[p, a]
+
+
+def _bases(ctx: Context) -> tuple[NDArray[np.int64], NDArray[np.float64],
+                                  NDArray[np.float64]] | None:
+    """The offices whose bases have an interest, their weighted pull and their weights (K, 2),
+    for the kernels; None where a weight or pull is not finite (the kernels skip 0.0 * x,
+    exact only for a finite x), and the NumPy ``policy.base_interest`` must be used."""
+    m = ctx.model
+    based = np.flatnonzero(m.has_interest.any(axis=1))
+    w = m.office_weight[based, None] * m.has_interest[based]  # (K, 2)
+    if not (np.isfinite(w).all() and np.isfinite(w * m.interest[based]).all()):
+        return None
+    return (based.astype(np.int64), np.ascontiguousarray(w * m.interest[based]),
+            np.ascontiguousarray(w))
 
 
 def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """``policy.base_interest``, compiled: each leader's sums over the offices he holds."""
-    m, P = ctx.model, ctx.model.P
-    based = np.flatnonzero(m.has_interest.any(axis=1))
-    w = m.office_weight[based, None] * m.has_interest[based]  # (K, 2)
-    if not (np.isfinite(w).all() and np.isfinite(w * m.interest[based]).all()):
-        return policy.base_interest(state, ctx)  # (the kernel skips 0.0 * x: exact, x finite)
+    bases = _bases(ctx)
+    if bases is None:
+        return policy.base_interest(state, ctx)
+    P = ctx.model.P
     interest = np.empty((state.H, P, 2))
     has = np.empty((state.H, P, 2), dtype=bool)
-    _base_interest(np.ascontiguousarray(state.holder, dtype=np.int64), based.astype(np.int64),
-                   np.ascontiguousarray(w * m.interest[based]), np.ascontiguousarray(w),
-                   interest, has)
+    _base_interest(np.ascontiguousarray(state.holder), *bases, interest, has)
     return interest, has
 
 
@@ -195,12 +246,18 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     axes = ctx.model.axes
     z0 = ctx.z_actors(t, f"policy:{axes[0]}")
     z1 = ctx.z_actors(t, f"policy:{axes[1]}")
-    interest, has = state.by_holder("interest", lambda: base_interest(state, ctx))
+    bases = _bases(ctx)
+    if bases is None:  # the specification's memo, worked out in NumPy
+        interest, has = state.by_holder("interest", lambda: policy.base_interest(state, ctx))
+        bases = (_NO_OFFICE, _NO_PULL, _NO_PULL)
+    else:  # each row's worked out in the kernel
+        P = ctx.model.P
+        interest, has = np.zeros((0, P, 2)), np.zeros((0, P, 2), dtype=bool)
     p = ctx.params
     line = np.empty_like(state.line)
     _line_and_drift(state.coalition, state.rung, state.power, state.position, state.ideal,
                     state.line, state.salience, state.threatened, state.bloc, state.standing,
                     interest, has, ctx.attr("opportunism"), ctx.model.opposition,
                     p["line_adjustment"], p["policy_drift"], p["base_pull"], p["policy_cost"],
-                    z0, z1, line)
+                    z0, z1, line, np.ascontiguousarray(state.holder), *bases)
     state.line = line

@@ -34,6 +34,8 @@ log gets ``votes.administrative`` itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +43,7 @@ from numpy.typing import NDArray
 from politburo.engine import rng
 from politburo.engine.mechanisms import policy_nb, votes
 from politburo.engine.mechanisms.offices import transfer_offices
-from politburo.engine.state import LADDER, RUNG, Context, State
+from politburo.engine.state import LADDER, RUNG, Context, State, bits
 from politburo.scenario.compile import LEADERSHIP, MeetingC
 
 _CENSURE = RUNG["censure"]
@@ -62,13 +64,26 @@ def _maximum(a: float, b: float) -> float:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray[np.int64],
+def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray[np.integer[Any]],
             power: NDArray[np.float64]) -> NDArray[np.float64]:
     """``votes.threat_keenness`` up to the power ``threat_focus``, which NumPy takes (a
-    compiled power may round otherwise in the last bit): each leader outside the ruling
-    coalition and in the party, his power (a bloc's members their bloc's, added left to
-    right) relative to the strongest coalition member's, at most 1; 0 for the others."""
+    compiled power may round otherwise in the last bit), for the leaders outside the ruling
+    coalition and in the party (``_threat_of``)."""
     H, P = rung.shape
+    chosen = np.empty((H, P), dtype=np.bool_)
+    for h in range(H):
+        for j in range(P):
+            chosen[h, j] = ((coalition[h] >> j) & 1) == 0 and rung[h, j] < _PARTY
+    return _threat_of(coalition, bloc, power, chosen)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _threat_of(coalition: NDArray[np.int64], bloc: NDArray[np.int64],
+               power: NDArray[np.float64], chosen: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """``votes.threat_keenness`` up to the power ``threat_focus``: each leader in ``chosen``,
+    his power (a bloc's members their bloc's, added left to right) relative to the strongest
+    coalition member's, at most 1; 0 for the others."""
+    H, P = power.shape
     out = np.empty((H, P))
     for h in range(H):
         together = 0.0
@@ -85,16 +100,22 @@ def _threat(coalition: NDArray[np.int64], bloc: NDArray[np.int64], rung: NDArray
             ruler = np.nan
         den = ruler if ruler >= 1e-12 or ruler != ruler else 1e-12
         for j in range(P):
-            chosen = ((coalition[h] >> j) & 1) == 0 and rung[h, j] < _PARTY
             threat = together if ((bloc[h] >> j) & 1) == 1 else power[h, j]
-            x = (threat * (1.0 if chosen else 0.0)) / den
+            x = (threat * (1.0 if chosen[h, j] else 0.0)) / den
             out[h, j] = x if x <= 1.0 or x != x else 1.0
     return out
 
 
+def threat_keenness(state: State, ctx: Context, chosen: NDArray[np.bool_]
+                    ) -> NDArray[np.float64]:
+    """``votes.threat_keenness``, compiled but for NumPy's power ``threat_focus``."""
+    rel = _threat_of(state.coalition, state.bloc, state.power, np.ascontiguousarray(chosen))
+    return np.maximum(rel ** ctx.params["threat_focus"][:, None], bits(state.bloc, ctx.model.P))
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _propose(i: int, t: int, rung: NDArray[np.int64], last_step: NDArray[np.int64],
-             holder: NDArray[np.int64], coalition: NDArray[np.int64],
+def _propose(i: int, t: int, rung: NDArray[np.integer[Any]], last_step: NDArray[np.integer[Any]],
+             holder: NDArray[np.integer[Any]], coalition: NDArray[np.int64],
              bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
              first: NDArray[np.bool_], may: NDArray[np.bool_], gap: NDArray[np.float64],
              opposes: NDArray[np.float64], keen_power: NDArray[np.float64],
@@ -197,9 +218,9 @@ def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
             defiance: NDArray[np.float64], recant_cost: NDArray[np.float64],
             vote_noise: NDArray[np.float64], vote_stream: np.uint64,
             recant_used: NDArray[np.bool_], standing: NDArray[np.float64],
-            blind: NDArray[np.float64], rung: NDArray[np.int64],
-            last_step: NDArray[np.int64], falls: NDArray[np.int64],
-            sec: NDArray[np.float64], cc: NDArray[np.float64], holder: NDArray[np.int64],
+            blind: NDArray[np.float64], rung: NDArray[np.integer[Any]],
+            last_step: NDArray[np.integer[Any]], falls: NDArray[np.integer[Any]],
+            sec: NDArray[np.float64], cc: NDArray[np.float64], holder: NDArray[np.integer[Any]],
             coalition: NDArray[np.int64], power: NDArray[np.float64],
             office_weight: NDArray[np.float64], gensec: int,
             take_ok: NDArray[np.bool_], take_one: bool, member_need: float) -> None:
@@ -268,7 +289,7 @@ def _decide(i: int, t: int, rows: NDArray[np.int64], step: NDArray[np.int64],
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
-           holder: NDArray[np.int64], gensec: int) -> None:
+           holder: NDArray[np.integer[Any]], gensec: int) -> None:
     """``circular_flow.purge_followers`` of principal ``i`` in the histories ``purged``: his
     followers' share of ``body`` goes to the General Secretary's camp, or to no one. Like its
     twin it touches every history; those not purged add their nothing (+0.0)."""
@@ -285,9 +306,9 @@ def _purge(i: int, purged: NDArray[np.bool_], body: NDArray[np.float64],
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _transfer_row(h: int, loser: int, t: int, mine: NDArray[np.bool_],
-                  holder: NDArray[np.int64], coalition: NDArray[np.int64],
-                  rung: NDArray[np.int64], power: NDArray[np.float64],
-                  office_weight: NDArray[np.float64], gensec: int, falls: NDArray[np.int64],
+                  holder: NDArray[np.integer[Any]], coalition: NDArray[np.int64],
+                  rung: NDArray[np.integer[Any]], power: NDArray[np.float64],
+                  office_weight: NDArray[np.float64], gensec: int, falls: NDArray[np.integer[Any]],
                   coal: NDArray[np.bool_], held: NDArray[np.float64]) -> None:
     """``offices.transfer_offices`` of the offices ``mine`` that ``loser`` holds in history
     ``h``: each goes to the member of the ruling coalition holding least, the General
@@ -381,8 +402,8 @@ def motions(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
-          last_step: NDArray[np.int64], falls: NDArray[np.int64]) -> None:
+def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.integer[Any]],
+          last_step: NDArray[np.integer[Any]], falls: NDArray[np.integer[Any]]) -> None:
     rung[h, i] = r
     last_step[h, i] = t
     if falls[h, i, r - 1] < 0:
@@ -391,8 +412,8 @@ def _fall(h: int, i: int, r: int, t: int, rung: NDArray[np.int64],
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64],
-                    rung: NDArray[np.int64], last_step: NDArray[np.int64],
-                    falls: NDArray[np.int64], recanted: NDArray[np.bool_],
+                    rung: NDArray[np.integer[Any]], last_step: NDArray[np.integer[Any]],
+                    falls: NDArray[np.integer[Any]], recanted: NDArray[np.bool_],
                     recant_used: NDArray[np.bool_], arrested: NDArray[np.bool_],
                     defiance: NDArray[np.float64], capitulation_rate: NDArray[np.float64],
                     exile_rate: NDArray[np.float64], deport_rate: NDArray[np.float64],
