@@ -637,6 +637,17 @@ def test_motions_when_every_meeting_may_take_every_step(model: Compiled, kind: i
                   monkeypatch)
 
 
+def odd_powers(s: State, seed: int) -> np.random.Generator:
+    """Give about 3% of the powers NaN, 2% infinity and 5% zero; return the generator, which
+    the caller draws on further."""
+    g = np.random.default_rng(seed)
+    odd = g.random(s.power.shape)
+    s.power[odd < 0.03] = np.nan
+    s.power[(odd >= 0.03) & (odd < 0.05)] = np.inf
+    s.power[(odd >= 0.05) & (odd < 0.1)] = 0.0
+    return g
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_threat_keenness(model: Compiled, seed: int) -> None:
     """The motions' kernel takes the keenness to unseat a rival from ``votes_nb._threat``
@@ -644,11 +655,7 @@ def test_threat_keenness(model: Compiled, seed: int) -> None:
     ``votes.threat_keenness`` bit for bit (NaN for NaN), on powers with zeros, NaNs and
     infinities, and coalitions whose strongest member has no power."""
     s, ctx = random_world(model, seed)
-    g = np.random.default_rng(seed + 130)
-    odd = g.random(s.power.shape)
-    s.power[odd < 0.03] = np.nan
-    s.power[(odd >= 0.03) & (odd < 0.05)] = np.inf
-    s.power[(odd >= 0.05) & (odd < 0.1)] = 0.0
+    odd_powers(s, seed + 130)
     bloc = ((s.bloc[:, None] >> np.arange(model.P)) & 1).astype(bool)
     coal = ((s.coalition[:, None] >> np.arange(model.P)) & 1).astype(bool)
     chosen = ~coal & s.in_party() & (s.rung < RUNG["party"])
@@ -727,11 +734,7 @@ def test_threat_keenness_twin(model: Compiled) -> None:
     for NaNs' sign and payload (as ``test_threat_keenness`` says, only comparisons read it)."""
     for seed in SEEDS:
         s, ctx = random_world(model, seed)
-        g = np.random.default_rng(seed + 110)
-        odd = g.random(s.power.shape)
-        s.power[odd < 0.03] = np.nan
-        s.power[(odd >= 0.03) & (odd < 0.05)] = np.inf
-        s.power[(odd >= 0.05) & (odd < 0.1)] = 0.0
+        g = odd_powers(s, seed + 110)
         month = ~bits(s.coalition, model.P) & s.in_party() & (s.rung < RUNG["party"])
         for chosen in (month, g.random((s.H, model.P)) < 0.5):
             with np.errstate(invalid="ignore"):
