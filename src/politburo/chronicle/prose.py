@@ -515,10 +515,9 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
         one = len(ev.get("actors") or []) == 1
         they = words.said("he", about(ev)) if one else "they"
         their = words.said("his", about(ev)) if one else "their"
-        backed = f" ({float(ev['yes']):.0%} of its delegates)" if ev.get("yes") else ""
-        return (f"{_cap(body_phrase(str(ev.get('body'))))} backed the leadership{backed} and "
-                f"condemned the platform of {who}, and {they} dissolved {their} group, "
-                f"because {why}.")
+        # (the assembly's own sentence, just before, gives the share that backed the leadership)
+        return (f"{_cap(body_phrase(str(ev.get('body'))))} condemned the platform of {who}, "
+                f"and {they} dissolved {their} group, because {why}.")
     if kind == "consolidation":
         return f"{who} now ruled the party, because {why}."
     if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):

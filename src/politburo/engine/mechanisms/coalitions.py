@@ -552,9 +552,9 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             # one platform, one line: a newcomer joins only if he lies within the span of every
             # other newcomer and every standing member (the ruling coalition's test, §7.3)
             r = rows[m]
-            apart_ = policy_gap(state, ctx, r) > ctx.params["coalition_span"][r, None, None]
-            with_ = join[r] | bloc[r]
-            join[r] &= ~np.any(apart_ & with_[:, None, :], axis=2)
+            far = policy_gap(state, ctx, r) > ctx.params["coalition_span"][r, None, None]
+            members = join[r] | bloc[r]
+            join[r] &= ~np.any(far & members[:, None, :], axis=2)
         left = np.zeros_like(join)
         left[rows] = join[rows] & partner
     solo = np.zeros_like(join)
