@@ -553,8 +553,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             # other newcomer and every standing member (the ruling coalition's test, §7.3)
             r = rows[m]
             far = policy_gap(state, ctx, r) > ctx.params["coalition_span"][r, None, None]
-            members = join[r] | bloc[r]
-            join[r] &= ~np.any(far & members[:, None, :], axis=2)
+            grouped = join[r] | bloc[r]
+            join[r] &= ~np.any(far & grouped[:, None, :], axis=2)
         left = np.zeros_like(join)
         left[rows] = join[rows] & partner
     solo = np.zeros_like(join)
