@@ -306,6 +306,9 @@ def simulate(
     ctx = Context(model=model, seed=seed, index=index, params=params_h,
                   const=model.constants, attrs=attrs)
     state = initial_state(model, H, record_log, attrs)
+    # The drawn standing is the state's starting prestige; nothing reads it again, so it need
+    # not be held through the run (memory per history in flight, issue 16).
+    attrs.pop("standing", None)
     # The coding of each leader's starting position is a judgement too: blur it per history.
     for k, axis in enumerate(model.axes):
         state.position[:, :, k] = np.clip(

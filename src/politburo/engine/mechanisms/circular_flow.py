@@ -106,6 +106,7 @@ def delegates(
     out += op  # rank_and_file
     out *= 1 - w
     out += np.multiply(w, state.sec, out=op)
+    del op  # (before the fiefdoms' (H, P+1) array: fewer such arrays at once)
     fief_total = np.zeros(state.H)
     fief = np.zeros((state.H, P + 1))
     for o, share in enumerate(ctx.model.fiefdom):
@@ -115,7 +116,10 @@ def delegates(
         mine = holder >= 0
         fief[np.flatnonzero(mine), holder[mine]] += share
         fief_total += share * mine
-    return (1 - fief_total)[:, None] * out + fief
+    # (1 - fief_total) * out + fief, in place: the same products and sums
+    out *= (1 - fief_total)[:, None]
+    out += fief
+    return out
 
 
 def elect_cc(state: State, ctx: Context, deleg: NDArray[np.float64], new_size: int) -> None:
