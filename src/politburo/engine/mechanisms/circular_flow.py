@@ -79,9 +79,12 @@ def enrolment(state: State, ctx: Context, t: int) -> None:
 def opinion(state: State, ctx: Context, eff_standing: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rank-and-file loyalties (H, P+1): half follow prestige, half follow no one."""
     P = ctx.model.P
-    st = eff_standing * state.in_party()
     out = np.empty((state.H, P + 1))
-    out[:, :P] = 0.5 * st / np.maximum(rsum(st)[:, None], 1e-12)
+    # 0.5 * st / total, worked in the columns it fills: no (H, P) temporaries
+    st = np.multiply(eff_standing, state.in_party(), out=out[:, :P])
+    total = np.maximum(rsum(st)[:, None], 1e-12)
+    st *= 0.5
+    st /= total
     out[:, P] = 0.5
     return out
 
