@@ -105,7 +105,7 @@ def respond(state: State, ctx: Context, t: int, crisis: str,
     state.adopted[crisis] = choice.astype(np.min_scalar_type(len(responses) - 1))
 
 
-RESPOND_ROWS = 1024
+RESPOND_ROWS = 512
 """Histories that ``respond`` works on at once."""
 
 
