@@ -24,10 +24,14 @@ from politburo.engine.state import Context, State
 
 def activity(state: State, ctx: Context, t: int) -> NDArray[np.float64]:
     """How much of his power each principal can bring to bear (1, or less while ill)."""
+    ill = [e for e in ctx.model.events
+           if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0]
+    if not ill:  # all at full strength: one read-only 1.0 seen by every history and leader,
+        # not an (H, P) array held through the month (memory per history in flight, issue 16)
+        return np.broadcast_to(1.0, (state.H, ctx.model.P))
     act = np.ones((state.H, ctx.model.P))
-    for e in ctx.model.events:
-        if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:
-            act[:, e.actor] = ctx.params["illness_activity"]
+    for e in ill:
+        act[:, e.actor] = ctx.params["illness_activity"]
     return act
 
 
