@@ -56,7 +56,7 @@ def _power_parts(rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_],
                  w_cc: float, w_pb: float, w_off: float, has_inner: bool,
                  inner_share: NDArray[np.float64], inner_weight: NDArray[np.float64],
                  client_offices: bool, holder: NDArray[np.integer[Any]],
-                 weight: NDArray[np.float64], total: float
+                 weight: NDArray[np.float64], total: float, own_offices: bool
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     H, P = rung.shape
     C = seat.shape[1]
@@ -65,10 +65,18 @@ def _power_parts(rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_],
     st = np.empty(P)
     clients = np.empty(P)
     mine = np.zeros(P)  # the weight of each principal's clients' offices
+    held = np.zeros(P)  # the weight of his own offices, where ``own_offices``
     cw = np.empty(C)
     cheld = np.empty(C, dtype=np.bool_)
     inst = w_cc + w_pb + w_off
     for h in range(H):
+        if own_offices:  # ``office_holdings`` of this row, added in office order from zero
+            for p in range(P):
+                held[p] = 0.0
+            for o in range(holder.shape[1]):
+                q = holder[h, o]
+                if 0 <= q < P:
+                    held[q] += weight[o]
         if client_offices:  # offices + clients.office_power / total, as power_parts adds them
             office_power_row(h, holder, patron, loyalty, weight, cw, cheld, mine)
         seats = seats_row(h, rung, seat)
@@ -87,7 +95,8 @@ def _power_parts(rung: NDArray[np.integer[Any]], seat: NDArray[np.bool_],
             pb = ((1.0 if rung[h, p] < _POLITBURO else 0.0) + clients[p]) / seats
             if has_inner:  # the inner body's share of the leadership's weight (inner.shares)
                 pb = (1 - inner_weight[h]) * pb + inner_weight[h] * inner_share[h, p]
-            off = offices[h, p] + mine[p] / total if client_offices else offices[h, p]
+            own = held[p] / total if own_offices else offices[h, p]
+            off = own + mine[p] / total if client_offices else own
             a = scale * (w_cc * cc[h, p] + w_off * off)
             v = scale * w_pb * pb + prestige * (st[p] / tot)
             active = act[h, p] * alive
@@ -119,11 +128,19 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
     has_inner = m.has_inner()
     w = m.office_weight
     exact = clients_nb.exact_weights(w)
-    holdings = office_holdings if exact else offices.office_holdings
-    held = state.by_holder("offices", lambda: holdings(state.holder, w, P) / w.sum())
     fused = m.client_offices() and exact and state.client_seat.shape[1] > 0
-    if m.client_offices() and not fused:  # a client's office counts for his patron
-        held = held + clients.office_power(state, ctx) / w.sum()
+    # Where the kernel can add each row's offices itself (the weights are exact, and a client's
+    # office either counts in the kernel too or not at all), no (H, P) array of holdings is
+    # made or remembered across the month (memory per history in flight, issue 16); the sums
+    # and the division by the total weight are those of ``office_holdings``.
+    own = exact and (fused or not m.client_offices())
+    if own:
+        held = _NONE2
+    else:
+        holdings = office_holdings if exact else offices.office_holdings
+        held = state.by_holder("offices", lambda: holdings(state.holder, w, P) / w.sum())
+        if m.client_offices() and not fused:  # a client's office counts for his patron
+            held = held + clients.office_power(state, ctx) / w.sum()
     app, vis = _power_parts(state.rung, state.client_seat, state.client_patron,
                             state.client_loyalty, state.cc, held, eff, act,
                             ctx.params["prestige_weight"], float(c["power_weight_cc"]),
@@ -132,7 +149,7 @@ def power_parts(state: State, ctx: Context, eff: NDArray[np.float64],
                             inner.shares(state) if has_inner else _NONE2,
                             ctx.params["inner_weight"] if has_inner else _NONE1,
                             fused, state.holder,
-                            np.ascontiguousarray(w, dtype=np.float64), float(w.sum()))
+                            np.ascontiguousarray(w, dtype=np.float64), float(w.sum()), own)
     return {"apparatus": app, "visible": vis}
 
 

@@ -23,6 +23,8 @@ twin is the engine switch's (``engine/switch.py``).
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from typing import Any
 
 import numpy as np
@@ -224,6 +226,29 @@ def _meeting(state: State, ctx: Context, t: int, mt: MeetingC, act: NDArray[np.f
         inner.elect(state, ctx, t, mt.inner_size, mt.name)
 
 
+def _glibc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library has none (not Linux, or musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _glibc_trim()
+
+
+def _release_freed() -> None:
+    """Hand the memory freed so far back to the system (memory per history in flight, issue
+    16). glibc keeps freed blocks in the middle of its heap resident, and from the first large
+    array freed it stops giving large arrays pages of their own: a batch's state, freed before
+    ``Histories`` widens its records, would otherwise stay in the resident set while the
+    widened copies take new pages. Nothing it frees is read again, so no history changes."""
+    if _TRIM is not None:
+        _TRIM(0)
+
+
 def _takes_offer(model: Compiled, mt: MeetingC, e: Any) -> bool:
     """Whether the meeting ``mt`` can vote on the resignation ``e``: a party meeting (plenum,
     conference, congress) or a state session that can change the office offered up."""
@@ -281,6 +306,9 @@ def simulate(
     ctx = Context(model=model, seed=seed, index=index, params=params_h,
                   const=model.constants, attrs=attrs)
     state = initial_state(model, H, record_log, attrs)
+    # The drawn standing is the state's starting prestige; nothing reads it again, so it need
+    # not be held through the run (memory per history in flight, issue 16).
+    attrs.pop("standing", None)
     # The coding of each leader's starting position is a judgement too: blur it per history.
     for k, axis in enumerate(model.axes):
         state.position[:, :, k] = np.clip(
@@ -408,6 +436,7 @@ def simulate(
     # The state goes before the narrow records of falls and rises are widened to the int64 of
     # ``Histories``, so that the two never stand in memory side by side.
     del state, ctx, attrs, params_h
+    _release_freed()
     return Histories(
         seed=seed, index=index, params=theta, winner=winner, consolidation=since,
         falls=falls.astype(np.int64),

@@ -24,10 +24,14 @@ from politburo.engine.state import Context, State
 
 def activity(state: State, ctx: Context, t: int) -> NDArray[np.float64]:
     """How much of his power each principal can bring to bear (1, or less while ill)."""
+    ill = [e for e in ctx.model.events
+           if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0]
+    if not ill:  # all at full strength: one read-only 1.0 seen by every history and leader,
+        # not an (H, P) array held through the month (memory per history in flight, issue 16)
+        return np.broadcast_to(1.0, (state.H, ctx.model.P))
     act = np.ones((state.H, ctx.model.P))
-    for e in ctx.model.events:
-        if e.kind == "illness" and e.start <= t <= e.until and e.actor >= 0:
-            act[:, e.actor] = ctx.params["illness_activity"]
+    for e in ill:
+        act[:, e.actor] = ctx.params["illness_activity"]
     return act
 
 
@@ -79,9 +83,12 @@ def enrolment(state: State, ctx: Context, t: int) -> None:
 def opinion(state: State, ctx: Context, eff_standing: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rank-and-file loyalties (H, P+1): half follow prestige, half follow no one."""
     P = ctx.model.P
-    st = eff_standing * state.in_party()
     out = np.empty((state.H, P + 1))
-    out[:, :P] = 0.5 * st / np.maximum(rsum(st)[:, None], 1e-12)
+    # 0.5 * st / total, worked in the columns it fills: no (H, P) temporaries
+    st = np.multiply(eff_standing, state.in_party(), out=out[:, :P])
+    total = np.maximum(rsum(st)[:, None], 1e-12)
+    st *= 0.5
+    st /= total
     out[:, P] = 0.5
     return out
 
@@ -106,6 +113,7 @@ def delegates(
     out += op  # rank_and_file
     out *= 1 - w
     out += np.multiply(w, state.sec, out=op)
+    del op  # (before the fiefdoms' (H, P+1) array: fewer such arrays at once)
     fief_total = np.zeros(state.H)
     fief = np.zeros((state.H, P + 1))
     for o, share in enumerate(ctx.model.fiefdom):
@@ -115,7 +123,10 @@ def delegates(
         mine = holder >= 0
         fief[np.flatnonzero(mine), holder[mine]] += share
         fief_total += share * mine
-    return (1 - fief_total)[:, None] * out + fief
+    # (1 - fief_total) * out + fief, in place: the same products and sums
+    out *= (1 - fief_total)[:, None]
+    out += fief
+    return out
 
 
 def elect_cc(state: State, ctx: Context, deleg: NDArray[np.float64], new_size: int) -> None:

@@ -60,21 +60,28 @@ def transfer_offices(state: State, ctx: Context, t: int, where: NDArray[np.bool_
     coal = bits(state.coalition[rows], P) & seated
     if loser >= 0:
         coal[:, loser] = False
-    power = state.power[rows]
+    # (every history, as when the founder dies: the state's own array, not a copy)
+    power = state.power if rows.size == state.H else state.power[rows]
     held = np.zeros((rows.size, P))
     for o in range(len(m.offices)):
         ok = holder[:, o] >= 0
         held[np.flatnonzero(ok), holder[ok, o]] += m.office_weight[o]
     others = seated & (np.arange(P) != loser)[None, :]
+    # Where the coalition has no member seated, the seated others by power. The scores are
+    # worked in one (H, P) array (memory per history in flight, issue 16): ``1e-3 * power -
+    # held`` is ``-held + 1e-3 * power`` exactly, and the masks put -inf where np.where would.
+    nobody = ~rany(coal)
     for o in range(len(m.offices)):
         lose = mine[:, o]
         if not lose.any():
             continue
         if o == m.gensec:  # the CC elects the strongest of the coalition
-            score = np.where(coal, power, -np.inf)
+            score = power.copy()
         else:
-            score = np.where(coal, -held + 1e-3 * power, -np.inf)
-        score = np.where(rany(coal)[:, None], score, np.where(others, power, -np.inf))
+            score = np.multiply(1e-3, power)
+            score -= held
+        score[~coal] = -np.inf
+        score[nobody] = np.where(others[nobody], power[nobody], -np.inf)
         new = rargmax(score)
         new = np.where(np.isfinite(score[np.arange(rows.size), new]), new, VACANT)
         holder[lose, o] = new[lose]

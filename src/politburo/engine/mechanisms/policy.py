@@ -46,8 +46,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo.engine import rng
 from politburo.engine.rows import rsum
-from politburo.engine.state import Context, State, bits
+from politburo.engine.state import RUNG, Context, State, bits
 
 
 def apart(a: NDArray[np.float64], b: NDArray[np.float64], sal: NDArray[np.float64]
@@ -90,45 +91,67 @@ def events(state: State, ctx: Context, t: int) -> None:
 def respond(state: State, ctx: Context, t: int, crisis: str,
             responses: tuple[tuple[str, float, float], ...]) -> None:
     """The ruling coalition picks an answer to a crisis by its members' lines and weights."""
-    P = ctx.model.P
     shift = np.array([[r[1], r[2]] for r in responses])  # (R, 2)
     after = np.clip(state.line[:, None, :] + shift[None, :, :], -1.0, 1.0)  # (H, R, 2)
-    inside = bits(state.coalition, P) & state.in_party()
-    w = np.where(rsum(inside)[:, None] > 0, state.power * inside, state.power)
-    dist = np.empty((state.H, P, len(responses)))  # one answer at a time: fewer temporaries
+    choice = np.empty(state.H, dtype=np.int64)
+    # A block of histories at a time: each row's numbers are its own whatever rows stand
+    # beside it, and the (H, P, R) distances and their companions need not be held for the
+    # whole batch at once (memory per history in flight, issue 16).
+    for lo in range(0, state.H, RESPOND_ROWS):
+        rows = slice(lo, lo + RESPOND_ROWS)
+        choice[rows] = _respond_rows(state, ctx, t, crisis, responses, after[rows], rows)
+    state.line = after[np.arange(state.H), choice]
+    # (the answer's index: a crisis has a handful of answers, so a byte holds it)
+    state.adopted[crisis] = choice.astype(np.min_scalar_type(len(responses) - 1))
+
+
+RESPOND_ROWS = 512
+"""Histories that ``respond`` works on at once."""
+
+
+def _respond_rows(state: State, ctx: Context, t: int, crisis: str,
+                  responses: tuple[tuple[str, float, float], ...], after: NDArray[np.float64],
+                  rows: slice) -> NDArray[np.int64]:
+    """``respond`` for the histories ``rows``, whose answers would leave the line at ``after``
+    (rows, R, 2): the index of the answer each adopts (and, when recording, the log)."""
+    P = ctx.model.P
+    position, power = state.position[rows], state.power[rows]
+    in_party = state.rung[rows] < RUNG["party"]  # (``State.in_party`` of these histories)
+    inside = bits(state.coalition[rows], P) & in_party
+    w = np.where(rsum(inside)[:, None] > 0, power * inside, power)
+    dist = np.empty((position.shape[0], P, len(responses)))  # one answer at a time
     for r in range(len(responses)):
-        dist[:, :, r] = apart(state.position, after[:, None, r, :], state.salience[:, None, :])
+        dist[:, :, r] = apart(position, after[:, None, r, :], state.salience[rows, None, :])
     # Heresthetic (Riker): a member also values an answer by how far it leaves the line from
     # those outside the coalition, since distance from the line costs them standing.
-    out = state.in_party() & ~inside & (rsum(inside) > 0)[:, None]
-    wo = state.power * out
+    out = in_party & ~inside & (rsum(inside) > 0)[:, None]
+    wo = power * out
     wo /= np.maximum(rsum(wo)[:, None], 1e-12)
     rivals = np.einsum("hp,hpr->hr", wo, dist)  # (H, R)
     score = dist  # dist - wedge_weight * rivals, in place
-    score -= ctx.params["wedge_weight"][:, None, None] * rivals[:, None, :]
+    score -= ctx.params["wedge_weight"][rows, None, None] * rivals[:, None, :]
     favourite = np.argmin(score, axis=2)  # each member's preferred answer
     support = np.stack([rsum(w * (favourite == r)) for r in range(len(responses))], axis=1)
     support /= np.maximum(rsum(support)[:, None], 1e-12)
     # Gumbel noise: how the coalition's deliberations go on the day.
-    u = ctx.u(t, f"crisis:{crisis}", len(responses))
+    u = rng.uniforms(ctx.seed, ctx.index[rows], t, f"crisis:{crisis}", len(responses))
     gumbel = -np.log(-np.log(np.clip(u, 1e-12, 1 - 1e-12)))
-    choice = np.argmax(support + ctx.params["response_noise"][:, None] * gumbel, axis=1)
-    state.line = after[np.arange(state.H), choice]
-    state.adopted[crisis] = choice
+    choice = np.argmax(support + ctx.params["response_noise"][rows, None] * gumbel, axis=1)
     if state.log is not None:
         names = ctx.model.principals
-        for h in range(state.H):
-            c = int(choice[h])
-            backers = [names[i] for i in range(P) if inside[h, i] and favourite[h, i] == c]
-            against = [names[i] for i in range(P) if inside[h, i] and favourite[h, i] != c]
+        for k, h in enumerate(range(state.H)[rows]):
+            c = int(choice[k])
+            backers = [names[i] for i in range(P) if inside[k, i] and favourite[k, i] == c]
+            against = [names[i] for i in range(P) if inside[k, i] and favourite[k, i] != c]
             state.log[h].append({
                 "kind": "crisis", "step": t, "crisis": crisis, "response": responses[c][0],
                 "actors": backers, "targets": against, "body": ctx.model.bodies.leadership,
-                "support": float(support[h, c]),
+                "support": float(support[k, c]),
                 "because": "the ruling coalition chose the answer that most of its weight "
                            "preferred, weighing how near it left the line to themselves against "
                            "how far from their rivals outside",
             })
+    return choice
 
 
 def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:

@@ -367,8 +367,8 @@ def motions(
                for purpose in ("motion", "recant", "vote")]
     index = np.ascontiguousarray(ctx.index, dtype=np.int64)
     # votes.targets: the keenness to take power from a rival, whose power NumPy takes
-    keen_power = _threat(state.coalition, state.bloc, state.rung, state.power
-                         ) ** p["threat_focus"][:, None]
+    keen_power = _threat(state.coalition, state.bloc, state.rung, state.power)
+    keen_power **= p["threat_focus"][:, None]  # (in place: one (H, P) array, not two)
     opposes = policy_nb.dissent(state)
     faction_ban = 0.9 * ctx.const["faction_ban"]
     changeable = m.changeable(meeting.kind)
