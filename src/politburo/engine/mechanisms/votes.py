@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from politburo.engine.mechanisms import policy
 from politburo.engine.mechanisms.circular_flow import purge_followers
-from politburo.engine.rows import rany, rsum
+from politburo.engine.rows import rany, rargmax, rsum
 from politburo.engine.state import RUNG, Context, State, bits, record
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 
@@ -116,6 +116,34 @@ def threat_keenness(state: State, ctx: Context, chosen: NDArray[np.bool_]
     ruler = np.where(coal, state.power, 0.0).max(axis=1, keepdims=True)
     rel = np.minimum(threat / np.maximum(ruler, 1e-12), 1.0)
     return np.maximum(rel ** ctx.params["threat_focus"][:, None], bloc)
+
+
+def spared(state: State, ctx: Context, target: int) -> NDArray[np.bool_]:
+    """(H,) whether the ruler spares ``target``'s seat in the leadership body: where, with
+    ``target`` gone from the game, the ruler's partners in the ruling coalition would win it
+    without him (their real power above ``winning_threshold`` of the seated leaders' but
+    ``target``'s, the test of the coalition game, §7.3).
+
+    AES (2008): a member backs a purge only if the coalition that follows it keeps him; a
+    rival's fall that would leave the ruler's partners strong enough to rule without him is one
+    he will not back. While the troika needed Stalin against Trotsky, Stalin and Bukharin
+    stood aside when Zinoviev proposed in January 1925 to take the Politburo seat from Trotsky
+    with the War Commissariat, which alone was taken (Rayfield, B28), and Stalin opposed his
+    allies' calls to expel him (Conquest 1990, ch. 1); once the Leningrad leaders were outside too
+    and the Right could not rule without Stalin, the Politburo removed Zinoviev (July 1926)
+    and Trotsky (October 1926). The ruler is the coalition's strongest member by real power
+    (as for the threat of ``threat_keenness``): he judges by what he commands, not by what the
+    others perceive. Only the seat in the leadership body is spared: the game is played among
+    its members, and an office, the committee or the party does not change who plays it."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    seated = state.in_politburo()
+    ruler = rargmax(np.where(coal, state.power, -np.inf))
+    partners = coal & seated
+    partners[np.arange(state.H), ruler] = False
+    rest = seated.copy()
+    rest[:, target] = False
+    return rsum(state.power * partners) > ctx.params["winning_threshold"] * rsum(state.power * rest)
 
 
 def next_rung(state: State, target: int, offices: NDArray[np.bool_] | None = None,
@@ -240,6 +268,9 @@ def motions(
         ready |= state.rung[:, i] == 0
         keen = np.where(step == RUNG["censure"], dissent[:, i],
                         np.where(step == RUNG["office"], power[:, i], faction[:, i]))
+        # the ruler spares a rival whose fall would free his partners to rule without him
+        keen = np.where((step == RUNG["politburo"]) & ~state.arrested[:, i] & spared(state, ctx, i),
+                        0.0, keen)
         rate = ctx.params["motion_rate"] * (1 - restraint) * keen
         move = (chosen[:, i] & allowed & ready
                 & (state.coalition != 0) & (u_move[:, i] < rate))

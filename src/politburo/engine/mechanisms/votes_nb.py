@@ -114,12 +114,37 @@ def threat_keenness(state: State, ctx: Context, chosen: NDArray[np.bool_]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _spared(h: int, target: int, coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]],
+            power: NDArray[np.float64], alpha: float) -> bool:
+    """``votes.spared`` for history ``h``: the ruler (the coalition's first strongest member)
+    spares ``target``'s seat where his seated partners would win without him and ``target``."""
+    P = power.shape[1]
+    best = power[h, 0] if (coalition[h] & 1) == 1 else -np.inf
+    ruler = 0
+    for j in range(1, P):
+        x = power[h, j] if ((coalition[h] >> j) & 1) == 1 else -np.inf
+        if x > best:  # rows.rargmax: the first maximum
+            best = x
+            ruler = j
+    partners = 0.0
+    rest = 0.0
+    for j in range(P):
+        seated = rung[h, j] < _POLITBURO
+        w = 1.0 if (seated and ((coalition[h] >> j) & 1) == 1 and j != ruler) else 0.0
+        v = 1.0 if (seated and j != target) else 0.0
+        partners = power[h, j] * w if j == 0 else partners + power[h, j] * w
+        rest = power[h, j] * v if j == 0 else rest + power[h, j] * v
+    return partners > alpha * rest
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _propose(i: int, t: int, rung: NDArray[np.integer[Any]], last_step: NDArray[np.integer[Any]],
              holder: NDArray[np.integer[Any]], coalition: NDArray[np.int64],
              bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
              first: NDArray[np.bool_], may: NDArray[np.bool_], gap: NDArray[np.float64],
              opposes: NDArray[np.float64], keen_power: NDArray[np.float64],
-             arrested: NDArray[np.bool_], faction_ban: float,
+             arrested: NDArray[np.bool_], faction_ban: float, power: NDArray[np.float64],
+             alpha: NDArray[np.float64],
              motion_rate: NDArray[np.float64], restraint: NDArray[np.float64],
              index: NDArray[np.int64], move_stream: np.uint64, loyal: float,
              eff: NDArray[np.float64],
@@ -170,6 +195,8 @@ def _propose(i: int, t: int, rung: NDArray[np.integer[Any]], last_step: NDArray[
             keen = _maximum(keen_power[h, i], b)
         elif arrested[h, i]:
             keen = 1.0
+        elif s == _POLITBURO and _spared(h, i, coalition, rung, power, alpha[h]):
+            keen = 0.0
         else:
             keen = 0.1 + faction_ban * b
         rate = motion_rate[h] * (1 - restraint[h]) * keen
@@ -387,7 +414,8 @@ def motions(
     for i in range(m.P):
         n = _propose(i, t, state.rung, state.last_step, state.holder, state.coalition,
                      state.bloc, ok, again, first, may, p["ladder_gap"], opposes, keen_power,
-                     state.arrested, faction_ban, p["motion_rate"], hold_back, index,
+                     state.arrested, faction_ban, state.power, p["winning_threshold"],
+                     p["motion_rate"], hold_back, index,
                      streams[0], loyal, eff_standing, body,
                      p["standing_sensitivity"], p["faction_ban_penalty"], p["aloofness_cost"],
                      ctx.attr("aloofness"), act, step, rows, logit, partial)
