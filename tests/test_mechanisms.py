@@ -732,45 +732,41 @@ def test_seat_and_membership_steps_punish_factionalism(model: Compiled, rung: in
     assert abs((s.rung[:, model.index("bukharin")] == rung + 1).mean() - 0.1) < 0.03
 
 
+def _troika_against_trotsky(model: Compiled, rung: int, stalin: float, partners: float
+                            ) -> tuple[Context, State]:
+    """Stalin, Zinoviev and Kamenev rule (Stalin with real power ``stalin``, each partner
+    ``partners``); Trotsky, organised on his own with power 0.2, stands on ``rung``."""
+    ctx, s = _ladder_world(model, 2000, rung, {"trotsky": 0.2, "zinoviev": partners,
+                                               "kamenev": partners},
+                           motion_rate=1.0, winning_threshold=0.53)
+    s.coalition[:] = sum(1 << model.index(w) for w in ("stalin", "zinoviev", "kamenev"))
+    s.rung[:, model.index("zinoviev")] = 0
+    s.rung[:, model.index("kamenev")] = 0
+    s.power[:, model.index("stalin")] = stalin
+    s.bloc[:] = 1 << model.index("trotsky")
+    return ctx, s
+
+
 def test_the_ruler_spares_a_rival_whose_fall_would_free_his_partners(model: Compiled) -> None:
     """AES's self-enforcement, from the ruler's side (Rayfield, B28): while Stalin's partners
     Zinoviev and Kamenev would win the Politburo without him once Trotsky were gone, no motion
     takes Trotsky's seat, though he is organised and the rate is whole; his office still goes.
     When the partners could not rule without Stalin, the seat goes at the full rate."""
-    H = 2000
-    troika = sum(1 << model.index(w) for w in ("stalin", "zinoviev", "kamenev"))
-    war = model.holder0 == model.index("trotsky")
-    assert war.any()  # he holds an office, so his next step from censure is the office
-    for strong_partners, spared in ((True, True), (False, False)):
-        ctx, s = _ladder_world(model, H, RUNG["office"], {"trotsky": 0.2, "zinoviev": 0.25,
-                                                          "kamenev": 0.2},
-                               motion_rate=1.0, winning_threshold=0.53)
-        s.coalition[:] = troika
-        s.rung[:, model.index("zinoviev")] = 0
-        s.rung[:, model.index("kamenev")] = 0
-        s.power[:, model.index("stalin")] = 0.3 if strong_partners else 0.6
-        if not strong_partners:
-            s.power[:, model.index("zinoviev")] = 0.1
-            s.power[:, model.index("kamenev")] = 0.1
-        s.bloc[:] = 1 << model.index("trotsky")
-        # with Trotsky gone the seated are the troika: partners 0.45 of 0.75 (above 0.53 of
-        # it) or 0.2 of 0.8 (below)
-        assert (votes.spared(s, ctx, model.index("trotsky")) == spared).all()
+    trotsky = model.index("trotsky")
+    assert (model.holder0 == trotsky).any()  # he holds an office: from censure, the office
+    # with Trotsky gone the seated are the troika: partners 0.45 of 0.75 (above 0.53 of it)
+    # or 0.2 of 0.8 (below)
+    for stalin, partners, spared in ((0.3, 0.225, True), (0.6, 0.1, False)):
+        ctx, s = _troika_against_trotsky(model, RUNG["office"], stalin, partners)
+        assert (votes.spared(s, ctx, trotsky) == spared).all()
         _plenum(model, s, ctx, 5)
-        out = s.rung[:, model.index("trotsky")] >= RUNG["politburo"]
+        out = s.rung[:, trotsky] >= RUNG["politburo"]
         assert (~out).all() if spared else out.all()
     # the office is not spared: a censured Trotsky who holds one loses it at the full rate
-    ctx, s = _ladder_world(model, H, RUNG["censure"], {"trotsky": 0.2, "zinoviev": 0.25,
-                                                       "kamenev": 0.2},
-                           motion_rate=1.0, winning_threshold=0.53)
-    s.coalition[:] = troika
-    s.rung[:, model.index("zinoviev")] = 0
-    s.rung[:, model.index("kamenev")] = 0
-    s.power[:, model.index("stalin")] = 0.3
-    s.bloc[:] = 1 << model.index("trotsky")
-    assert votes.spared(s, ctx, model.index("trotsky")).all()
+    ctx, s = _troika_against_trotsky(model, RUNG["censure"], 0.3, 0.225)
+    assert votes.spared(s, ctx, trotsky).all()
     _plenum(model, s, ctx, 5)
-    assert (s.rung[:, model.index("trotsky")] == RUNG["office"]).all()
+    assert (s.rung[:, trotsky] == RUNG["office"]).all()
 
 
 def test_without_the_ban_organising_is_no_offence(model: Compiled) -> None:
