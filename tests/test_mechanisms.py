@@ -769,6 +769,32 @@ def test_the_ruler_spares_a_rival_whose_fall_would_free_his_partners(model: Comp
     assert (s.rung[:, trotsky] == RUNG["office"]).all()
 
 
+def test_a_spared_seat_is_told_with_its_ruler_and_partners(model: Compiled,
+                                                           scenario: Scenario) -> None:
+    """The log records the motion the ruler would not back, only where his partners would
+    have brought it, and the chronicle and the class page say who held back and why."""
+    from politburo.chronicle.prose import Words, sentence
+    from politburo.web.narrative import Names, tell
+
+    ctx, s = _troika_against_trotsky(model, RUNG["office"], 0.3, 0.225)
+    s.log = [[] for _ in range(s.H)]
+    ctx.params["motion_rate"][: s.H // 2] = 0.0  # half the histories: nobody moves at all
+    _plenum(model, s, ctx, 5)
+    told = [[e for e in lg if e["kind"] == "spared"] for lg in s.log]
+    assert all(len(t) == 1 for t in told[s.H // 2:]) and not any(told[: s.H // 2])
+    ev = told[-1][0]
+    assert ev["actors"] == ["trotsky"] and ev["ruler"] == "stalin"
+    assert ev["partners"] == ["kamenev", "zinoviev"]
+    text = sentence(ev, Words.of(scenario))
+    assert text == ("Zinoviev and Kamenev would have moved at the plenum to take Trotsky's seat "
+                    "in the Politburo, but Stalin would not back it: with Trotsky gone, they "
+                    "could have won the Politburo without him.")
+    plain = tell({"kind": "spared", "actors": ev["actors"], "details": ev},
+                 Names.of(scenario), [], {})
+    assert plain.startswith("Kamenev and Zinoviev wanted Trotsky out of the Politburo, but "
+                            "Stalin would not help")
+
+
 def test_without_the_ban_organising_is_no_offence(model: Compiled) -> None:
     """With ``faction_ban`` at 0 (the lever no_faction_ban) the Politburo, CC and party steps
     draw a tenth of the rate from members of a bloc too."""

@@ -25,6 +25,8 @@ MECHANISM = {  # which mechanism of the model brief speaks through each kind of 
     "bloc": "coalitions: the excluded organise",
     "vote": "votes and the removal ladder",
     "recant": "votes and the removal ladder: recanting",
+    "spared": "votes and the removal ladder: the ruler spares a rival whose fall would free his "
+              "partners to rule without him (Acemoglu, Egorov and Sonin 2008)",
     "assembly": "the circular flow of power (Daniels)",
     "disband": "coalitions: an assembly condemns the organised platforms, and under the ban on "
                "factions they dissolve",
@@ -520,6 +522,15 @@ def sentence(ev: dict[str, Any], words: Words, prev: tuple[str, ...] = ()) -> st
                 f"and {they} dissolved {their} group, because {why}.")
     if kind == "consolidation":
         return f"{who} now ruled the party, because {why}."
+    if kind == "spared":
+        ruler = words.names_of([str(ev.get("ruler") or "")])
+        partners = words.names_of(ev.get("partners") or [])
+        him = words.said("him", str(ev.get("ruler") or ""))
+        # (the event's own ``because`` names everyone again; the sentence has named them)
+        return (f"{partners} would have moved at {body_phrase(str(ev.get('body')))} to take "
+                f"{who}'s seat in the {words.bodies.leadership}, but {ruler} would not back it: "
+                f"with {who} gone, they could have won the {words.bodies.leadership} without "
+                f"{him}.")
     if kind in ("recant", "exile", "deportation", "readmitted", "bloc"):
         one = kind != "bloc" or len(ev.get("actors") or []) == 1
         told = _subject(why, who, words.said("he", about(ev)) if one else "they")

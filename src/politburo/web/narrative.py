@@ -280,6 +280,12 @@ def tell(ev: Mapping[str, Any], n: Names, ruling: Sequence[str],
                              actors))
         return (f"{who} set out a programme in a speech {where}{title}. "
                 + n.said("It raised his standing in the party, as far as it was heard.", actors))
+    if kind == "spared" and actors and d.get("ruler"):
+        ruler = str(d["ruler"])
+        partners = n.many(d.get("partners") or []) or n.said("his partners", ruler)
+        return (f"{partners} wanted {who} out of the {n.bodies.leadership}, but {n.one(ruler)} "
+                f"would not help: with {who} gone, they would not have needed "
+                f"{n.said('him', ruler)} any more.")
     if kind == "recant" and actors:
         return (f"{who} expected to lose the vote, so {n.said('he', actors)} gave in and "
                 "promised to stop organising against the leadership.")

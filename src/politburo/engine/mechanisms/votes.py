@@ -146,6 +146,32 @@ def spared(state: State, ctx: Context, target: int) -> NDArray[np.bool_]:
     return rsum(state.power * partners) > ctx.params["winning_threshold"] * rsum(state.power * rest)
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _log_spared(state: State, ctx: Context, t: int, meeting: MeetingC, target: int,
+                held: NDArray[np.bool_]) -> None:
+    """Record, where ``held``, the motion against ``target``'s seat that the ruler's partners
+    would have brought and the ruler would not back (``spared``)."""
+    P = ctx.model.P
+    coal = bits(state.coalition, P)
+    ruler = rargmax(np.where(coal, state.power, -np.inf))
+    names = ctx.model.principals
+
+    def partners(h: int) -> list[str]:
+        return [names[j] for j in range(P) if coal[h, j] and j != ruler[h]
+                and state.rung[h, j] < RUNG["politburo"]]
+
+    record(state, ctx, held, {
+        "kind": "spared", "step": t, "actors": [names[target]], "body": meeting.name,
+        "ruler": lambda h: names[int(ruler[h])], "partners": partners,
+        "because": lambda h: (f"with {names[target]} gone, {_and(partners(h))} could have won "
+                              f"the {ctx.model.bodies.leadership} without "
+                              f"{names[int(ruler[h])]}"),
+    })
+
+
 def next_rung(state: State, target: int, offices: NDArray[np.bool_] | None = None,
               again: bool = False) -> NDArray[np.int64]:
     """The next step for ``target``; the office step is skipped by those holding no office
@@ -269,8 +295,12 @@ def motions(
         keen = np.where(step == RUNG["censure"], dissent[:, i],
                         np.where(step == RUNG["office"], power[:, i], faction[:, i]))
         # the ruler spares a rival whose fall would free his partners to rule without him
-        keen = np.where((step == RUNG["politburo"]) & ~state.arrested[:, i] & spared(state, ctx, i),
-                        0.0, keen)
+        spare = (step == RUNG["politburo"]) & ~state.arrested[:, i] & spared(state, ctx, i)
+        if state.log is not None and spare.any():  # the motion his partners would have brought
+            _log_spared(state, ctx, t, meeting, i, spare & chosen[:, i] & allowed & ready
+                        & (state.coalition != 0) & (u_move[:, i] < ctx.params["motion_rate"]
+                                                    * (1 - restraint) * keen))
+        keen = np.where(spare, 0.0, keen)
         rate = ctx.params["motion_rate"] * (1 - restraint) * keen
         move = (chosen[:, i] & allowed & ready
                 & (state.coalition != 0) & (u_move[:, i] < rate))
