@@ -170,6 +170,11 @@ def to_mask(members: NDArray[np.bool_]) -> NDArray[np.int64]:
     return out
 
 
+def listed(names: list[str]) -> str:
+    """Names for a log's ``because``: 'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def record(state: State, ctx: Context, where: NDArray[np.bool_], event: dict[str, Any]) -> None:
     """Append an event to the log of each history in ``where`` (only when recording)."""
     if state.log is None:

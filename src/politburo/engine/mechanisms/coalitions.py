@@ -618,14 +618,11 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             because = "left outside the ruling coalition, they organised a common platform"
             if signed[h] and len(members) == 1:
                 backers = [ctx.model.client_names[c] for c in np.flatnonzero(signers[h])]
-                if len(backers) > 3:  # a faction of many: name the first three
-                    listed = f"{', '.join(backers[:3])} and {len(backers) - 3} others"
-                elif len(backers) > 1:
-                    listed = ", ".join(backers[:-1]) + " and " + backers[-1]
-                else:
-                    listed = backers[0]
+                # a faction of many: name the first three
+                signed_by = (f"{', '.join(backers[:3])} and {len(backers) - 3} others"
+                             if len(backers) > 3 else listed(backers))
                 because = (f"outside the ruling coalition, he organised a platform, and "
-                           f"followers signed it: {listed}")
+                           f"followers signed it: {signed_by}")
             if solo[h].any():
                 because = "ready to lead an opposition openly, they organised a platform"
                 if allies[h].any():
@@ -707,4 +704,4 @@ def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]
     return rany(signers), signers
 
 
-from politburo.engine.state import Context, State, bits, to_mask  # noqa: E402
+from politburo.engine.state import Context, State, bits, listed, to_mask  # noqa: E402

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from politburo.engine.mechanisms import policy
 from politburo.engine.mechanisms.circular_flow import purge_followers
 from politburo.engine.rows import rany, rargmax, rsum
-from politburo.engine.state import RUNG, Context, State, bits, record
+from politburo.engine.state import RUNG, Context, State, bits, listed, record
 from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 
 _NAMES = {1: "censure", 2: "office", 3: "politburo", 4: "central_committee", 5: "party"}
@@ -146,10 +146,6 @@ def spared(state: State, ctx: Context, target: int) -> NDArray[np.bool_]:
     return rsum(state.power * partners) > ctx.params["winning_threshold"] * rsum(state.power * rest)
 
 
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def _log_spared(state: State, ctx: Context, t: int, meeting: MeetingC, target: int,
                 held: NDArray[np.bool_]) -> None:
     """Record, where ``held``, the motion against ``target``'s seat that the ruler's partners
@@ -166,7 +162,7 @@ def _log_spared(state: State, ctx: Context, t: int, meeting: MeetingC, target: i
     record(state, ctx, held, {
         "kind": "spared", "step": t, "actors": [names[target]], "body": meeting.name,
         "ruler": lambda h: names[int(ruler[h])], "partners": partners,
-        "because": lambda h: (f"with {names[target]} gone, {_and(partners(h))} could have won "
+        "because": lambda h: (f"with {names[target]} gone, {listed(partners(h))} could have won "
                               f"the {ctx.model.bodies.leadership} without "
                               f"{names[int(ruler[h])]}"),
     })
@@ -295,7 +291,8 @@ def motions(
         keen = np.where(step == RUNG["censure"], dissent[:, i],
                         np.where(step == RUNG["office"], power[:, i], faction[:, i]))
         # the ruler spares a rival whose fall would free his partners to rule without him
-        spare = (step == RUNG["politburo"]) & ~state.arrested[:, i] & spared(state, ctx, i)
+        seat = (step == RUNG["politburo"]) & ~state.arrested[:, i]
+        spare = seat & spared(state, ctx, i) if seat.any() else seat
         if state.log is not None and spare.any():  # the motion his partners would have brought
             _log_spared(state, ctx, t, meeting, i, spare & chosen[:, i] & allowed & ready
                         & (state.coalition != 0) & (u_move[:, i] < ctx.params["motion_rate"]
