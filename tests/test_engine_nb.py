@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,15 @@ def same_state(x: State, y: State) -> list[str]:
 @pytest.fixture(scope="module", params=["soviet-1922", "china-1976"])
 def model(request: pytest.FixtureRequest) -> Compiled:
     return compile_scenario(load_scenario(request.param))
+
+
+def random_worlds(model: Compiled, offset: int
+                  ) -> Iterator[tuple[int, State, Context, np.random.Generator]]:
+    """For each of ``SEEDS``: the seed, a random world and a generator (seed + ``offset``) for
+    the test's own draws on it."""
+    for seed in SEEDS:
+        s, ctx = random_world(model, seed)
+        yield seed, s, ctx, np.random.default_rng(seed + offset)
 
 
 def random_world(model: Compiled, seed: int, H: int = 400) -> tuple[State, Context]:
@@ -696,9 +706,7 @@ def administrative_twins(model: Compiled) -> None:
     exile, deportation, readmission), so each branch of the kernel was compared."""
     changed: set[str] = set()
     t = 12
-    for seed in SEEDS:
-        s, ctx = random_world(model, seed)
-        g = np.random.default_rng(seed + 90)
+    for _, s, ctx, g in random_worlds(model, 90):
         H, P = s.H, model.P
         s.rung = np.where(g.random((H, P)) < 0.4, g.integers(0, len(LADDER) + 1, (H, P)),
                           g.integers(RUNG["party"], RUNG["exile"] + 1, (H, P)))
@@ -754,9 +762,7 @@ def test_arrest() -> None:
     assert model.security_offices().any()
     changed: set[str] = set()
     t = 12
-    for seed in SEEDS:
-        s, ctx = random_world(model, seed)
-        g = np.random.default_rng(seed + 120)
+    for seed, s, ctx, g in random_worlds(model, 120):
         H, P = s.H, model.P
         ctx.params["arrest_rate"] = np.where(g.random(H) < 0.1, 0.0, g.uniform(0.3, 1.0, H))
         ctx.params["arrest_window"] = g.uniform(5, 100, H)
