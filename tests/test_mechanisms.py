@@ -994,3 +994,14 @@ def test_two_plenums_in_one_month_draw_apart(model: Compiled) -> None:
         s.rung[:] = before
         s.last_step[:] = -1000
     assert not np.array_equal(moved[0], moved[1])
+
+
+def test_signatories_names_up_to_four_and_counts_the_rest_in_the_plural() -> None:
+    """The log names a platform's signers: all of four, three and a count of five or more,
+    so a count is never 'and 1 others'."""
+    signatories = coalitions.signatories
+    assert signatories(["Radek"]) == "Radek"
+    assert signatories(["Radek", "Pyatakov", "Preobrazhensky", "Rakovsky"]) == (
+        "Radek, Pyatakov, Preobrazhensky and Rakovsky")
+    five = ["Radek", "Pyatakov", "Preobrazhensky", "Rakovsky", "Sosnovsky"]
+    assert signatories(five) == "Radek, Pyatakov, Preobrazhensky and 2 others"

@@ -618,11 +618,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             because = "left outside the ruling coalition, they organised a common platform"
             if signed[h] and len(members) == 1:
                 backers = [ctx.model.client_names[c] for c in np.flatnonzero(signers[h])]
-                # a faction of many: name the first three
-                signed_by = (f"{', '.join(backers[:3])} and {len(backers) - 3} others"
-                             if len(backers) > 3 else listed(backers))
                 because = (f"outside the ruling coalition, he organised a platform, and "
-                           f"followers signed it: {signed_by}")
+                           f"followers signed it: {signatories(backers)}")
             if solo[h].any():
                 because = "ready to lead an opposition openly, they organised a platform"
                 if allies[h].any():
@@ -682,6 +679,14 @@ def condemn(state: State, ctx: Context, t: int, body: str, share: NDArray[np.flo
                            "own dissolved",
             })
     state.bloc = np.where(hit, 0, state.bloc)
+
+
+def signatories(names: list[str]) -> str:
+    """The followers who signed a platform, for the log: all of them up to four, or the first
+    three and how many more ('a, b, c and 2 others'); never 'and 1 others'."""
+    if len(names) <= 4:
+        return listed(names)
+    return f"{', '.join(names[:3])} and {len(names) - 3} others"
 
 
 def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]
