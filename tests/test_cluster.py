@@ -300,3 +300,49 @@ def test_a_lost_workers_range_is_rerun_and_counted_once(model: Compiled, local: 
     assert flag.exists()  # a worker did die
     same(h, local)
     assert len(ticks) == RUNS // 25 and ticks[-1] == RUNS
+
+
+class _Recording(Executor):
+    """Runs each job at once, here, and keeps what was submitted."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.jobs.append((fn, args))
+        f: Future[Any] = Future()
+        f.set_result(fn(*args, **kwargs))
+        return f
+
+
+def _engine_named(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    runner = getattr(fn, "runner", None)  # a lever world's job carries its runner
+    return runner.engine if runner is not None else args[0][-1]
+
+
+def test_every_job_carries_the_engine_its_caller_chose(scenario: Scenario,
+                                                       model: Compiled) -> None:
+    """A worker started by ``spawn`` or a cluster's never saw ``politburo --engine``: each job
+    names the engine of the process that cut the work (batches, calibration distances, lever
+    worlds, Sobol rows), and the histories are those of a local run."""
+    from politburo.engine.switch import default_engine, set_default_engine
+    before = default_engine()
+    rec = _Recording()
+    try:
+        set_default_engine("numpy")
+        h = run(model, 5, 40, batch_size=15, executor=rec)
+        theta = draw_params(model, 5, np.arange(1000, dtype=np.int64))
+        EngineDistance(model, build_targets(scenario, model), executor=rec)(
+            theta, 5, np.arange(1000, dtype=np.int64))
+        kw: dict[str, Any] = {"runs": 20, "seed": 4, "parameters": "prior", "batch_size": 20,
+                              "executor": rec}
+        Experiment(scenario, levers=["no_secretariat_patronage"], **kw).whatif()
+        Experiment(scenario, **kw).explain(["no_secretariat_patronage"], "stalin", n_boot=10)
+        Experiment(scenario, seed=4, executor=rec, batch_size=40).sensitivity(
+            "stalin", parameters=["motion_rate"], n_base=2, histories_per_row=5)
+    finally:
+        set_default_engine(before)
+    kinds = {getattr(fn, "__name__", type(fn).__name__) for fn, _ in rec.jobs}
+    assert {"_batch", "_job", "_MaskJob", "_sobol_chunk"} <= kinds
+    assert {_engine_named(fn, args) for fn, args in rec.jobs} == {"numpy"}
+    same(h, run(model, 5, 40, batch_size=40, engine="compiled"))

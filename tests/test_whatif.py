@@ -259,7 +259,7 @@ def test_sensitivity_recovers_known_indices_through_the_same_path(
     cols = [compile_scenario(base).priors.index(n) for n in names]
 
     def known(args: Any) -> Any:
-        _, _, _, rows, _, _ = args
+        _, _, _, rows, _, _, _ = args
         return rows[:, cols[0]] + 2 * rows[:, cols[1]]
 
     monkeypatch.setattr(experiment, "_sobol_chunk", known)

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from politburo.calibration.targets import Targets, distance
 from politburo.engine.month import simulate
+from politburo.engine.switch import default_engine
 from politburo.runner.pool import executor_width, map_jobs, worker_pool
 from politburo.scenario.compile import Compiled
 
@@ -27,13 +28,15 @@ _MIN_SPLIT = 500  # below this many rows per worker the pool costs more than it 
 
 
 def score(model: Compiled, targets: Targets, theta: NDArray[np.float64], seed: int,
-          indices: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Distances of histories ``indices`` of ``seed`` run with ``theta`` (in this process)."""
-    h = simulate(model, seed, np.asarray(indices, dtype=np.int64), np.asarray(theta, float))
+          indices: NDArray[np.int64], engine: str | None = None) -> NDArray[np.float64]:
+    """Distances of histories ``indices`` of ``seed`` run with ``theta`` (in this process) under
+    ``engine`` (None: ``default_engine()``)."""
+    h = simulate(model, seed, np.asarray(indices, dtype=np.int64), np.asarray(theta, float),
+                 engine=engine)
     return distance(h.falls, h.tallies, targets, h.rises)
 
 
-def _job(args: tuple[Compiled, Targets, NDArray[np.float64], int, NDArray[np.int64]]
+def _job(args: tuple[Compiled, Targets, NDArray[np.float64], int, NDArray[np.int64], str]
          ) -> NDArray[np.float64]:
     return score(*args)
 
@@ -43,12 +46,15 @@ class EngineDistance:
     ``executor`` (any ``concurrent.futures.Executor``, e.g. a Dask cluster's; the caller's to
     shut down).
 
-    Use as a context manager when ``workers > 1`` so the pool is shut down.
+    Use as a context manager when ``workers > 1`` so the pool is shut down. The engine is
+    the one named when it is made (``engine``, None: ``default_engine()``), and every job
+    carries it: a spawned or remote worker does not inherit ``politburo --engine``.
     """
 
     def __init__(self, model: Compiled, targets: Targets, *, workers: int = 1,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, engine: str | None = None) -> None:
         self.model = model
+        self.engine = engine or default_engine()
         self.targets = targets
         self.workers = workers
         self.executor = executor
@@ -73,8 +79,8 @@ class EngineDistance:
         pool = self.executor or self._pool
         parts = min(executor_width(self.executor, self.workers), max(1, n // _MIN_SPLIT))
         if pool is None or parts <= 1:
-            return score(self.model, self.targets, theta, seed, indices)
+            return score(self.model, self.targets, theta, seed, indices, self.engine)
         cuts = np.linspace(0, n, parts + 1).astype(int)
-        jobs = [(self.model, self.targets, theta[a:b], seed, indices[a:b])
+        jobs = [(self.model, self.targets, theta[a:b], seed, indices[a:b], self.engine)
                 for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         return np.concatenate(map_jobs(_job, jobs, executor=pool))

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from politburo.engine import rng
 from politburo.engine.histories import Histories
 from politburo.engine.month import simulate
+from politburo.engine.switch import default_engine
 from politburo.experiment.attribution import MAX_EXACT_LEVERS, exact_shapley, sampled_shapley
 from politburo.experiment.results import ExplainResult, SensitivityResult, Settings, WhatIfResult
 from politburo.experiment.sensitivity import sobol_indices
@@ -125,7 +126,7 @@ def _pin(theta: NDArray[np.float64], model: Compiled) -> NDArray[np.float64]:
 
 def simulate_world(model: Compiled, draws: Draws, *, batch_size: int = 5000,
                    workers: int = 1, executor: Executor | None = None,
-                   keep_power: bool = False) -> Histories:
+                   keep_power: bool = False, engine: str | None = None) -> Histories:
     """Run ``draws`` through one compiled world, in index ranges here, on ``workers``
     processes or on ``executor`` (``runner.run_index``).
 
@@ -134,11 +135,13 @@ def simulate_world(model: Compiled, draws: Draws, *, batch_size: int = 5000,
     theta = None if draws.theta is None else _pin(draws.theta, model)
     return run_index(model, draws.seed, draws.index, theta, batch_size=batch_size,
                      workers=workers if draws.contiguous else 1, executor=executor,
-                     keep_power=keep_power)
+                     keep_power=keep_power, engine=engine)
 
 
 class _WorldRunner:
-    """Simulates the world of a lever mask; picklable, so worker processes can hold one."""
+    """Simulates the world of a lever mask; picklable, so worker processes can hold one. It
+    keeps the engine this process runs (``default_engine()``) when it is made, since a spawned
+    or remote worker would otherwise run its own default."""
 
     def __init__(self, scenario: Scenario, names: Sequence[str], values: Settings,
                  base: Settings, draws: Draws, target: int, batch_size: int) -> None:
@@ -146,6 +149,7 @@ class _WorldRunner:
         self.base, self.draws, self.target, self.batch_size = base, draws, target, batch_size
         self.base_priors = compile_scenario(scenario).priors
         self.data = scenario.model_dump()
+        self.engine = default_engine()
 
     def key(self, mask: int) -> tuple[tuple[str, str], ...]:
         """What the world of ``mask`` overrides: masks with equal keys are the same world."""
@@ -170,7 +174,7 @@ class _WorldRunner:
 
     def __call__(self, mask: int) -> NDArray[np.int16]:
         h = simulate_world(self.model(self.settings(mask)), self.draws,
-                           batch_size=self.batch_size)
+                           batch_size=self.batch_size, engine=self.engine)
         return h.winner.astype(np.int16)
 
 
@@ -239,9 +243,10 @@ class _MaskJob:
 
 
 def _sobol_chunk(args: tuple[Compiled, int, NDArray[np.int64], NDArray[np.float64], int,
-                             int]) -> NDArray[np.float64]:
-    model, seed, index, rows, k, target = args
-    h = simulate(model, seed, np.tile(index, rows.shape[0]), np.repeat(rows, k, axis=0))
+                             int, str]) -> NDArray[np.float64]:
+    model, seed, index, rows, k, target, engine = args
+    h = simulate(model, seed, np.tile(index, rows.shape[0]), np.repeat(rows, k, axis=0),
+                 engine=engine)
     return (h.winner == target).reshape(rows.shape[0], k).mean(axis=1)
 
 
@@ -494,12 +499,13 @@ class Experiment:
         cols = [priors.index(n) for n in names]
         index = np.arange(histories_per_row, dtype=np.int64)
         per_chunk = max(1, self.batch_size // histories_per_row)
+        engine = default_engine()  # named here: a spawned or remote worker has its own default
 
         def func(x: NDArray[np.float64]) -> NDArray[np.float64]:
             rows = np.tile(centre, (x.shape[0], 1))
             rows[:, cols] = x
-            jobs = [(model, self.seed, index, rows[c:c + per_chunk], histories_per_row, who)
-                    for c in range(0, rows.shape[0], per_chunk)]
+            jobs = [(model, self.seed, index, rows[c:c + per_chunk], histories_per_row, who,
+                     engine) for c in range(0, rows.shape[0], per_chunk)]
             total = rows.shape[0] * histories_per_row
             done = 0
 

@@ -17,6 +17,7 @@ import numpy as np
 from politburo.engine.histories import Histories
 from politburo.engine.month import simulate
 from politburo.engine.state import LADDER
+from politburo.engine.switch import default_engine
 from politburo.runner.pool import map_jobs
 from politburo.scenario.compile import Compiled
 
@@ -90,7 +91,12 @@ def run_index(model: Compiled, seed: int, index: np.ndarray, params: np.ndarray 
               *, batch_size: int = 5000, workers: int = 1, keep_power: bool = False,
               progress: Progress | None = None, executor: Executor | None = None,
               engine: str | None = None) -> Histories:
-    """Histories ``index`` of ``seed`` (any indices, in this order), as ``run`` does them."""
+    """Histories ``index`` of ``seed`` (any indices, in this order), as ``run`` does them.
+
+    Each batch carries its engine, named here (None: this process's ``default_engine()``), so
+    a worker started by ``spawn`` or a cluster's, which never saw ``politburo --engine``, runs
+    the one asked for."""
+    engine = engine or default_engine()
     runs = int(index.shape[0])
     size = max(1, batch_size)
     jobs = [(model, seed, index[c:c + size], None if params is None else params[c:c + size],
