@@ -170,6 +170,11 @@ def print_fit(d: dict[str, Any]) -> None:
         if tot["held_out"]:
             line += (f"; held out (after {d['until']}): {tot['held_out_inside']} of "
                      f"{tot['held_out']} inside, {tot['held_out_within']} within")
+        off = d.get("months_off", {}).get(e, {})
+        if off:
+            line += "; months off per milestone (never: horizon + 12): " + ", ".join(
+                f"{'held out' if k == 'held_out' else k} {v[0]:.1f} [{v[1]:.1f}-{v[2]:.1f}]"
+                for k, v in off.items())
         out.print(line, highlight=False)
 
 
