@@ -9,7 +9,7 @@ from _scenarios import mech_ctx, mech_state
 from politburo.engine.mechanisms import clients, coalitions, standing
 from politburo.engine.mechanisms.power import power_parts
 from politburo.engine.month import simulate
-from politburo.engine.state import RUNG, Context, State
+from politburo.engine.state import RUNG, Context, State, pair
 from politburo.scenario.compile import Compiled
 
 
@@ -169,7 +169,7 @@ def test_a_grudge_keeps_enemies_out_of_one_coalition(model: Compiled) -> None:
     s.cc[:] = 0.0
     s.cc[:, P] = 1.0
     s.enmity[:] = 0.0
-    s.enmity[1, 1, 0] = s.enmity[1, 0, 1] = 0.8  # in history 1 he has a grudge with another
+    s.enmity[1, pair(1, 0, P)] = 0.8  # in history 1 he has a grudge with another
     coalitions.form(s, ctx, 0, {"apparatus": np.zeros((H, P)),
                                 "visible": np.full((H, P), 0.1)})
     coal = (s.coalition[:, None] >> np.arange(P)) & 1

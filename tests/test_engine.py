@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from politburo.dates import parse_month
-from politburo.engine.month import simulate
+from politburo.engine.month import initial_state, simulate
+from politburo.engine.state import pair, square, toward
 from politburo.runner.batches import run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.schema import Scenario
@@ -126,3 +127,18 @@ def test_a_rivalry_starts_the_pairs_enmity_and_nothing_else(scenario: Scenario) 
     assert model.enmity0[b].sum() == 0 and np.trace(model.enmity0) == 0
     calm = compile_scenario(scenario.model_copy(update={"rivalries": ()}))
     assert not calm.enmity0.any()
+
+
+def test_the_state_keeps_one_enmity_per_pair_of_leaders(model: Compiled) -> None:
+    """``State.enmity`` holds the upper triangle of the symmetric matrix, column ``pair(i, j)``
+    for either order; ``square`` and ``toward`` give back the matrix and one of its columns."""
+    P = model.P
+    i, j = np.triu_indices(P, 1)
+    assert [pair(a, b, P) for a, b in zip(i, j, strict=True)] == list(range(P * (P - 1) // 2))
+    assert all(pair(a, b, P) == pair(b, a, P) for a, b in zip(i, j, strict=True))
+    state = initial_state(model, 3, False)
+    assert state.enmity.shape == (3, P * (P - 1) // 2)
+    assert np.array_equal(square(state.enmity, P), np.broadcast_to(model.enmity0, (3, P, P)))
+    e = np.random.default_rng(0).random((4, P * (P - 1) // 2))
+    for k in range(P):
+        assert np.array_equal(toward(e, k, P), square(e, P)[:, :, k])

@@ -117,7 +117,8 @@ def random_world(model: Compiled, seed: int, H: int = 400) -> tuple[State, Conte
     sec = g.dirichlet(np.ones(P + 1), H)
     s.sec = sec
     s.cc = g.dirichlet(np.ones(P + 1) * 0.5, H)
-    s.enmity = g.uniform(0, 1, (H, P, P)) * (g.random((H, P, P)) < 0.4)
+    pairs = P * (P - 1) // 2  # State.enmity: one column per pair of leaders
+    s.enmity = g.uniform(0, 1, (H, pairs)) * (g.random((H, pairs)) < 0.4)
     s.old_guard = g.uniform(0.3, 1, H)
     if C:
         s.client_patron = g.integers(0, P, (H, C))

@@ -14,6 +14,7 @@ from _scenarios import edited_builtin, mech_ctx, mech_state
 from politburo.engine.histories import Histories
 from politburo.engine.mechanisms import standing
 from politburo.engine.month import simulate
+from politburo.engine.state import pair, square
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import ScenarioError, load_scenario
 from politburo.scenario.schema import Scenario
@@ -36,12 +37,13 @@ def _error(tmp_path: Path, edit: Any) -> str:
 
 def _speak(model: Compiled, handling: str, targets: tuple[int, ...], **params: float
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standing and enmity before and after one speech by principal 0, same draws."""
+    """Standing and enmity (H, P, P) before and after one speech by principal 0, same
+    draws."""
     ctx = mech_ctx(model, H, **{**SPEECH, **params})
     st = mech_state(model, H)
     before = st.standing.copy()
     standing.speech(st, ctx, 3, 0, targets, handling)
-    return before, st.standing.copy(), st.enmity.copy()
+    return before, st.standing.copy(), square(st.enmity, model.P)
 
 
 def test_a_published_programme_speech_moves_its_speaker_more_than_a_closed_one(
@@ -55,7 +57,7 @@ def test_a_published_programme_speech_moves_its_speaker_more_than_a_closed_one(
     assert (gain_printed > gain_shut).all()
     for after in (shut, printed):
         assert np.array_equal(after[:, 1:], before[:, 1:])  # nothing else moves
-    start = mech_state(model, H).enmity
+    start = square(mech_state(model, H).enmity, model.P)
     assert np.array_equal(enmity_shut, start) and np.array_equal(enmity_printed, start)
 
 
@@ -69,14 +71,15 @@ def test_a_speech_against_targets_is_a_polemic_scaled_by_its_reach(model: Compil
     assert np.allclose(before[:, 0] - shut[:, 0], 0.08 * 0.3)
     assert np.allclose(before[:, 1:3] - shut[:, 1:3], 0.04 * 0.3)
     assert np.array_equal(printed[:, 3:], before[:, 3:])
-    start = mech_state(model, H).enmity
+    start = square(mech_state(model, H).enmity, model.P)
     assert np.allclose(enmity_printed[:, 0, 1:3] - start[:, 0, 1:3], 0.5)
     assert np.allclose(enmity_shut[:, 1:3, 0] - start[:, 1:3, 0], 0.15)
     # the polemic is the printed speech, to the last bit
     ctx = mech_ctx(model, H, **SPEECH, polemic_backlash=0.08, polemic_enmity=0.5)
     st = mech_state(model, H)
     standing.polemic(st, ctx, 3, 0, (1, 2))
-    assert np.array_equal(st.standing, printed) and np.array_equal(st.enmity, enmity_printed)
+    assert np.array_equal(st.standing, printed)
+    assert np.array_equal(square(st.enmity, model.P), enmity_printed)
 
 
 def test_an_attack_spares_a_partner_in_the_coalition_or_the_bloc(model: Compiled) -> None:
@@ -94,7 +97,8 @@ def test_an_attack_spares_a_partner_in_the_coalition_or_the_bloc(model: Compiled
     standing.polemic(st, ctx, 3, 0, (1, 2))
     assert np.allclose(before[:, 0] - st.standing[:, 0], 0.08 * made)
     assert np.allclose(before[:, 1:3] - st.standing[:, 1:3], 0.04 * made[:, None])
-    assert np.allclose(st.enmity[:, 0, 1] - enmity[:, 0, 1], 0.5 * made)
+    q = pair(0, 1, model.P)
+    assert np.allclose(st.enmity[:, q] - enmity[:, q], 0.5 * made)
     assert [any(e["kind"] == "polemic" for e in log) for log in st.log] == made.tolist()
     # the same rule for a speech against targets; a programme speech has no one to spare
     st2 = mech_state(model, H)
@@ -172,6 +176,16 @@ def test_a_closed_speech_needs_its_reach_and_a_testament_cannot_be_closed(
         next(x for x in d["events"] if x["kind"] == "testament")["handling"] = "closed"
     msg = _error(tmp_path, testament)
     assert "testament" in msg and "'closed'" in msg
+
+
+def test_an_attack_cannot_target_its_own_author(tmp_path: Path) -> None:
+    """Enmity is kept between two leaders (``State.enmity`` holds one value per pair), so a
+    polemic, a speech or a charge that names its actor among its targets is refused."""
+    def self_attack(d: dict[str, Any]) -> None:
+        e = next(x for x in d["events"] if x["id"] == "lessons_of_october")
+        e["targets"] = [*e["targets"], e["actor"]]
+    msg = _error(tmp_path, self_attack)
+    assert "lessons_of_october" in msg and "cannot target its own actor (trotsky)" in msg
 
 
 # --- a founder's document naming a successor ---------------------------------------------------

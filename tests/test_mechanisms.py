@@ -10,7 +10,7 @@ from _scenarios import mech_ctx, mech_state
 
 from politburo.engine.mechanisms import circular_flow, coalitions, policy, standing, votes
 from politburo.engine.mechanisms.power import power_parts
-from politburo.engine.state import RUNG, Context, State
+from politburo.engine.state import RUNG, Context, State, pair
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.levers import apply_levers
 from politburo.scenario.schema import Scenario
@@ -360,7 +360,7 @@ def test_a_bloc_gathers_the_like_minded_but_not_enemies(model: Compiled) -> None
         s.position[:, i["trotsky"]] = [0.5, -0.5]  # 1.0 away: never recruited
         if enemies:
             a, b = enemies
-            s.enmity[:, i[a], i[b]] = s.enmity[:, i[b], i[a]] = 1.0
+            s.enmity[:, pair(i[a], i[b], model.P)] = 1.0
         coalitions.update_bloc(s, ctx, 5)
         return ((s.bloc[:, None] >> np.arange(model.P)[None, :]) & 1).astype(bool)
 
@@ -526,7 +526,7 @@ def test_an_alliance_is_an_offer_that_enmity_can_refuse(scenario: Scenario) -> N
     t, (z, k) = ev.actor, ev.targets
     s.coalition[:] = (1 << model.P) - 1
     s.enmity[:] = 0.0  # no rivalry from the scenario's start
-    s.enmity[:, z, t] = 0.5  # Zinoviev refuses half the time; Kamenev never does
+    s.enmity[:, pair(z, t, model.P)] = 0.5  # Zinoviev refuses half the time; Kamenev never does
     coalitions.update_bloc(s, ctx, ev.start)
     in_bloc = ((s.bloc[:, None] >> np.arange(model.P)) & 1).astype(bool)
     assert in_bloc[:, t].all() and in_bloc[:, k].all()
@@ -534,7 +534,7 @@ def test_an_alliance_is_an_offer_that_enmity_can_refuse(scenario: Scenario) -> N
     assert not (((s.coalition >> t) & 1) | ((s.coalition >> k) & 1)).any()
     s2 = _state(model, H)
     s2.coalition[:] = (1 << model.P) - 1
-    s2.enmity[:, z, t] = s2.enmity[:, k, t] = 1.0  # both refuse
+    s2.enmity[:, pair(z, t, model.P)] = s2.enmity[:, pair(k, t, model.P)] = 1.0  # both refuse
     coalitions.update_bloc(s2, ctx, ev.start)
     assert (s2.bloc == 0).all() and (s2.coalition == (1 << model.P) - 1).all()
     loyal = replace(ctx, model=replace(model, opposition=np.ones(model.P, dtype=bool)
@@ -593,7 +593,7 @@ def test_a_standing_partner_may_follow_a_mover_out_of_the_coalition(model: Compi
         s.line[:], s.salience[:] = 0.0, 1.0
         s.position[:, z] = [0.6, 0.0]  # he quarrels with the line, so he moves at the full rate
         s.coalition[:] = ((1 << model.P) - 1) & ~(1 << z)  # Zinoviev alone outside
-        s.enmity[:, k, z] = enmity
+        s.enmity[:, pair(k, z, model.P)] = enmity
         s.threatened[:] = spare
         coalitions.update_bloc(s, ctx, 40)
         bits_ = lambda m: ((m[:, None] >> np.arange(model.P)) & 1).astype(bool)  # noqa: E731

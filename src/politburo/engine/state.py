@@ -74,7 +74,9 @@ class State:
     threatened: NDArray[np.bool_]  # (H, P) in the coalition, but the core would win without him
     players: NDArray[np.int64]  # (H,) who played the AES game when it was last played
     bloc: NDArray[np.int64]  # (H,) organised opposition as a bitmask
-    enmity: NDArray[np.float64]  # (H, P, P)
+    # (H, P*(P-1)/2) enmity of each pair of principals, the strict upper triangle of the
+    # symmetric (P, P) matrix in the order of ``np.triu_indices(P, 1)`` (``pair``, ``square``)
+    enmity: NDArray[np.float64]
     # (H, C) each named client's patron (principal index, ``who_dtype``)
     client_patron: NDArray[np.integer[Any]]
     client_loyalty: NDArray[np.float64]  # (H, C) chance he votes with his patron
@@ -154,6 +156,38 @@ class Context:
 
     def z_actors(self, step: int, purpose: str) -> NDArray[np.float64]:
         return rng.normals(self.seed, self.index, step, purpose, self.model.P)
+
+
+def pair(i: int, j: int, P: int) -> int:
+    """The column of ``State.enmity`` that holds the enmity between principals ``i != j``, in
+    either order.
+
+    Enmity is symmetric and nobody is his own enemy: a rivalry starts both ways
+    (``compile_scenario``), an attack adds to both ways alike, and the decay and the clip
+    treat every pair the same; so only the pairs ``i < j`` are stored (memory per history in
+    flight, issue 16). The kernels call this too, so it stays plain arithmetic."""
+    if i > j:
+        i, j = j, i
+    return i * (2 * P - i - 1) // 2 + j - i - 1
+
+
+def square(enmity: NDArray[np.float64], P: int) -> NDArray[np.float64]:
+    """The enmity of rows ``enmity`` (n, P*(P-1)/2) as the (n, P, P) symmetric matrix with a
+    zero diagonal: a copy, for the NumPy mechanisms that read it by pairs of leaders."""
+    i, j = np.triu_indices(P, 1)
+    out = np.zeros((enmity.shape[0], P, P))
+    out[:, i, j] = enmity
+    out[:, j, i] = enmity
+    return out
+
+
+def toward(enmity: NDArray[np.float64], k: int, P: int) -> NDArray[np.float64]:
+    """(n, P) each principal's enmity toward principal ``k`` (zero for ``k`` himself): the
+    column ``k`` of ``square(enmity, P)``, without the rest of the matrix."""
+    out = np.zeros((enmity.shape[0], P))
+    others = [j for j in range(P) if j != k]
+    out[:, others] = enmity[:, [pair(j, k, P) for j in others]]
+    return out
 
 
 def bits(mask: NDArray[np.int64], P: int) -> NDArray[np.bool_]:

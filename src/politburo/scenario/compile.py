@@ -118,7 +118,9 @@ class Compiled:
     client_loyalty: NDArray[np.float64]  # (C,) each client's loyalty to his first patron
     opposition: NDArray[np.bool_]  # (P,) whether each principal may turn to opposition
     tie: NDArray[np.float64]  # (P, P) symmetric strength of standing partnerships, zero diagonal
-    enmity0: NDArray[np.float64]  # (P, P) symmetric enmity of rivalries older than the scenario
+    # (P, P) symmetric enmity of rivalries older than the scenario, zero diagonal (the engine
+    # keeps its upper triangle: ``State.enmity``)
+    enmity0: NDArray[np.float64]
     meetings: tuple[MeetingC, ...]
     events: tuple[EventC, ...]
     constants: dict[str, float]

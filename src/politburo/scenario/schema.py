@@ -775,6 +775,10 @@ class Event(Cited):
             raise ValueError(f"event {self.id}: a death needs 'actor' (the named client who "
                              f"dies, an id of clients) and takes nothing else: no targets, "
                              f"present, size or until (a death is a fact, dated by its month)")
+        if self.kind in ("polemic", "speech", "charge") and self.actor in self.targets:
+            raise ValueError(f"event {self.id}: a {self.kind} cannot target its own actor "
+                             f"({self.actor}): it would make him his own enemy, and enmity is "
+                             f"kept between two leaders only")
         if self.kind == "alliance" and not self.targets:
             raise ValueError(f"event {self.id}: an alliance needs 'targets' (the principals "
                              f"the actor joins forces with)")

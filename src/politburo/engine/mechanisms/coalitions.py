@@ -341,7 +341,7 @@ def form(state: State, ctx: Context, t: int, parts: dict[str, NDArray[np.float64
         players = np.where(has_bloc, players & ~others, players)
     alpha = ctx.params["winning_threshold"]
     # for the game and for the like-minded; enemies are further apart than their lines
-    gap = grudge(policy_gap(state, ctx, np.arange(state.H)), state.enmity)
+    gap = grudge(policy_gap(state, ctx, np.arange(state.H)), square(state.enmity, P))
     # While the founder acts and has a line of his own, he is one more player (``P``).
     plays = state.founder_on and state.founder_pos is not None
     n, F = (P + 1, np.int64(1) << P) if plays else (P, np.int64(0))
@@ -546,7 +546,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
         group = recruits | bloc[rows]
         # enmity is never negative and nobody is his own enemy, so masking by multiplication
         # keeps the maximum over the others in the group
-        worst = rmax(state.enmity[rows] * group[:, None, :])
+        worst = rmax(square(state.enmity[rows], P) * group[:, None, :])
         join[rows] = recruits & (u_enmity[rows] >= worst)
         if m.size:
             # one platform, one line: a newcomer joins only if he lies within the span of every
@@ -574,7 +574,8 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
                 sought = np.zeros(P, dtype=bool)
                 sought[list(e.targets)] = True
                 came = (sought[None, :] & state.in_party() & may & ~bits(state.bloc, P)
-                        & (u_enmity >= state.enmity[:, :, e.actor]) & solo[:, e.actor][:, None])
+                        & (u_enmity >= toward(state.enmity, e.actor, P))
+                        & solo[:, e.actor][:, None])
                 allies |= came
                 caller[rany(came)] = e.actor
                 solo |= allies
@@ -587,7 +588,7 @@ def update_bloc(state: State, ctx: Context, t: int) -> None:
             able = state.in_party() & may
             ok = able[:, e.actor]
             accept = (able & offer[None, :] & ~bits(state.bloc, P)
-                      & (u_enmity >= state.enmity[:, :, e.actor]) & ok[:, None])
+                      & (u_enmity >= toward(state.enmity, e.actor, P)) & ok[:, None])
             front = accept.copy()
             front[:, e.actor] = rany(accept)
             join |= front
@@ -709,4 +710,12 @@ def followers_sign(state: State, ctx: Context, t: int, lone: NDArray[np.int64]
     return rany(signers), signers
 
 
-from politburo.engine.state import Context, State, bits, listed, to_mask  # noqa: E402
+from politburo.engine.state import (  # noqa: E402
+    Context,
+    State,
+    bits,
+    listed,
+    square,
+    to_mask,
+    toward,
+)

@@ -21,7 +21,9 @@ from politburo.engine import rng
 from politburo.engine.mechanisms import coalitions
 from politburo.engine.mechanisms.policy import DISSENT_FULL
 from politburo.engine.mechanisms.policy_nb import apart2
-from politburo.engine.state import RUNG, Context, State
+from politburo.engine.state import RUNG, Context, State, pair
+
+_pair = numba.njit(cache=True, nogil=True, inline="always")(pair)
 
 _PARTY = RUNG["party"]
 _POLITBURO = RUNG["politburo"]
@@ -58,18 +60,23 @@ def grudge_row(h: int, position: NDArray[np.float64], salience: NDArray[np.float
     """``coalitions.grudge`` of ``gap_row`` for history ``h`` into ``out[:P, :P]``. A pair's
     distance is worked out once for both orders: ``apart2`` and the aloofness stretch give the
     same bits either way round (a - b is exactly -(b - a), and the sum of two aloofnesses does
-    not depend on their order); a share of 1.0 left by no enmity divides nothing."""
-    P = enmity.shape[1]
+    not depend on their order), and so does its enmity, which is symmetric (``State.enmity``
+    holds the pairs i < j in this loop's order); nobody is his own enemy, and a share of 1.0
+    left by no enmity divides nothing."""
+    P = position.shape[1]
     s0 = salience[h, 0]
     s1 = salience[h, 1]
+    q = 0  # the column of the pair (i, j) in ``enmity``: ``state.pair``
     for i in range(P):
         for j in range(i, P):
             g = apart2(position[h, i, 0], position[h, i, 1], position[h, j, 0],
                        position[h, j, 1], s0, s1)
             g = g * (1 + cost * (aloof[h, i] + aloof[h, j]) / 2)
-            out[i, j] = _grudged(g, enmity[h, i, j])
-            if j != i:
-                out[j, i] = _grudged(g, enmity[h, j, i])
+            if j == i:
+                out[i, i] = g
+            else:
+                out[i, j] = out[j, i] = _grudged(g, enmity[h, q])
+                q += 1
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -171,7 +178,8 @@ def _update_bloc(coalition: NDArray[np.int64], core: NDArray[np.int64],
                     continue  # (join stays False)
                 worst = 0.0
                 for j in range(P):
-                    x = enmity[h, i, j] * (1.0 if (recruits[j] or bloc[j]) else 0.0)
+                    e = 0.0 if j == i else enmity[h, _pair(i, j, P)]
+                    x = e * (1.0 if (recruits[j] or bloc[j]) else 0.0)
                     if j == 0 or not worst > x:  # np.maximum(worst, x)
                         worst = x
                 join[i] = rng.uniform_at(u_enmity, index[h], i) >= worst

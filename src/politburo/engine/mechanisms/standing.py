@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from politburo.engine.state import Context, State, bits, record
+from politburo.engine.state import Context, State, bits, pair, record
 
 
 def effective(state: State, ctx: Context) -> NDArray[np.float64]:
@@ -107,8 +107,7 @@ def charge(state: State, ctx: Context, t: int, author: int, targets: tuple[int, 
         return
     for j in targets:
         state.standing[:, j] -= ctx.params["testament_weight"] * exposure
-        state.enmity[:, author, j] += ctx.params["polemic_enmity"]
-        state.enmity[:, j, author] += ctx.params["polemic_enmity"]
+        state.enmity[:, pair(author, j, ctx.model.P)] += ctx.params["polemic_enmity"]
     np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
 
 
@@ -143,8 +142,7 @@ def _attack(state: State, ctx: Context, author: int, targets: tuple[int, ...],
     state.standing[:, author] -= back
     for j in targets:
         state.standing[:, j] -= back / 2
-        state.enmity[:, author, j] += ctx.params["polemic_enmity"] * reach
-        state.enmity[:, j, author] += ctx.params["polemic_enmity"] * reach
+        state.enmity[:, pair(author, j, ctx.model.P)] += ctx.params["polemic_enmity"] * reach
     np.clip(state.enmity, 0.0, 1.0, out=state.enmity)
     return np.asarray(back)
 
@@ -201,4 +199,4 @@ def polemic(state: State, ctx: Context, t: int, author: int, targets: tuple[int,
 
 
 def decay_enmity(state: State, ctx: Context) -> None:
-    state.enmity *= (1 - ctx.params["enmity_decay"])[:, None, None]
+    state.enmity *= (1 - ctx.params["enmity_decay"])[:, None]

@@ -54,12 +54,11 @@ def drift(state: State, ctx: Context, t: int) -> None:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _decay(enmity: NDArray[np.float64], decay: NDArray[np.float64]) -> None:
-    H, P, _ = enmity.shape
+    H, n = enmity.shape
     for h in range(H):
         k = 1 - decay[h]
-        for i in range(P):
-            for j in range(P):
-                enmity[h, i, j] = enmity[h, i, j] * k
+        for q in range(n):
+            enmity[h, q] = enmity[h, q] * k
 
 
 def decay_enmity(state: State, ctx: Context) -> None:
