@@ -66,7 +66,10 @@ def test_tally_stats() -> None:
 def check_structure(d: dict[str, Any], ensembles: tuple[str, ...]) -> None:
     assert tuple(d["ensembles"]) == ensembles
     assert {"scenario", "seed", "runs", "until", "milestones", "tallies", "winners", "totals",
-            "within_months", "posterior_meta"} <= set(d)
+            "within_months", "posterior_meta", "months_off"} <= set(d)
+    assert set(d["months_off"]) == set(ensembles)
+    for e in ensembles:
+        assert "all" in d["months_off"][e]
     assert d["milestones"]
     for m in d["milestones"]:
         assert {"id", "actor", "step", "historical", "weight", "main", "held_out"} <= set(m)
@@ -123,6 +126,11 @@ def test_held_out_milestones_are_marked(tiny: tuple[Scenario, Path]) -> None:  #
     assert d["until"] == first
     assert [m["held_out"] for m in d["milestones"]] == [m.month > first for m in s.milestones]
     assert d["totals"]["posterior"]["held_out"] == len(s.milestones) - len(kept)
+    # the continuous form of the split's judgement: months off on the held-out milestones
+    assert set(d["months_off"]["posterior"]) == {"all", "held_out"}
+    assert set(d["months_off"]["prior"]) == {"all", "held_out"}
+    mean, lo, hi = d["months_off"]["posterior"]["held_out"]
+    assert 0.0 <= lo <= mean <= hi
 
 
 def test_posterior_keeps_contingency(scenario: Scenario, model: Compiled) -> None:
@@ -183,3 +191,38 @@ def test_fit_reports_alignments_from_the_recorded_coalitions(scenario: Scenario,
     assert won.size > 100
     at = h.coalition[won, h.consolidation[won]].astype(np.int64)
     assert ((at >> h.winner[won]) & 1 == 1).all()
+
+
+def test_months_off_averages_the_distance_in_months_and_counts_never_past_the_horizon(
+        tiny: tuple[Scenario, Path]) -> None:  # noqa: F811
+    """Two fall milestones, two histories: one history a month late on the first and on time
+    on the second, the other never reaching the first (horizon + 12 months after the record's
+    month) and three months early on the second. Weights as in the scenario."""
+    from dataclasses import replace
+
+    from politburo.calibration.fit import months_off
+    from politburo.calibration.targets import build_targets
+    from politburo.scenario.compile import compile_scenario
+
+    s = tiny[0]
+    model = compile_scenario(s)
+    targets = build_targets(s, model)
+    falls_ms = [m for m in targets.milestones if m.direction == "fall"][:2]
+    assert len(falls_ms) == 2 and (falls_ms[0].p, falls_ms[0].rung) != (falls_ms[1].p,
+                                                                         falls_ms[1].rung)
+    targets = replace(targets, milestones=tuple(falls_ms))
+    a, b = falls_ms
+    h = simulate(model, 1, np.arange(2, dtype=np.int64), engine="numpy")
+    falls = np.full_like(h.falls, -1)
+    falls[0, a.p, a.rung], falls[0, b.p, b.rung] = a.t + 1, b.t
+    falls[1, b.p, b.rung] = b.t - 3
+    h = replace(h, falls=falls, rises=None)
+    wa, wb = a.weight, b.weight
+    first = (1 * wa + 0 * wb) / (wa + wb)
+    second = ((targets.last_step - a.t + 12) * wa + 3 * wb) / (wa + wb)
+    mean, lo, hi = months_off(h, targets, np.array([True, True]))
+    assert mean == pytest.approx((first + second) / 2)
+    assert lo < mean < hi
+    only_b = months_off(h, targets, np.array([False, True]))
+    assert only_b is not None and only_b[0] == pytest.approx(1.5)
+    assert months_off(h, targets, np.array([False, False])) is None
