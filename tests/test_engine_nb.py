@@ -134,6 +134,7 @@ def random_world(model: Compiled, seed: int, H: int = 400) -> tuple[State, Conte
     if C:  # some clients dead (a scenario's death events), never seated
         s.client_alive = g.random((H, C)) > 0.2
         s.client_seat &= s.client_alive
+    s.condemned = g.random((H, P)) < 0.25  # charged with a condemned platform (drawn last)
     return s, ctx
 
 

@@ -451,6 +451,40 @@ def test_an_assembly_that_backs_the_leadership_dissolves_platforms(model: Compil
     assert [e["actors"] for e in log[0] if e["kind"] == "disband"] == [["zinoviev"]]
 
 
+def test_a_condemned_platform_leaves_its_members_charged_until_readmitted(
+        model: Compiled) -> None:
+    """The members of a platform an assembly condemned stand charged (coalitions.condemn):
+    once the bloc is dissolved, the ladder still moves against them as keenly as against an
+    organised platform, for censure, office and seats (votes.targets), while a quiet outsider
+    never condemned draws the tenth; an assembly the opposition carries charges nobody, and
+    readmission ends the charge."""
+    H = 4
+    i = {a: model.index(a) for a in model.principals}
+    z, k, st, t = i["zinoviev"], i["kamenev"], i["stalin"], i["trotsky"]
+    ctx = _ctx(model, H)
+    s = mech_state(model, H)
+    s.coalition[:] = 1 << st
+    s.bloc[:] = (1 << z) | (1 << k)
+    s.power[:] = 1.0 / model.P
+    coalitions.condemn(s, ctx, 12, "the 14th Congress", np.array([0.9, 0.9, 0.4, 0.4]))
+    assert list(s.bloc != 0) == [False, False, True, True]
+    assert s.condemned[:2, [z, k]].all() and not s.condemned[2:].any()
+    assert not s.condemned[:, t].any()
+    s.bloc[:] = 0  # all quiet now: the charge alone remains
+    chosen, dissent, power, faction = votes.targets(s, ctx)
+    assert (faction[:2, [z, k]] == pytest.approx(1.0)) and (faction[2:, [z, k]] == 0.1).all()
+    assert (faction[:, t] == 0.1).all() and (power[:2, [z, k]] == 1.0).all()
+    assert (dissent[:2, [z, k]] == pytest.approx(1.0))
+    # readmitted after expulsion and recanting, he is charged no longer
+    s.rung[0, z] = RUNG["party"]
+    s.recanted[0, z] = True
+    s.last_step[0, z] = 0
+    ctx = _ctx(model, H, readmission_rate=1.0)
+    votes.administrative(s, ctx, 13)
+    assert s.rung[0, z] == RUNG["central_committee"] and not s.condemned[0, z]
+    assert s.condemned[1, z]
+
+
 def test_a_lone_mover_organises_when_a_follower_signs(model: Compiled) -> None:
     """A mover whom no leader joins organises with his own followers (``followers_sign``):
     each of his named clients signs with the chance of his loyalty to him, one signature is

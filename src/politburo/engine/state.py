@@ -68,6 +68,9 @@ class State:
     falls: NDArray[np.integer[Any]]
     recanted: NDArray[np.bool_]  # (H, P) expelled, has capitulated (cleared on readmission)
     recant_used: NDArray[np.bool_]  # (H, P) has recanted before expulsion (allowed once)
+    # (H, P) an assembly condemned a platform of his: he stands charged (votes.targets) until
+    # the party readmits him
+    condemned: NDArray[np.bool_]
     coalition: NDArray[np.int64]  # (H,) ruling coalition as a bitmask over principals
     sole: NDArray[np.int64]  # (H,) the member who could rule without partners, -1 none
     core: NDArray[np.int64]  # (H,) the winning core of the ruling coalition, before the like-minded

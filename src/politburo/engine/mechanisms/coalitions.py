@@ -659,6 +659,16 @@ def condemn(state: State, ctx: Context, t: int, body: str, share: NDArray[np.flo
     the meeting has just taken into the ruling coalition, and a bloc left with no outsider is not
     condemned. Without the ban (China's file, the lever ``no_faction_ban``) a condemnation
     dissolves nothing.
+
+    The members of a condemned bloc stand charged (``State.condemned``): the ladder moves
+    against them as keenly as against an organised platform, for censure, office and seats
+    (``votes.targets``), until the party readmits them. The condemnation was the verdict on
+    which the sanctions of the next plenums rested: the plenum after the 14th Congress
+    demoted Kamenev and took Leningrad from Zinoviev's men (S38, S39, S32, S33c), and the 15th
+    Congress's condemnation was followed by the expulsion of the Opposition's cadres at once
+    (S45). The record has the other case too: after the 13th Conference condemned the
+    opposition of 1923, Trotsky kept the War Commissariat a year and his Politburo seat almost
+    three (S27, S28); the ruler's restraint (``votes.spared``) is what holds the seat back.
     """
     if not ctx.const["faction_ban"]:
         return
@@ -679,6 +689,7 @@ def condemn(state: State, ctx: Context, t: int, body: str, share: NDArray[np.flo
                 "because": "the ban on factions ordered every group with a platform of its "
                            "own dissolved",
             })
+    state.condemned |= bits(np.where(hit, opposed, 0), P)
     state.bloc = np.where(hit, 0, state.bloc)
 
 

@@ -245,7 +245,9 @@ def targets(state: State, ctx: Context) -> tuple[NDArray[np.bool_], NDArray[np.f
     P = ctx.model.P
     coal = bits(state.coalition, P)
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
-    bloc = bits(state.bloc, P)
+    # a leader whose platform an assembly condemned stands charged as if still organised
+    # (``coalitions.condemn``)
+    bloc = bits(state.bloc, P) | state.condemned
     opposes = policy.dissent(state)
     dissent = 0.1 + 0.9 * np.maximum(opposes, bloc.astype(np.float64))
     # Without the ban (the constant ``faction_ban`` at 0, the lever no_faction_ban) organising
@@ -255,7 +257,7 @@ def targets(state: State, ctx: Context) -> tuple[NDArray[np.bool_], NDArray[np.f
     # draw the full rate, with or without a ban on factions.
     if state.arrested.any():
         faction = np.where(state.arrested, 1.0, faction)
-    power = threat_keenness(state, ctx, chosen)
+    power = np.maximum(threat_keenness(state, ctx, chosen), state.condemned * chosen)
     return chosen, dissent, power, faction
 
 
@@ -409,7 +411,9 @@ def _because(state: State, ctx: Context, h: int, target: int, body: NDArray[np.f
     why = "; ".join(parts)
     coal = [ctx.model.principals[j] for j in range(P) if (state.coalition[h] >> j) & 1]
     extra = " He led an organised platform, which the party's rules banned." if (
-        state.bloc[h] >> target) & 1 and ctx.const["faction_ban"] else ""
+        state.bloc[h] >> target) & 1 and ctx.const["faction_ban"] else (
+        " He stood charged with a platform an assembly had condemned."
+        if state.condemned[h, target] else "")
     return (f"the ruling coalition ({', '.join(coal)}) moved against him; the body's "
             f"loyalties: {why}; his standing {eff[h, target]:.2f}.{extra}")
 
@@ -457,6 +461,7 @@ def administrative(state: State, ctx: Context, t: int) -> None:
     state.recanted[rows, cols] = False
     state.recant_used[rows, cols] = False
     state.arrested[rows, cols] = False  # the charge ends with readmission
+    state.condemned[rows, cols] = False  # and so does the condemnation's: he recanted
     for i in range(P):
         record(state, ctx, readmit[:, i], {
             "kind": "readmitted", "step": t, "actors": [ctx.model.principals[i]],

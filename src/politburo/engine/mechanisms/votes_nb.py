@@ -143,8 +143,8 @@ def _propose(i: int, t: int, rung: NDArray[np.integer[Any]], last_step: NDArray[
              bloc: NDArray[np.int64], step_offices: NDArray[np.bool_], again: bool,
              first: NDArray[np.bool_], may: NDArray[np.bool_], gap: NDArray[np.float64],
              opposes: NDArray[np.float64], keen_power: NDArray[np.float64],
-             arrested: NDArray[np.bool_], faction_ban: float, power: NDArray[np.float64],
-             alpha: NDArray[np.float64],
+             arrested: NDArray[np.bool_], condemned: NDArray[np.bool_], faction_ban: float,
+             power: NDArray[np.float64], alpha: NDArray[np.float64],
              motion_rate: NDArray[np.float64], restraint: NDArray[np.float64],
              index: NDArray[np.int64], move_stream: np.uint64, loyal: float,
              eff: NDArray[np.float64],
@@ -159,7 +159,8 @@ def _propose(i: int, t: int, rung: NDArray[np.integer[Any]], last_step: NDArray[
     before theirs (``votes.next_rung``, the move of ``votes.motions`` and
     ``votes.yes_share``). How keenly the coalition moves is ``votes.targets``'s, from his
     dissent (``opposes``, ``policy.dissent``), the power he threatens (``keen_power``,
-    ``votes.threat_keenness`` before the maximum with his bloc), his bloc, his arrest and
+    ``votes.threat_keenness`` before the maximum with his bloc), his bloc or the charge of a
+    condemned platform (``condemned``), his arrest and
     ``faction_ban`` (0.9 times the constant); the draw that decides whether a motion is
     brought (``motion:K``, ``move_stream``) is taken only where one may be."""
     H, P = rung.shape
@@ -188,7 +189,7 @@ def _propose(i: int, t: int, rung: NDArray[np.integer[Any]], last_step: NDArray[
         if not (may[s] and ready):
             continue
         in_bloc = ((bloc[h] >> i) & 1) == 1
-        b = 1.0 if in_bloc else 0.0
+        b = 1.0 if in_bloc or condemned[h, i] else 0.0  # organised, or charged
         if s == _CENSURE:
             keen = 0.1 + 0.9 * _maximum(opposes[h, i], b)
         elif s == _OFFICE:
@@ -414,7 +415,8 @@ def motions(
     for i in range(m.P):
         n = _propose(i, t, state.rung, state.last_step, state.holder, state.coalition,
                      state.bloc, ok, again, first, may, p["ladder_gap"], opposes, keen_power,
-                     state.arrested, faction_ban, state.power, p["winning_threshold"],
+                     state.arrested, state.condemned, faction_ban, state.power,
+                     p["winning_threshold"],
                      p["motion_rate"], hold_back, index,
                      streams[0], loyal, eff_standing, body,
                      p["standing_sensitivity"], p["faction_ban_penalty"], p["aloofness_cost"],
@@ -443,7 +445,8 @@ def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64
                     rung: NDArray[np.integer[Any]], last_step: NDArray[np.integer[Any]],
                     falls: NDArray[np.integer[Any]], recanted: NDArray[np.bool_],
                     recant_used: NDArray[np.bool_], arrested: NDArray[np.bool_],
-                    defiance: NDArray[np.float64], capitulation_rate: NDArray[np.float64],
+                    condemned: NDArray[np.bool_], defiance: NDArray[np.float64],
+                    capitulation_rate: NDArray[np.float64],
                     exile_rate: NDArray[np.float64], deport_rate: NDArray[np.float64],
                     readmission_rate: NDArray[np.float64]) -> None:
     """``votes.administrative`` for each history and principal; ``streams`` holds the keys of
@@ -473,6 +476,7 @@ def _administrative(t: int, index: NDArray[np.int64], streams: NDArray[np.uint64
                 recanted[h, i] = False
                 recant_used[h, i] = False
                 arrested[h, i] = False
+                condemned[h, i] = False
 
 
 def administrative(state: State, ctx: Context, t: int) -> None:
@@ -485,6 +489,6 @@ def administrative(state: State, ctx: Context, t: int) -> None:
                        dtype=np.uint64)
     index = np.ascontiguousarray(ctx.index, dtype=np.int64)
     _administrative(t, index, streams, state.rung, state.last_step, state.falls, state.recanted,
-                    state.recant_used, state.arrested, ctx.attr("defiance"),
+                    state.recant_used, state.arrested, state.condemned, ctx.attr("defiance"),
                     p["capitulation_rate"], p["exile_rate"], p["deport_rate"],
                     p["readmission_rate"])
