@@ -23,9 +23,9 @@ the *Politburo seat*, of the CC seat and of membership punish *factionalism*: un
 were the penalties for organised factional work (point 7 of "On Party Unity", S67), and every
 one of them in 1926-27 followed a charge of it (Zinoviev's removal from the Politburo for an
 illegal factional organisation, S36, S37; the CC removals and expulsions after the Opposition's
-platform and demonstrations, S41, S44, S68b). An outsider who leads no organised bloc draws a
-tenth of the rate for them, however far he stands from the line: so Trotsky, silent through
-1925 (S29), kept his Politburo seat until the United Opposition had formed. Which steps a
+platform and demonstrations, S41, S44, S68b). An outsider who leads no organised bloc, and
+stands charged with no platform an assembly condemned (``coalitions.condemn``), draws a tenth
+of the rate for them, however far he stands from the line. Which steps a
 meeting may take is the file's (``rules.powers``, read by ``steps_allowed``); by default the body
 that elects a seat takes it away. Offices and Politburo seats are the CC plenum's to give and
 take (the plenum of 1 January 1926 elected the Politburo and demoted Kamenev, S38, S39): a
@@ -241,7 +241,8 @@ def targets(state: State, ctx: Context) -> tuple[NDArray[np.bool_], NDArray[np.f
     organised platform, or distance from the party line; a quiet outsider on the line draws
     a tenth of the rate, one 0.6 or more away all of it. The Politburo seat, the CC seat and
     membership follow factionalism: a member of an organised bloc draws all of the rate, any
-    other outsider a tenth."""
+    other outsider a tenth. A leader charged with a platform an assembly condemned
+    (``State.condemned``, ``coalitions.condemn``) counts as organised for all three kinds."""
     P = ctx.model.P
     coal = bits(state.coalition, P)
     chosen = ~coal & state.in_party() & (state.rung < RUNG["party"])
