@@ -44,6 +44,7 @@ from politburo.calibration.targets import (
     alignment_match,
     build_targets,
     milestone_months,
+    months_apart,
 )
 from politburo.dates import format_month, parse_month
 from politburo.engine.histories import Histories
@@ -105,11 +106,8 @@ def months_off(h: Histories, targets: Targets, keep: NDArray[np.bool_]
     ms = tuple(m for m, k in zip(targets.milestones, keep, strict=True) if k)
     if not ms:
         return None
-    sim = milestone_months(h.falls, ms, h.rises).astype(np.float64)
-    hist = np.array([m.t for m in ms], dtype=np.float64)
     wt = np.array([m.weight for m in ms], dtype=np.float64)
-    err = np.where(sim >= 0, np.abs(sim - hist), targets.last_step - hist + 12.0)
-    per = err @ wt / max(wt.sum(), 1e-12)
+    per = months_apart(h.falls, targets, ms, h.rises) @ wt / max(wt.sum(), 1e-12)
     half = 1.96 * per.std(ddof=1) / np.sqrt(per.size) if per.size > 1 else 0.0
     return [float(per.mean()), float(per.mean() - half), float(per.mean() + half)]
 

@@ -205,6 +205,17 @@ def milestone_months(falls: NDArray[np.int64], targets: tuple[MilestoneTarget, .
     return out
 
 
+def months_apart(falls: NDArray[np.int64], targets: Targets,
+                 milestones: tuple[MilestoneTarget, ...],
+                 rises: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """(H, M) months between each history's month for ``milestones`` and the record's, a
+    milestone that never happens counting as twelve months after the horizon (the months part
+    of the distance before it is put in units of ``tau`` and weighted)."""
+    sim = milestone_months(falls, milestones, rises).astype(np.float64)
+    hist = np.array([m.t for m in milestones], dtype=np.float64)
+    return np.where(sim >= 0, np.abs(sim - hist), targets.last_step - hist + 12.0)
+
+
 def components(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: Targets,
                rises: NDArray[np.int64] | None = None) -> dict[str, NDArray[np.float64]]:
     """The four parts of the distance, each (H,), before weighting."""
@@ -212,10 +223,8 @@ def components(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: 
     out: dict[str, NDArray[np.float64]] = {}
     ms = targets.milestones
     if ms:
-        sim = milestone_months(falls, ms, rises).astype(np.float64)
-        hist = np.array([m.t for m in ms], dtype=np.float64)
         wt = np.array([m.weight for m in ms])
-        err = np.where(sim >= 0, np.abs(sim - hist), targets.last_step - hist + 12.0) / w.tau
+        err = months_apart(falls, targets, ms, rises) / w.tau
         out["months"] = err @ wt / max(wt.sum(), 1e-12)
     else:
         out["months"] = np.zeros(H)

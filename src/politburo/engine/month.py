@@ -120,11 +120,6 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         for body in (sec, cc):
             body[:, P] += body[:, :P][:, out].sum(axis=1)
             body[:, :P][:, out] = 0.0
-    # The state keeps one enmity per pair of leaders (``State.enmity``), which the compiled
-    # scenario's rivalries give both ways alike.
-    e0 = model.enmity0
-    if not np.array_equal(e0, e0.T) or np.diagonal(e0).any():
-        raise ValueError("enmity0 must be symmetric with a zero diagonal")
     return State(
         sec=sec, cc=cc,
         standing=np.array(st0, dtype=np.float64),
@@ -143,6 +138,8 @@ def initial_state(model: Compiled, H: int, record_log: bool,
         threatened=np.zeros((H, P), dtype=bool),
         players=np.zeros(H, dtype=np.int64),
         bloc=np.zeros(H, dtype=np.int64),
+        # one enmity per pair (``State.enmity``): ``compile_scenario`` writes each rivalry
+        # both ways and the schema refuses one with oneself, so the upper triangle is all of it
         enmity=np.tile(model.enmity0[np.triu_indices(P, 1)], (H, 1)),
         client_patron=np.tile(model.client_patron.astype(who), (H, 1)),
         client_loyalty=np.tile(model.client_loyalty, (H, 1)),
