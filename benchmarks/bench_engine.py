@@ -36,12 +36,15 @@ import numba
 import numpy as np
 
 from politburo.engine import rng
+from politburo.engine.histories import coalition_dtype
 from politburo.engine.mechanisms import coalitions
-from politburo.engine.month import initial_state, simulate
+from politburo.engine.month import draw_attributes, draw_params, initial_state, simulate
+from politburo.engine.state import step_dtype
 from politburo.engine.switch import ENGINES
 from politburo.runner.batches import run
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import load_scenario
+from politburo.scenario.schema import RISE_STEPS
 
 
 def _rss_peak_kib() -> int | None:
@@ -185,11 +188,30 @@ def census(model: Compiled, seed: int, H: int) -> dict[str, float]:
         simulate(model, seed, np.arange(H), engine="numpy")
     finally:
         rng.uniforms, rng.normals, coalitions.ruling_coalition = real_u, real_z, real_aes
-    s = initial_state(model, H, False)
-    state_bytes = sum(v.nbytes for v in vars(s).values() if isinstance(v, np.ndarray))
     hm = H * model.steps
     return {"uniform": counts["uniform"] / hm, "normal": counts["normal"] / hm,
-            "aes": counts["aes"] / hm, "state_bytes": state_bytes / H}
+            "aes": counts["aes"] / hm, "state_bytes": live_set(model, seed, H)["state"]}
+
+
+def live_set(model: Compiled, seed: int, H: int = 1000) -> dict[str, float]:
+    """Bytes a history holds from the first month to the last, whatever the engine: the state,
+    the parameter draws (returned as ``Histories.params``), the attribute draws the months read
+    (the drawn standing is dropped once the state holds it) and the narrow outputs written as
+    the months go (the coalition each month, the rises, a tally per assembly). The peak per
+    history in flight can come down to this and no further without narrowing values that the
+    mechanisms compute with, which would change the histories."""
+    index = np.arange(H)
+    theta = draw_params(model, seed, index)
+    noise = theta[:, model.priors.index("attribute_noise")]
+    attrs = draw_attributes(model, seed, index, noise)
+    s = initial_state(model, H, False, attrs)
+    state = sum(v.nbytes for v in vars(s).values() if isinstance(v, np.ndarray))
+    drawn = sum(v.nbytes for k, v in attrs.items() if v.flags.owndata and k != "standing")
+    assemblies = sum(1 for mt in model.meetings if mt.kind >= 2)
+    rises = H * model.P * (len(RISE_STEPS) + len(model.offices)) * step_dtype(model.steps).itemsize
+    outputs = H * model.steps * coalition_dtype(model.P).itemsize + rises + H * assemblies * 8
+    return {"state": state / H, "parameters": theta.nbytes / H, "attributes": drawn / H,
+            "outputs": outputs / H}
 
 
 def arithmetic_ops(model: Compiled) -> float:
@@ -324,6 +346,10 @@ def main() -> None:
     print("h/s: histories per second of wall clock; h/cpu-s: per second of the process's CPU "
           "time (one worker: the rate of one core, whatever else runs); KiB/h: peak resident "
           "memory above the warmed-up process, per history of one batch (one process)")
+    live = live_set(model, args.seed)
+    print("live set, held by each history through the run: "
+          + ", ".join(f"{k} {v:,.0f} B" for k, v in live.items())
+          + f" = {sum(live.values()) / 1024:.2f} KiB; the peak above it is temporaries")
     if not args.no_bound:
         bound(model, args.seed, one_5000)
     if args.profile:
