@@ -227,6 +227,42 @@ def test_bases_pull_their_leaders_and_harder_when_exposed(model: Compiled) -> No
     assert np.abs(s.position[:, z].mean(axis=0) - secure).max() < 0.03
 
 
+def test_a_tied_partner_outside_draws_his_partner_s_line(model: Compiled) -> None:
+    """A tie (Zinoviev and Kamenev): while one partner stands outside the coalition, the
+    other's target moves tie_pull times the tie's strength of the way toward the outsider's
+    position, inside the coalition or out; with both inside, with no pull, or for a leader
+    with no tie, nothing changes."""
+    H = 64
+    z, k, b = (model.index(a) for a in ("zinoviev", "kamenev", "bukharin"))
+    everyone = (1 << model.P) - 1
+
+    def settle(pull: float, coalition: int) -> np.ndarray:
+        ctx = _ctx(model, H, policy_drift=1.0, policy_cost=0.0, line_adjustment=0.0,
+                   base_pull=0.0, tie_pull=pull)
+        s = _state(model, H)
+        s.holder[:] = -1  # no bases: each leader's target mixes the line and his convictions
+        s.line[:] = 0.0
+        s.ideal[:] = 0.0
+        s.position[:] = 0.0
+        s.threatened[:] = False
+        s.coalition[:] = coalition
+        for t in range(1, 300):
+            s.position[:, z] = [0.8, 0.6]  # the outsider's line, held where it is
+            policy.line_and_drift(s, ctx, t)
+        return s.position.mean(axis=0)
+
+    out = settle(0.5, everyone & ~(1 << z))
+    # Kamenev secure inside: his target is half-way to Zinoviev's position from his own mix
+    # (the line and his convictions, both at 0); monthly noise leaves the mean within ~0.01
+    assert np.abs(out[k] - 0.5 * np.array([0.8, 0.6])).max() < 0.03
+    assert np.abs(out[b]).max() < 0.03  # no tie, no pull
+    assert np.abs(settle(0.0, everyone & ~(1 << z))[k]).max() < 0.03  # no pull
+    assert np.abs(settle(0.5, everyone)[k]).max() < 0.03  # both inside: no pull
+    # Kamenev outside as well (unexposed by his base, since he leads none): still drawn
+    both_out = settle(0.5, everyone & ~(1 << z) & ~(1 << k))
+    assert np.abs(both_out[k] - 0.5 * np.array([0.8, 0.6])).max() < 0.03
+
+
 def test_a_crisis_moves_the_line_by_the_response_the_coalition_prefers(model: Compiled) -> None:
     """The shock moves nothing itself: each coalition member backs the response leaving the
     line nearest his position, the power-weighted majority decides (no noise here), and the

@@ -27,7 +27,11 @@ S29), with no event that sets his position, while Trotsky, a man of conviction, 
 own ground wherever he stands. A leader with no base of policy (the General Secretary's
 apparatus has none) who is exposed holds to his convictions. Members of an organised bloc
 outside the coalition move toward the bloc's common platform (the United Opposition's, S33). A
-leader whose ``opposition`` flag is off (a lever's world) never counts as exposed.
+leader whose ``opposition`` flag is off (a lever's world) never counts as exposed. A *tie*
+(``ties`` in the file: Zinoviev and Kamenev, whom Lenin's Letter judges as a pair, S10, S11)
+draws a leader's target toward his partner's position while the partner stands outside the
+coalition, ``tie_pull`` times the tie's strength of the way (``tie_drawn``): in 1925 Kamenev,
+a man of the NEP and of Moscow, took up Leningrad's line beside Zinoviev (Cliff, S29).
 
 *The line.* The line has inertia: each month it moves the share ``line_adjustment`` of the way
 toward the power-weighted position of the ruling coalition. A dated *crisis* (the scissors
@@ -166,6 +170,23 @@ def base_interest(state: State, ctx: Context) -> tuple[NDArray[np.float64], NDAr
     return num / np.maximum(den, 1e-12), den > 0
 
 
+def tie_drawn(state: State, ctx: Context, inside: NDArray[np.bool_],
+              target: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(H, P, 2) each leader's target, drawn toward the position of a tied partner who stands
+    outside the ruling coalition (his strongest such tie, the first on equal strength): the
+    share ``tie_pull`` times the tie's strength of the way. A tie is a bond of two men who
+    act together (Lenin's Letter judges Zinoviev and Kamenev as a pair, S10, S11); when one
+    goes into opposition the other is torn between his place and his partner, and in 1925
+    Kamenev took up the Leningrad line beside Zinoviev (Cliff, S29)."""
+    outside = ~inside & state.in_party()
+    w = outside[:, :, None] * ctx.model.tie[None, :, :]  # (H, partner, leader)
+    j = np.argmax(w, axis=1)
+    strength = np.take_along_axis(w, j[:, None, :], axis=1)[:, 0, :]
+    mate = np.take_along_axis(state.position, j[:, :, None], axis=1)
+    k = (ctx.params["tie_pull"][:, None] * strength)[:, :, None]
+    return np.where(strength[:, :, None] > 0, (1 - k) * target + k * mate, target)
+
+
 def line_and_drift(state: State, ctx: Context, t: int) -> None:
     P = ctx.model.P
     coal = bits(state.coalition, P) & state.in_party()
@@ -191,6 +212,8 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
     exposed_pull = np.where(has, interest, state.ideal)
     pull = np.where(exposed, exposed_pull, secure_pull)
     target = opp[:, :, None] * pull + (1 - opp[:, :, None]) * state.ideal
+    if ctx.model.tie.any():
+        target = tie_drawn(state, ctx, inside, target)
     # Members of an organised bloc outside the coalition move toward its common platform.
     bloc = bits(state.bloc, P) & ~inside
     n = rsum(bloc)

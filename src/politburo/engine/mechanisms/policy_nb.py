@@ -79,7 +79,8 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]]
                     z0: NDArray[np.float64], z1: NDArray[np.float64],
                     line_out: NDArray[np.float64], holder: NDArray[np.integer[Any]],
                     based: NDArray[np.int64], pulled: NDArray[np.float64],
-                    weight: NDArray[np.float64]) -> None:
+                    weight: NDArray[np.float64], tie: NDArray[np.float64],
+                    tie_pull: NDArray[np.float64]) -> None:
     """``interest`` and ``has`` are the bases' interest (H, P, 2) when the caller worked it
     out, or empty (0, P, 2): then each row's is worked out here from the office holders, as
     ``_base_interest`` would (``holder``, ``based``, ``pulled``, ``weight``)."""
@@ -91,6 +92,8 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]]
     den = np.empty((P, 2))
     ih = np.empty((P, 2))
     hh = np.empty((P, 2), dtype=np.bool_)
+    strength = np.empty(P)
+    mate = np.empty((P, 2))
     fused = interest.shape[0] == 0
     for h in range(H):
         if fused:
@@ -141,6 +144,20 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]]
         nn = n if n > 1.0 else 1.0
         pl0 = pl0 / nn
         pl1 = pl1 / nn
+        # each leader's tied partner outside the coalition, his tie and position before the
+        # month's moves (policy.tie_drawn)
+        for p in range(P):
+            best = 0.0
+            jb = 0
+            for j in range(P):
+                out_j = ((coalition[h] >> j) & 1) == 0 and rung[h, j] < _PARTY
+                x = tie[j, p] if out_j else 0.0
+                if x > best:
+                    best = x
+                    jb = j
+            strength[p] = best
+            mate[p, 0] = position[h, jb, 0]
+            mate[p, 1] = position[h, jb, 1]
         bp = base_pull[h]
         s0 = salience[h, 0]
         s1 = salience[h, 1]
@@ -158,6 +175,9 @@ def _line_and_drift(coalition: NDArray[np.int64], rung: NDArray[np.integer[Any]]
                 else:
                     pull = (1 - beta) * la + beta * ih[p, a]
                 target = o * pull + (1 - o) * ideal[h, p, a]
+                if strength[p] > 0:
+                    k = tie_pull[h] * strength[p]
+                    target = (1 - k) * target + k * mate[p, a]
                 if blocf[p] == 1.0:
                     target = pl0 if a == 0 else pl1
                 noise = 0.02 * (z0[h, p] if a == 0 else z1[h, p])
@@ -259,5 +279,6 @@ def line_and_drift(state: State, ctx: Context, t: int) -> None:
                     state.line, state.salience, state.threatened, state.bloc, state.standing,
                     interest, has, ctx.attr("opportunism"), ctx.model.opposition,
                     p["line_adjustment"], p["policy_drift"], p["base_pull"], p["policy_cost"],
-                    z0, z1, line, np.ascontiguousarray(state.holder), *bases)
+                    z0, z1, line, np.ascontiguousarray(state.holder), *bases,
+                    np.ascontiguousarray(ctx.model.tie, dtype=np.float64), p["tie_pull"])
     state.line = line
