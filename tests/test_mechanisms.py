@@ -258,7 +258,8 @@ def test_a_tied_partner_outside_draws_his_partner_s_line(model: Compiled) -> Non
     assert np.abs(out[b]).max() < 0.03  # no tie, no pull
     assert np.abs(settle(0.0, everyone & ~(1 << z))[k]).max() < 0.03  # no pull
     assert np.abs(settle(0.5, everyone)[k]).max() < 0.03  # both inside: no pull
-    # Kamenev outside as well (unexposed by his base, since he leads none): still drawn
+    # Kamenev outside as well: exposed, but leading no base he holds to his convictions (0),
+    # and the tie still draws him half-way
     both_out = settle(0.5, everyone & ~(1 << z) & ~(1 << k))
     assert np.abs(both_out[k] - 0.5 * np.array([0.8, 0.6])).max() < 0.03
 
