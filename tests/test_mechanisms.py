@@ -338,6 +338,42 @@ def test_aloofness_makes_alliances_costlier_not_impossible(model: Compiled) -> N
     assert np.isclose(gap[0, 1, 2], 0.16)  # between two who are not aloof: no stretch
 
 
+
+class _FirstGame(Exception):
+    """Raised from a stand-in ``form`` to stop a run at its first coalition game."""
+
+
+@pytest.mark.parametrize("name", ["soviet-1922", "china-1976"])
+def test_no_built_in_coding_rules_out_every_partner(name: str, monkeypatch: pytest.MonkeyPatch
+                                                    ) -> None:
+    """Issue 11: a starting coding under which a leader can ally with nobody is a bug. At the
+    first coalition game of each built-in scenario, under the priors (2,000 histories, seed 1),
+    every principal lies within the drawn ``coalition_span`` of at least one colleague, by the
+    distance the game uses (aloofness's stretch and the grudge included), in at least 10% of
+    histories. Measured on 7 December 2026: the least is Trotsky's 23.5% (Soviet) and Deng's
+    77.7% (China); everyone else's is above 90%."""
+    from politburo.engine import month, switch
+    from politburo.engine.state import square
+    from politburo.scenario.loader import load_scenario
+
+    m = compile_scenario(load_scenario(name))
+    seen: dict[str, np.ndarray] = {}
+
+    def first_game(state: State, ctx: Context, t: int, parts: object,
+                   replay: bool = False) -> None:
+        gap = coalitions.grudge(coalitions.policy_gap(state, ctx, np.arange(state.H)),
+                                square(state.enmity, m.P))
+        gap[:, np.arange(m.P), np.arange(m.P)] = np.inf  # nobody is his own partner
+        near = gap <= ctx.params["coalition_span"][:, None, None]
+        seen["share"] = near.any(axis=2).mean(axis=0)
+        raise _FirstGame
+
+    monkeypatch.setattr(switch, "SPEC", replace(switch.SPEC, form=first_game))
+    with pytest.raises(_FirstGame):
+        month.simulate(m, 1, np.arange(2000), engine="numpy")
+    share = dict(zip(m.principals, seen["share"].round(3), strict=True))
+    assert min(share.values()) >= 0.10, share
+
 def test_power_shares_sum_to_one(model: Compiled) -> None:
     ctx, s = _ctx(model), _state(model)
     eff = standing.effective(s, ctx)
