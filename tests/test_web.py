@@ -414,3 +414,18 @@ def test_the_address_is_announced_only_once_the_app_takes_requests() -> None:
         assert calls == ["ready"]
         assert c.get("/api/health").status_code == 200
     assert calls == ["ready"]
+
+
+def test_a_small_share_does_not_read_as_nought() -> None:
+    """One history in 4,000 shows as 0.03%, not 0.0%; nought stays nought, and shares that
+    round to something keep the precision asked for."""
+    from politburo.web.app import _pct
+
+    assert _pct(1 / 4000, 1) == "0.03%"
+    assert _pct(0.0, 1) == "0.0%"
+    assert _pct(0.785, 1) == "78.5%"
+    assert _pct(0.004) == "0.4%"
+    assert _pct(0.25) == "25%"
+    assert _pct(2e-5, 1) == "0.002%"
+    assert _pct(1e-9, 1) == "0.0%"  # a float bound near nought
+    assert _pct(None) == "–"
