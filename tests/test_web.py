@@ -244,6 +244,11 @@ def test_odds_and_fit_pages_show_history_beside_the_model(client: TestClient) ->
         assert marker in page and "class=\"job\"" not in page
     odds = client.get("/?runs=200").text
     assert "history: 1926-10" in odds  # Trotsky left the Politburo in October 1926
+    fit = client.get("/fit?runs=100").text
+    # each event in words a class can read, with the milestone's note; the id stays a tooltip
+    assert ("Lev Kamenev was removed from the Politburo (demoted from full to candidate "
+            "member)") in fit
+    assert 'title="kamenev_demoted"' in fit and ">kamenev demoted<" not in fit
 
 
 def test_serve_names_the_extra_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,6 +55,29 @@ def step_words(bodies: Bodies) -> dict[str, str]:
             "deportation": "was deported abroad"}
 
 
+def rise_words(bodies: Bodies) -> dict[str, str]:
+    """What a leader regained or gained at each step a milestone can rise to."""
+    return {"office": "gained an office", "politburo": f"returned to the {bodies.leadership}",
+            "central_committee": f"returned to the {bodies.committee}",
+            "party": "was readmitted to the party"}
+
+
+def event_namer(s: Scenario) -> Callable[[dict[str, Any]], str]:
+    """'Lev Kamenev was removed from the Politburo (demoted from full to candidate member)' for
+    a row of the fit (its actor, step and direction), with the milestone's note where it has
+    one: the page is read by a class, and an id such as ``kamenev_demoted`` is not a sentence."""
+    name, notes = _namer(s), {m.id: m.note for m in s.milestones}
+    words = {"fall": step_words(s.bodies), "rise": rise_words(s.bodies)}
+
+    def label(row: dict[str, Any]) -> str:
+        said = words.get(str(row.get("direction") or "fall"), words["fall"])
+        step = str(row.get("step"))
+        text = f"{name(str(row.get('actor')))} {said.get(step, step.replace('_', ' '))}"
+        note = notes.get(str(row.get("id")), "")
+        return f"{text} ({note})" if note else text
+    return label
+
+
 Mode = Literal["ex-ante", "counterfactual"]
 Tier = Literal["main", "contributing", "minor"]
 LeverValue = str | float | None
@@ -162,6 +185,7 @@ def create_app(scenario: str | Scenario = DEFAULT, *, workers: int = 2,
     env.filters["signed"] = _signed
     env.globals.update(leaders=leaders, levers=lever_rows, bib=bib, scenario=s,
                        version=__version__, limits=lim, name_of=_namer(s),
+                       event_of=event_namer(s),
                        max_weighed=q.MAX_WEIGHED, step_words=step_words(s.bodies),
                        start_month=_month_words(s.start), end_month=_month_words(s.end),
                        where_examples=_where_examples(s))
