@@ -338,7 +338,6 @@ def test_aloofness_makes_alliances_costlier_not_impossible(model: Compiled) -> N
     assert np.isclose(gap[0, 1, 2], 0.16)  # between two who are not aloof: no stretch
 
 
-
 class _FirstGame(Exception):
     """Raised from a stand-in ``form`` to stop a run at its first coalition game."""
 
@@ -373,6 +372,7 @@ def test_no_built_in_coding_rules_out_every_partner(name: str, monkeypatch: pyte
         month.simulate(m, 1, np.arange(2000), engine="numpy")
     share = dict(zip(m.principals, seen["share"].round(3), strict=True))
     assert min(share.values()) >= 0.10, share
+
 
 def test_power_shares_sum_to_one(model: Compiled) -> None:
     ctx, s = _ctx(model), _state(model)
