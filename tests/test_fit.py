@@ -19,15 +19,23 @@ from politburo.calibration import (
     load_default_posterior,
 )
 from politburo.calibration.abc_smc import write_posterior
-from politburo.calibration.fit import WITHIN, fit_report, month_stats, tally_stats
+from politburo.calibration.fit import (
+    WITHIN,
+    fit_report,
+    month_stats,
+    rank,
+    self_check,
+    tally_stats,
+)
+from politburo.calibration.targets import Targets, build_targets, milestone_months
 from politburo.cli import app
 from politburo.engine.month import simulate
 from politburo.experiment.run import run_scenario
-from politburo.scenario.compile import Compiled
+from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.schema import Scenario
 
 STATS = {"median", "p10", "p90", "share", "median_if_happened", "inside", "abs_error_months",
-         "within", "pass"}
+         "within", "pass", "rank"}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +63,58 @@ def test_month_stats_count_never_as_after_the_horizon() -> None:
     assert WITHIN == 4
 
 
+def test_rank_is_the_share_of_histories_earlier_ties_counting_half() -> None:
+    sim = np.array([1.0, 2.0, 3.0, 3.0, np.inf])
+    assert rank(sim, 3.0) == pytest.approx(0.4 + 0.5 * 0.4)
+    assert rank(sim, 0.0) == 0.0 and rank(sim, 99.0) == pytest.approx(0.8)
+    assert month_stats(np.array([5, 6, 7, -1]), 6, 0)["rank"] == pytest.approx(0.25 + 0.125)
+
+
+def _with_record(targets: Targets, months: list[int]) -> Targets:
+    """``targets`` with the record's months replaced (a record drawn from the model)."""
+    from dataclasses import replace
+    ms = tuple(replace(m, t=int(t)) for m, t in zip(targets.milestones, months, strict=True))
+    return replace(targets, milestones=ms)
+
+
+def test_self_check_finds_a_record_drawn_from_the_model_typical_and_a_far_one_unusual(
+        tiny: tuple[Scenario, Path]) -> None:  # noqa: F811
+    """The predictive p-value of months off is spread evenly for records that are histories
+    of the model itself (here 40 histories of another seed, a step that never came set twelve
+    months past the horizon, as months off counts it): their mean p lies within 0.15 of 0.5
+    (four standard errors of 40 uniform draws) and under a fifth fall below 0.05. A record
+    with every step in the first month, far earlier than the model has any, gets p < 0.05 and
+    passes no check. A record at the reference's medians passes every check."""
+    s = tiny[0]
+    model = compile_scenario(s)
+    targets = build_targets(s, model)
+    ms = targets.milestones
+    assert len(ms) >= 2
+    h = simulate(model, 5, np.arange(1000, dtype=np.int64))
+    others = milestone_months(simulate(model, 6, np.arange(40, dtype=np.int64)).falls, ms)
+    never = targets.last_step + 12
+    ps = []
+    for row in others:
+        c = self_check(h, _with_record(targets, [t if t >= 0 else never for t in row]), ms, ())
+        assert c is not None and c["records"] == 200 and c["reference"] == 800
+        ps.append(c["share_farther"])
+    p = np.array(ps)
+    assert abs(p.mean() - 0.5) < 0.15 and (p < 0.05).mean() < 0.2
+    first = self_check(h, _with_record(targets, [0] * len(ms)), ms, ())
+    assert first is not None and first["share_farther"] < 0.05 and first["record_main_pass"] == 0
+    ref = milestone_months(h.falls, ms)[200:].astype(float)
+    ref[ref < 0] = np.inf
+    med = np.percentile(ref, 50, axis=0, method="nearest")
+    keep = tuple(m for m, v in zip(ms, med, strict=True) if np.isfinite(v))
+    assert keep
+    at = _with_record(targets, [int(v) if np.isfinite(v) else 0 for v in med])
+    mid = self_check(h, at, tuple(m for m in at.milestones if m.id in {k.id for k in keep}), ())
+    assert mid is not None and mid["record_main_pass"] == mid["main"] == len(keep)
+    assert mid["share_no_better"] == 1.0
+    assert self_check(simulate(model, 5, np.arange(99, dtype=np.int64)),
+                      targets, ms, ()) is None
+
+
 def test_tally_stats() -> None:
     share = np.linspace(0.7, 1.0, 101)
     known = tally_stats(share, 0.9)
@@ -66,8 +126,13 @@ def test_tally_stats() -> None:
 def check_structure(d: dict[str, Any], ensembles: tuple[str, ...]) -> None:
     assert tuple(d["ensembles"]) == ensembles
     assert {"scenario", "seed", "runs", "until", "milestones", "tallies", "winners", "totals",
-            "within_months", "posterior_meta", "months_off"} <= set(d)
+            "within_months", "posterior_meta", "months_off", "self_check"} <= set(d)
     assert set(d["months_off"]) == set(ensembles)
+    assert set(d["self_check"]) <= set(ensembles)
+    for c in d["self_check"].values():
+        assert sum(c["main_pass_counts"]) == c["records"]
+        assert 0 <= c["record_main_pass"] <= c["main"]
+        assert 0.0 <= c["share_farther"] <= 1.0
     for e in ensembles:
         assert "all" in d["months_off"][e]
     assert d["milestones"]

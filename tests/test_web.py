@@ -249,6 +249,8 @@ def test_odds_and_fit_pages_show_history_beside_the_model(client: TestClient) ->
     assert ("Lev Kamenev was removed from the Politburo (demoted from full to candidate "
             "member)") in fit
     assert 'title="kamenev_demoted"' in fit and ">kamenev demoted<" not in fit
+    # what a check count can reach: the model's own histories judged by the same rules
+    assert 'id="self-check"' in fit and "taken in turn as if it were the real one" in fit
 
 
 def test_serve_names_the_extra_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

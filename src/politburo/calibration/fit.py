@@ -40,6 +40,8 @@ from politburo.calibration.abc_smc import Posterior
 from politburo.calibration.posterior import draw_posterior_params
 from politburo.calibration.targets import (
     TALLY_FLOOR,
+    MilestoneTarget,
+    TallyTarget,
     Targets,
     alignment_match,
     build_targets,
@@ -55,6 +57,8 @@ from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.schema import Scenario
 
 WITHIN = 4  # months: the median must lie this close to history
+SELF_RECORDS = 1000  # at most this many histories serve as records drawn from the model itself
+SELF_REFERENCE = 2000  # months off of each such record is averaged over this many others
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class FitReport:
     alignments: list[dict[str, Any]] = field(default_factory=list)
     # per ensemble: {"all": [mean, lo, hi], "held_out": [...]} months off (``months_off``)
     months_off: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    # per ensemble: how records drawn from the model itself score (``self_check``)
+    self_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Per ensemble: milestones inside 10-90%, with median within 4 months, main passing."""
@@ -93,7 +99,7 @@ class FitReport:
                 "milestones": self.milestones, "tallies": self.tallies,
                 "alignments": self.alignments, "winners": self.winners,
                 "totals": self.totals(), "posterior_meta": self.posterior_meta,
-                "months_off": self.months_off}
+                "months_off": self.months_off, "self_check": self.self_checks}
 
 
 def months_off(h: Histories, targets: Targets, keep: NDArray[np.bool_]
@@ -112,6 +118,85 @@ def months_off(h: Histories, targets: Targets, keep: NDArray[np.bool_]
     return [float(per.mean()), float(per.mean() - half), float(per.mean() + half)]
 
 
+def _month_passes(ref: NDArray[np.float64], rec: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """``month_stats``' check for many records at once: ``ref`` the months of one milestone in
+    the reference histories, ``rec`` each record's (infinity = never). A record without the
+    step passes where the median history is without it too: the two agree to the month."""
+    p10, med, p90 = np.percentile(ref, [10, 50, 90], method="nearest")
+    inside = (p10 <= rec) & (rec <= p90)
+    near = np.abs(rec - med) <= WITHIN if np.isfinite(med) else ~np.isfinite(rec)
+    return np.asarray(inside & near)
+
+
+def _tally_passes(ref: NDArray[np.float64], rec: NDArray[np.float64], known: bool
+                  ) -> NDArray[np.bool_]:
+    """``tally_stats``' check for many records at once: a known share inside the reference's
+    10-90% range; otherwise the record's outcome (a large majority or not) that of the median."""
+    p10, med, p90 = np.percentile(ref, [10, 50, 90])
+    if known:
+        return np.asarray((p10 <= rec) & (rec <= p90))
+    return np.asarray((rec >= TALLY_FLOOR) == (med >= TALLY_FLOOR))
+
+
+def self_check(h: Histories, targets: Targets, main: tuple[MilestoneTarget, ...],
+               main_tallies: tuple[TallyTarget, ...]) -> dict[str, Any] | None:
+    """How records drawn from the model itself score, beside the real one (a posterior, or
+    prior, predictive check: Rubin 1984; Gelman, Meng and Stern 1996).
+
+    The first ``M`` histories (at most ``SELF_RECORDS``, a fifth of the ensemble) each play the
+    record in turn, judged against the others, the *reference*, by the same rules as the real
+    record: the main checks (``month_stats``, ``tally_stats``) and months off over every
+    milestone (``months_off``; averaged over the first ``SELF_REFERENCE`` reference
+    histories). The real record is judged against the same reference. If the model were the
+    process that made history, the record would be one more such draw: the shares of model
+    records that score no better than it (checks) and lie farther (months off) are then its
+    predictive p-values, and a small one says the record is unusual for the model. The count
+    of checks passed by the model's own records is what a check count can be expected to
+    reach under this much contingency. None when the ensemble has under 100 histories."""
+    H = h.falls.shape[0]
+    M = min(SELF_RECORDS, H // 5)
+    if M < 20:
+        return None
+    checks = np.zeros(M, dtype=np.int64)
+    record = 0
+    if main:
+        sim = milestone_months(h.falls, main, h.rises).astype(np.float64)
+        sim[sim < 0] = np.inf
+        for j, m in enumerate(main):
+            checks += _month_passes(sim[M:, j], sim[:M, j])
+            record += int(_month_passes(sim[M:, j], np.array([float(m.t)]))[0])
+    for t in main_tallies:
+        share = h.tallies[:, t.column]
+        known = t.value is not None
+        checks += _tally_passes(share[M:], share[:M], known)
+        said = np.array([t.value if t.value is not None else 1.0])
+        record += int(_tally_passes(share[M:], said, known)[0])
+    n = len(main) + len(main_tallies)
+    out: dict[str, Any] = {
+        "records": M, "reference": H - M, "main": n, "record_main_pass": record,
+        "main_pass_counts": np.bincount(checks, minlength=n + 1).tolist(),
+        "main_pass_mean": float(checks.mean()),
+        "share_no_better": float(np.mean(checks <= record)),
+        "share_all_pass": float(np.mean(checks == n))}
+    ms = targets.milestones
+    if ms:
+        never = float(targets.last_step + 12)
+        months = milestone_months(h.falls, ms, h.rises).astype(np.float64)
+        months[months < 0] = never
+        wt = np.array([m.weight for m in ms], dtype=np.float64)
+        wt = wt / max(wt.sum(), 1e-12)
+        ref = months[M:M + SELF_REFERENCE]
+        said = np.array([m.t for m in ms], dtype=np.float64)
+        off_record = float((np.abs(ref - said) @ wt).mean())
+        off = np.zeros(M)
+        for k in range(len(ms)):
+            off += wt[k] * np.abs(ref[None, :, k] - months[:M, None, k]).mean(axis=1)
+        out.update({"record_months_off": off_record,
+                    "months_off": [float(v) for v in np.percentile(off, [10, 50, 90])],
+                    "share_farther": float(np.mean(off >= off_record))})
+    return out
+
+
 def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]:
     """Quantiles of simulated steps (-1 = never, sorted after everything) beside ``hist``."""
     x = np.where(sim >= 0, sim.astype(np.float64), np.inf)
@@ -126,11 +211,22 @@ def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]
     happened = sim >= 0
     return {"median": month(med), "p10": month(p10), "p90": month(p90),
             "share": float(happened.mean()) if len(sim) else 0.0,
+            "rank": rank(x, hist),
             "median_if_happened": (format_month(start + int(np.median(sim[happened])))
                                    if happened.any() else None),
             "inside": inside, "abs_error_months": err,
             "within": err is not None and err <= WITHIN,
             "pass": inside and err is not None and err <= WITHIN}
+
+
+def rank(sim: NDArray[np.float64], hist: float) -> float:
+    """The record's rank among the simulated months (never = infinity): the share of histories
+    in which the step came earlier, ties counting half. 0.5 is the median history; a record
+    drawn from the model itself has a rank spread evenly over 0-1 (the probability integral
+    transform, Dawid 1984)."""
+    if not len(sim):
+        return float("nan")
+    return float(np.mean(sim < hist) + 0.5 * np.mean(sim == hist))
 
 
 def tally_stats(share: NDArray[np.float64], value: float | None) -> dict[str, Any]:
@@ -215,5 +311,10 @@ def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior
     for e, h in hs.items():
         parts = {"all": months_off(h, targets, every), "held_out": months_off(h, targets, held)}
         off[e] = {k: v for k, v in parts.items() if v is not None}
+    main = tuple(m for m in targets.milestones if m.id in scenario.fit.main)
+    main_tallies = tuple(t for t in targets.tallies if t.name in scenario.fit.main_tallies)
+    selves = {e: c for e, h in hs.items()
+              if (c := self_check(h, targets, main, main_tallies)) is not None}
     return FitReport(scenario.id, seed, runs, until, tuple(hs), rows, tallies, winners,
-                     dict(posterior.meta) if posterior is not None else {}, alignments, off)
+                     dict(posterior.meta) if posterior is not None else {}, alignments, off,
+                     selves)

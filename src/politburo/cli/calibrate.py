@@ -101,6 +101,31 @@ def _narrow_fit_table(d: dict[str, Any], e: str, title: str) -> Table:
     return t
 
 
+def self_check_line(e: str, c: dict[str, Any]) -> str:
+    """What records drawn from the model itself score, beside the real one (``self_check``)."""
+    line = (f"{e}, the model judged against itself: {c['records']:,} of its own histories, each "
+            f"taken in turn as the record, pass {c['main_pass_mean']:.1f} of {c['main']} main "
+            f"checks on average against the other {c['reference']:,} (all {c['main']}: "
+            f"{c['share_all_pass']:.1%}; no more than the real record's "
+            f"{c['record_main_pass']}: {c['share_no_better']:.0%})")
+    if "record_months_off" in c:
+        lo, med, hi = c["months_off"]
+        line += (f"; months off: the real record {c['record_months_off']:.1f}, the model's own "
+                 f"{med:.1f} [10-90%: {lo:.1f}-{hi:.1f}], {c['share_farther']:.0%} of them "
+                 "farther (a predictive p-value: a small one would mean the record is unusual "
+                 "for the model)")
+    return line
+
+
+def rank_line(e: str, d: dict[str, Any]) -> str:
+    """Each milestone's record ranked among the histories (``fit.rank``): above 50% the model
+    puts the step too early, below too late."""
+    return (f"{e}, where the record falls (share of histories with the step earlier; 50% = the "
+            "median history): " + ", ".join(
+                f"{m['id']} {m[e]['rank']:.0%}"
+                for m in d["milestones"] if m[e].get("rank") is not None))
+
+
 def print_fit(d: dict[str, Any]) -> None:
     """The fit report as Rich tables (milestones, vote shares, winner odds, totals)."""
     ens = d["ensembles"]
@@ -176,6 +201,11 @@ def print_fit(d: dict[str, Any]) -> None:
                 f"{'held out' if k == 'held_out' else k} {v[0]:.1f} [{v[1]:.1f}-{v[2]:.1f}]"
                 for k, v in off.items())
         out.print(line, highlight=False)
+        if d["milestones"] and "rank" in d["milestones"][0][e]:
+            out.print(escape(rank_line(e, d)), highlight=False)
+        me = d.get("self_check", {}).get(e)
+        if me:
+            out.print(escape(self_check_line(e, me)), highlight=False)
 
 
 def print_calibration(d: dict[str, Any]) -> None:
