@@ -191,6 +191,13 @@ def test_held_out_milestones_are_marked(tiny: tuple[Scenario, Path]) -> None:  #
     assert d["until"] == first
     assert [m["held_out"] for m in d["milestones"]] == [m.month > first for m in s.milestones]
     assert d["totals"]["posterior"]["held_out"] == len(s.milestones) - len(kept)
+    # the model judged against itself on the held-out milestones alone, as on all of them
+    held = d["self_check"]["posterior"]["held_out"]
+    assert set(held) == {"record_months_off", "months_off", "share_farther"}
+    lo, med, hi = held["months_off"]
+    assert 0.0 <= lo <= med <= hi and 0.0 <= held["share_farther"] <= 1.0
+    assert "held_out" not in fit_report(s, runs=100, seed=1, posterior=None
+                                        ).to_dict()["self_check"]["prior"]
     # the continuous form of the split's judgement: months off on the held-out milestones
     assert set(d["months_off"]["posterior"]) == {"all", "held_out"}
     assert set(d["months_off"]["prior"]) == {"all", "held_out"}

@@ -139,7 +139,8 @@ def _tally_passes(ref: NDArray[np.float64], rec: NDArray[np.float64], known: boo
 
 
 def self_check(h: Histories, targets: Targets, main: tuple[MilestoneTarget, ...],
-               main_tallies: tuple[TallyTarget, ...]) -> dict[str, Any] | None:
+               main_tallies: tuple[TallyTarget, ...],
+               held: tuple[MilestoneTarget, ...] = ()) -> dict[str, Any] | None:
     """How records drawn from the model itself score, beside the real one (a posterior, or
     prior, predictive check: Rubin 1984; Gelman, Meng and Stern 1996).
 
@@ -152,7 +153,9 @@ def self_check(h: Histories, targets: Targets, main: tuple[MilestoneTarget, ...]
     records that score no better than it (checks) and lie farther (months off) are then its
     predictive p-values, and a small one says the record is unusual for the model. The count
     of checks passed by the model's own records is what a check count can be expected to
-    reach under this much contingency. None when the ensemble has under 100 histories."""
+    reach under this much contingency. With ``held`` (the milestones a posterior calibrated
+    with ``until`` did not see) months off is also judged on them alone (``held_out``): the
+    out-of-sample form of the check. None when the ensemble has under 100 histories."""
     H = h.falls.shape[0]
     M = min(SELF_RECORDS, H // 5)
     if M < 20:
@@ -178,23 +181,31 @@ def self_check(h: Histories, targets: Targets, main: tuple[MilestoneTarget, ...]
         "main_pass_mean": float(checks.mean()),
         "share_no_better": float(np.mean(checks <= record)),
         "share_all_pass": float(np.mean(checks == n))}
-    ms = targets.milestones
-    if ms:
-        never = float(targets.last_step + 12)
-        months = milestone_months(h.falls, ms, h.rises).astype(np.float64)
-        months[months < 0] = never
-        wt = np.array([m.weight for m in ms], dtype=np.float64)
-        wt = wt / max(wt.sum(), 1e-12)
-        ref = months[M:M + SELF_REFERENCE]
-        said = np.array([m.t for m in ms], dtype=np.float64)
-        off_record = float((np.abs(ref - said) @ wt).mean())
-        off = np.zeros(M)
-        for k in range(len(ms)):
-            off += wt[k] * np.abs(ref[None, :, k] - months[:M, None, k]).mean(axis=1)
-        out.update({"record_months_off": off_record,
-                    "months_off": [float(v) for v in np.percentile(off, [10, 50, 90])],
-                    "share_farther": float(np.mean(off >= off_record))})
+    if targets.milestones:
+        out.update(_months_off_check(h, targets, targets.milestones, M))
+    if held:
+        out["held_out"] = _months_off_check(h, targets, held, M)
     return out
+
+
+def _months_off_check(h: Histories, targets: Targets, ms: tuple[MilestoneTarget, ...], M: int
+                      ) -> dict[str, Any]:
+    """Months off over ``ms`` for the record and for each of the first ``M`` histories taken as
+    the record, against the reference (``self_check``)."""
+    never = float(targets.last_step + 12)
+    months = milestone_months(h.falls, ms, h.rises).astype(np.float64)
+    months[months < 0] = never
+    wt = np.array([m.weight for m in ms], dtype=np.float64)
+    wt = wt / max(wt.sum(), 1e-12)
+    ref = months[M:M + SELF_REFERENCE]
+    said = np.array([m.t for m in ms], dtype=np.float64)
+    off_record = float((np.abs(ref - said) @ wt).mean())
+    off = np.zeros(M)
+    for k in range(len(ms)):
+        off += wt[k] * np.abs(ref[None, :, k] - months[:M, None, k]).mean(axis=1)
+    return {"record_months_off": off_record,
+            "months_off": [float(v) for v in np.percentile(off, [10, 50, 90])],
+            "share_farther": float(np.mean(off >= off_record))}
 
 
 def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]:
@@ -313,8 +324,9 @@ def fit_report(scenario: Scenario, *, runs: int, seed: int, posterior: Posterior
         off[e] = {k: v for k, v in parts.items() if v is not None}
     main = tuple(m for m in targets.milestones if m.id in scenario.fit.main)
     main_tallies = tuple(t for t in targets.tallies if t.name in scenario.fit.main_tallies)
+    unseen = tuple(m for m, r in zip(targets.milestones, rows, strict=True) if r["held_out"])
     selves = {e: c for e, h in hs.items()
-              if (c := self_check(h, targets, main, main_tallies)) is not None}
+              if (c := self_check(h, targets, main, main_tallies, unseen)) is not None}
     return FitReport(scenario.id, seed, runs, until, tuple(hs), rows, tallies, winners,
                      dict(posterior.meta) if posterior is not None else {}, alignments, off,
                      selves)

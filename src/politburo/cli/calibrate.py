@@ -114,6 +114,11 @@ def self_check_line(e: str, c: dict[str, Any]) -> str:
                  f"{med:.1f} [10-90%: {lo:.1f}-{hi:.1f}], {c['share_farther']:.0%} of them "
                  "farther (a predictive p-value: a small one would mean the record is unusual "
                  "for the model)")
+    if "held_out" in c:
+        lo, med, hi = c["held_out"]["months_off"]
+        line += (f"; on the held-out milestones alone: the real record "
+                 f"{c['held_out']['record_months_off']:.1f}, the model's own {med:.1f} "
+                 f"[{lo:.1f}-{hi:.1f}], {c['held_out']['share_farther']:.0%} farther")
     return line
 
 
