@@ -244,6 +244,19 @@ def test_fit_section_shows_the_alignments_of_a_fit_report() -> None:
     assert section["rows"][0][:2] == ["trotsky_exiled", "1928-01"]
     assert ("who ruled with whom: the troika against Trotsky, 1923-04 to 1925-01, matched in "
             "prior 19%, posterior 18% of the months") in section["notes"]
+    # a fit report with the record's ranks and the model judged against itself
+    fit["milestones"][0]["posterior"]["rank"] = 0.56
+    fit["self_check"] = {"posterior": {
+        "records": 1000, "reference": 9000, "main": 8, "record_main_pass": 2,
+        "main_pass_counts": [48, 276, 326, 206, 114, 23, 5, 2, 0], "main_pass_mean": 2.161,
+        "share_no_better": 0.65, "share_all_pass": 0.0, "record_months_off": 25.0,
+        "months_off": [21.5, 25.1, 35.1], "share_farther": 0.502}}
+    section = fit_section(fit, "fit.json")
+    assert section["rows"][0][3].endswith("; record at 56%")
+    assert "record at 56%" not in section["rows"][0][2]  # the prior column has no rank here
+    said = [n for n in section["notes"] if n.startswith("posterior, the model judged")]
+    assert len(said) == 1 and "pass 2.2 of 8 main checks" in said[0]
+    assert "the real record 25.0, the model's own 25.1" in said[0] and "50% of them" in said[0]
 
 
 def test_report_of_a_lever_world_names_it(tmp_path: Path) -> None:

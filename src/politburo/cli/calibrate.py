@@ -46,6 +46,7 @@ from politburo.cli.common import (
     load_or_fail,
     out,
     pct,
+    self_check_line,
 )
 from politburo.scenario.loader import DEFAULT
 
@@ -99,27 +100,6 @@ def _narrow_fit_table(d: dict[str, Any], e: str, title: str) -> Table:
                   c["p10"] or "never", c["p90"] or "never", f"{c['share']:.0%}",
                   mark + ("" if err_m is None else f" {err_m:.0f} mo"))
     return t
-
-
-def self_check_line(e: str, c: dict[str, Any]) -> str:
-    """What records drawn from the model itself score, beside the real one (``self_check``)."""
-    line = (f"{e}, the model judged against itself: {c['records']:,} of its own histories, each "
-            f"taken in turn as the record, pass {c['main_pass_mean']:.1f} of {c['main']} main "
-            f"checks on average against the other {c['reference']:,} (all {c['main']}: "
-            f"{c['share_all_pass']:.1%}; no more than the real record's "
-            f"{c['record_main_pass']}: {c['share_no_better']:.0%})")
-    if "record_months_off" in c:
-        lo, med, hi = c["months_off"]
-        line += (f"; months off: the real record {c['record_months_off']:.1f}, the model's own "
-                 f"{med:.1f} [10-90%: {lo:.1f}-{hi:.1f}], {c['share_farther']:.0%} of them "
-                 "farther (a predictive p-value: a small one would mean the record is unusual "
-                 "for the model)")
-    if "held_out" in c:
-        lo, med, hi = c["held_out"]["months_off"]
-        line += (f"; on the held-out milestones alone: the real record "
-                 f"{c['held_out']['record_months_off']:.1f}, the model's own {med:.1f} "
-                 f"[{lo:.1f}-{hi:.1f}], {c['held_out']['share_farther']:.0%} farther")
-    return line
 
 
 def rank_line(e: str, d: dict[str, Any]) -> str:

@@ -44,6 +44,27 @@ def pct(p: float) -> str:
     return f"{p:.1%}" if p >= 0.01 or p == 0 else f"{p:.2%}"
 
 
+def self_check_line(e: str, c: dict[str, Any]) -> str:
+    """What records drawn from the model itself score, beside the real one (``self_check``)."""
+    line = (f"{e}, the model judged against itself: {c['records']:,} of its own histories, each "
+            f"taken in turn as the record, pass {c['main_pass_mean']:.1f} of {c['main']} main "
+            f"checks on average against the other {c['reference']:,} (all {c['main']}: "
+            f"{c['share_all_pass']:.1%}; no more than the real record's "
+            f"{c['record_main_pass']}: {c['share_no_better']:.0%})")
+    if "record_months_off" in c:
+        lo, med, hi = c["months_off"]
+        line += (f"; months off: the real record {c['record_months_off']:.1f}, the model's own "
+                 f"{med:.1f} [10-90%: {lo:.1f}-{hi:.1f}], {c['share_farther']:.0%} of them "
+                 "farther (a predictive p-value: a small one would mean the record is unusual "
+                 "for the model)")
+    if "held_out" in c:
+        lo, med, hi = c["held_out"]["months_off"]
+        line += (f"; on the held-out milestones alone: the real record "
+                 f"{c['held_out']['record_months_off']:.1f}, the model's own {med:.1f} "
+                 f"[{lo:.1f}-{hi:.1f}], {c['held_out']['share_farther']:.0%} farther")
+    return line
+
+
 def leader_label(actor: str) -> str:
     """A winner's name for a table: 'none' reads as collective leadership."""
     return "no one (collective leadership)" if actor == "none" else actor

@@ -34,6 +34,7 @@ from politburo.cli.common import (
     load_or_fail,
     posterior_or_fail,
     progress_bar,
+    self_check_line,
 )
 from politburo.scenario.loader import DEFAULT
 
@@ -150,10 +151,17 @@ def fit_section(data: Any, source: str) -> dict[str, Any]:
         columns = ["milestone", "history", *(f"{e}: median [10%-90%]" for e in ens)]
         rows = [[str(m.get("id")), str(m.get("historical")),
                  *(f"{m[e].get('median')} [{m[e].get('p10')} - {m[e].get('p90')}]"
-                   for e in ens)] for m in data["milestones"]]
+                   + (f"; record at {m[e]['rank']:.0%}" if isinstance(m[e].get("rank"), float)
+                      else "") for e in ens)] for m in data["milestones"]]
         totals = data.get("totals") or {}
         notes += [f"{e}: {t.get('inside')} of {t.get('milestones')} milestones inside the "
                   f"10-90% range" for e, t in totals.items() if isinstance(t, dict)]
+        if any(isinstance(m.get(e), dict) and "rank" in m[e] for m in data["milestones"]
+               for e in ens):
+            notes.append("record at: the share of histories in which the step came earlier "
+                         "than in the record (50% = the median history)")
+        selves = data.get("self_check") or {}
+        notes += [self_check_line(e, c) for e, c in selves.items() if isinstance(c, dict)]
         for a in data.get("alignments") or []:
             if not isinstance(a, dict):
                 continue
