@@ -251,6 +251,7 @@ def test_odds_and_fit_pages_show_history_beside_the_model(client: TestClient) ->
     assert 'title="kamenev_demoted"' in fit and ">kamenev demoted<" not in fit
     # what a check count can reach: the model's own histories judged by the same rules
     assert 'id="self-check"' in fit and "taken in turn as if it were the real one" in fit
+    assert ">sooner in</abbr>" in fit  # which way the model leans, event by event
 
 
 def test_serve_names_the_extra_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
