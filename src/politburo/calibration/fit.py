@@ -197,9 +197,10 @@ def _months_off_check(h: Histories, targets: Targets, ms: tuple[MilestoneTarget,
     months[months < 0] = never
     wt = np.array([m.weight for m in ms], dtype=np.float64)
     wt = wt / max(wt.sum(), 1e-12)
-    ref = months[M:M + SELF_REFERENCE]
-    said = np.array([m.t for m in ms], dtype=np.float64)
-    off_record = float((np.abs(ref - said) @ wt).mean())
+    part = slice(M, M + SELF_REFERENCE)
+    ref = months[part]
+    rises = h.rises[part] if h.rises is not None else None
+    off_record = float((months_apart(h.falls[part], targets, ms, rises) @ wt).mean())
     off = np.zeros(M)
     for k in range(len(ms)):
         off += wt[k] * np.abs(ref[None, :, k] - months[:M, None, k]).mean(axis=1)
