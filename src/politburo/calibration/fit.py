@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -118,21 +118,31 @@ def months_off(h: Histories, targets: Targets, keep: NDArray[np.bool_]
     return [float(per.mean()), float(per.mean() - half), float(per.mean() + half)]
 
 
-def _month_passes(ref: NDArray[np.float64], rec: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """``month_stats``' check for many records at once: ``ref`` the months of one milestone in
-    the reference histories, ``rec`` each record's (infinity = never). A record without the
-    step passes where the median history is without it too: the two agree to the month."""
-    p10, med, p90 = np.percentile(ref, [10, 50, 90], method="nearest")
+def _quantiles(x: NDArray[np.float64], method: Literal["linear", "nearest"] = "linear"
+               ) -> tuple[float, float, float]:
+    """10%, median and 90% of ``x``."""
+    p10, med, p90 = np.percentile(x, [10, 50, 90], method=method)
+    return float(p10), float(med), float(p90)
+
+
+def _month_checks(q: tuple[float, float, float], rec: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """The milestone check, for any number of records: whether each (a month, infinity for
+    never) lies inside the 10-90% range ``q`` and within ``WITHIN`` months of its median. A
+    record without the step is near a median without it: the two agree to the month. The one
+    rule for the real record (``month_stats``) and the model's own (``self_check``)."""
+    p10, med, p90 = q
     inside = (p10 <= rec) & (rec <= p90)
     near = np.abs(rec - med) <= WITHIN if np.isfinite(med) else ~np.isfinite(rec)
-    return np.asarray(inside & near)
+    return np.asarray(inside), np.asarray(near)
 
 
-def _tally_passes(ref: NDArray[np.float64], rec: NDArray[np.float64], known: bool
+def _tally_checks(q: tuple[float, float, float], rec: NDArray[np.float64], known: bool
                   ) -> NDArray[np.bool_]:
-    """``tally_stats``' check for many records at once: a known share inside the reference's
-    10-90% range; otherwise the record's outcome (a large majority or not) that of the median."""
-    p10, med, p90 = np.percentile(ref, [10, 50, 90])
+    """The vote check, for any number of records: a known share inside the 10-90% range ``q``;
+    otherwise the record's outcome (a large majority or not) that of the median (the real
+    record's is a large majority). The one rule for ``tally_stats`` and ``self_check``."""
+    p10, med, p90 = q
     if known:
         return np.asarray((p10 <= rec) & (rec <= p90))
     return np.asarray((rec >= TALLY_FLOOR) == (med >= TALLY_FLOOR))
@@ -166,14 +176,16 @@ def self_check(h: Histories, targets: Targets, main: tuple[MilestoneTarget, ...]
         sim = milestone_months(h.falls, main, h.rises).astype(np.float64)
         sim[sim < 0] = np.inf
         for j, m in enumerate(main):
-            checks += _month_passes(sim[M:, j], sim[:M, j])
-            record += int(_month_passes(sim[M:, j], np.array([float(m.t)]))[0])
+            q = _quantiles(sim[M:, j], "nearest")
+            checks += np.logical_and(*_month_checks(q, sim[:M, j]))
+            record += int(np.logical_and(*_month_checks(q, np.array([float(m.t)])))[0])
     for t in main_tallies:
         share = h.tallies[:, t.column]
         known = t.value is not None
-        checks += _tally_passes(share[M:], share[:M], known)
+        q = _quantiles(share[M:])
+        checks += _tally_checks(q, share[:M], known)
         said = np.array([t.value if t.value is not None else 1.0])
-        record += int(_tally_passes(share[M:], said, known)[0])
+        record += int(_tally_checks(q, said, known)[0])
     n = len(main) + len(main_tallies)
     out: dict[str, Any] = {
         "records": M, "reference": H - M, "main": n, "record_main_pass": record,
@@ -212,13 +224,14 @@ def _months_off_check(h: Histories, targets: Targets, ms: tuple[MilestoneTarget,
 def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]:
     """Quantiles of simulated steps (-1 = never, sorted after everything) beside ``hist``."""
     x = np.where(sim >= 0, sim.astype(np.float64), np.inf)
-    q = np.percentile(x, [10, 50, 90], method="nearest") if len(x) else [np.inf] * 3
-    p10, med, p90 = (float(v) for v in q)
+    q = _quantiles(x, "nearest") if len(x) else (np.inf, np.inf, np.inf)
+    p10, med, p90 = q
 
     def month(v: float) -> str | None:
         return None if not np.isfinite(v) else format_month(start + int(v))
 
-    inside = bool(p10 <= hist <= p90)
+    ins, near = _month_checks(q, np.array([float(hist)]))
+    inside, within = bool(ins[0]), bool(near[0])
     err = abs(med - hist) if np.isfinite(med) else None
     happened = sim >= 0
     return {"median": month(med), "p10": month(p10), "p90": month(p90),
@@ -227,8 +240,7 @@ def month_stats(sim: NDArray[np.int64], hist: int, start: int) -> dict[str, Any]
             "median_if_happened": (format_month(start + int(np.median(sim[happened])))
                                    if happened.any() else None),
             "inside": inside, "abs_error_months": err,
-            "within": err is not None and err <= WITHIN,
-            "pass": inside and err is not None and err <= WITHIN}
+            "within": within, "pass": inside and within}
 
 
 def rank(sim: NDArray[np.float64], hist: float) -> float:
@@ -242,14 +254,12 @@ def rank(sim: NDArray[np.float64], hist: float) -> float:
 
 
 def tally_stats(share: NDArray[np.float64], value: float | None) -> dict[str, Any]:
-    p10, med, p90 = (float(v) for v in np.percentile(share, [10, 50, 90]))
-    out: dict[str, Any] = {"median": med, "p10": p10, "p90": p90,
+    q = _quantiles(share)
+    out: dict[str, Any] = {"median": q[1], "p10": q[0], "p90": q[2],
                            "leadership_won": float((share > 0.5).mean()),
                            "large_majority": float((share >= TALLY_FLOOR).mean())}
-    if value is None:
-        out["inside"] = med >= TALLY_FLOOR
-    else:
-        out["inside"] = p10 <= value <= p90
+    said = np.array([value if value is not None else 1.0])
+    out["inside"] = bool(_tally_checks(q, said, value is not None)[0])
     out["pass"] = out["inside"]
     return out
 

@@ -497,11 +497,11 @@ def _pct(p: Any, digits: int = 0) -> str:
     p = float(p)
     if 0 < abs(p) < 0.01 and digits == 0:
         digits = 1
-    more = digits
-    while 0 < abs(p) < 0.5 * 10.0 ** -(more + 2) and more < 3:
-        more += 1
-    # a share too small to show even then (an interval's float bound near nought) is nought
-    return f"{p:.{more if abs(p) >= 0.5 * 10.0 ** -(more + 2) else digits}%}"
+    for more in range(digits, 4):  # the fewest decimals that keep it above nought
+        if abs(p) >= 0.5 * 10.0 ** -(more + 2):
+            return f"{p:.{more}%}"
+    # a share too small to show even so (an interval's float bound near nought) is nought
+    return f"{p:.{digits}%}"
 
 
 def _signed(p: Any) -> str:
