@@ -21,7 +21,7 @@ from politburo.engine.histories import Histories
 from politburo.engine.month import simulate
 from politburo.experiment.worlds import Draws, Experiment, ExperimentError, simulate_world
 from politburo.scenario.compile import compile_scenario
-from politburo.scenario.levers import apply_levers
+from politburo.scenario.levers import apply_levers, resolve_settings
 from politburo.scenario.loader import load_scenario
 from politburo.scenario.schema import Scenario
 
@@ -95,6 +95,21 @@ def test_pins_apply_to_given_parameter_rows(base: Scenario, baseline: Histories)
     j = compile_scenario(base).priors.index("patronage_rate")
     assert (h.params[:, j] == 0).all() and np.array_equal(h.index, d.index)
     assert (baseline.params[:40, j] > 0).all()  # the rows passed in were not modified
+
+
+def test_worlds_share_prior_draws_and_keep_their_own_pins(base: Scenario,
+                                                          draws: Draws) -> None:
+    """An experiment's worlds draw the prior parameters once (``_WorldRunner.draws_for``): each
+    world, whatever ran before it in the process, gets the histories it gets alone."""
+    names = ["no_faction_ban", "no_secretariat_patronage", "lenin_lives"]
+    runner = Experiment(base, runs=RUNS, seed=7, parameters="prior")._runner(
+        names, resolve_settings(base, names), {}, draws)
+    for mask in (0b011, 0b000, 0b100, 0b010, 0b111):  # pinned worlds before and after others
+        model = runner.model(runner.settings(mask))
+        shared = runner.draws_for(model)
+        assert shared.theta is not None and not shared.theta.flags.writeable
+        assert same(simulate_world(model, shared), simulate_world(model, draws)), mask
+    assert len(runner._prior) == 1  # one set of priors, drawn once
 
 
 # -- what-if --------------------------------------------------------------------------------

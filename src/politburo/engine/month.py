@@ -62,18 +62,29 @@ from politburo.scenario.compile import LEADERSHIP, Compiled, MeetingC
 from politburo.scenario.schema import RISE_STEPS
 
 
-def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Per-history parameter values from the priors: a pure function of (seed, index)."""
+def prior_draws(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Per-history parameter values from the priors, before a world pins any: a pure function
+    of (seed, index) and the priors, so worlds with the same priors share them (an
+    experiment's worlds work them out once, ``experiment.worlds``)."""
 
     # One stream per parameter name, so adding a parameter leaves the others' draws alone.
     names = model.streams or model.priors.names
     u = np.empty((index.shape[0], len(names)))
     for j, name in enumerate(names):
         u[:, j] = rng.uniforms(seed, index, -1, f"parameter:{name}")[:, 0]
-    theta = model.priors.ppf(u)
+    return model.priors.ppf(u)
+
+
+def pin_params(theta: NDArray[np.float64], model: Compiled) -> NDArray[np.float64]:
+    """``theta`` with the world's pinned parameters (``model.fixed``) written in, in place."""
     for name, value in model.fixed.items():
         theta[:, model.priors.index(name)] = value
     return theta
+
+
+def draw_params(model: Compiled, seed: int, index: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Per-history parameter values from the priors, with the world's pinned ones written in."""
+    return pin_params(prior_draws(model, seed, index), model)
 
 
 def draw_attributes(model: Compiled, seed: int, index: NDArray[np.int64],

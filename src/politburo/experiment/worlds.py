@@ -29,7 +29,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from politburo.engine import rng
 from politburo.engine.histories import Histories
-from politburo.engine.month import simulate
+from politburo.engine.month import pin_params, prior_draws, simulate
 from politburo.engine.switch import default_engine
 from politburo.experiment.attribution import MAX_EXACT_LEVERS, exact_shapley, sampled_shapley
 from politburo.experiment.results import ExplainResult, SensitivityResult, Settings, WhatIfResult
@@ -118,10 +118,7 @@ def _pin(theta: NDArray[np.float64], model: Compiled) -> NDArray[np.float64]:
     """Rows of ``theta`` with the world's pinned parameters written in (a copy)."""
     if not model.fixed:
         return theta
-    out = np.array(theta, dtype=np.float64)
-    for name, value in model.fixed.items():
-        out[:, model.priors.index(name)] = value
-    return out
+    return pin_params(np.array(theta, dtype=np.float64), model)
 
 
 def simulate_world(model: Compiled, draws: Draws, *, batch_size: int = 5000,
@@ -150,6 +147,8 @@ class _WorldRunner:
         self.base_priors = compile_scenario(scenario).priors
         self.data = scenario.model_dump()
         self.engine = default_engine()
+        # Prior draws by set of priors: see ``draws_for``.
+        self._prior: dict[tuple[Any, ...], NDArray[np.float64]] = {}
 
     def key(self, mask: int) -> tuple[tuple[str, str], ...]:
         """What the world of ``mask`` overrides: masks with equal keys are the same world."""
@@ -172,9 +171,28 @@ class _WorldRunner:
                 "(parameters.NAME) instead")
         return model
 
+    def draws_for(self, model: Compiled) -> Draws:
+        """The draws of the world ``model``. Where parameters come from the priors, every world
+        with the same priors draws the same values from the same uniforms, and only its pinned
+        columns differ (``engine.month.draw_params``); so they are worked out once per set of
+        priors in this process, and each world gets them as rows with its own pins written in
+        (``simulate_world``): the same bits, without 48 inverse distribution functions per
+        history and world (13% of a world of 1,000 histories, issue 16)."""
+        if self.draws.theta is not None:
+            return self.draws
+        pri = model.priors
+        key = (pri.names, pri.families, tuple(tuple(sorted(p.items())) for p in pri.params),
+               model.streams)
+        if key not in self._prior:
+            theta = prior_draws(model, self.draws.seed, self.draws.index)
+            theta.flags.writeable = False  # shared by the worlds: each pins a copy
+            self._prior[key] = theta
+        return replace(self.draws, theta=self._prior[key])
+
     def __call__(self, mask: int) -> NDArray[np.int16]:
-        h = simulate_world(self.model(self.settings(mask)), self.draws,
-                           batch_size=self.batch_size, engine=self.engine)
+        model = self.model(self.settings(mask))
+        h = simulate_world(model, self.draws_for(model), batch_size=self.batch_size,
+                           engine=self.engine)
         return h.winner.astype(np.int16)
 
 
