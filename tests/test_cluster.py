@@ -184,6 +184,17 @@ def test_cli_run_with_scheduler_is_bit_identical(local_cluster: LocalCluster,
     assert meta["seed"] == 2 and meta["scenario_hash"] and meta["version"]
 
 
+def test_cli_chronicle_search_with_scheduler(local_cluster: LocalCluster) -> None:
+    """``chronicle --where`` searches on the cluster in rounds and tells the same history."""
+    r = CliRunner()
+    args = ["chronicle", "--where", "winner == kamenev", "--prior", "--format", "json"]
+    here = r.invoke(app, args)
+    there = r.invoke(app, [*args, "--scheduler", local_cluster.scheduler_address])
+    assert here.exit_code == 0 and there.exit_code == 0, there.output
+    assert json.loads(there.stdout) == json.loads(here.stdout)
+    assert "history 244 is the first" in there.stderr  # (seed 1, as the local search finds)
+
+
 def test_cli_whatif_with_scheduler(local_cluster: LocalCluster) -> None:
     r = CliRunner()
     args = ["whatif", "no_secretariat_patronage", "-n", "150", "--prior", "--json"]
@@ -343,6 +354,6 @@ def test_every_job_carries_the_engine_its_caller_chose(scenario: Scenario,
     finally:
         set_default_engine(before)
     kinds = {getattr(fn, "__name__", type(fn).__name__) for fn, _ in rec.jobs}
-    assert {"_batch", "_job", "_MaskJob", "_sobol_chunk"} <= kinds
+    assert {"run_range", "_job", "_MaskJob", "_sobol_chunk"} <= kinds
     assert {_engine_named(fn, args) for fn, args in rec.jobs} == {"numpy"}
     same(h, run(model, 5, 40, batch_size=40, engine="compiled"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ from politburo.chronicle.where import STEPS, OutcomeArrays
 from politburo.dates import format_month, month_name, parse_month
 from politburo.engine.histories import Histories
 from politburo.engine.month import simulate
+from politburo.engine.switch import default_engine
+from politburo.runner.batches import run_range
+from politburo.runner.pool import executor_width, map_jobs, worker_pool
 from politburo.runner.summary import fall_months
 from politburo.scenario.compile import Compiled
 from politburo.scenario.schema import Scenario
@@ -93,8 +97,8 @@ class Search:
     """Result of searching histories for an outcome: the first match (or None) and the effort."""
 
     found: int | None
-    searched: int
-    matches: int  # how many of the searched histories matched
+    searched: int  # histories searched, to the end of the batch with the match
+    matches: int  # how many histories of the match's batch matched
 
 
 def outcome_arrays(model: Compiled, h: Histories) -> OutcomeArrays:
@@ -112,24 +116,43 @@ ParamSource = Callable[[NDArray[np.int64]], NDArray[np.float64]] | None
 
 def find_history(model: Compiled, seed: int, predicate: Callable[[OutcomeArrays], Any],
                  limit: int, *, batch: int = 5000, start: int = 0,
-                 params: ParamSource = None) -> Search:
+                 params: ParamSource = None, workers: int = 1,
+                 executor: Executor | None = None) -> Search:
     """Search histories ``start..start+limit-1`` in vectorised batches for the first match.
 
     Logs are off during the search (they cost a Python object per event); the match is re-run
     alone with its log by ``rerun``, which gives the same history because draws are keyed by
-    (seed, index).
+    (seed, index). With ``workers`` local processes or an ``executor`` (a Dask cluster's), the
+    batches go out in rounds, one batch per process or cluster thread, and the search stops
+    after the first round with a match; the rounds are taken in index order and the batches of
+    a round read in index order, so the match, ``searched`` (the histories up to the end of
+    the match's batch) and ``matches`` are the same as a search here would give.
     """
+    width = executor_width(executor, workers)
+    pool = worker_pool(width) if executor is None and width > 1 else None
+    engine = default_engine()
     done = 0
-    while done < limit:
-        n = min(batch, limit - done)
-        idx = np.arange(start + done, start + done + n, dtype=np.int64)
-        theta = None if params is None else params(idx)
-        mask = np.asarray(predicate(outcome_arrays(model, simulate(model, seed, idx, theta))),
-                          bool)
-        done += n
-        hits = np.flatnonzero(mask)
-        if hits.size:
-            return Search(found=int(idx[hits[0]]), searched=done, matches=int(hits.size))
+    try:
+        while done < limit:
+            jobs = []
+            for _ in range(width):
+                n = min(batch, limit - done)
+                if n <= 0:
+                    break
+                idx = np.arange(start + done, start + done + n, dtype=np.int64)
+                jobs.append((model, seed, idx, None if params is None else params(idx), False,
+                             engine))
+                done += n
+            parts = map_jobs(run_range, jobs, executor=executor or pool)
+            for job, part in zip(jobs, parts, strict=True):
+                hits = np.flatnonzero(np.asarray(predicate(outcome_arrays(model, part)), bool))
+                if hits.size:
+                    idx = job[2]
+                    return Search(found=int(idx[hits[0]]), searched=int(idx[-1]) + 1 - start,
+                                  matches=int(hits.size))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return Search(found=None, searched=done, matches=0)
 
 

@@ -17,7 +17,17 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from politburo.cli.common import MAX_INDEX, MAX_SEED, PriorOpt, err, fail, posterior_or_fail
+from politburo.cli.common import (
+    MAX_INDEX,
+    MAX_SEED,
+    MAX_WORKERS,
+    PriorOpt,
+    SchedulerOpt,
+    err,
+    executor_or_fail,
+    fail,
+    posterior_or_fail,
+)
 from politburo.scenario.loader import DEFAULT
 
 
@@ -103,6 +113,9 @@ def chronicle(
     search: Annotated[int, typer.Option(min=1, max=MAX_INDEX - 1,
                                         help="how many histories --where may search")]
     = 100_000,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS,
+                                         help="worker processes for the --where search")] = 1,
+    scheduler: SchedulerOpt = None,
     lever: Annotated[list[str] | None, typer.Option(
         "--lever", "-l", help="switch a lever on: NAME or NAME=VALUE (repeatable)")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", case_sensitive=False)]
@@ -135,7 +148,9 @@ def chronicle(
         except WhereError as exc:
             fail(f"--where: {exc}")
             return
-        found = ch.find_history(model, seed, predicate, search, params=params)
+        with executor_or_fail(scheduler) as executor:
+            found = ch.find_history(model, seed, predicate, search, params=params,
+                                    workers=workers, executor=executor)
         if found.found is None:
             err.print(f"no history of seed {seed} matched [bold]{escape(text)}[/] among the first "
                       f"{found.searched:,} searched (--search {search:,}); try a larger "

@@ -24,8 +24,10 @@ from politburo.scenario.compile import Compiled
 Progress = Callable[[int, int], None]
 
 
-def _batch(args: tuple[Compiled, int, np.ndarray, np.ndarray | None, bool, str | None]
-           ) -> Histories:
+def run_range(args: tuple[Compiled, int, np.ndarray, np.ndarray | None, bool, str | None]
+              ) -> Histories:
+    """One job: the histories ``idx`` of ``seed`` (model, seed, idx, parameter rows or None,
+    keep_power, engine), as a worker process or a cluster runs it."""
     model, seed, idx, params, keep_power, engine = args
     return simulate(model, seed, idx, params, keep_power=keep_power, engine=engine)
 
@@ -110,5 +112,5 @@ def run_index(model: Compiled, seed: int, index: np.ndarray, params: np.ndarray 
             progress(done, runs)
 
     # fork starts local workers at once; they share the parent's loaded engine
-    parts = map_jobs(_batch, jobs, executor=executor, workers=workers, done=tick)
+    parts = map_jobs(run_range, jobs, executor=executor, workers=workers, done=tick)
     return concat(parts)
