@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from politburo.cli import app
+from politburo.engine.fingerprint import engine_hash
 
 IDS = ["stalin", "trotsky", "zinoviev", "kamenev", "bukharin", "rykov", "tomsky", "none"]
 
@@ -30,6 +31,9 @@ def test_run_json_has_the_documented_keys() -> None:
                 assert e["p10"] <= e["median"] <= e["p90"]
     assert d["histories_per_second"] > 0
     assert len(d["scenario_hash"]) == 16 and d["version"]
+    # where the histories were computed: bits can differ in the last place across platforms
+    assert d["platform"]["engine_hash"] == engine_hash()
+    assert {"cpu", "numpy", "scipy", "numba", "python"} <= set(d["platform"])
 
 
 def test_run_is_reproducible_and_seeded() -> None:
@@ -54,6 +58,7 @@ def test_run_writes_one_row_per_history(tmp_path: Path) -> None:
     assert t.column("history").to_pylist() == list(range(500))
     meta = json.loads(t.schema.metadata[b"politburo"])
     assert meta["seed"] == 2 and meta["scenario_hash"] and meta["version"]
+    assert meta["platform"]["engine_hash"] == engine_hash()
     assert not list(tmp_path.glob(".*tmp"))
 
 

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from politburo.chronicle.story import rerun, write_chronicle
 from politburo.cli import app
+from politburo.engine.fingerprint import engine_hash
 from politburo.experiment.run import run_scenario
 from politburo.report import ensemble as rp
 from politburo.report import plots
@@ -111,6 +112,10 @@ def test_report_sections_hold_the_numbers(data: rp.ReportData) -> None:
     fourteenth = data.tallies[names.index("14th Party Congress")]
     assert fourteenth.verified is False and abs(fourteenth.historical - 559 / 624) < 1e-12
     assert data.chronicle is not None
+    # the page says what made it: the scenario's hash, the engine's and the platform's
+    head = rp.render_html(data, "9.9")
+    assert f"engine {engine_hash()}; scenario hash {data.scenario_hash}" in head
+    assert f"NumPy {np.__version__}" in head and len(data.scenario_hash) == 16
 
 
 def test_order_labels_put_ties_together() -> None:

@@ -323,7 +323,7 @@ def test_whatif_json_keys() -> None:
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert {"levers", "mode", "runs", "seed", "baseline", "intervened", "difference",
-            "flipped", "scenario_hash", "version"} <= set(d)
+            "flipped", "scenario_hash", "version", "platform"} <= set(d)
     assert d["levers"] == {"lenin_lives": "1924-06", "no_faction_ban": None}
     assert (d["mode"], d["runs"], d["seed"]) == ("ex-ante", 60, 3)
     assert set(d["baseline"]["winners"]) == set(d["intervened"]["winners"]) >= {"stalin", "none"}

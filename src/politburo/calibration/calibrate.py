@@ -35,6 +35,7 @@ from politburo.calibration.posterior import baseline_hash, engine_hash
 from politburo.calibration.simulator import EngineDistance
 from politburo.calibration.space import FreeParameters, OnFreeScale, screen
 from politburo.calibration.targets import Targets, Weights, build_targets, scenario_record_end
+from politburo.engine.fingerprint import platform_stamp
 from politburo.scenario.compile import Compiled, compile_scenario
 from politburo.scenario.loader import scenario_hash
 from politburo.scenario.schema import Scenario
@@ -156,6 +157,7 @@ def calibrate(scenario: Scenario, spec: CalibrationSpec, *, workers: int = 1,
         meta = {
             "scenario": scenario.id, "baseline_hash": baseline_hash(scenario),
             "scenario_hash": scenario_hash(scenario), "engine_hash": engine_hash(),
+            "platform": json.dumps(platform_stamp()),
             "version": __version__, "until": spec.until or "",
             "record_end": spec.record_end or scenario_record_end(scenario),
             "weights": json.dumps(asdict(spec.weights)), "command": command,

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from politburo._version import __version__
 from politburo.calibration.abc_smc import Posterior
 from politburo.calibration.posterior import draw_posterior_params
 from politburo.calibration.targets import (
@@ -49,6 +50,7 @@ from politburo.calibration.targets import (
     months_apart,
 )
 from politburo.dates import format_month, parse_month
+from politburo.engine.fingerprint import platform_stamp
 from politburo.engine.histories import Histories
 from politburo.engine.month import draw_params
 from politburo.runner.batches import Progress, run
@@ -99,7 +101,8 @@ class FitReport:
                 "milestones": self.milestones, "tallies": self.tallies,
                 "alignments": self.alignments, "winners": self.winners,
                 "totals": self.totals(), "posterior_meta": self.posterior_meta,
-                "months_off": self.months_off, "self_check": self.self_checks}
+                "months_off": self.months_off, "self_check": self.self_checks,
+                "version": __version__, "platform": platform_stamp()}
 
 
 def months_off(h: Histories, targets: Targets, keep: NDArray[np.bool_]

@@ -19,6 +19,7 @@ from scipy import stats
 
 from politburo._version import __version__
 from politburo.dates import format_month
+from politburo.engine.fingerprint import platform_stamp
 from politburo.engine.histories import Histories
 from politburo.experiment.attribution import ShapleyResult
 from politburo.experiment.sensitivity import SobolResult
@@ -136,7 +137,7 @@ class WhatIfResult(_LeverRun):
             "levers": dict(self.levers), "mode": self.mode, "runs": n, "seed": self.seed,
             "parameters": self.parameters, "parameters_note": self.parameters_note,
             "scenario": self.scenario.id, "scenario_hash": scenario_hash(self.scenario),
-            "version": __version__,
+            "platform": platform_stamp(), "version": __version__,
         }
         for which in ("baseline", "intervened"):
             p = self.winners(which)  # type: ignore[arg-type]
@@ -207,7 +208,8 @@ class ExplainResult(_LeverRun):
                              for a, b, v, c in s.interactions],
             "essay_factors": self.essay_factors(), "worlds": self.worlds,
             "seconds": self.seconds, "scenario": self.scenario.id,
-            "scenario_hash": scenario_hash(self.scenario), "version": __version__,
+            "scenario_hash": scenario_hash(self.scenario), "platform": platform_stamp(),
+            "version": __version__,
         }
 
 
@@ -237,5 +239,6 @@ class SensitivityResult:
         d.update({"target": self.target, "levers": dict(self.levers), "pinned": self.pinned,
                   "histories_per_row": self.histories_per_row, "n_base": self.n_base,
                   "seed": self.seed, "scenario": self.scenario.id,
-                  "scenario_hash": scenario_hash(self.scenario), "version": __version__})
+                  "scenario_hash": scenario_hash(self.scenario), "platform": platform_stamp(),
+                  "version": __version__})
         return d

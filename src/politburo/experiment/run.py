@@ -10,6 +10,7 @@ import numpy as np
 
 from politburo._version import __version__
 from politburo.dates import month_name, parse_month
+from politburo.engine.fingerprint import platform_stamp
 from politburo.engine.histories import Histories
 from politburo.runner.batches import Progress, run
 from politburo.runner.summary import Summary, historical_falls, summarise
@@ -35,6 +36,7 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         d = self.summary.to_dict()
         d.update({"scenario_hash": scenario_hash(self.scenario), "version": __version__,
+                  "platform": platform_stamp(),
                   "parameters": self.parameters,
                   "horizon": month_name(parse_month(self.scenario.end)),
                   "leadership": self.scenario.bodies.leadership,

@@ -22,12 +22,14 @@ from numpy.typing import NDArray
 
 from politburo.chronicle.story import Chronicle
 from politburo.dates import month_name, parse_month
+from politburo.engine.fingerprint import platform_stamp
 from politburo.engine.histories import Histories
 from politburo.engine.state import LADDER
 from politburo.report import plots
 from politburo.runner.summary import Summary, fall_months
 from politburo.scenario import labels
 from politburo.scenario.compile import Compiled
+from politburo.scenario.loader import scenario_hash
 from politburo.scenario.schema import RISE_STEPS, Scenario
 
 if TYPE_CHECKING:
@@ -97,6 +99,8 @@ class ReportData:
     committee_short: str = "committee"  # the committee in running text (CC where listed)
     historical_order_month: int | None = None  # when history's order of elimination was complete
     headline: str = ""  # the scenario's question, for the heading
+    scenario_hash: str = ""
+    stamp: dict[str, str] = field(default_factory=dict)  # the engine and platform (fingerprint)
     notes: tuple[str, ...] = field(default_factory=tuple)
     side: Side | None = None  # a lever's world beside this one, from paired histories
 
@@ -201,6 +205,7 @@ def collect(scenario: Scenario, model: Compiled, h: Histories, summary: Summary,
                 hist.verified if hist else None))
     return ReportData(
         title=scenario.title, scenario=model.scenario_id, seed=h.seed, runs=h.H,
+        scenario_hash=scenario_hash(scenario), stamp=platform_stamp(),
         parameters=parameters, names=tuple(names), colours=colours,
         winners=tuple((a, float(p), float(lo), float(hi)) for a, p, lo, hi in winners),
         months=months, power_q=power_q, milestones=tuple(milestones), orders=tuple(orders),
@@ -426,6 +431,16 @@ def _side_chronicle(d: ReportData) -> str:
             f"{d.chronicle.history}</code>.")
 
 
+def _stamp(d: ReportData) -> str:
+    """The scenario's hash, the engine's and the platform the histories were computed on."""
+    s = d.stamp
+    if not s:
+        return ""
+    return (f" (engine {_e(s['engine_hash'])}; scenario hash {_e(d.scenario_hash)}; computed "
+            f"on {_e(s['cpu'])} with NumPy {_e(s['numpy'])}, SciPy {_e(s['scipy'])} and Numba "
+            f"{_e(s['numba'])})")
+
+
 def render_html(d: ReportData, version: str) -> str:
     """The whole report as one HTML document with inline SVG charts and no scripts."""
     svgs = {k: plots.to_svg(f, salt=f"politburo-{k}") for k, f in
@@ -443,7 +458,7 @@ def render_html(d: ReportData, version: str) -> str:
     head = (f"<h1>{_e(d.headline)}</h1><p class=\"meta\">{_e(title)}: "
             f"{d.runs:,} {paired}simulated histories of scenario <code>{_e(d.scenario)}</code>, "
             f"seed {d.seed}, parameters drawn from the {_e(d.parameters)}; monthly from {start} "
-            f"to {end}. Made by politburo {_e(version)}.</p>")
+            f"to {end}. Made by politburo {_e(version)}{_stamp(d)}.</p>")
     body = [head, *main, *_optional(d, svgs), *_chronicle(d),
             "<hr><p class=\"meta\">Charts drawn with Matplotlib in the Okabe-Ito colour-blind-"
             "safe palette. This page is self-contained and loads nothing from the network.</p>"]

@@ -24,7 +24,8 @@ def write_histories(path: str | os.PathLike[str], result: RunResult) -> None:
     cols = per_history_table(result.model, result.histories)
     table = pa.table({k: pa.array(list(v)) for k, v in cols.items()})
     meta = {k: v for k, v in result.to_dict().items() if k in
-            ("scenario", "seed", "runs", "scenario_hash", "version", "parameters")}
+            ("scenario", "seed", "runs", "scenario_hash", "version", "parameters",
+             "platform")}
     table = table.replace_schema_metadata({"politburo": json.dumps(meta)})
     buf = io.BytesIO()
     pq.write_table(table, buf)

@@ -17,6 +17,7 @@ import numpy as np
 from politburo._version import __version__
 from politburo.chronicle.story import outcome_arrays
 from politburo.chronicle.where import WhereError, compile_where, describe
+from politburo.engine.fingerprint import platform_stamp
 from politburo.experiment.attribution import exact_shapley
 from politburo.experiment.worlds import ExplainResult, WhatIfResult
 from politburo.runner.summary import historical_falls, summarise
@@ -69,7 +70,8 @@ def _target(engine: Engine, target: str) -> int:
 
 def provenance(engine: Engine, draws_parameters: str, note: str = "") -> dict[str, Any]:
     return {"scenario": engine.scenario.id, "scenario_hash": engine.hash,
-            "version": __version__, "parameters": draws_parameters, "parameters_note": note}
+            "version": __version__, "parameters": draws_parameters, "parameters_note": note,
+            "platform": platform_stamp()}
 
 
 # -- odds ---------------------------------------------------------------------------------------
