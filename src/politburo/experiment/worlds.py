@@ -177,7 +177,7 @@ class _WorldRunner:
         columns differ (``engine.month.draw_params``); so they are worked out once per set of
         priors in this process, and each world gets them as rows with its own pins written in
         (``simulate_world``): the same bits, without 48 inverse distribution functions per
-        history and world (13% of a world of 1,000 histories, issue 16)."""
+        history and world (about 8% of the time of a world of 1,000 histories, issue 16)."""
         if self.draws.theta is not None:
             return self.draws
         pri = model.priors
