@@ -48,6 +48,7 @@ from politburo.calibration.targets import (
     build_targets,
     milestone_months,
     months_apart,
+    months_or_never,
 )
 from politburo.dates import format_month, parse_month
 from politburo.engine.fingerprint import platform_stamp
@@ -207,9 +208,7 @@ def _months_off_check(h: Histories, targets: Targets, ms: tuple[MilestoneTarget,
                       ) -> dict[str, Any]:
     """Months off over ``ms`` for the record and for each of the first ``M`` histories taken as
     the record, against the reference (``self_check``)."""
-    never = float(targets.last_step + 12)
-    months = milestone_months(h.falls, ms, h.rises).astype(np.float64)
-    months[months < 0] = never
+    months = months_or_never(h.falls, targets, ms, h.rises)
     wt = np.array([m.weight for m in ms], dtype=np.float64)
     wt = wt / max(wt.sum(), 1e-12)
     part = slice(M, M + SELF_REFERENCE)

@@ -205,15 +205,24 @@ def milestone_months(falls: NDArray[np.int64], targets: tuple[MilestoneTarget, .
     return out
 
 
+def months_or_never(falls: NDArray[np.int64], targets: Targets,
+                    milestones: tuple[MilestoneTarget, ...],
+                    rises: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """(H, M) each history's month for ``milestones``, a milestone that never happens counting
+    as twelve months after the horizon: the months the distance and the fit's months off
+    compare."""
+    sim = milestone_months(falls, milestones, rises).astype(np.float64)
+    return np.where(sim >= 0, sim, targets.last_step + 12.0)
+
+
 def months_apart(falls: NDArray[np.int64], targets: Targets,
                  milestones: tuple[MilestoneTarget, ...],
                  rises: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
-    """(H, M) months between each history's month for ``milestones`` and the record's, a
-    milestone that never happens counting as twelve months after the horizon (the months part
-    of the distance before it is put in units of ``tau`` and weighted)."""
-    sim = milestone_months(falls, milestones, rises).astype(np.float64)
+    """(H, M) months between each history's month for ``milestones`` (``months_or_never``) and
+    the record's (the months part of the distance before it is put in units of ``tau`` and
+    weighted). Whole months in floats: the differences are exact."""
     hist = np.array([m.t for m in milestones], dtype=np.float64)
-    return np.where(sim >= 0, np.abs(sim - hist), targets.last_step - hist + 12.0)
+    return np.abs(months_or_never(falls, targets, milestones, rises) - hist)
 
 
 def components(falls: NDArray[np.int64], tallies: NDArray[np.float64], targets: Targets,
